@@ -1,0 +1,459 @@
+//! Login, sessions, the caller's own password, and API keys (R13, R14, R15, R21).
+
+use std::collections::BTreeSet;
+
+use serde_json::json;
+
+use crate::authz::{Actor, ActorKind, Denied, Principal, check_permissions_held, effective_permissions};
+use crate::error::{Invalid, RepoError, field};
+use crate::id::{AccountId, ApiKeyId, SessionId, UserId};
+use crate::model::{ActorRef, ApiKey, MailMessage, Session, User, UserState};
+use crate::password::PasswordRejected;
+use crate::ports::Tx;
+use crate::rules::{LoginFacts, check_login, throttled_until};
+use crate::service::{
+    AuditEntry, Gate, Ports, common_errors, enqueue, guard, load_account, load_settings, record, record_user,
+};
+use crate::time::{Duration, Timestamp};
+use crate::value::{Access, Module, Name, Permission, PlainPassword, SecretToken, Username};
+
+/// Why a login failed, as the caller may see it: one answer whatever the reason (R14).
+#[derive(Debug, thiserror::Error)]
+pub enum LoginError {
+    /// Wrong account, username or password, or the user may not log in.
+    #[error("invalid credentials")]
+    InvalidCredentials,
+    /// Too many failures; try again after `retry_after`.
+    #[error("too many failed logins; retry after {retry_after}")]
+    Throttled {
+        /// When to try again.
+        retry_after: Timestamp,
+    },
+    /// Storage or hashing failure.
+    #[error(transparent)]
+    Repo(RepoError),
+}
+
+impl From<RepoError> for LoginError {
+    fn from(err: RepoError) -> Self {
+        LoginError::Repo(err)
+    }
+}
+
+/// A login attempt.
+#[derive(Debug, Clone)]
+pub struct Credentials {
+    /// Account slug.
+    pub account: String,
+    /// Username.
+    pub username: String,
+    /// Password.
+    pub password: PlainPassword,
+}
+
+/// A successful login.
+#[derive(Debug, Clone)]
+pub struct LoggedIn {
+    /// The bearer token, shown once.
+    pub token: SecretToken,
+    /// When the session ends.
+    pub expires_at: Timestamp,
+    /// The user.
+    pub user: User,
+}
+
+fn user_throttle_key(account: &str, username: &str) -> String {
+    format!("user:{}:{}", account.trim().to_lowercase(), username.trim().to_lowercase())
+}
+
+fn source_throttle_key(source: &str) -> String {
+    format!("source:{source}")
+}
+
+/// Logs a user in (R14): one answer for every failure, a dummy hash for unknown users, and
+/// throttling per user and per source address shared through the store.
+pub async fn login(
+    ports: &Ports,
+    source: Option<&str>,
+    credentials: Credentials,
+) -> Result<LoggedIn, LoginError> {
+    let now = ports.now();
+    let policy = ports.throttle;
+    let user_key = user_throttle_key(&credentials.account, &credentials.username);
+    let source_key = source.map(source_throttle_key);
+    let since = now.minus(policy.window);
+
+    let mut tx = ports.begin().await?;
+    let mut retry_after =
+        throttled_until(&tx.login_failures_since(&user_key, since).await?, policy.per_user, policy.window);
+    if let Some(key) = &source_key {
+        let by_source =
+            throttled_until(&tx.login_failures_since(key, since).await?, policy.per_source, policy.window);
+        retry_after = retry_after.max(by_source);
+    }
+    if let Some(retry_after) = retry_after {
+        return Err(LoginError::Throttled { retry_after });
+    }
+    let account = crate::service::accounts::account_by_slug(tx.as_mut(), &credentials.account).await?;
+    let user = match (&account, Username::parse(&credentials.username)) {
+        (Some(account), Ok(username)) => tx.user_by_username(account.root(), &username.key()).await?,
+        _ => None,
+    };
+    let hash = match &user {
+        Some(user) => tx.password_hash(user.id).await?,
+        None => None,
+    };
+    drop(tx);
+
+    // Always verify, against a dummy hash when there is no user, so timing does not tell.
+    let password_ok = ports
+        .hasher
+        .verify(&credentials.password, hash.clone())
+        .await
+        .map_err(|e| LoginError::Repo(RepoError::backend(e)))?;
+
+    let mut tx = ports.begin().await?;
+    let eligible = match (&account, &user) {
+        (Some(account), Some(user)) if password_ok && hash.is_some() => {
+            let settings = load_settings(tx.as_mut(), account.root()).await?;
+            let tree_active = tree_is_active(tx.as_mut(), user.account).await?;
+            let user_type = tx.user_type(user.user_type).await?;
+            let usage = tx.seat_usage(user.root, user.user_type, now).await?;
+            let facts = LoginFacts {
+                account_active: tree_active,
+                verification_required: settings.email_verification_required,
+                seat_overcommitted: user_type.is_some_and(|t| t.consumes_seat) && usage.used > usage.total,
+            };
+            check_login(user, facts).is_ok().then_some(settings)
+        }
+        _ => None,
+    };
+    let (Some(settings), Some(mut user)) = (eligible, user) else {
+        tx.record_login_failure(&user_key, now).await?;
+        if let Some(key) = &source_key {
+            tx.record_login_failure(key, now).await?;
+        }
+        tx.commit().await?;
+        return Err(LoginError::InvalidCredentials);
+    };
+    tx.clear_login_failures(&user_key).await?;
+    let token = ports.new_token("uss_");
+    let expires_at = now.plus(settings.session_lifetime.duration());
+    let session = Session {
+        id: ports.new_id(SessionId::from_uuid),
+        user: user.id,
+        root: user.root,
+        token_hash: token.hash(),
+        created_at: now,
+        expires_at,
+    };
+    tx.insert_session(&session).await?;
+    user.last_login_at = Some(now);
+    tx.update_user(&user).await?;
+    user.version += 1;
+    let actor = Actor { kind: ActorKind::Anonymous, source: source.map(str::to_owned) };
+    record_user(ports, tx.as_mut(), &actor, "user.logged_in", &user, json!({})).await?;
+    tx.commit().await?;
+    Ok(LoggedIn { token, expires_at, user })
+}
+
+async fn tree_is_active(tx: &mut dyn Tx, account: AccountId) -> Result<bool, RepoError> {
+    let Some(account) = tx.account(account).await? else {
+        return Ok(false);
+    };
+    let mut chain = account.path.ancestors().to_vec();
+    if account.state != crate::model::AccountState::Active {
+        return Ok(false);
+    }
+    while let Some(id) = chain.pop() {
+        match tx.account(id).await? {
+            Some(ancestor) if ancestor.state == crate::model::AccountState::Active => {}
+            _ => return Ok(false),
+        }
+    }
+    Ok(true)
+}
+
+/// Why a bearer token was not accepted.
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    /// Unknown, expired or revoked token, or the user can no longer log in.
+    #[error("invalid or expired token")]
+    InvalidToken,
+    /// Storage failure.
+    #[error(transparent)]
+    Repo(RepoError),
+}
+
+impl From<RepoError> for AuthError {
+    fn from(err: RepoError) -> Self {
+        AuthError::Repo(err)
+    }
+}
+
+/// Who a bearer token belongs to.
+#[derive(Debug, Clone)]
+pub struct Authenticated {
+    /// The actor to pass to use cases.
+    pub actor: Actor,
+    /// The user behind a session (None for API keys).
+    pub user: Option<User>,
+}
+
+impl Authenticated {
+    /// Whether the user must change the password before anything else (R16).
+    pub fn must_change_password(&self) -> bool {
+        self.user.as_ref().is_some_and(|u| u.must_change_password)
+    }
+}
+
+/// Resolves a bearer token (session or API key) to an actor with effective permissions.
+pub async fn authenticate(
+    ports: &Ports,
+    token: &str,
+    source: Option<&str>,
+) -> Result<Authenticated, AuthError> {
+    let token = SecretToken::parse(token).map_err(|_| AuthError::InvalidToken)?;
+    let hash = token.hash();
+    let now = ports.now();
+    let mut tx = ports.begin().await?;
+    let source = source.map(str::to_owned);
+    if let Some(key) = tx.api_key_by_token(&hash).await? {
+        let usable = key.revoked_at.is_none() && key.expires_at.is_none_or(|at| at > now);
+        if !usable || !tree_is_active(tx.as_mut(), key.account).await? {
+            return Err(AuthError::InvalidToken);
+        }
+        let account = tx.account(key.account).await?.ok_or(AuthError::InvalidToken)?;
+        let principal = Principal {
+            actor: ActorRef::ApiKey(key.id),
+            home: account.path,
+            permissions: key.permissions,
+            scope: BTreeSet::new(),
+        };
+        return Ok(Authenticated {
+            actor: Actor { kind: ActorKind::Principal(principal), source },
+            user: None,
+        });
+    }
+    let session = tx.session_by_token(&hash).await?.ok_or(AuthError::InvalidToken)?;
+    if session.expires_at <= now {
+        return Err(AuthError::InvalidToken);
+    }
+    let user = tx.user(session.user).await?.ok_or(AuthError::InvalidToken)?;
+    if user.state != UserState::Active || !tree_is_active(tx.as_mut(), user.account).await? {
+        return Err(AuthError::InvalidToken);
+    }
+    if user.is_operator {
+        return Ok(Authenticated {
+            actor: Actor { kind: ActorKind::Operator { user: user.id }, source },
+            user: Some(user),
+        });
+    }
+    let account = tx.account(user.account).await?.ok_or(AuthError::InvalidToken)?;
+    let user_type = tx.user_type(user.user_type).await?.ok_or(AuthError::InvalidToken)?;
+    let mut roles = Vec::new();
+    for id in &user.roles {
+        if let Some(role) = tx.role(*id).await? {
+            roles.push(role);
+        }
+    }
+    let principal = Principal {
+        actor: ActorRef::User(user.id),
+        home: account.path,
+        permissions: effective_permissions(&roles, &user_type),
+        scope: user.scope.clone(),
+    };
+    Ok(Authenticated { actor: Actor { kind: ActorKind::Principal(principal), source }, user: Some(user) })
+}
+
+/// Ends the session of a token (idempotent).
+pub async fn logout(ports: &Ports, token: &str) -> Result<(), AuthError> {
+    let Ok(token) = SecretToken::parse(token) else {
+        return Ok(());
+    };
+    let mut tx = ports.begin().await?;
+    tx.delete_session(&token.hash()).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Failure of changing one's own password.
+#[derive(Debug, thiserror::Error)]
+pub enum ChangePasswordError {
+    /// The current password is wrong.
+    #[error("the current password is wrong")]
+    WrongPassword,
+    /// R15.
+    #[error(transparent)]
+    Password(PasswordRejected),
+    /// Only users have passwords.
+    #[error("only a logged-in user can change a password")]
+    NotAUser,
+    /// Storage failure.
+    #[error(transparent)]
+    Repo(RepoError),
+}
+
+impl From<RepoError> for ChangePasswordError {
+    fn from(err: RepoError) -> Self {
+        ChangePasswordError::Repo(err)
+    }
+}
+
+/// Changes the caller's own password; ends every session (R21) and mails a notice. The
+/// caller logs in again with the new password.
+pub async fn change_own_password(
+    ports: &Ports,
+    user: UserId,
+    current: &PlainPassword,
+    new: &PlainPassword,
+) -> Result<(), ChangePasswordError> {
+    let (found, hash, settings) = {
+        let mut tx = ports.begin().await?;
+        let found = tx.user(user).await?.ok_or(ChangePasswordError::NotAUser)?;
+        let hash = tx.password_hash(user).await?;
+        let settings = load_settings(tx.as_mut(), found.root).await?;
+        (found, hash, settings)
+    };
+    let verified = ports.hasher.verify(current, hash).await.map_err(RepoError::backend)?;
+    if !verified {
+        return Err(ChangePasswordError::WrongPassword);
+    }
+    settings
+        .password_policy
+        .check(new, &[found.username.as_str(), found.email.as_str()], ports.breached.as_ref())
+        .map_err(ChangePasswordError::Password)?;
+    if new.expose() == current.expose() {
+        return Err(ChangePasswordError::Password(PasswordRejected::SameAsIdentifier));
+    }
+    let new_hash = ports.hasher.hash(new).await.map_err(RepoError::backend)?;
+    let mut tx = ports.begin().await?;
+    let mut user = tx.user(user).await?.ok_or(ChangePasswordError::NotAUser)?;
+    tx.set_password_hash(user.id, Some(new_hash)).await?;
+    user.must_change_password = false;
+    user.updated_at = ports.now();
+    tx.update_user(&user).await?;
+    user.version += 1;
+    let ended = tx.delete_sessions_of(user.id).await?;
+    let message = MailMessage::PasswordChanged { user: user.id };
+    enqueue(ports, tx.as_mut(), user.root, user.account, &user.email, user.profile.locale.clone(), message)
+        .await?;
+    let actor = Actor::new(ActorKind::Principal(Principal {
+        actor: ActorRef::User(user.id),
+        home: crate::model::AccountPath::root_of(user.account),
+        permissions: BTreeSet::new(),
+        scope: BTreeSet::new(),
+    }));
+    record_user(ports, tx.as_mut(), &actor, "user.password_changed", &user, json!({"sessions_ended": ended}))
+        .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Failure of an API-key use case.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiKeyError {
+    /// Missing, or in another tenant.
+    #[error("{entity} not found")]
+    NotFound {
+        /// Entity.
+        entity: &'static str,
+    },
+    /// Not allowed.
+    #[error(transparent)]
+    Denied(Denied),
+    /// A field failed to parse.
+    #[error(transparent)]
+    Invalid(Invalid),
+    /// R4: a key never holds more than its creator.
+    #[error("you cannot grant {permissions:?}: you do not hold them")]
+    Escalation {
+        /// Missing permissions.
+        permissions: Vec<Permission>,
+    },
+    /// Storage failure.
+    #[error(transparent)]
+    Repo(RepoError),
+}
+common_errors!(ApiKeyError);
+
+/// Creates an API key; the secret is returned once and stored only as a hash (R13).
+pub async fn create_api_key(
+    ports: &Ports,
+    actor: &Actor,
+    account: AccountId,
+    name: &str,
+    permissions: BTreeSet<Permission>,
+    lifetime_days: Option<u16>,
+) -> Result<(ApiKey, SecretToken), ApiKeyError> {
+    let name = field("name", Name::parse(name))?;
+    check_permissions_held(actor, &permissions)
+        .map_err(|permissions| ApiKeyError::Escalation { permissions })?;
+    let mut tx = ports.begin().await?;
+    let account = load_account(tx.as_mut(), account).await?;
+    guard(actor, Permission::new(Module::ApiKeys, Access::Write), &account, "account")?;
+    let now = ports.now();
+    let token = ports.new_token("usk_");
+    let key = ApiKey {
+        id: ports.new_id(ApiKeyId::from_uuid),
+        root: account.root(),
+        account: account.id,
+        name,
+        permissions,
+        token_hash: token.hash(),
+        created_by: actor.reference(),
+        created_at: now,
+        expires_at: lifetime_days.map(|days| now.plus(Duration::days(i64::from(days)))),
+        revoked_at: None,
+    };
+    tx.insert_api_key(&key).await?;
+    let entry = AuditEntry {
+        root: key.root,
+        account: key.account,
+        action: "api_key.created",
+        target_kind: "api_key",
+        target_id: key.id.to_string(),
+        diff: json!({"name": key.name, "permissions": key.permissions}),
+        actor,
+    };
+    record(ports, tx.as_mut(), entry).await?;
+    tx.commit().await?;
+    Ok((key, token))
+}
+
+/// The API keys of an account.
+pub async fn list_api_keys(
+    ports: &Ports,
+    actor: &Actor,
+    account: AccountId,
+) -> Result<Vec<ApiKey>, ApiKeyError> {
+    let mut tx = ports.begin().await?;
+    let account = load_account(tx.as_mut(), account).await?;
+    guard(actor, Permission::new(Module::ApiKeys, Access::Read), &account, "account")?;
+    Ok(tx.api_keys(account.id).await?)
+}
+
+/// Revokes an API key at once.
+pub async fn revoke_api_key(ports: &Ports, actor: &Actor, id: ApiKeyId) -> Result<(), ApiKeyError> {
+    let mut tx = ports.begin().await?;
+    let mut key = tx.api_key(id).await?.ok_or(Gate::NotFound { entity: "api key" })?;
+    let account = load_account(tx.as_mut(), key.account).await?;
+    guard(actor, Permission::new(Module::ApiKeys, Access::Write), &account, "api key")?;
+    if key.revoked_at.is_some() {
+        return Ok(());
+    }
+    key.revoked_at = Some(ports.now());
+    tx.update_api_key(&key).await?;
+    let entry = AuditEntry {
+        root: key.root,
+        account: key.account,
+        action: "api_key.revoked",
+        target_kind: "api_key",
+        target_id: id.to_string(),
+        diff: json!({"name": key.name}),
+        actor,
+    };
+    record(ports, tx.as_mut(), entry).await?;
+    tx.commit().await?;
+    Ok(())
+}

@@ -1,0 +1,220 @@
+//! Contacts (persons and organizations) and users created from them (R17).
+
+use std::collections::BTreeMap;
+
+use serde_json::json;
+
+use crate::authz::Actor;
+use crate::error::{Invalid, RepoError};
+use crate::id::{AccountId, ContactId, UserId};
+use crate::model::{Contact, ContactKind, Origin, Profile, User, UserState};
+use crate::ports::{ContactQuery, Page, PageRequest};
+use crate::service::users::{
+    Draft, UserError, check_draft, choose_username, load_user_type, send_set_password_link,
+};
+use crate::service::{
+    AuditEntry, Gate, Ports, diff, guard, load_account, load_settings, optional, record, record_user,
+    user_view,
+};
+use crate::value::{Access, Email, Module, Name, Permission};
+
+/// A new contact.
+#[derive(Debug, Clone)]
+pub struct NewContact {
+    /// Person or organization.
+    pub kind: ContactKind,
+    /// First name.
+    pub first_name: Option<String>,
+    /// Last name, or the organization's name.
+    pub last_name: Option<String>,
+    /// Email.
+    pub email: Option<String>,
+    /// Phone.
+    pub phone: Option<String>,
+}
+
+/// Adds a contact to an account.
+pub async fn create_contact(
+    ports: &Ports,
+    actor: &Actor,
+    account: AccountId,
+    command: NewContact,
+) -> Result<Contact, UserError> {
+    let first_name = optional("first_name", command.first_name.as_deref(), Name::parse)?;
+    let last_name = optional("last_name", command.last_name.as_deref(), Name::parse)?;
+    if last_name.is_none() {
+        return Err(Invalid::new("last_name", crate::value::ValueError::Empty).into());
+    }
+    let email = optional("email", command.email.as_deref(), Email::parse)?;
+    let phone = optional("phone", command.phone.as_deref(), Name::parse)?;
+    let mut tx = ports.begin().await?;
+    let account = load_account(tx.as_mut(), account).await?;
+    guard(actor, Permission::new(Module::Contacts, Access::Write), &account, "account")?;
+    let contact = Contact {
+        id: ports.new_id(ContactId::from_uuid),
+        root: account.root(),
+        account: account.id,
+        kind: command.kind,
+        first_name,
+        last_name,
+        email,
+        phone,
+        user: None,
+        created_at: ports.now(),
+    };
+    tx.insert_contact(&contact).await?;
+    let entry = AuditEntry {
+        root: contact.root,
+        account: contact.account,
+        action: "contact.created",
+        target_kind: "contact",
+        target_id: contact.id.to_string(),
+        diff: json!({"kind": contact.kind}),
+        actor,
+    };
+    record(ports, tx.as_mut(), entry).await?;
+    tx.commit().await?;
+    Ok(contact)
+}
+
+/// Contacts of an account subtree.
+pub async fn list_contacts(
+    ports: &Ports,
+    actor: &Actor,
+    account: AccountId,
+    page: PageRequest,
+) -> Result<Page<Contact>, UserError> {
+    let mut tx = ports.begin().await?;
+    let account = load_account(tx.as_mut(), account).await?;
+    guard(actor, Permission::new(Module::Contacts, Access::Read), &account, "account")?;
+    let within = crate::service::users::visible_subtrees(actor, &account);
+    Ok(tx.list_contacts(&ContactQuery { root: account.root(), within, page }).await?)
+}
+
+/// What an administrator may add when creating a user from a contact.
+#[derive(Debug, Clone, Default)]
+pub struct FromContact {
+    /// Username; generated from the format when omitted.
+    pub username: Option<String>,
+    /// Email: required for an organization or a person without one.
+    pub email: Option<String>,
+    /// First name: required with `last_name` for an organization.
+    pub first_name: Option<String>,
+    /// Last name.
+    pub last_name: Option<String>,
+    /// Send a welcome mail with a set-password link.
+    pub send_welcome: bool,
+}
+
+/// Creates a user from a contact (R17): name and email from the contact, type and roles from
+/// the settings' defaults; an organization needs an explicit email and name.
+pub async fn create_user_from_contact(
+    ports: &Ports,
+    actor: &Actor,
+    id: ContactId,
+    command: FromContact,
+) -> Result<User, UserError> {
+    let given_email = optional("email", command.email.as_deref(), Email::parse)?;
+    let given_first = optional("first_name", command.first_name.as_deref(), Name::parse)?;
+    let given_last = optional("last_name", command.last_name.as_deref(), Name::parse)?;
+    let mut tx = ports.begin().await?;
+    let contact = tx.contact(id).await?.ok_or(Gate::NotFound { entity: "contact" })?;
+    let account = load_account(tx.as_mut(), contact.account).await?;
+    guard(actor, Permission::new(Module::Users, Access::Write), &account, "contact")?;
+    if contact.user.is_some() {
+        return Err(UserError::ContactHasUser);
+    }
+    let (email, first_name, last_name) = match contact.kind {
+        ContactKind::Person => (
+            given_email.or(contact.email.clone()),
+            given_first.or(contact.first_name.clone()),
+            given_last.or(contact.last_name.clone()),
+        ),
+        ContactKind::Organization => (given_email, given_first, given_last),
+    };
+    let email = email.ok_or_else(|| Invalid::new("email", crate::value::ValueError::Empty))?;
+    let last_name = last_name.ok_or_else(|| Invalid::new("last_name", crate::value::ValueError::Empty))?;
+    if contact.kind == ContactKind::Organization && first_name.is_none() {
+        return Err(Invalid::new("first_name", crate::value::ValueError::Empty).into());
+    }
+    let root = account.root();
+    let settings = load_settings(tx.as_mut(), root).await?;
+    let type_id = settings.default_user_type.ok_or(UserError::NotFound { entity: "default user type" })?;
+    let user_type = load_user_type(tx.as_mut(), root, type_id).await?;
+    let roles = settings.default_roles.clone();
+    let scope = Default::default();
+    let draft = Draft {
+        account: &account,
+        settings: &settings,
+        user_type: &user_type,
+        roles: &roles,
+        scope: &scope,
+        state: UserState::Active,
+    };
+    check_draft(ports, tx.as_mut(), actor, draft, true).await?;
+    if tx.user_by_email(root, &email).await?.is_some() {
+        return Err(UserError::EmailTaken { email: email.to_string() });
+    }
+    let profile = Profile {
+        first_name,
+        last_name: Some(last_name),
+        phone: contact.phone.clone(),
+        ..Profile::default()
+    };
+    let username =
+        choose_username(tx.as_mut(), &settings, root, command.username.as_deref(), &email, &profile).await?;
+    let now = ports.now();
+    let user = User {
+        id: ports.new_id(UserId::from_uuid),
+        root,
+        account: account.id,
+        username,
+        email,
+        profile,
+        receive_system_messages: true,
+        sales_representative: None,
+        external_ids: BTreeMap::new(),
+        user_type: user_type.id,
+        roles,
+        scope,
+        origin: Origin::Contact,
+        state: UserState::Active,
+        email_verified_at: None,
+        has_password: false,
+        must_change_password: false,
+        is_operator: false,
+        contact: Some(contact.id),
+        created_at: now,
+        updated_at: now,
+        last_login_at: None,
+        erased_at: None,
+        version: 0,
+    };
+    match tx.insert_user(&user).await {
+        Err(RepoError::Duplicate { field: "email", .. }) => {
+            return Err(UserError::EmailTaken { email: user.email.to_string() });
+        }
+        Err(RepoError::Duplicate { .. }) => {
+            return Err(UserError::UsernameTaken { username: user.username.to_string() });
+        }
+        other => other?,
+    }
+    match tx.link_contact(contact.id, user.id).await {
+        Err(RepoError::Stale { .. }) => return Err(UserError::ContactHasUser),
+        other => other?,
+    }
+    if command.send_welcome {
+        send_set_password_link(ports, tx.as_mut(), &user, true).await?;
+    }
+    record_user(
+        ports,
+        tx.as_mut(),
+        actor,
+        "user.created_from_contact",
+        &user,
+        diff(None, Some(&user_view(&user))),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(user)
+}

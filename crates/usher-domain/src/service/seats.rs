@@ -1,0 +1,225 @@
+//! User types and the subscription: seat totals per seat-consuming type (R1, R2, R4).
+
+use std::collections::BTreeSet;
+
+use serde_json::json;
+
+use crate::authz::{Actor, Denied, check_permissions_held};
+use crate::error::{Invalid, RepoError, field};
+use crate::id::{AccountId, UserTypeId};
+use crate::model::{SeatUsage, UserType};
+use crate::rules::{SeatsBelowUsage, check_seat_total};
+use crate::service::{AuditEntry, Gate, Ports, common_errors, guard, load_account, record};
+use crate::value::{Access, Key, Module, Name, Permission, SeatCount};
+
+/// Failure of a user-type or subscription use case.
+#[derive(Debug, thiserror::Error)]
+pub enum SeatError {
+    /// Missing, or in another tenant.
+    #[error("{entity} not found")]
+    NotFound {
+        /// Entity.
+        entity: &'static str,
+    },
+    /// Not allowed.
+    #[error(transparent)]
+    Denied(Denied),
+    /// A field failed to parse.
+    #[error(transparent)]
+    Invalid(Invalid),
+    /// The key is taken in this account.
+    #[error("user type {key} already exists")]
+    KeyTaken {
+        /// The key.
+        key: String,
+    },
+    /// The ceiling would include permissions the actor lacks (R4).
+    #[error("you cannot grant {permissions:?}: you do not hold them")]
+    Escalation {
+        /// Missing permissions.
+        permissions: Vec<Permission>,
+    },
+    /// R2.
+    #[error(transparent)]
+    BelowUsage(SeatsBelowUsage),
+    /// Storage failure.
+    #[error(transparent)]
+    Repo(RepoError),
+}
+common_errors!(SeatError);
+
+/// A new user type.
+#[derive(Debug, Clone)]
+pub struct NewUserType {
+    /// Key, unique in the root.
+    pub key: String,
+    /// Name.
+    pub name: String,
+    /// Whether users of the type consume a seat.
+    pub consumes_seat: bool,
+    /// The permission ceiling.
+    pub ceiling: BTreeSet<Permission>,
+}
+
+/// The user types of the root of `account`.
+pub async fn list_user_types(
+    ports: &Ports,
+    actor: &Actor,
+    account: AccountId,
+) -> Result<Vec<UserType>, SeatError> {
+    let mut tx = ports.begin().await?;
+    let account = load_account(tx.as_mut(), account).await?;
+    guard(actor, Permission::new(Module::UserTypes, Access::Read), &account, "account")?;
+    Ok(tx.user_types(account.root()).await?)
+}
+
+/// Adds a user type to the root of `account`.
+pub async fn create_user_type(
+    ports: &Ports,
+    actor: &Actor,
+    account: AccountId,
+    command: NewUserType,
+) -> Result<UserType, SeatError> {
+    let key = field("key", Key::parse(&command.key))?;
+    let name = field("name", Name::parse(&command.name))?;
+    check_permissions_held(actor, &command.ceiling)
+        .map_err(|permissions| SeatError::Escalation { permissions })?;
+    let mut tx = ports.begin().await?;
+    let account = load_account(tx.as_mut(), account).await?;
+    guard(actor, Permission::new(Module::UserTypes, Access::Write), &account, "account")?;
+    let user_type = UserType {
+        id: ports.new_id(UserTypeId::from_uuid),
+        root: account.root(),
+        key,
+        name,
+        consumes_seat: command.consumes_seat,
+        ceiling: command.ceiling,
+        created_at: ports.now(),
+    };
+    match tx.insert_user_type(&user_type).await {
+        Err(RepoError::Duplicate { .. }) => {
+            return Err(SeatError::KeyTaken { key: user_type.key.to_string() });
+        }
+        other => other?,
+    }
+    tx.set_seat_total(user_type.root, user_type.id, 0).await?;
+    let entry = AuditEntry {
+        root: user_type.root,
+        account: user_type.root,
+        action: "user_type.created",
+        target_kind: "user_type",
+        target_id: user_type.id.to_string(),
+        diff: json!({"key": user_type.key, "consumes_seat": user_type.consumes_seat, "ceiling": user_type.ceiling}),
+        actor,
+    };
+    record(ports, tx.as_mut(), entry).await?;
+    tx.commit().await?;
+    Ok(user_type)
+}
+
+/// Changes to a user type.
+#[derive(Debug, Clone, Default)]
+pub struct UserTypePatch {
+    /// New name.
+    pub name: Option<String>,
+    /// New ceiling (lowering it narrows effective permissions at once).
+    pub ceiling: Option<BTreeSet<Permission>>,
+}
+
+/// Renames a user type or changes its ceiling.
+pub async fn update_user_type(
+    ports: &Ports,
+    actor: &Actor,
+    id: UserTypeId,
+    patch: UserTypePatch,
+) -> Result<UserType, SeatError> {
+    let name = crate::service::optional("name", patch.name.as_deref(), Name::parse)?;
+    if let Some(ceiling) = &patch.ceiling {
+        check_permissions_held(actor, ceiling)
+            .map_err(|permissions| SeatError::Escalation { permissions })?;
+    }
+    let mut tx = ports.begin().await?;
+    let mut user_type = tx.user_type(id).await?.ok_or(Gate::NotFound { entity: "user type" })?;
+    let root = load_account(tx.as_mut(), user_type.root).await?;
+    guard(actor, Permission::new(Module::UserTypes, Access::Write), &root, "user type")?;
+    let before = json!({"name": user_type.name, "ceiling": user_type.ceiling});
+    if let Some(name) = name {
+        user_type.name = name;
+    }
+    if let Some(ceiling) = patch.ceiling {
+        user_type.ceiling = ceiling;
+    }
+    tx.update_user_type(&user_type).await?;
+    let after = json!({"name": user_type.name, "ceiling": user_type.ceiling});
+    let entry = AuditEntry {
+        root: user_type.root,
+        account: user_type.root,
+        action: "user_type.updated",
+        target_kind: "user_type",
+        target_id: id.to_string(),
+        diff: crate::service::diff(Some(&before), Some(&after)),
+        actor,
+    };
+    record(ports, tx.as_mut(), entry).await?;
+    tx.commit().await?;
+    Ok(user_type)
+}
+
+/// Seat figures of every user type of the root of `account`.
+pub async fn get_subscription(
+    ports: &Ports,
+    actor: &Actor,
+    account: AccountId,
+) -> Result<Vec<(UserType, SeatUsage)>, SeatError> {
+    let now = ports.now();
+    let mut tx = ports.begin().await?;
+    let account = load_account(tx.as_mut(), account).await?;
+    guard(actor, Permission::new(Module::Subscription, Access::Read), &account, "account")?;
+    let mut figures = Vec::new();
+    for user_type in tx.user_types(account.root()).await? {
+        let usage = tx.seat_usage(account.root(), user_type.id, now).await?;
+        figures.push((user_type, usage));
+    }
+    Ok(figures)
+}
+
+/// Sets seat totals per user type (R2: never below used + reserved).
+pub async fn set_subscription(
+    ports: &Ports,
+    actor: &Actor,
+    account: AccountId,
+    totals: Vec<(UserTypeId, i64)>,
+) -> Result<Vec<(UserType, SeatUsage)>, SeatError> {
+    let now = ports.now();
+    let mut tx = ports.begin().await?;
+    let account = load_account(tx.as_mut(), account).await?;
+    guard(actor, Permission::new(Module::Subscription, Access::Write), &account, "account")?;
+    let root = account.root();
+    for (index, (id, total)) in totals.iter().enumerate() {
+        let total = field(&format!("seats[{index}].total"), SeatCount::new(*total))?.get();
+        let user_type = match tx.user_type(*id).await? {
+            Some(found) if found.root == root => found,
+            _ => return Err(SeatError::NotFound { entity: "user type" }),
+        };
+        let usage = tx.lock_seat_pool(root, *id, now).await?;
+        check_seat_total(&user_type, &usage, total).map_err(SeatError::BelowUsage)?;
+        tx.set_seat_total(root, *id, total).await?;
+        let entry = AuditEntry {
+            root,
+            account: root,
+            action: "subscription.updated",
+            target_kind: "user_type",
+            target_id: id.to_string(),
+            diff: json!({"total": {"before": usage.total, "after": total}}),
+            actor,
+        };
+        record(ports, tx.as_mut(), entry).await?;
+    }
+    let mut figures = Vec::new();
+    for user_type in tx.user_types(root).await? {
+        let usage = tx.seat_usage(root, user_type.id, now).await?;
+        figures.push((user_type, usage));
+    }
+    tx.commit().await?;
+    Ok(figures)
+}

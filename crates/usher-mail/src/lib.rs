@@ -1,0 +1,1 @@
+//! Mail adapter (outbox dispatcher, SMTP, file sink, templates): empty until the mail issue fills it.
