@@ -1,1 +1,19 @@
-//! Contract suite.
+//! The port contract suite of usher and in-memory reference adapters.
+#![deny(missing_docs)]
+//!
+//! Any store adapter proves itself by running the suite: define `async fn make_store()`
+//! returning an `Arc<dyn Store>` with a fresh, empty database, then invoke
+//! [`store_contract!`] in a test module. Each case runs the domain's use cases and the raw
+//! port against that store, so the rules R1–R22 are checked on every adapter.
+//!
+//! ```text
+//! mod contract {
+//!     async fn make_store() -> std::sync::Arc<dyn usher_domain::ports::Store> { /* fresh db */ }
+//!     usher_contract::store_contract!();
+//! }
+//! ```
+
+pub mod cases;
+pub mod harness;
+pub mod memory;
+pub mod redact;

@@ -8,6 +8,8 @@
 //! Embedding: build a [`service::Services`] from your adapters (or the in-memory ones of the
 //! `usher-contract` crate) and call its use cases with an [`authz::Actor`].
 
+#![deny(missing_docs)]
+
 pub mod authz;
 pub mod error;
 pub mod id;

@@ -1,0 +1,700 @@
+//! In-memory adapters of every port: thread-safe, deterministic, for tests (yours and ours).
+//!
+//! [`InMemoryStore`] runs transactions one at a time (a global async lock held from `begin`
+//! to commit or drop) on a copy of the state, so every transaction is serialisable and a
+//! dropped transaction leaves nothing behind. Copying makes it a tool for tests, not for
+//! production data volumes.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+
+use async_trait::async_trait;
+use tokio::sync::{Mutex as AsyncMutex, OwnedMutexGuard};
+use uuid::Uuid;
+
+use usher_domain::error::RepoError;
+use usher_domain::id::{
+    AccountId, ApiKeyId, ContactId, DeviceId, InvitationId, RoleId, TokenId, UserId, UserTypeId,
+};
+use usher_domain::model::{
+    Account, ApiKey, AuditEvent, Contact, Device, Invitation, InvitationState, OneTimeToken, OutboxMail,
+    Role, SeatUsage, Session, Settings, TokenPurpose, User, UserState, UserType,
+};
+use usher_domain::ports::HashError;
+use usher_domain::ports::{
+    AuditQuery, Clock, ContactQuery, Cursor, IdGen, InvitationQuery, Page, PageRequest, PasswordHasher,
+    Store, TokenGen, Tx, UserQuery,
+};
+use usher_domain::time::{Duration, Timestamp};
+use usher_domain::value::{Email, PasswordHash, PlainPassword, Slug, TokenHash, UsernameKey};
+
+#[derive(Debug, Clone, Default)]
+struct State {
+    accounts: BTreeMap<AccountId, Account>,
+    settings: HashMap<AccountId, Settings>,
+    user_types: BTreeMap<UserTypeId, UserType>,
+    seat_totals: HashMap<(AccountId, UserTypeId), u32>,
+    roles: BTreeMap<RoleId, Role>,
+    users: BTreeMap<UserId, User>,
+    passwords: HashMap<UserId, PasswordHash>,
+    invitations: BTreeMap<InvitationId, Invitation>,
+    contacts: BTreeMap<ContactId, Contact>,
+    devices: BTreeMap<DeviceId, Device>,
+    sessions: HashMap<TokenHash, Session>,
+    tokens: BTreeMap<TokenId, OneTimeToken>,
+    api_keys: BTreeMap<ApiKeyId, ApiKey>,
+    audit: Vec<AuditEvent>,
+    outbox: Vec<OutboxMail>,
+    failures: HashMap<String, Vec<Timestamp>>,
+}
+
+/// The in-memory store.
+#[derive(Debug, Clone, Default)]
+pub struct InMemoryStore {
+    state: Arc<AsyncMutex<State>>,
+}
+
+impl InMemoryStore {
+    /// An empty store.
+    pub fn new() -> InMemoryStore {
+        InMemoryStore::default()
+    }
+}
+
+#[async_trait]
+impl Store for InMemoryStore {
+    async fn begin(&self) -> Result<Box<dyn Tx>, RepoError> {
+        let guard = self.state.clone().lock_owned().await;
+        let work = guard.clone();
+        Ok(Box::new(MemoryTx { guard, work }))
+    }
+}
+
+struct MemoryTx {
+    guard: OwnedMutexGuard<State>,
+    work: State,
+}
+
+fn lower(value: &str) -> String {
+    value.to_lowercase()
+}
+
+fn page<T>(mut items: Vec<(Cursor, T)>, request: &PageRequest, descending: bool) -> Page<T> {
+    items.sort_by(|a, b| if descending { b.0.cmp(&a.0) } else { a.0.cmp(&b.0) });
+    let after = request.after.as_ref();
+    let mut selected: Vec<(Cursor, T)> = items
+        .into_iter()
+        .filter(|(cursor, _)| match after {
+            None => true,
+            Some(after) if descending => cursor < after,
+            Some(after) => cursor > after,
+        })
+        .take(usize::from(request.limit) + 1)
+        .collect();
+    let has_more = selected.len() > usize::from(request.limit);
+    selected.truncate(usize::from(request.limit));
+    let next = if has_more { selected.last().map(|(cursor, _)| cursor.clone()) } else { None };
+    Page { items: selected.into_iter().map(|(_, item)| item).collect(), next }
+}
+
+impl MemoryTx {
+    fn within(&self, account: AccountId, subtrees: &std::collections::BTreeSet<AccountId>) -> bool {
+        subtrees.is_empty()
+            || self.work.accounts.get(&account).is_some_and(|a| subtrees.iter().any(|s| a.path.is_within(*s)))
+    }
+}
+
+#[async_trait]
+impl Tx for MemoryTx {
+    async fn commit(self: Box<Self>) -> Result<(), RepoError> {
+        let MemoryTx { mut guard, work } = *self;
+        *guard = work;
+        Ok(())
+    }
+
+    async fn insert_account(&mut self, account: &Account) -> Result<(), RepoError> {
+        if self.work.accounts.values().any(|a| a.slug == account.slug) {
+            return Err(RepoError::Duplicate { entity: "account", field: "slug" });
+        }
+        self.work.accounts.insert(account.id, account.clone());
+        Ok(())
+    }
+    async fn update_account(&mut self, account: &Account) -> Result<(), RepoError> {
+        let stored =
+            self.work.accounts.get_mut(&account.id).ok_or(RepoError::NotFound { entity: "account" })?;
+        stored.name = account.name.clone();
+        stored.state = account.state;
+        Ok(())
+    }
+    async fn account(&mut self, id: AccountId) -> Result<Option<Account>, RepoError> {
+        Ok(self.work.accounts.get(&id).cloned())
+    }
+    async fn account_by_slug(&mut self, slug: &Slug) -> Result<Option<Account>, RepoError> {
+        Ok(self.work.accounts.values().find(|a| &a.slug == slug).cloned())
+    }
+    async fn sub_accounts(&mut self, parent: AccountId) -> Result<Vec<Account>, RepoError> {
+        let mut children: Vec<Account> =
+            self.work.accounts.values().filter(|a| a.parent() == Some(parent)).cloned().collect();
+        children.sort_by(|a, b| a.slug.cmp(&b.slug));
+        Ok(children)
+    }
+
+    async fn settings(&mut self, root: AccountId) -> Result<Option<Settings>, RepoError> {
+        Ok(self.work.settings.get(&root).cloned())
+    }
+    async fn put_settings(&mut self, root: AccountId, settings: &Settings) -> Result<(), RepoError> {
+        self.work.settings.insert(root, settings.clone());
+        Ok(())
+    }
+
+    async fn insert_user_type(&mut self, user_type: &UserType) -> Result<(), RepoError> {
+        if self.work.user_types.values().any(|t| t.root == user_type.root && t.key == user_type.key) {
+            return Err(RepoError::Duplicate { entity: "user type", field: "key" });
+        }
+        self.work.user_types.insert(user_type.id, user_type.clone());
+        Ok(())
+    }
+    async fn update_user_type(&mut self, user_type: &UserType) -> Result<(), RepoError> {
+        let stored =
+            self.work.user_types.get_mut(&user_type.id).ok_or(RepoError::NotFound { entity: "user type" })?;
+        *stored = user_type.clone();
+        Ok(())
+    }
+    async fn user_type(&mut self, id: UserTypeId) -> Result<Option<UserType>, RepoError> {
+        Ok(self.work.user_types.get(&id).cloned())
+    }
+    async fn user_types(&mut self, root: AccountId) -> Result<Vec<UserType>, RepoError> {
+        let mut types: Vec<UserType> =
+            self.work.user_types.values().filter(|t| t.root == root).cloned().collect();
+        types.sort_by(|a, b| a.key.cmp(&b.key));
+        Ok(types)
+    }
+    async fn set_seat_total(
+        &mut self,
+        root: AccountId,
+        user_type: UserTypeId,
+        total: u32,
+    ) -> Result<(), RepoError> {
+        self.work.seat_totals.insert((root, user_type), total);
+        Ok(())
+    }
+    async fn seat_usage(
+        &mut self,
+        root: AccountId,
+        user_type: UserTypeId,
+        now: Timestamp,
+    ) -> Result<SeatUsage, RepoError> {
+        let count = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
+        let used = self
+            .work
+            .users
+            .values()
+            .filter(|u| u.root == root && u.user_type == user_type && u.state == UserState::Active)
+            .count();
+        let reserved = self
+            .work
+            .invitations
+            .values()
+            .filter(|i| {
+                i.root == root
+                    && i.user_type == user_type
+                    && i.state == InvitationState::Pending
+                    && i.expires_at > now
+            })
+            .count();
+        let total = self.work.seat_totals.get(&(root, user_type)).copied().unwrap_or(0);
+        Ok(SeatUsage { user_type, total, used: count(used), reserved: count(reserved) })
+    }
+    async fn lock_seat_pool(
+        &mut self,
+        root: AccountId,
+        user_type: UserTypeId,
+        now: Timestamp,
+    ) -> Result<SeatUsage, RepoError> {
+        // Transactions already run one at a time here.
+        self.seat_usage(root, user_type, now).await
+    }
+
+    async fn insert_role(&mut self, role: &Role) -> Result<(), RepoError> {
+        let name = lower(role.name.as_str());
+        if self.work.roles.values().any(|r| r.root == role.root && lower(r.name.as_str()) == name) {
+            return Err(RepoError::Duplicate { entity: "role", field: "name" });
+        }
+        self.work.roles.insert(role.id, role.clone());
+        Ok(())
+    }
+    async fn update_role(&mut self, role: &Role) -> Result<(), RepoError> {
+        let name = lower(role.name.as_str());
+        if self
+            .work
+            .roles
+            .values()
+            .any(|r| r.root == role.root && r.id != role.id && lower(r.name.as_str()) == name)
+        {
+            return Err(RepoError::Duplicate { entity: "role", field: "name" });
+        }
+        let stored = self.work.roles.get_mut(&role.id).ok_or(RepoError::NotFound { entity: "role" })?;
+        if stored.version != role.version {
+            return Err(RepoError::Stale { entity: "role" });
+        }
+        *stored = Role { version: role.version + 1, ..role.clone() };
+        Ok(())
+    }
+    async fn delete_role(&mut self, id: RoleId) -> Result<(), RepoError> {
+        self.work.roles.remove(&id).map(|_| ()).ok_or(RepoError::NotFound { entity: "role" })
+    }
+    async fn role(&mut self, id: RoleId) -> Result<Option<Role>, RepoError> {
+        Ok(self.work.roles.get(&id).cloned())
+    }
+    async fn roles(&mut self, root: AccountId) -> Result<Vec<Role>, RepoError> {
+        let mut roles: Vec<Role> = self.work.roles.values().filter(|r| r.root == root).cloned().collect();
+        roles.sort_by_key(|r| lower(r.name.as_str()));
+        Ok(roles)
+    }
+    async fn role_assignments(&mut self, id: RoleId) -> Result<u64, RepoError> {
+        let users = self.work.users.values().filter(|u| u.roles.contains(&id)).count();
+        let invitations = self
+            .work
+            .invitations
+            .values()
+            .filter(|i| i.state == InvitationState::Pending && i.roles.contains(&id))
+            .count();
+        Ok(u64::try_from(users + invitations).unwrap_or(u64::MAX))
+    }
+    async fn reassign_role(&mut self, root: AccountId, from: RoleId, to: RoleId) -> Result<(), RepoError> {
+        for user in self.work.users.values_mut().filter(|u| u.root == root) {
+            if user.roles.remove(&from) {
+                user.roles.insert(to);
+                user.version += 1;
+            }
+        }
+        for invitation in self.work.invitations.values_mut().filter(|i| i.root == root) {
+            if invitation.roles.remove(&from) {
+                invitation.roles.insert(to);
+            }
+        }
+        if let Some(settings) = self.work.settings.get_mut(&root).filter(|s| s.default_roles.contains(&from))
+        {
+            settings.default_roles.remove(&from);
+            settings.default_roles.insert(to);
+        }
+        Ok(())
+    }
+
+    async fn insert_user(&mut self, user: &User) -> Result<(), RepoError> {
+        let key = user.username.key();
+        for other in self.work.users.values().filter(|u| u.root == user.root && u.id != user.id) {
+            if other.username.key() == key {
+                return Err(RepoError::Duplicate { entity: "user", field: "username" });
+            }
+            if other.email == user.email {
+                return Err(RepoError::Duplicate { entity: "user", field: "email" });
+            }
+        }
+        if self.work.users.contains_key(&user.id) {
+            return Err(RepoError::Duplicate { entity: "user", field: "id" });
+        }
+        self.work.users.insert(user.id, user.clone());
+        Ok(())
+    }
+    async fn update_user(&mut self, user: &User) -> Result<(), RepoError> {
+        let key = user.username.key();
+        for other in self.work.users.values().filter(|u| u.root == user.root && u.id != user.id) {
+            if other.username.key() == key {
+                return Err(RepoError::Duplicate { entity: "user", field: "username" });
+            }
+            if other.email == user.email {
+                return Err(RepoError::Duplicate { entity: "user", field: "email" });
+            }
+        }
+        let stored = self.work.users.get_mut(&user.id).ok_or(RepoError::NotFound { entity: "user" })?;
+        if stored.version != user.version {
+            return Err(RepoError::Stale { entity: "user" });
+        }
+        *stored = User { version: user.version + 1, ..user.clone() };
+        Ok(())
+    }
+    async fn delete_user(&mut self, id: UserId) -> Result<(), RepoError> {
+        self.work.users.remove(&id).ok_or(RepoError::NotFound { entity: "user" })?;
+        self.work.passwords.remove(&id);
+        self.work.sessions.retain(|_, s| s.user != id);
+        self.work.tokens.retain(|_, t| t.user != id);
+        self.work.devices.retain(|_, d| d.user != id);
+        Ok(())
+    }
+    async fn user(&mut self, id: UserId) -> Result<Option<User>, RepoError> {
+        Ok(self.work.users.get(&id).cloned())
+    }
+    async fn user_by_username(
+        &mut self,
+        root: AccountId,
+        key: &UsernameKey,
+    ) -> Result<Option<User>, RepoError> {
+        Ok(self.work.users.values().find(|u| u.root == root && &u.username.key() == key).cloned())
+    }
+    async fn user_by_email(&mut self, root: AccountId, email: &Email) -> Result<Option<User>, RepoError> {
+        Ok(self.work.users.values().find(|u| u.root == root && &u.email == email).cloned())
+    }
+    async fn list_users(&mut self, query: &UserQuery) -> Result<Page<User>, RepoError> {
+        let matches = |u: &User| {
+            let prefix_ok = query.prefix.as_deref().is_none_or(|p| {
+                let starts = |text: &str| lower(text).starts_with(p);
+                starts(u.username.as_str())
+                    || starts(u.email.as_str())
+                    || u.profile.first_name.as_ref().is_some_and(|n| starts(n.as_str()))
+                    || u.profile.last_name.as_ref().is_some_and(|n| starts(n.as_str()))
+            });
+            u.root == query.root
+                && self.within(u.account, &query.within)
+                && query.state.is_none_or(|s| u.state == s)
+                && query.user_type.is_none_or(|t| u.user_type == t)
+                && query.role.is_none_or(|r| u.roles.contains(&r))
+                && prefix_ok
+        };
+        let items = self
+            .work
+            .users
+            .values()
+            .filter(|u| matches(u))
+            .map(|u| (Cursor { key: u.username.key().as_str().to_owned(), id: u.id.as_uuid() }, u.clone()))
+            .collect();
+        Ok(page(items, &query.page, false))
+    }
+    async fn password_hash(&mut self, user: UserId) -> Result<Option<PasswordHash>, RepoError> {
+        Ok(self.work.passwords.get(&user).cloned())
+    }
+    async fn set_password_hash(&mut self, user: UserId, hash: Option<PasswordHash>) -> Result<(), RepoError> {
+        match hash {
+            Some(hash) => self.work.passwords.insert(user, hash),
+            None => self.work.passwords.remove(&user),
+        };
+        Ok(())
+    }
+    async fn has_acted(&mut self, user: UserId) -> Result<bool, RepoError> {
+        use usher_domain::model::ActorRef;
+        Ok(self
+            .work
+            .audit
+            .iter()
+            .any(|e| matches!(e.actor, ActorRef::User(id) | ActorRef::Operator(id) if id == user)))
+    }
+
+    async fn insert_invitation(&mut self, invitation: &Invitation) -> Result<(), RepoError> {
+        let duplicate = self.work.invitations.values().any(|i| {
+            i.root == invitation.root && i.email == invitation.email && i.state == InvitationState::Pending
+        });
+        if duplicate {
+            return Err(RepoError::Duplicate { entity: "invitation", field: "email" });
+        }
+        self.work.invitations.insert(invitation.id, invitation.clone());
+        Ok(())
+    }
+    async fn update_invitation(
+        &mut self,
+        invitation: &Invitation,
+        expected: InvitationState,
+    ) -> Result<(), RepoError> {
+        let stored = self
+            .work
+            .invitations
+            .get_mut(&invitation.id)
+            .ok_or(RepoError::NotFound { entity: "invitation" })?;
+        if stored.state != expected {
+            return Err(RepoError::Stale { entity: "invitation" });
+        }
+        *stored = invitation.clone();
+        Ok(())
+    }
+    async fn invitation(&mut self, id: InvitationId) -> Result<Option<Invitation>, RepoError> {
+        Ok(self.work.invitations.get(&id).cloned())
+    }
+    async fn invitation_by_token(&mut self, hash: &TokenHash) -> Result<Option<Invitation>, RepoError> {
+        Ok(self.work.invitations.values().find(|i| &i.token_hash == hash).cloned())
+    }
+    async fn pending_invitation_for(
+        &mut self,
+        root: AccountId,
+        email: &Email,
+    ) -> Result<Option<Invitation>, RepoError> {
+        Ok(self
+            .work
+            .invitations
+            .values()
+            .find(|i| i.root == root && &i.email == email && i.state == InvitationState::Pending)
+            .cloned())
+    }
+    async fn list_invitations(&mut self, query: &InvitationQuery) -> Result<Page<Invitation>, RepoError> {
+        let items = self
+            .work
+            .invitations
+            .values()
+            .filter(|i| {
+                i.root == query.root
+                    && self.within(i.account, &query.within)
+                    && query.status.is_none_or(|s| i.status(query.now) == s)
+            })
+            .map(|i| (Cursor::at_time(i.created_at, i.id.as_uuid()), i.clone()))
+            .collect();
+        Ok(page(items, &query.page, false))
+    }
+
+    async fn insert_contact(&mut self, contact: &Contact) -> Result<(), RepoError> {
+        self.work.contacts.insert(contact.id, contact.clone());
+        Ok(())
+    }
+    async fn link_contact(&mut self, id: ContactId, user: UserId) -> Result<(), RepoError> {
+        let contact = self.work.contacts.get_mut(&id).ok_or(RepoError::NotFound { entity: "contact" })?;
+        if contact.user.is_some() {
+            return Err(RepoError::Stale { entity: "contact" });
+        }
+        contact.user = Some(user);
+        Ok(())
+    }
+    async fn contact(&mut self, id: ContactId) -> Result<Option<Contact>, RepoError> {
+        Ok(self.work.contacts.get(&id).cloned())
+    }
+    async fn list_contacts(&mut self, query: &ContactQuery) -> Result<Page<Contact>, RepoError> {
+        let items = self
+            .work
+            .contacts
+            .values()
+            .filter(|c| c.root == query.root && self.within(c.account, &query.within))
+            .map(|c| (Cursor::at_time(c.created_at, c.id.as_uuid()), c.clone()))
+            .collect();
+        Ok(page(items, &query.page, false))
+    }
+
+    async fn insert_device(&mut self, device: &Device) -> Result<(), RepoError> {
+        if self.work.devices.values().any(|d| d.user == device.user && d.identifier == device.identifier) {
+            return Err(RepoError::Duplicate { entity: "device", field: "identifier" });
+        }
+        self.work.devices.insert(device.id, device.clone());
+        Ok(())
+    }
+    async fn delete_device(&mut self, id: DeviceId) -> Result<(), RepoError> {
+        self.work.devices.remove(&id).map(|_| ()).ok_or(RepoError::NotFound { entity: "device" })
+    }
+    async fn devices(&mut self, user: UserId) -> Result<Vec<Device>, RepoError> {
+        Ok(self.work.devices.values().filter(|d| d.user == user).cloned().collect())
+    }
+
+    async fn insert_session(&mut self, session: &Session) -> Result<(), RepoError> {
+        self.work.sessions.insert(session.token_hash.clone(), session.clone());
+        Ok(())
+    }
+    async fn session_by_token(&mut self, hash: &TokenHash) -> Result<Option<Session>, RepoError> {
+        Ok(self.work.sessions.get(hash).cloned())
+    }
+    async fn delete_session(&mut self, hash: &TokenHash) -> Result<(), RepoError> {
+        self.work.sessions.remove(hash);
+        Ok(())
+    }
+    async fn delete_sessions_of(&mut self, user: UserId) -> Result<u64, RepoError> {
+        let before = self.work.sessions.len();
+        self.work.sessions.retain(|_, s| s.user != user);
+        Ok(u64::try_from(before - self.work.sessions.len()).unwrap_or(0))
+    }
+
+    async fn insert_token(&mut self, token: &OneTimeToken) -> Result<(), RepoError> {
+        self.work.tokens.insert(token.id, token.clone());
+        Ok(())
+    }
+    async fn token_by_hash(&mut self, hash: &TokenHash) -> Result<Option<OneTimeToken>, RepoError> {
+        Ok(self.work.tokens.values().find(|t| &t.token_hash == hash).cloned())
+    }
+    async fn consume_token(&mut self, id: TokenId, now: Timestamp) -> Result<(), RepoError> {
+        let token = self.work.tokens.get_mut(&id).ok_or(RepoError::NotFound { entity: "token" })?;
+        if token.used_at.is_some() {
+            return Err(RepoError::Stale { entity: "token" });
+        }
+        token.used_at = Some(now);
+        Ok(())
+    }
+    async fn retire_tokens(
+        &mut self,
+        user: UserId,
+        purpose: TokenPurpose,
+        now: Timestamp,
+    ) -> Result<(), RepoError> {
+        for token in self.work.tokens.values_mut().filter(|t| t.user == user && t.purpose == purpose) {
+            token.used_at.get_or_insert(now);
+        }
+        Ok(())
+    }
+
+    async fn insert_api_key(&mut self, key: &ApiKey) -> Result<(), RepoError> {
+        self.work.api_keys.insert(key.id, key.clone());
+        Ok(())
+    }
+    async fn update_api_key(&mut self, key: &ApiKey) -> Result<(), RepoError> {
+        let stored = self.work.api_keys.get_mut(&key.id).ok_or(RepoError::NotFound { entity: "api key" })?;
+        *stored = key.clone();
+        Ok(())
+    }
+    async fn api_key(&mut self, id: ApiKeyId) -> Result<Option<ApiKey>, RepoError> {
+        Ok(self.work.api_keys.get(&id).cloned())
+    }
+    async fn api_key_by_token(&mut self, hash: &TokenHash) -> Result<Option<ApiKey>, RepoError> {
+        Ok(self.work.api_keys.values().find(|k| &k.token_hash == hash).cloned())
+    }
+    async fn api_keys(&mut self, account: AccountId) -> Result<Vec<ApiKey>, RepoError> {
+        Ok(self.work.api_keys.values().filter(|k| k.account == account).cloned().collect())
+    }
+
+    async fn append_audit(&mut self, event: &AuditEvent) -> Result<(), RepoError> {
+        self.work.audit.push(event.clone());
+        Ok(())
+    }
+    async fn list_audit(&mut self, query: &AuditQuery) -> Result<Page<AuditEvent>, RepoError> {
+        let items = self
+            .work
+            .audit
+            .iter()
+            .filter(|e| e.root == query.root && self.within(e.account, &query.within))
+            .map(|e| (Cursor::at_time(e.at, e.id.as_uuid()), e.clone()))
+            .collect();
+        Ok(page(items, &query.page, true))
+    }
+    async fn redact_audit_subject(&mut self, user: UserId) -> Result<(), RepoError> {
+        let target = user.to_string();
+        for event in self.work.audit.iter_mut().filter(|e| e.target_kind == "user" && e.target_id == target) {
+            event.diff = crate::redact::redact_personal_data(&event.diff);
+        }
+        Ok(())
+    }
+    async fn enqueue_mail(&mut self, mail: &OutboxMail) -> Result<(), RepoError> {
+        self.work.outbox.push(mail.clone());
+        Ok(())
+    }
+    async fn list_mail(
+        &mut self,
+        root: AccountId,
+        request: &PageRequest,
+    ) -> Result<Page<OutboxMail>, RepoError> {
+        let items = self
+            .work
+            .outbox
+            .iter()
+            .filter(|m| m.root == root)
+            .map(|m| (Cursor::at_time(m.created_at, m.id.as_uuid()), m.clone()))
+            .collect();
+        Ok(page(items, request, false))
+    }
+
+    async fn record_login_failure(&mut self, key: &str, at: Timestamp) -> Result<(), RepoError> {
+        self.work.failures.entry(key.to_owned()).or_default().push(at);
+        Ok(())
+    }
+    async fn login_failures_since(
+        &mut self,
+        key: &str,
+        since: Timestamp,
+    ) -> Result<Vec<Timestamp>, RepoError> {
+        let mut times: Vec<Timestamp> = self
+            .work
+            .failures
+            .get(key)
+            .map(|all| all.iter().copied().filter(|t| *t > since).collect())
+            .unwrap_or_default();
+        times.sort();
+        Ok(times)
+    }
+    async fn clear_login_failures(&mut self, key: &str) -> Result<(), RepoError> {
+        self.work.failures.remove(key);
+        Ok(())
+    }
+}
+
+/// A clock that moves only when told to.
+#[derive(Debug)]
+pub struct ManualClock {
+    now: Mutex<Timestamp>,
+}
+
+impl ManualClock {
+    /// A clock standing at `at`.
+    pub fn at(at: Timestamp) -> ManualClock {
+        ManualClock { now: Mutex::new(at) }
+    }
+    /// Moves the clock forward.
+    pub fn advance(&self, by: Duration) {
+        if let Ok(mut now) = self.now.lock() {
+            *now = now.plus(by);
+        }
+    }
+}
+
+impl Clock for ManualClock {
+    fn now(&self) -> Timestamp {
+        self.now.lock().map(|now| *now).unwrap_or_else(|poisoned| *poisoned.into_inner())
+    }
+}
+
+/// Ids counting up from 1: deterministic and ordered like UUIDv7.
+#[derive(Debug, Default)]
+pub struct SequentialIds {
+    next: AtomicU64,
+}
+
+impl IdGen for SequentialIds {
+    fn new_id(&self) -> Uuid {
+        let n = self.next.fetch_add(1, Ordering::Relaxed) + 1;
+        Uuid::from_u128(0x0190_0000_0000_7000_8000_0000_0000_0000 | u128::from(n))
+    }
+}
+
+/// Deterministic, distinct 32-byte secrets (a splitmix64 stream). For tests only: production
+/// uses the operating system's generator.
+#[derive(Debug, Default)]
+pub struct DeterministicTokens {
+    state: AtomicU64,
+}
+
+impl TokenGen for DeterministicTokens {
+    fn random_bytes(&self) -> [u8; 32] {
+        let mut bytes = [0u8; 32];
+        for chunk in bytes.chunks_mut(8) {
+            let mut z = self
+                .state
+                .fetch_add(0x9E37_79B9_7F4A_7C15, Ordering::Relaxed)
+                .wrapping_add(0x9E37_79B9_7F4A_7C15);
+            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+            z ^= z >> 31;
+            chunk.copy_from_slice(&z.to_le_bytes());
+        }
+        bytes
+    }
+}
+
+/// A fast, insecure stand-in for argon2id that counts its calls (so tests can check that an
+/// unknown user still costs a verification, R14). Never use it outside tests.
+#[derive(Debug, Default)]
+pub struct TestHasher {
+    verifications: AtomicUsize,
+}
+
+impl TestHasher {
+    /// How many verifications ran, dummy ones included.
+    pub fn verifications(&self) -> usize {
+        self.verifications.load(Ordering::Relaxed)
+    }
+}
+
+fn encode(password: &PlainPassword) -> String {
+    let hex: String = password.expose().bytes().map(|b| format!("{:02x}", b ^ 0x5a)).collect();
+    format!("$test$v=1${hex}")
+}
+
+#[async_trait]
+impl PasswordHasher for TestHasher {
+    async fn hash(&self, password: &PlainPassword) -> Result<PasswordHash, HashError> {
+        PasswordHash::parse(&encode(password)).map_err(|e| HashError(e.to_string()))
+    }
+    async fn verify(&self, password: &PlainPassword, hash: Option<PasswordHash>) -> Result<bool, HashError> {
+        self.verifications.fetch_add(1, Ordering::Relaxed);
+        Ok(hash.is_some_and(|hash| hash.as_phc() == encode(password)))
+    }
+}
