@@ -271,3 +271,109 @@ mod tests {
         );
     }
 }
+
+/// Unit tests of use cases against mockall mocks of the ports: what a use case asks of its
+/// ports, independent of any store.
+#[cfg(test)]
+mod mocked {
+    use std::sync::Arc;
+
+    use crate::authz::{Actor, ActorKind, Denied, Principal};
+    use crate::model::{AccountPath, ActorRef};
+    use crate::password::ShippedPasswordList;
+    use crate::ports::{
+        MailcheckerList, MockClock, MockIdGen, MockPasswordHasher, MockStore, MockTokenGen, MockTx, Tx,
+    };
+    use crate::rules::ThrottlePolicy;
+    use crate::service::{Ports, accounts, auth};
+    use crate::time::Timestamp;
+    use crate::value::PlainPassword;
+
+    fn ports(store: MockStore, hasher: MockPasswordHasher) -> Ports {
+        let mut clock = MockClock::new();
+        clock.expect_now().returning(|| Timestamp::from_unix_micros(1_767_225_600_000_000).unwrap());
+        let mut ids = MockIdGen::new();
+        ids.expect_new_id().returning(|| uuid::Uuid::from_u128(7));
+        let mut tokens = MockTokenGen::new();
+        tokens.expect_random_bytes().returning(|| [9; 32]);
+        Ports {
+            store: Arc::new(store),
+            clock: Arc::new(clock),
+            ids: Arc::new(ids),
+            tokens: Arc::new(tokens),
+            hasher: Arc::new(hasher),
+            breached: Arc::new(ShippedPasswordList),
+            disposable: Arc::new(MailcheckerList),
+            throttle: ThrottlePolicy::standard(),
+        }
+    }
+
+    fn unknown_user_tx() -> Box<dyn Tx> {
+        let mut tx = MockTx::new();
+        tx.expect_login_failures_since().returning(|_, _| Ok(Vec::new()));
+        tx.expect_account_by_slug().returning(|_| Ok(None));
+        tx.expect_record_login_failure().times(0..=2).returning(|_, _| Ok(()));
+        tx.expect_commit().returning(|| Ok(()));
+        Box::new(tx)
+    }
+
+    #[tokio::test]
+    async fn r14_an_unknown_account_still_costs_one_dummy_verification() {
+        let mut store = MockStore::new();
+        store.expect_begin().times(2).returning(|| Ok(unknown_user_tx()));
+        let mut hasher = MockPasswordHasher::new();
+        hasher.expect_verify().withf(|_, hash| hash.is_none()).times(1).returning(|_, _| Ok(false));
+        let credentials = auth::Credentials {
+            account: "nowhere".into(),
+            username: "ghost".into(),
+            password: PlainPassword::new("whatever it is"),
+        };
+        let err = auth::login(&ports(store, hasher), Some("203.0.113.9"), credentials).await.unwrap_err();
+        assert!(matches!(err, auth::LoginError::InvalidCredentials), "{err:?}");
+    }
+
+    #[tokio::test]
+    async fn r19_only_the_operator_creates_root_accounts_and_nothing_is_touched_otherwise() {
+        let mut store = MockStore::new();
+        store.expect_begin().times(0);
+        let mut hasher = MockPasswordHasher::new();
+        hasher.expect_hash().times(0);
+        let admin = Actor::new(ActorKind::Principal(Principal {
+            actor: ActorRef::User(crate::id::UserId::from_uuid(uuid::Uuid::from_u128(1))),
+            home: AccountPath::root_of(crate::id::AccountId::from_uuid(uuid::Uuid::from_u128(2))),
+            permissions: crate::value::Permission::catalog(),
+            scope: Default::default(),
+        }));
+        let command = accounts::NewRootAccount {
+            slug: "acme".into(),
+            name: "Acme".into(),
+            admin_email: "a@acme.example.com".into(),
+            admin_username: None,
+            admin_password: Some(PlainPassword::new("correct horse battery staple")),
+            admin_seats: 1,
+            user_seats: 0,
+        };
+        let err = accounts::create_root_account(&ports(store, hasher), &admin, command).await.unwrap_err();
+        assert!(matches!(err, accounts::AccountError::Denied(Denied::OperatorOnly)), "{err:?}");
+    }
+
+    #[tokio::test]
+    async fn r15_a_weak_first_password_is_refused_before_hashing_or_storing() {
+        let mut store = MockStore::new();
+        store.expect_begin().times(0);
+        let mut hasher = MockPasswordHasher::new();
+        hasher.expect_hash().times(0);
+        let command = accounts::NewRootAccount {
+            slug: "acme".into(),
+            name: "Acme".into(),
+            admin_email: "a@acme.example.com".into(),
+            admin_username: None,
+            admin_password: Some(PlainPassword::new("password1234")),
+            admin_seats: 1,
+            user_seats: 0,
+        };
+        let operator = Actor::new(ActorKind::System);
+        let err = accounts::create_root_account(&ports(store, hasher), &operator, command).await.unwrap_err();
+        assert!(matches!(err, accounts::AccountError::Password(_)), "{err:?}");
+    }
+}
