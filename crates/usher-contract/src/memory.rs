@@ -22,11 +22,11 @@ use usher_domain::model::{
     Account, ApiKey, AuditEvent, Contact, Device, Invitation, InvitationState, OneTimeToken, OutboxMail,
     Role, SeatUsage, Session, Settings, TokenPurpose, User, UserState, UserType,
 };
-use usher_domain::ports::HashError;
 use usher_domain::ports::{
     AuditQuery, Clock, ContactQuery, Cursor, IdGen, InvitationQuery, Page, PageRequest, PasswordHasher,
     Store, TokenGen, Tx, UserQuery,
 };
+use usher_domain::ports::{HashError, MailError, Mailer, RenderedMail};
 use usher_domain::time::{Duration, Timestamp};
 use usher_domain::value::{Email, PasswordHash, PlainPassword, Slug, TokenHash, UsernameKey};
 
@@ -696,5 +696,73 @@ impl PasswordHasher for TestHasher {
     async fn verify(&self, password: &PlainPassword, hash: Option<PasswordHash>) -> Result<bool, HashError> {
         self.verifications.fetch_add(1, Ordering::Relaxed);
         Ok(hash.is_some_and(|hash| hash.as_phc() == encode(password)))
+    }
+}
+
+/// A mailer that keeps every mail it is given, and can be told to refuse the next ones.
+#[derive(Debug, Default)]
+pub struct RecordingMailer {
+    sent: Mutex<Vec<RenderedMail>>,
+    failures_left: AtomicUsize,
+}
+
+impl RecordingMailer {
+    /// Makes the next `n` sends fail with a transient error (a mail server that is down).
+    pub fn fail_next(&self, n: usize) {
+        self.failures_left.store(n, Ordering::Relaxed);
+    }
+    /// Every mail sent so far, oldest first.
+    pub fn sent(&self) -> Vec<RenderedMail> {
+        self.sent.lock().map(|sent| sent.clone()).unwrap_or_default()
+    }
+}
+
+#[async_trait]
+impl Mailer for RecordingMailer {
+    async fn send(&self, mail: &RenderedMail) -> Result<(), MailError> {
+        let failing = self
+            .failures_left
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1))
+            .is_ok();
+        if failing {
+            return Err(MailError::Transient("recording mailer told to fail".to_owned()));
+        }
+        self.sent
+            .lock()
+            .map_err(|_| MailError::Transient("mailer lock poisoned".to_owned()))?
+            .push(mail.clone());
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn recording_mailer_keeps_mail_and_fails_on_request() {
+        let mailer = RecordingMailer::default();
+        let mail = RenderedMail {
+            to: Email::parse("a@example.com").unwrap(),
+            subject: "s".into(),
+            text: "t".into(),
+            html: "<p>t</p>".into(),
+        };
+        mailer.fail_next(1);
+        assert!(matches!(mailer.send(&mail).await, Err(MailError::Transient(_))));
+        mailer.send(&mail).await.unwrap();
+        assert_eq!(mailer.sent(), vec![mail]);
+    }
+
+    #[tokio::test]
+    async fn a_dropped_transaction_leaves_nothing_behind() {
+        // R20 for the reference store: no commit, no change.
+        let store = InMemoryStore::new();
+        let mut tx = store.begin().await.unwrap();
+        tx.record_login_failure("k", Timestamp::from_unix_micros(1).unwrap()).await.unwrap();
+        drop(tx);
+        let mut tx = store.begin().await.unwrap();
+        let since = Timestamp::from_unix_micros(0).unwrap();
+        assert!(tx.login_failures_since("k", since).await.unwrap().is_empty());
     }
 }

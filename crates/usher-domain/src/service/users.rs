@@ -506,15 +506,9 @@ pub async fn list_users(
     Ok(tx.list_users(&query).await?)
 }
 
-/// The subtrees a list at `account` shows the actor: the account itself, narrowed to the
-/// actor's scope when the scope lies below it.
-pub(crate) fn visible_subtrees(actor: &Actor, account: &Account) -> BTreeSet<AccountId> {
-    if let crate::authz::ActorKind::Principal(principal) = &actor.kind
-        && !principal.scope.is_empty()
-        && !principal.scope.iter().any(|s| account.path.is_within(*s))
-    {
-        return principal.scope.clone();
-    }
+/// The subtrees a list at `account` shows: the account's own. `guard` has already checked
+/// that the account lies within the actor's home subtree and scope, so its subtree does too.
+pub(crate) fn visible_subtrees(_actor: &Actor, account: &Account) -> BTreeSet<AccountId> {
     BTreeSet::from([account.id])
 }
 
