@@ -261,26 +261,15 @@ pub async fn r4_roles_above_the_ceiling_or_the_granters_permissions_are_refused(
         roles::create_role(&h.ports, &tenant.admin_actor, tenant.account.id, "managers", managers)
             .await
             .unwrap();
-    let admin_type = seats::list_user_types(&h.ports, &tenant.admin_actor, tenant.account.id)
-        .await
-        .unwrap()
-        .into_iter()
-        .find(|t| t.key.as_str() == "admin")
-        .unwrap();
-    let mut manager = h.new_user(&tenant, "manager");
-    manager.user_type = admin_type.id;
-    manager.roles = BTreeSet::from([manager_role.id]);
-    let manager =
-        users::create_user(&h.ports, &tenant.admin_actor, tenant.account.id, manager).await.unwrap();
-    h.give_password(&tenant, manager.id).await;
-    let manager_actor = h.login("acme", "manager").await;
+    let (manager, manager_actor) =
+        h.administrator(&tenant, tenant.account.id, "manager", manager_role.id).await;
     let pricing = BTreeSet::from([Permission::new(Module::Pricing, Access::Read)]);
     let err = roles::create_role(&h.ports, &manager_actor, tenant.account.id, "pricing", pricing)
         .await
         .unwrap_err();
     assert!(matches!(err, roles::RoleError::Escalation { .. }), "{err:?}");
     let mut escalate = h.new_user(&tenant, "escalated");
-    escalate.user_type = admin_type.id;
+    escalate.user_type = manager.user_type;
     escalate.roles = BTreeSet::from([tenant.admin_role]);
     let err = users::create_user(&h.ports, &manager_actor, tenant.account.id, escalate).await.unwrap_err();
     assert!(matches!(err, UserError::Grant(usher_domain::authz::GrantDenied::Escalation { .. })), "{err:?}");
@@ -860,18 +849,7 @@ pub async fn r19_tenant_and_subtree_isolation(store: Arc<dyn Store>) {
         accounts::create_sub_account(&h.ports, &tenant.admin_actor, east.id, "acme-east-shop", "Shop")
             .await
             .unwrap();
-    let admin_type = seats::list_user_types(&h.ports, &tenant.admin_actor, tenant.account.id)
-        .await
-        .unwrap()
-        .into_iter()
-        .find(|t| t.key.as_str() == "admin")
-        .unwrap();
-    let mut east_admin = h.new_user(&tenant, "east-admin");
-    east_admin.user_type = admin_type.id;
-    east_admin.roles = BTreeSet::from([tenant.admin_role]);
-    let east_admin = users::create_user(&h.ports, &tenant.admin_actor, east.id, east_admin).await.unwrap();
-    h.give_password(&tenant, east_admin.id).await;
-    let east_actor = h.login("acme", "east-admin").await;
+    let (_, east_actor) = h.administrator(&tenant, east.id, "east-admin", tenant.admin_role).await;
     let westerner = h.user(&tenant, west.id, "westerner").await.unwrap();
     let shopper = h.user(&tenant, east_shop.id, "shopper").await.unwrap();
 

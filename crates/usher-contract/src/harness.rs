@@ -160,6 +160,30 @@ impl Harness {
         }
     }
 
+    /// Creates a user of the `admin` type holding `role` in `account`, and logs it in.
+    pub async fn administrator(
+        &self,
+        tenant: &Tenant,
+        account: AccountId,
+        username: &str,
+        role: RoleId,
+    ) -> (User, Actor) {
+        let types = seats::list_user_types(&self.ports, &tenant.admin_actor, tenant.account.id)
+            .await
+            .unwrap_or_default();
+        let admin_type =
+            types.into_iter().find(|t| t.key.as_str() == "admin").unwrap_or_else(|| panic!("admin type"));
+        let mut command = self.new_user(tenant, username);
+        command.user_type = admin_type.id;
+        command.roles = BTreeSet::from([role]);
+        let user = users::create_user(&self.ports, &tenant.admin_actor, account, command)
+            .await
+            .unwrap_or_else(|err| panic!("create administrator {username}: {err}"));
+        self.give_password(tenant, user.id).await;
+        let actor = self.login(tenant.account.slug.as_str(), username).await;
+        (user, actor)
+    }
+
     /// Gives a user [`PASSWORD`] through an administrator and clears must-change, so it can log in.
     pub async fn give_password(&self, tenant: &Tenant, user: UserId) {
         let password = PlainPassword::new(PASSWORD);

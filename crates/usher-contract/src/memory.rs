@@ -100,6 +100,20 @@ fn page<T>(mut items: Vec<(Cursor, T)>, request: &PageRequest, descending: bool)
 }
 
 impl MemoryTx {
+    /// Username and email are unique per root, the username ignoring case and composition.
+    fn check_unique_keys(&self, user: &User) -> Result<(), RepoError> {
+        let key = user.username.key();
+        for other in self.work.users.values().filter(|u| u.root == user.root && u.id != user.id) {
+            if other.username.key() == key {
+                return Err(RepoError::Duplicate { entity: "user", field: "username" });
+            }
+            if other.email == user.email {
+                return Err(RepoError::Duplicate { entity: "user", field: "email" });
+            }
+        }
+        Ok(())
+    }
+
     fn within(&self, account: AccountId, subtrees: &std::collections::BTreeSet<AccountId>) -> bool {
         subtrees.is_empty()
             || self.work.accounts.get(&account).is_some_and(|a| subtrees.iter().any(|s| a.path.is_within(*s)))
@@ -284,15 +298,7 @@ impl Tx for MemoryTx {
     }
 
     async fn insert_user(&mut self, user: &User) -> Result<(), RepoError> {
-        let key = user.username.key();
-        for other in self.work.users.values().filter(|u| u.root == user.root && u.id != user.id) {
-            if other.username.key() == key {
-                return Err(RepoError::Duplicate { entity: "user", field: "username" });
-            }
-            if other.email == user.email {
-                return Err(RepoError::Duplicate { entity: "user", field: "email" });
-            }
-        }
+        self.check_unique_keys(user)?;
         if self.work.users.contains_key(&user.id) {
             return Err(RepoError::Duplicate { entity: "user", field: "id" });
         }
@@ -300,15 +306,7 @@ impl Tx for MemoryTx {
         Ok(())
     }
     async fn update_user(&mut self, user: &User) -> Result<(), RepoError> {
-        let key = user.username.key();
-        for other in self.work.users.values().filter(|u| u.root == user.root && u.id != user.id) {
-            if other.username.key() == key {
-                return Err(RepoError::Duplicate { entity: "user", field: "username" });
-            }
-            if other.email == user.email {
-                return Err(RepoError::Duplicate { entity: "user", field: "email" });
-            }
-        }
+        self.check_unique_keys(user)?;
         let stored = self.work.users.get_mut(&user.id).ok_or(RepoError::NotFound { entity: "user" })?;
         if stored.version != user.version {
             return Err(RepoError::Stale { entity: "user" });
