@@ -837,18 +837,9 @@ pub async fn r18_devices_need_a_password(store: Arc<dyn Store>) {
 pub async fn r19_tenant_and_subtree_isolation(store: Arc<dyn Store>) {
     let h = Harness::new(store);
     let tenant = h.tenant("acme", 10).await;
-    let east =
-        accounts::create_sub_account(&h.ports, &tenant.admin_actor, tenant.account.id, "acme-east", "East")
-            .await
-            .unwrap();
-    let west =
-        accounts::create_sub_account(&h.ports, &tenant.admin_actor, tenant.account.id, "acme-west", "West")
-            .await
-            .unwrap();
-    let east_shop =
-        accounts::create_sub_account(&h.ports, &tenant.admin_actor, east.id, "acme-east-shop", "Shop")
-            .await
-            .unwrap();
+    let east = h.sub_account(&tenant, tenant.account.id, "acme-east").await;
+    let west = h.sub_account(&tenant, tenant.account.id, "acme-west").await;
+    let east_shop = h.sub_account(&tenant, east.id, "acme-east-shop").await;
     let (_, east_actor) = h.administrator(&tenant, east.id, "east-admin", tenant.admin_role).await;
     let westerner = h.user(&tenant, west.id, "westerner").await.unwrap();
     let shopper = h.user(&tenant, east_shop.id, "shopper").await.unwrap();
@@ -1045,14 +1036,8 @@ pub async fn optimistic_locking_refuses_stale_writes(store: Arc<dyn Store>) {
 pub async fn sub_accounts_form_a_tree(store: Arc<dyn Store>) {
     let h = Harness::new(store);
     let tenant = h.tenant("acme", 5).await;
-    let child =
-        accounts::create_sub_account(&h.ports, &tenant.admin_actor, tenant.account.id, "acme-eu", "EU")
-            .await
-            .unwrap();
-    let grandchild =
-        accounts::create_sub_account(&h.ports, &tenant.admin_actor, child.id, "acme-eu-de", "DE")
-            .await
-            .unwrap();
+    let child = h.sub_account(&tenant, tenant.account.id, "acme-eu").await;
+    let grandchild = h.sub_account(&tenant, child.id, "acme-eu-de").await;
     assert_eq!(grandchild.root(), tenant.account.id);
     assert_eq!(grandchild.parent(), Some(child.id));
     let err = accounts::create_sub_account(&h.ports, &tenant.admin_actor, child.id, "acme", "Clash")

@@ -113,6 +113,13 @@ impl Harness {
         }
     }
 
+    /// Creates a sub-account of `parent` as the tenant's administrator.
+    pub async fn sub_account(&self, tenant: &Tenant, parent: AccountId, slug: &str) -> Account {
+        accounts::create_sub_account(&self.ports, &tenant.admin_actor, parent, slug, &slug.to_uppercase())
+            .await
+            .unwrap_or_else(|err| panic!("create sub-account {slug}: {err}"))
+    }
+
     /// Logs a user in with [`PASSWORD`] and returns the authenticated actor.
     pub async fn login(&self, account: &str, username: &str) -> Actor {
         let credentials = auth::Credentials {

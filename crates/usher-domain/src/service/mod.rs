@@ -308,6 +308,18 @@ mod mocked {
         }
     }
 
+    fn root_account_with_password(password: &str) -> accounts::NewRootAccount {
+        accounts::NewRootAccount {
+            slug: "acme".into(),
+            name: "Acme".into(),
+            admin_email: "a@acme.example.com".into(),
+            admin_username: None,
+            admin_password: Some(PlainPassword::new(password)),
+            admin_seats: 1,
+            user_seats: 0,
+        }
+    }
+
     fn unknown_user_tx() -> Box<dyn Tx> {
         let mut tx = MockTx::new();
         tx.expect_login_failures_since().returning(|_, _| Ok(Vec::new()));
@@ -344,15 +356,7 @@ mod mocked {
             permissions: crate::value::Permission::catalog(),
             scope: Default::default(),
         }));
-        let command = accounts::NewRootAccount {
-            slug: "acme".into(),
-            name: "Acme".into(),
-            admin_email: "a@acme.example.com".into(),
-            admin_username: None,
-            admin_password: Some(PlainPassword::new("correct horse battery staple")),
-            admin_seats: 1,
-            user_seats: 0,
-        };
+        let command = root_account_with_password("correct horse battery staple");
         let err = accounts::create_root_account(&ports(store, hasher), &admin, command).await.unwrap_err();
         assert!(matches!(err, accounts::AccountError::Denied(Denied::OperatorOnly)), "{err:?}");
     }
@@ -363,15 +367,7 @@ mod mocked {
         store.expect_begin().times(0);
         let mut hasher = MockPasswordHasher::new();
         hasher.expect_hash().times(0);
-        let command = accounts::NewRootAccount {
-            slug: "acme".into(),
-            name: "Acme".into(),
-            admin_email: "a@acme.example.com".into(),
-            admin_username: None,
-            admin_password: Some(PlainPassword::new("password1234")),
-            admin_seats: 1,
-            user_seats: 0,
-        };
+        let command = root_account_with_password("password1234");
         let operator = Actor::new(ActorKind::System);
         let err = accounts::create_root_account(&ports(store, hasher), &operator, command).await.unwrap_err();
         assert!(matches!(err, accounts::AccountError::Password(_)), "{err:?}");
