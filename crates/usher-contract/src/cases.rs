@@ -92,6 +92,13 @@ fn invite_command(tenant: &Tenant, emails: &[&str]) -> NewInvitations {
     }
 }
 
+/// Invites `emails` into the tenant's root as its administrator, as `user`s with the `user` role.
+async fn invite_all(h: &Harness, tenant: &Tenant, emails: &[&str]) -> Vec<(String, InviteOutcome)> {
+    invitations::invite(&h.ports, &tenant.admin_actor, tenant.account.id, invite_command(tenant, emails))
+        .await
+        .unwrap()
+}
+
 /// The link token of the newest mail of a root (the test reads the outbox like a mailbox).
 async fn last_link(h: &Harness, tenant: &Tenant) -> String {
     let mut tx = h.ports.store.begin().await.unwrap();
@@ -114,14 +121,7 @@ pub async fn r1_seats_count_pending_invitations_until_they_expire(store: Arc<dyn
     let h = Harness::new(store);
     let tenant = h.tenant("acme", 2).await;
     h.user(&tenant, tenant.account.id, "first").await.unwrap();
-    invitations::invite(
-        &h.ports,
-        &tenant.admin_actor,
-        tenant.account.id,
-        invite_command(&tenant, &["inv@example.com"]),
-    )
-    .await
-    .unwrap();
+    invite_all(&h, &tenant, &["inv@example.com"]).await;
     assert_eq!(seats_of(&h, &tenant).await, (1, 1, 2));
     let err = h.user(&tenant, tenant.account.id, "second").await.unwrap_err();
     match err {
@@ -191,14 +191,7 @@ pub async fn r2_seat_total_cannot_drop_below_usage(store: Arc<dyn Store>) {
     let h = Harness::new(store);
     let tenant = h.tenant("acme", 3).await;
     h.user(&tenant, tenant.account.id, "one").await.unwrap();
-    invitations::invite(
-        &h.ports,
-        &tenant.admin_actor,
-        tenant.account.id,
-        invite_command(&tenant, &["a@example.com"]),
-    )
-    .await
-    .unwrap();
+    invite_all(&h, &tenant, &["a@example.com"]).await;
     let err = seats::set_subscription(
         &h.ports,
         &tenant.admin_actor,
@@ -460,14 +453,7 @@ pub async fn r10_bulk_invitation_gives_one_outcome_per_address(store: Arc<dyn St
     let h = Harness::new(store);
     let tenant = h.tenant("acme", 3).await;
     h.user(&tenant, tenant.account.id, "existing").await.unwrap();
-    invitations::invite(
-        &h.ports,
-        &tenant.admin_actor,
-        tenant.account.id,
-        invite_command(&tenant, &["old@example.com"]),
-    )
-    .await
-    .unwrap();
+    invite_all(&h, &tenant, &["old@example.com"]).await;
     let (_, mails_before) = h.counts(tenant.account.id).await;
     let emails = [
         "new@example.com",
@@ -517,14 +503,7 @@ pub async fn r10_bulk_invitation_gives_one_outcome_per_address(store: Arc<dyn St
 pub async fn r10_resend_kills_the_old_link_and_revoke_frees_the_seat(store: Arc<dyn Store>) {
     let h = Harness::new(store);
     let tenant = h.tenant("acme", 1).await;
-    let outcomes = invitations::invite(
-        &h.ports,
-        &tenant.admin_actor,
-        tenant.account.id,
-        invite_command(&tenant, &["a@example.com"]),
-    )
-    .await
-    .unwrap();
+    let outcomes = invite_all(&h, &tenant, &["a@example.com"]).await;
     let invitation = invitation_of(&outcomes, 0);
     let old_link = last_link(&h, &tenant).await;
     h.clock.advance(Duration::days(3));
@@ -543,14 +522,7 @@ pub async fn r10_resend_kills_the_old_link_and_revoke_frees_the_seat(store: Arc<
 
     let user = h.user(&tenant, tenant.account.id, "removed").await.unwrap();
     users::delete_user(&h.ports, &tenant.admin_actor, user.id).await.unwrap();
-    let again = invitations::invite(
-        &h.ports,
-        &tenant.admin_actor,
-        tenant.account.id,
-        invite_command(&tenant, &["removed@people.example.com"]),
-    )
-    .await
-    .unwrap();
+    let again = invite_all(&h, &tenant, &["removed@people.example.com"]).await;
     assert_eq!(again[0].1.code(), "invited");
 }
 
@@ -559,14 +531,7 @@ pub async fn r10_resend_kills_the_old_link_and_revoke_frees_the_seat(store: Arc<
 pub async fn r11_accepting_creates_a_verified_user_once(store: Arc<dyn Store>) {
     let h = Harness::new(store);
     let tenant = h.tenant("acme", 2).await;
-    invitations::invite(
-        &h.ports,
-        &tenant.admin_actor,
-        tenant.account.id,
-        invite_command(&tenant, &["joiner@example.com"]),
-    )
-    .await
-    .unwrap();
+    invite_all(&h, &tenant, &["joiner@example.com"]).await;
     let link = last_link(&h, &tenant).await;
     let acceptance = Acceptance {
         token: link.clone(),
@@ -593,14 +558,7 @@ pub async fn r11_accepting_creates_a_verified_user_once(store: Arc<dyn Store>) {
 pub async fn r11_concurrent_redemptions_of_one_token_succeed_once(store: Arc<dyn Store>) {
     let h = Harness::new(store);
     let tenant = h.tenant("acme", 2).await;
-    invitations::invite(
-        &h.ports,
-        &tenant.admin_actor,
-        tenant.account.id,
-        invite_command(&tenant, &["race@example.com"]),
-    )
-    .await
-    .unwrap();
+    invite_all(&h, &tenant, &["race@example.com"]).await;
     let link = last_link(&h, &tenant).await;
     let mut tasks = Vec::new();
     for n in 0..16 {
