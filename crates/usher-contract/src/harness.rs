@@ -77,6 +77,12 @@ impl Harness {
         Harness { ports, clock, hasher, operator }
     }
 
+    /// The same ports (clock, ids, secrets) around another handle on the store: a second
+    /// server instance.
+    pub fn beside(&self, store: Arc<dyn Store>) -> Harness {
+        Harness { ports: Ports { store, ..self.ports.clone() }, ..self.clone() }
+    }
+
     /// Creates a root account `slug` whose `user` type has `user_seats` seats, and logs its
     /// administrator in.
     pub async fn tenant(&self, slug: &str, user_seats: u32) -> Tenant {

@@ -2,9 +2,11 @@
 #![deny(missing_docs)]
 //!
 //! Any store adapter proves itself by running the suite: define `async fn make_store()`
-//! returning an `Arc<dyn Store>` with a fresh, empty database, then invoke
-//! [`store_contract!`] in a test module. Each case runs the domain's use cases and the raw
-//! port against that store, so the rules R1–R22 are checked on every adapter.
+//! returning a [`fixture::Fixture`] with a fresh, empty database (an `Arc<dyn Store>` is one;
+//! an adapter with a real database returns its own, with a second handle and a clean-up),
+//! then invoke [`store_contract!`] in a test module. Each case runs the domain's use cases and
+//! the raw port against that store, so the rules R1–R22 are checked on every adapter; the
+//! race cases drive two handles at once, as two server instances would.
 //!
 //! ```text
 //! mod contract {
@@ -14,6 +16,6 @@
 //! ```
 
 pub mod cases;
+pub mod fixture;
 pub mod harness;
 pub mod memory;
-pub mod redact;

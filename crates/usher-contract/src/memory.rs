@@ -558,7 +558,7 @@ impl Tx for MemoryTx {
     async fn redact_audit_subject(&mut self, user: UserId) -> Result<(), RepoError> {
         let target = user.to_string();
         for event in self.work.audit.iter_mut().filter(|e| e.target_kind == "user" && e.target_id == target) {
-            event.diff = crate::redact::redact_personal_data(&event.diff);
+            event.diff = usher_domain::redact::redact_personal_data(&event.diff);
         }
         Ok(())
     }

@@ -16,6 +16,7 @@ pub mod id;
 pub mod model;
 pub mod password;
 pub mod ports;
+pub mod redact;
 pub mod rules;
 pub mod service;
 pub mod time;

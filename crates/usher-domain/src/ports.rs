@@ -30,6 +30,11 @@ use crate::value::{Email, PasswordHash, PlainPassword, Slug, TokenHash, Username
 pub trait Store: Send + Sync {
     /// Begins a transaction.
     async fn begin(&self) -> Result<Box<dyn Tx>, RepoError>;
+    /// Begins a transaction that only reads. An adapter may run it on a read pool or a
+    /// replica, beside the writer; it must still see every committed write.
+    async fn begin_read(&self) -> Result<Box<dyn Tx>, RepoError> {
+        self.begin().await
+    }
 }
 
 /// One unit of work on the store. Every read sees the transaction's own writes.

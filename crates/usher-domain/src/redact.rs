@@ -1,4 +1,4 @@
-//! Redaction of personal data in audit diffs, shared by every store adapter (R8).
+//! Redaction of personal data in audit diffs, shared by every store adapter (R8): a store applies it to the events about an erased user.
 
 use serde_json::Value;
 

@@ -1,0 +1,62 @@
+//! Errors: [`StoreError`] for connecting and migrating, and the mapping of database errors to
+//! the domain's [`RepoError`] (a unique violation names the entity and field it protects).
+
+use sea_orm::{DbErr, SqlErr};
+use usher_domain::error::RepoError;
+
+/// Why the store could not be opened or migrated.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The URL names a database usher does not support.
+    #[error("unsupported database URL scheme {scheme:?}: use sqlite:<file>, sqlite::memory: or postgres://…")]
+    UnsupportedUrl {
+        /// The scheme found.
+        scheme: String,
+    },
+    /// The database could not be reached or refused the connection.
+    #[error("cannot connect to the database: {0}")]
+    Connect(String),
+    /// A migration failed; the database is left at the last migration that succeeded.
+    #[error("migration failed: {0}")]
+    Migrate(String),
+    /// A query failed.
+    #[error("query failed: {0}")]
+    Query(RepoError),
+}
+
+impl StoreError {
+    pub(crate) fn connect(err: DbErr) -> StoreError {
+        StoreError::Connect(err.to_string())
+    }
+    pub(crate) fn migrate(err: DbErr) -> StoreError {
+        StoreError::Migrate(err.to_string())
+    }
+}
+
+/// Unique indexes and what they protect: the name PostgreSQL reports, the columns SQLite
+/// reports, and the domain's entity and field.
+const UNIQUE: &[(&str, &str, &str, &str)] = &[
+    ("ux_accounts_slug", "accounts.slug", "account", "slug"),
+    ("ux_accounts_path", "accounts.path", "account", "id"),
+    ("ux_user_types_key", "user_types.root_id, user_types.key", "user type", "key"),
+    ("ux_roles_name", "roles.root_id, roles.name_key", "role", "name"),
+    ("ux_users_username_key", "users.root_id, users.username_key", "user", "username"),
+    ("ux_users_email", "users.root_id, users.email", "user", "email"),
+    ("ux_invitations_pending_email", "invitations.root_id, invitations.email", "invitation", "email"),
+    ("ux_invitations_token", "invitations.token_hash", "invitation", "token"),
+    ("ux_devices_identifier", "devices.user_id, devices.identifier", "device", "identifier"),
+    ("users_pkey", "users.id", "user", "id"),
+];
+
+/// Maps a database error to the domain's error.
+pub(crate) fn repo(err: DbErr) -> RepoError {
+    if let Some(SqlErr::UniqueConstraintViolation(message)) = err.sql_err() {
+        let (entity, field) = UNIQUE
+            .iter()
+            .find(|(index, columns, _, _)| message.contains(index) || message.ends_with(columns))
+            .map(|(_, _, entity, field)| (*entity, *field))
+            .unwrap_or(("row", "id"));
+        return RepoError::Duplicate { entity, field };
+    }
+    RepoError::backend(err)
+}
