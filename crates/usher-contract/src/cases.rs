@@ -59,7 +59,8 @@ macro_rules! store_contract {
             r1_race_1000_creations_and_acceptances_for_10_seats,
             r5_race_100_case_variants_of_one_username,
             r11_r13_race_16_redemptions_of_one_link,
-            race_two_updates_of_one_user_version
+            race_two_updates_of_one_user_version,
+            r14_race_concurrent_logins_of_one_user_all_succeed
         );
     };
     (@cases $($case:ident),* $(,)?) => {
@@ -1215,4 +1216,28 @@ pub async fn race_two_updates_of_one_user_version(a: Arc<dyn Store>, b: Arc<dyn 
         let after = users::get_user(&h.ports, &tenant.admin_actor, user.id).await.unwrap();
         assert_eq!(after.version, current.version + 1);
     }
+}
+
+/// R14: 20 concurrent logins of one user through two handles all succeed (recording the
+/// login takes no version, so logins never conflict) and leave the user's version alone.
+pub async fn r14_race_concurrent_logins_of_one_user_all_succeed(a: Arc<dyn Store>, b: Arc<dyn Store>) {
+    let h = Harness::new(a);
+    let other = h.beside(b);
+    let tenant = h.tenant("acme", 5).await;
+    let before = users::get_user(&h.ports, &tenant.admin_actor, tenant.admin.id).await.unwrap();
+    let results = race(&h, &other, 20, |h, _| async move {
+        let credentials = auth::Credentials {
+            account: "acme".to_owned(),
+            username: "admin".to_owned(),
+            password: PlainPassword::new(PASSWORD),
+        };
+        auth::login(&h.ports, Some("192.0.2.7"), credentials).await
+    })
+    .await;
+    for result in &results {
+        assert!(result.is_ok(), "{result:?}");
+    }
+    let after = users::get_user(&h.ports, &tenant.admin_actor, tenant.admin.id).await.unwrap();
+    assert_eq!(after.version, before.version, "logins do not bump the version an editor holds");
+    assert!(after.last_login_at.is_some());
 }

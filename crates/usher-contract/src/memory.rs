@@ -314,6 +314,11 @@ impl Tx for MemoryTx {
         *stored = User { version: user.version + 1, ..user.clone() };
         Ok(())
     }
+    async fn record_login(&mut self, user: UserId, at: Timestamp) -> Result<(), RepoError> {
+        let stored = self.work.users.get_mut(&user).ok_or(RepoError::NotFound { entity: "user" })?;
+        stored.last_login_at = Some(at);
+        Ok(())
+    }
     async fn delete_user(&mut self, id: UserId) -> Result<(), RepoError> {
         self.work.users.remove(&id).ok_or(RepoError::NotFound { entity: "user" })?;
         self.work.passwords.remove(&id);

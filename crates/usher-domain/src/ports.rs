@@ -116,6 +116,9 @@ pub trait Tx: Send {
     async fn insert_user(&mut self, user: &User) -> Result<(), RepoError>;
     /// Replaces a user if its stored version equals `user.version` (then increments it), else `Stale`.
     async fn update_user(&mut self, user: &User) -> Result<(), RepoError>;
+    /// Records a successful login at `at`, without a version check or a version change:
+    /// concurrent logins of one user never conflict with each other or with an edit.
+    async fn record_login(&mut self, user: UserId, at: Timestamp) -> Result<(), RepoError>;
     /// Deletes a user and what hangs off it (sessions, tokens, devices, password).
     async fn delete_user(&mut self, id: UserId) -> Result<(), RepoError>;
     /// A user by id.

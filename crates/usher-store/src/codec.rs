@@ -293,7 +293,9 @@ struct AddressDocument {
     country: Option<String>,
 }
 
-#[derive(Serialize, Deserialize)]
+/// A profile as stored; absent fields read as empty, so a field added later needs no migration.
+#[derive(Default, Serialize, Deserialize)]
+#[serde(default)]
 struct ProfileDocument {
     first_name: Option<String>,
     last_name: Option<String>,

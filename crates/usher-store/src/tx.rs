@@ -223,9 +223,14 @@ fn page_of<T, R>(
 /// The select behind [`Tx::list_users`] (also explained by the query plan test).
 async fn list_users_select(
     txn: &DatabaseTransaction,
+    backend: DatabaseBackend,
     query: &UserQuery,
 ) -> Result<Select<user::Entity>, RepoError> {
-    let mut select = user::Entity::find().filter(user::Column::RootId.eq(query.root.as_uuid()));
+    let prefix = query.prefix.as_deref().filter(|p| !p.is_empty());
+    let mut select = user::Entity::find();
+    if prefix.is_none() {
+        select = select.filter(user::Column::RootId.eq(query.root.as_uuid()));
+    }
     if let Some(within) = within_condition(txn, user::Column::AccountId, &query.within).await? {
         select = select.filter(within);
     }
@@ -243,28 +248,32 @@ async fn list_users_select(
             .to_owned();
         select = select.filter(user::Column::Id.in_subquery(holders));
     }
-    if let Some(prefix) = query.prefix.as_deref().filter(|p| !p.is_empty()) {
+    if let Some(prefix) = prefix {
+        // Each branch names the root (the only place it is named, so SQLite's planner takes
+        // the OR apart), and each is served by its own (root, column) index.
+        let root = query.root.as_uuid();
+        let branch = |column: user::Column| prefix_range(column, prefix).add(user::Column::RootId.eq(root));
         select = select.filter(
             Condition::any()
-                .add(prefix_range(user::Column::UsernameKey, prefix))
-                .add(prefix_range(user::Column::Email, prefix))
-                .add(prefix_range(user::Column::FirstNameKey, prefix))
-                .add(prefix_range(user::Column::LastNameKey, prefix)),
+                .add(branch(user::Column::UsernameKey))
+                .add(branch(user::Column::Email))
+                .add(branch(user::Column::FirstNameKey))
+                .add(branch(user::Column::LastNameKey)),
         );
     }
     if let Some(cursor) = &query.page.after {
-        select = select.filter(after(
-            user::Column::UsernameKey,
-            user::Column::Id,
-            cursor.key.clone(),
-            cursor.id,
-            false,
-        ));
+        // Username keys are unique within a root, so the key alone is the keyset position.
+        select = select.filter(user::Column::UsernameKey.gt(cursor.key.as_str()));
     }
-    Ok(select
-        .order_by_asc(user::Column::UsernameKey)
-        .order_by_asc(user::Column::Id)
-        .limit(u64::from(query.page.limit) + 1))
+    let select = if prefix.is_some() && backend == DatabaseBackend::Sqlite {
+        // A prefix search is selective: find the matches through the four prefix indexes and
+        // sort them, rather than walk the whole tenant in username order. `+column` is
+        // SQLite's way to keep the planner from ordering by the username index.
+        select.order_by(Expr::cust("+\"username_key\""), sea_orm::Order::Asc)
+    } else {
+        select.order_by_asc(user::Column::UsernameKey)
+    };
+    Ok(select.limit(u64::from(query.page.limit) + 1))
 }
 
 pub(crate) async fn list_users_statement(
@@ -272,7 +281,7 @@ pub(crate) async fn list_users_statement(
     backend: DatabaseBackend,
     query: &UserQuery,
 ) -> Result<Statement, RepoError> {
-    Ok(list_users_select(txn, query).await?.build(backend))
+    Ok(list_users_select(txn, backend, query).await?.build(backend))
 }
 
 fn not_found(entity: &'static str) -> impl Fn(u64) -> Result<(), RepoError> {
@@ -573,6 +582,16 @@ impl Tx for SqlTx {
         }
         self.write_roles(user).await
     }
+    async fn record_login(&mut self, user: UserId, at: Timestamp) -> Result<(), RepoError> {
+        let affected = user::Entity::update_many()
+            .col_expr(user::Column::LastLoginAt, Expr::val(at.unix_micros()))
+            .filter(user::Column::Id.eq(user.as_uuid()))
+            .exec(&self.txn)
+            .await
+            .map_err(repo)?
+            .rows_affected;
+        not_found("user")(affected)
+    }
     async fn delete_user(&mut self, id: UserId) -> Result<(), RepoError> {
         // Roles, password, sessions, tokens and devices go with the row (ON DELETE CASCADE).
         let affected =
@@ -603,7 +622,8 @@ impl Tx for SqlTx {
         .await
     }
     async fn list_users(&mut self, query: &UserQuery) -> Result<Page<User>, RepoError> {
-        let rows = list_users_select(&self.txn, query).await?.all(&self.txn).await.map_err(repo)?;
+        let rows =
+            list_users_select(&self.txn, self.backend, query).await?.all(&self.txn).await.map_err(repo)?;
         let limit = usize::from(query.page.limit);
         let has_more = rows.len() > limit;
         let mut users = self.users_from_rows(rows).await?;

@@ -41,3 +41,13 @@ impl Fixture for MaybePostgres {
 }
 
 usher_contract::store_contract!();
+
+#[test]
+fn database_names_replace_the_path_of_the_url() {
+    assert_eq!(common::with_database("postgres://u@h:5432/postgres", "t1"), "postgres://u@h:5432/t1");
+    assert_eq!(common::with_database("postgres://u@h:5432", "t1"), "postgres://u@h:5432/t1");
+    assert_eq!(
+        common::with_database("postgres://u@h/db?sslmode=disable", "t1"),
+        "postgres://u@h/t1?sslmode=disable"
+    );
+}

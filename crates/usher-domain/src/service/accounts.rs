@@ -349,7 +349,7 @@ pub async fn create_sub_account(
 
 /// An account, if the actor reaches it.
 pub async fn get_account(ports: &Ports, actor: &Actor, id: AccountId) -> Result<Account, AccountError> {
-    let mut tx = ports.begin().await?;
+    let mut tx = ports.begin_read().await?;
     let account = load_account(tx.as_mut(), id).await?;
     guard(actor, Permission::new(Module::Accounts, Access::Read), &account, "account")?;
     Ok(account)
@@ -361,7 +361,7 @@ pub async fn list_sub_accounts(
     actor: &Actor,
     id: AccountId,
 ) -> Result<Vec<Account>, AccountError> {
-    let mut tx = ports.begin().await?;
+    let mut tx = ports.begin_read().await?;
     let account = load_account(tx.as_mut(), id).await?;
     guard(actor, Permission::new(Module::Accounts, Access::Read), &account, "account")?;
     Ok(tx.sub_accounts(id).await?)
@@ -417,7 +417,7 @@ pub async fn get_settings(
     actor: &Actor,
     account: AccountId,
 ) -> Result<Settings, AccountError> {
-    let mut tx = ports.begin().await?;
+    let mut tx = ports.begin_read().await?;
     let account = load_account(tx.as_mut(), account).await?;
     guard(actor, Permission::new(Module::Settings, Access::Read), &account, "account")?;
     Ok(load_settings(tx.as_mut(), account.root()).await?)

@@ -36,7 +36,7 @@ pub async fn list_audit_events(
     account: AccountId,
     page: PageRequest,
 ) -> Result<Page<AuditEvent>, AuditError> {
-    let mut tx = ports.begin().await?;
+    let mut tx = ports.begin_read().await?;
     let account = load_account(tx.as_mut(), account).await?;
     guard(actor, Permission::new(Module::Audit, Access::Read), &account, "account")?;
     let within = crate::service::users::visible_subtrees(actor, &account);
@@ -50,7 +50,7 @@ pub async fn list_mail(
     account: AccountId,
     page: PageRequest,
 ) -> Result<Page<OutboxMail>, AuditError> {
-    let mut tx = ports.begin().await?;
+    let mut tx = ports.begin_read().await?;
     let account = load_account(tx.as_mut(), account).await?;
     guard(actor, Permission::new(Module::Settings, Access::Read), &account, "account")?;
     Ok(tx.list_mail(account.root(), &page).await?)

@@ -149,8 +149,7 @@ pub async fn login(
     };
     tx.insert_session(&session).await?;
     user.last_login_at = Some(now);
-    tx.update_user(&user).await?;
-    user.version += 1;
+    tx.record_login(user.id, now).await?;
     let actor = Actor { kind: ActorKind::Anonymous, source: source.map(str::to_owned) };
     record_user(ports, tx.as_mut(), &actor, "user.logged_in", &user, json!({})).await?;
     tx.commit().await?;
@@ -216,7 +215,7 @@ pub async fn authenticate(
     let token = SecretToken::parse(token).map_err(|_| AuthError::InvalidToken)?;
     let hash = token.hash();
     let now = ports.now();
-    let mut tx = ports.begin().await?;
+    let mut tx = ports.begin_read().await?;
     let source = source.map(str::to_owned);
     if let Some(key) = tx.api_key_by_token(&hash).await? {
         let usable = key.revoked_at.is_none() && key.expires_at.is_none_or(|at| at > now);
@@ -427,7 +426,7 @@ pub async fn list_api_keys(
     actor: &Actor,
     account: AccountId,
 ) -> Result<Vec<ApiKey>, ApiKeyError> {
-    let mut tx = ports.begin().await?;
+    let mut tx = ports.begin_read().await?;
     let account = load_account(tx.as_mut(), account).await?;
     guard(actor, Permission::new(Module::ApiKeys, Access::Read), &account, "account")?;
     Ok(tx.api_keys(account.id).await?)

@@ -84,7 +84,7 @@ pub async fn list_contacts(
     account: AccountId,
     page: PageRequest,
 ) -> Result<Page<Contact>, UserError> {
-    let mut tx = ports.begin().await?;
+    let mut tx = ports.begin_read().await?;
     let account = load_account(tx.as_mut(), account).await?;
     guard(actor, Permission::new(Module::Contacts, Access::Read), &account, "account")?;
     let within = crate::service::users::visible_subtrees(actor, &account);

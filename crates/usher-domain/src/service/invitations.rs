@@ -286,7 +286,7 @@ pub async fn list_invitations(
     status: Option<InvitationStatus>,
     page: PageRequest,
 ) -> Result<Page<Invitation>, InviteError> {
-    let mut tx = ports.begin().await?;
+    let mut tx = ports.begin_read().await?;
     let account = load_account(tx.as_mut(), account).await?;
     guard(actor, Permission::new(Module::Invitations, Access::Read), &account, "account")?;
     let within = crate::service::users::visible_subtrees(actor, &account);
@@ -422,7 +422,7 @@ async fn find_by_token(
 
 /// Looks up an invitation by its link token (public).
 pub async fn lookup(ports: &Ports, token: &str) -> Result<InvitationPreview, AcceptError> {
-    let mut tx = ports.begin().await?;
+    let mut tx = ports.begin_read().await?;
     let invitation = find_by_token(tx.as_mut(), token, ports.now()).await?;
     let account = load_account(tx.as_mut(), invitation.account)
         .await

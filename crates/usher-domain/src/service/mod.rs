@@ -66,6 +66,10 @@ impl Ports {
     pub(crate) async fn begin(&self) -> Result<Box<dyn Tx>, RepoError> {
         self.store.begin().await
     }
+    /// A transaction for a use case that only reads (served by a read pool where there is one).
+    pub(crate) async fn begin_read(&self) -> Result<Box<dyn Tx>, RepoError> {
+        self.store.begin_read().await
+    }
 }
 
 /// Refusals shared by every use case: the object is missing or out of the caller's reach, or

@@ -68,7 +68,7 @@ common_errors!(RoleError);
 
 /// The roles of the root of `account`.
 pub async fn list_roles(ports: &Ports, actor: &Actor, account: AccountId) -> Result<Vec<Role>, RoleError> {
-    let mut tx = ports.begin().await?;
+    let mut tx = ports.begin_read().await?;
     let account = load_account(tx.as_mut(), account).await?;
     guard(actor, Permission::new(Module::Roles, Access::Read), &account, "account")?;
     Ok(tx.roles(account.root()).await?)
@@ -88,7 +88,7 @@ async fn load_role(
 
 /// A role.
 pub async fn get_role(ports: &Ports, actor: &Actor, id: RoleId) -> Result<Role, RoleError> {
-    let mut tx = ports.begin().await?;
+    let mut tx = ports.begin_read().await?;
     load_role(tx.as_mut(), actor, id, Access::Read).await
 }
 

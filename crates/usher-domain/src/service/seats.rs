@@ -67,7 +67,7 @@ pub async fn list_user_types(
     actor: &Actor,
     account: AccountId,
 ) -> Result<Vec<UserType>, SeatError> {
-    let mut tx = ports.begin().await?;
+    let mut tx = ports.begin_read().await?;
     let account = load_account(tx.as_mut(), account).await?;
     guard(actor, Permission::new(Module::UserTypes, Access::Read), &account, "account")?;
     Ok(tx.user_types(account.root()).await?)
@@ -172,7 +172,7 @@ pub async fn get_subscription(
     account: AccountId,
 ) -> Result<Vec<(UserType, SeatUsage)>, SeatError> {
     let now = ports.now();
-    let mut tx = ports.begin().await?;
+    let mut tx = ports.begin_read().await?;
     let account = load_account(tx.as_mut(), account).await?;
     guard(actor, Permission::new(Module::Subscription, Access::Read), &account, "account")?;
     let mut figures = Vec::new();

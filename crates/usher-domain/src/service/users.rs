@@ -464,7 +464,7 @@ pub(crate) async fn load_user(
 
 /// A user.
 pub async fn get_user(ports: &Ports, actor: &Actor, id: UserId) -> Result<User, UserError> {
-    let mut tx = ports.begin().await?;
+    let mut tx = ports.begin_read().await?;
     Ok(load_user(tx.as_mut(), actor, id, Access::Read).await?.0)
 }
 
@@ -489,7 +489,7 @@ pub async fn list_users(
     filter: UserFilter,
     page: PageRequest,
 ) -> Result<Page<User>, UserError> {
-    let mut tx = ports.begin().await?;
+    let mut tx = ports.begin_read().await?;
     let account = load_account(tx.as_mut(), account).await?;
     guard(actor, Permission::new(Module::Users, Access::Read), &account, "account")?;
     let within = visible_subtrees(actor, &account);
@@ -880,7 +880,7 @@ pub async fn unlink_device(
 
 /// Where the user's orders are attributed (R7).
 pub async fn order_attribution(ports: &Ports, actor: &Actor, id: UserId) -> Result<Attribution, UserError> {
-    let mut tx = ports.begin().await?;
+    let mut tx = ports.begin_read().await?;
     let (user, _) = load_user(tx.as_mut(), actor, id, Access::Read).await?;
     let settings = load_settings(tx.as_mut(), user.root).await?;
     Ok(attribution(&user, &settings))
