@@ -75,12 +75,15 @@ impl SqlTx {
         Ok(self.users_from_rows(rows).await?.pop())
     }
 
-    async fn write_roles(&self, user: &User) -> Result<(), RepoError> {
-        user_role::Entity::delete_many()
-            .filter(user_role::Column::UserId.eq(user.id.as_uuid()))
-            .exec(&self.txn)
-            .await
-            .map_err(repo)?;
+    /// Stores a user's roles; `replace` first removes the ones stored before.
+    async fn write_roles(&self, user: &User, replace: bool) -> Result<(), RepoError> {
+        if replace {
+            user_role::Entity::delete_many()
+                .filter(user_role::Column::UserId.eq(user.id.as_uuid()))
+                .exec(&self.txn)
+                .await
+                .map_err(repo)?;
+        }
         if user.roles.is_empty() {
             return Ok(());
         }
@@ -91,43 +94,81 @@ impl SqlTx {
         Ok(())
     }
 
+    /// The seat figures in one statement: the pool's total with the counts of active users
+    /// and of pending, unexpired invitations. `None` when the pool has no row yet.
     async fn seat_figures(
         &self,
         root: AccountId,
         user_type: UserTypeId,
         now: Timestamp,
         lock: bool,
-    ) -> Result<SeatUsage, RepoError> {
-        let mut pool = seat_pool::Entity::find_by_id((root.as_uuid(), user_type.as_uuid()));
+    ) -> Result<Option<SeatUsage>, RepoError> {
+        let used = Query::select()
+            .expr(Expr::col(user::Column::Id).count())
+            .from(user::Entity)
+            .and_where(user::Column::UserTypeId.eq(user_type.as_uuid()))
+            .and_where(user::Column::State.eq(codec::user_state_text(UserState::Active)))
+            .and_where(user::Column::RootId.eq(root.as_uuid()))
+            .to_owned();
+        let reserved = Query::select()
+            .expr(Expr::col(invitation::Column::Id).count())
+            .from(invitation::Entity)
+            .and_where(invitation::Column::UserTypeId.eq(user_type.as_uuid()))
+            .and_where(invitation::Column::State.eq(codec::invitation_state_text(InvitationState::Pending)))
+            .and_where(invitation::Column::ExpiresAt.gt(now.unix_micros()))
+            .and_where(invitation::Column::RootId.eq(root.as_uuid()))
+            .to_owned();
         if lock && self.backend == DatabaseBackend::Postgres {
             // The row lock serialises every transaction allocating seats of this pool (R1).
-            // On SQLite, `BEGIN IMMEDIATE` already made this transaction the only writer.
-            pool = pool.lock_exclusive();
+            // It is its own statement: under READ COMMITTED the counts below then read a
+            // snapshot taken after the lock was granted, which sees the previous holder's
+            // users. (Counted in the locking statement, they would come from the snapshot
+            // taken before the wait.) On SQLite, `BEGIN IMMEDIATE` already made this
+            // transaction the only writer.
+            let locked = seat_pool::Entity::find_by_id((root.as_uuid(), user_type.as_uuid()))
+                .lock_exclusive()
+                .one(&self.txn)
+                .await
+                .map_err(repo)?;
+            if locked.is_none() {
+                return Ok(None);
+            }
         }
-        let total = pool.one(&self.txn).await.map_err(repo)?.map(|p| p.total).unwrap_or(0);
-        let used = user::Entity::find()
-            .filter(user::Column::UserTypeId.eq(user_type.as_uuid()))
-            .filter(user::Column::State.eq(codec::user_state_text(UserState::Active)))
-            .filter(user::Column::RootId.eq(root.as_uuid()))
-            .count(&self.txn)
-            .await
-            .map_err(repo)?;
-        let reserved = invitation::Entity::find()
-            .filter(invitation::Column::UserTypeId.eq(user_type.as_uuid()))
-            .filter(invitation::Column::State.eq(codec::invitation_state_text(InvitationState::Pending)))
-            .filter(invitation::Column::ExpiresAt.gt(now.unix_micros()))
-            .filter(invitation::Column::RootId.eq(root.as_uuid()))
-            .count(&self.txn)
-            .await
-            .map_err(repo)?;
+        let pool = seat_pool::Entity::find_by_id((root.as_uuid(), user_type.as_uuid()))
+            .select_only()
+            .column(seat_pool::Column::Total)
+            .expr(Expr::SubQuery(None, Box::new(used.into())))
+            .expr(Expr::SubQuery(None, Box::new(reserved.into())));
+        let Some((total, used, reserved)) =
+            pool.into_tuple::<(i64, i64, i64)>().one(&self.txn).await.map_err(repo)?
+        else {
+            return Ok(None);
+        };
         let figure =
             |n: i64| u32::try_from(n).map_err(|_| RepoError::corrupt("seat pool", "figure out of range"));
-        Ok(SeatUsage {
+        Ok(Some(SeatUsage {
             user_type,
             total: figure(total)?,
-            used: figure(i64::try_from(used).unwrap_or(i64::MAX))?,
-            reserved: figure(i64::try_from(reserved).unwrap_or(i64::MAX))?,
-        })
+            used: figure(used)?,
+            reserved: figure(reserved)?,
+        }))
+    }
+
+    /// The seat figures, creating an empty pool first if the user type has none.
+    async fn seat_usage_of(
+        &self,
+        root: AccountId,
+        user_type: UserTypeId,
+        now: Timestamp,
+        lock: bool,
+    ) -> Result<SeatUsage, RepoError> {
+        if let Some(usage) = self.seat_figures(root, user_type, now, lock).await? {
+            return Ok(usage);
+        }
+        self.ensure_seat_pool(root, user_type).await?;
+        self.seat_figures(root, user_type, now, lock)
+            .await?
+            .ok_or(RepoError::NotFound { entity: "seat pool" })
     }
 
     async fn ensure_seat_pool(&self, root: AccountId, user_type: UserTypeId) -> Result<(), RepoError> {
@@ -416,7 +457,7 @@ impl Tx for SqlTx {
         user_type: UserTypeId,
         now: Timestamp,
     ) -> Result<SeatUsage, RepoError> {
-        self.seat_figures(root, user_type, now, false).await
+        self.seat_usage_of(root, user_type, now, false).await
     }
     async fn lock_seat_pool(
         &mut self,
@@ -424,8 +465,7 @@ impl Tx for SqlTx {
         user_type: UserTypeId,
         now: Timestamp,
     ) -> Result<SeatUsage, RepoError> {
-        self.ensure_seat_pool(root, user_type).await?;
-        self.seat_figures(root, user_type, now, true).await
+        self.seat_usage_of(root, user_type, now, true).await
     }
 
     async fn insert_role(&mut self, role: &Role) -> Result<(), RepoError> {
@@ -558,7 +598,7 @@ impl Tx for SqlTx {
 
     async fn insert_user(&mut self, user: &User) -> Result<(), RepoError> {
         insert(&self.txn, codec::user_row(user)?.into_active_model()).await?;
-        self.write_roles(user).await
+        self.write_roles(user, false).await
     }
     async fn update_user(&mut self, user: &User) -> Result<(), RepoError> {
         let mut row = codec::user_row(user)?;
@@ -580,7 +620,7 @@ impl Tx for SqlTx {
                 RepoError::NotFound { entity: "user" }
             });
         }
-        self.write_roles(user).await
+        self.write_roles(user, true).await
     }
     async fn record_login(&mut self, user: UserId, at: Timestamp) -> Result<(), RepoError> {
         let affected = user::Entity::update_many()
