@@ -1,1 +1,8 @@
-//! Wiring of every adapter and the `usher` command line: empty until the server issue adds `usher serve`.
+//! The `usher` binary's wiring: production adapters, configuration and commands. The
+//! binary (`src/main.rs`) only parses the command line and calls [`run`].
+#![deny(missing_docs)]
+
+pub mod adapters;
+pub mod cli;
+
+pub use cli::{Cli, run};

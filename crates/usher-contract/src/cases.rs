@@ -60,7 +60,8 @@ macro_rules! store_contract {
             r5_race_100_case_variants_of_one_username,
             r11_r13_race_16_redemptions_of_one_link,
             race_two_updates_of_one_user_version,
-            r14_race_concurrent_logins_of_one_user_all_succeed
+            r14_race_concurrent_logins_of_one_user_all_succeed,
+            race_two_instances_bootstrap_one_operator
         );
     };
     (@cases $($case:ident),* $(,)?) => {
@@ -1240,4 +1241,19 @@ pub async fn r14_race_concurrent_logins_of_one_user_all_succeed(a: Arc<dyn Store
     let after = users::get_user(&h.ports, &tenant.admin_actor, tenant.admin.id).await.unwrap();
     assert_eq!(after.version, before.version, "logins do not bump the version an editor holds");
     assert!(after.last_login_at.is_some());
+}
+
+/// Two server instances starting at once on an empty database: exactly one creates the
+/// operator, the other finds it there, and neither fails.
+pub async fn race_two_instances_bootstrap_one_operator(a: Arc<dyn Store>, b: Arc<dyn Store>) {
+    let h = Harness::new(a);
+    let other = h.beside(b);
+    let results = race(&h, &other, 2, |h, _| async move {
+        accounts::bootstrap_operator(&h.ports, &PlainPassword::new(PASSWORD)).await
+    })
+    .await;
+    let created: Vec<_> = results.iter().map(|r| r.as_ref().map(Option::is_some)).collect();
+    assert!(created.iter().all(Result::is_ok), "{results:?}");
+    assert_eq!(created.iter().filter(|c| matches!(c, Ok(true))).count(), 1, "{results:?}");
+    h.login("default", "admin").await;
 }

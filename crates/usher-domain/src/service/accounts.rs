@@ -265,7 +265,11 @@ pub async fn bootstrap_operator(
         state: AccountState::Active,
         created_at: now,
     };
-    insert_account(tx.as_mut(), &account).await?;
+    match insert_account(tx.as_mut(), &account).await {
+        // Another instance bootstrapped between our check and our insert.
+        Err(AccountError::SlugTaken { .. }) => return Ok(None),
+        other => other?,
+    }
     let catalog = seed_catalog(ports, tx.as_mut(), id, 1, 0).await?;
     let operator = User {
         id: ports.new_id(UserId::from_uuid),
