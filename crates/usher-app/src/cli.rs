@@ -7,7 +7,7 @@ use usher_store::{SqlStore, StoreConfig, StoreError};
 
 /// User administration for multi-tenant business software.
 #[derive(Debug, Parser)]
-#[command(name = "usher", version, about)]
+#[command(name = "usher", version)]
 pub struct Cli {
     /// What to do.
     #[command(subcommand)]
