@@ -329,6 +329,25 @@ fn not_found(entity: &'static str) -> impl Fn(u64) -> Result<(), RepoError> {
     move |affected| if affected == 0 { Err(RepoError::NotFound { entity }) } else { Ok(()) }
 }
 
+/// The outcome of a conditional update: `Ok` when it changed a row; otherwise `Stale` when the
+/// row exists (its version, state or use lost a race) and `NotFound` when it does not.
+async fn conditional<E>(
+    txn: &DatabaseTransaction,
+    affected: u64,
+    id: Uuid,
+    entity: &'static str,
+) -> Result<(), RepoError>
+where
+    E: EntityTrait,
+    <E::PrimaryKey as sea_orm::PrimaryKeyTrait>::ValueType: From<Uuid>,
+{
+    if affected > 0 {
+        return Ok(());
+    }
+    let exists = E::find_by_id(id).one(txn).await.map_err(repo)?.is_some();
+    Err(if exists { RepoError::Stale { entity } } else { RepoError::NotFound { entity } })
+}
+
 async fn insert<A>(txn: &DatabaseTransaction, model: A) -> Result<(), RepoError>
 where
     A: ActiveModelTrait + Send,
@@ -482,16 +501,7 @@ impl Tx for SqlTx {
             .await
             .map_err(repo)?
             .rows_affected;
-        if affected == 0 {
-            let exists =
-                role::Entity::find_by_id(role.id.as_uuid()).count(&self.txn).await.map_err(repo)? > 0;
-            return Err(if exists {
-                RepoError::Stale { entity: "role" }
-            } else {
-                RepoError::NotFound { entity: "role" }
-            });
-        }
-        Ok(())
+        conditional::<role::Entity>(&self.txn, affected, role.id.as_uuid(), "role").await
     }
     async fn delete_role(&mut self, id: RoleId) -> Result<(), RepoError> {
         let affected =
@@ -611,15 +621,7 @@ impl Tx for SqlTx {
             .await
             .map_err(repo)?
             .rows_affected;
-        if affected == 0 {
-            let exists =
-                user::Entity::find_by_id(user.id.as_uuid()).count(&self.txn).await.map_err(repo)? > 0;
-            return Err(if exists {
-                RepoError::Stale { entity: "user" }
-            } else {
-                RepoError::NotFound { entity: "user" }
-            });
-        }
+        conditional::<user::Entity>(&self.txn, affected, user.id.as_uuid(), "user").await?;
         self.write_roles(user, true).await
     }
     async fn record_login(&mut self, user: UserId, at: Timestamp) -> Result<(), RepoError> {
@@ -726,16 +728,7 @@ impl Tx for SqlTx {
             .await
             .map_err(repo)?
             .rows_affected;
-        if affected == 0 {
-            let exists =
-                invitation::Entity::find_by_id(value.id.as_uuid()).count(&self.txn).await.map_err(repo)? > 0;
-            return Err(if exists {
-                RepoError::Stale { entity: "invitation" }
-            } else {
-                RepoError::NotFound { entity: "invitation" }
-            });
-        }
-        Ok(())
+        conditional::<invitation::Entity>(&self.txn, affected, value.id.as_uuid(), "invitation").await
     }
     async fn invitation(&mut self, id: InvitationId) -> Result<Option<Invitation>, RepoError> {
         let row = invitation::Entity::find_by_id(id.as_uuid()).one(&self.txn).await.map_err(repo)?;
@@ -819,15 +812,7 @@ impl Tx for SqlTx {
             .await
             .map_err(repo)?
             .rows_affected;
-        if affected == 0 {
-            let exists = contact::Entity::find_by_id(id.as_uuid()).count(&self.txn).await.map_err(repo)? > 0;
-            return Err(if exists {
-                RepoError::Stale { entity: "contact" }
-            } else {
-                RepoError::NotFound { entity: "contact" }
-            });
-        }
-        Ok(())
+        conditional::<contact::Entity>(&self.txn, affected, id.as_uuid(), "contact").await
     }
     async fn contact(&mut self, id: ContactId) -> Result<Option<Contact>, RepoError> {
         let row = contact::Entity::find_by_id(id.as_uuid()).one(&self.txn).await.map_err(repo)?;
@@ -927,16 +912,7 @@ impl Tx for SqlTx {
             .await
             .map_err(repo)?
             .rows_affected;
-        if affected == 0 {
-            let exists =
-                one_time_token::Entity::find_by_id(id.as_uuid()).count(&self.txn).await.map_err(repo)? > 0;
-            return Err(if exists {
-                RepoError::Stale { entity: "token" }
-            } else {
-                RepoError::NotFound { entity: "token" }
-            });
-        }
-        Ok(())
+        conditional::<one_time_token::Entity>(&self.txn, affected, id.as_uuid(), "token").await
     }
     async fn retire_tokens(
         &mut self,
