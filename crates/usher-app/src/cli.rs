@@ -1,9 +1,21 @@
-//! The command line: `usher migrate` (and, as the server issue lands, `serve` and `openapi`).
-//! Every option is a flag with a `USHER_*` environment variable beside it.
+//! The command line: `usher serve`, `usher migrate` and `usher openapi`. Every option is a
+//! flag with a `USHER_*` environment variable beside it.
 
-use clap::{Parser, Subcommand};
+use std::sync::Arc;
+use std::time::Duration;
 
+use clap::{Parser, Subcommand, ValueEnum};
+
+use usher_domain::password::{PasswordPolicy, ShippedPasswordList};
+use usher_domain::ports::{MailcheckerList, Store, TokenGen};
+use usher_domain::rules::ThrottlePolicy;
+use usher_domain::service::Ports;
+use usher_domain::service::accounts::{AccountError, bootstrap_operator};
+use usher_domain::value::PlainPassword;
+use usher_http::{AppState, HttpConfig, Readiness};
 use usher_store::{SqlStore, StoreConfig, StoreError};
+
+use crate::adapters::{Argon2Hasher, OsTokens, SystemClock, UuidV7Ids};
 
 /// User administration for multi-tenant business software.
 #[derive(Debug, Parser)]
@@ -17,8 +29,13 @@ pub struct Cli {
 /// The commands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Runs the HTTP server (the /v1 API, /docs, /healthz, /readyz, /metrics), migrating the
+    /// database and creating the operator on first start.
+    Serve(ServeArgs),
     /// Applies the database migrations not applied yet (a no-op when up to date).
     Migrate(DatabaseArgs),
+    /// Prints the OpenAPI document of the HTTP API.
+    Openapi,
 }
 
 /// Where the database is.
@@ -41,23 +58,215 @@ impl DatabaseArgs {
     }
 }
 
+/// How logs are written (to standard error).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// One readable line per event.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// Options of `usher serve`.
+#[derive(Debug, clap::Args)]
+pub struct ServeArgs {
+    /// The database.
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+    /// Address to listen on (`:0` picks a free port; the line `listening: http://…` tells it).
+    #[arg(long, env = "USHER_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: String,
+    /// The operator's password on first start; without it one is generated and printed once.
+    #[arg(long, env = "USHER_BOOTSTRAP_PASSWORD", hide_env_values = true)]
+    pub bootstrap_password: Option<String>,
+    /// Where queued mail is written, one file per message, until a mail server is configured.
+    #[arg(long, env = "USHER_MAIL_DIR", default_value = "mail")]
+    pub mail_dir: std::path::PathBuf,
+    /// Password hashes computed at once (argon2id, about 19 MiB each); defaults to the cores.
+    #[arg(long, env = "USHER_HASH_WORKERS")]
+    pub hash_workers: Option<usize>,
+    /// Largest request body accepted, in bytes.
+    #[arg(long, env = "USHER_MAX_BODY_BYTES", default_value_t = 1024 * 1024)]
+    pub max_body_bytes: usize,
+    /// Take the client address from `X-Forwarded-For` (only behind a proxy that sets it).
+    #[arg(long, env = "USHER_TRUST_FORWARDED_FOR")]
+    pub trust_forwarded_for: bool,
+    /// Log format.
+    #[arg(long, env = "USHER_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+    /// Seconds requests in flight may take to finish after SIGTERM or SIGINT.
+    #[arg(long, env = "USHER_SHUTDOWN_GRACE_SECONDS", default_value_t = 10)]
+    pub shutdown_grace_seconds: u64,
+}
+
 /// Why a command failed: one line for the operator.
 #[derive(Debug, thiserror::Error)]
 pub enum CommandError {
     /// The database could not be opened or migrated.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The address could not be bound.
+    #[error("cannot listen on {address}: {source}")]
+    Listen {
+        /// The address.
+        address: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The server stopped with an error.
+    #[error("the server failed: {0}")]
+    Serve(std::io::Error),
+    /// The operator could not be created.
+    #[error("bootstrap failed: {0}")]
+    Bootstrap(String),
+    /// A directory could not be created.
+    #[error("cannot create {path}: {source}")]
+    Directory {
+        /// The directory.
+        path: String,
+        /// Why.
+        source: std::io::Error,
+    },
 }
 
-/// Runs a command; returns the line to print on success.
-pub async fn run(cli: Cli) -> Result<String, CommandError> {
+/// Prints one line of the command's output (not a log line) and flushes it at once, so a
+/// process reading the pipe sees it while the server runs.
+fn say(line: &str) {
+    use std::io::Write as _;
+    let mut out = std::io::stdout().lock();
+    // A closed stdout is no reason to stop the server.
+    let _ = writeln!(out, "{line}").and_then(|()| out.flush());
+}
+
+/// Runs a command.
+pub async fn run(cli: Cli) -> Result<(), CommandError> {
     match cli.command {
+        Command::Serve(args) => serve(args).await,
         Command::Migrate(database) => {
             let store = SqlStore::connect(&database.config()).await?;
             let applied = store.migrate().await?;
             let total = store.applied_migrations().await?.len();
             store.close().await?;
-            Ok(format!("migrate: applied {applied} migration(s); the database is at {total} of {total}"))
+            say(&format!("migrate: applied {applied} migration(s); the database is at {total} of {total}"));
+            Ok(())
+        }
+        Command::Openapi => {
+            say(&usher_http::spec());
+            Ok(())
         }
     }
+}
+
+fn init_logs(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("USHER_LOG").unwrap_or_else(|_| {
+        tracing_subscriber::EnvFilter::new("info,sqlx=warn,sea_orm=warn,sea_orm_migration=warn")
+    });
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let builder =
+        tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(ansi);
+    // A second initialisation (in tests) keeps the first subscriber.
+    let _ = match format {
+        LogFormat::Text => builder.try_init(),
+        LogFormat::Json => builder.json().try_init(),
+    };
+}
+
+struct StoreReadiness(Arc<SqlStore>);
+
+#[async_trait::async_trait]
+impl Readiness for StoreReadiness {
+    async fn ready(&self) -> Result<(), String> {
+        self.0.ping().await.map_err(|err| err.to_string())
+    }
+}
+
+/// A password for the operator: 24 characters from 144 random bits.
+fn generated_password() -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789-_";
+    let bytes = OsTokens.random_bytes();
+    bytes
+        .iter()
+        .take(24)
+        .map(|b| char::from(ALPHABET.get(usize::from(*b) % ALPHABET.len()).copied().unwrap_or(b'x')))
+        .collect()
+}
+
+async fn bootstrap(ports: &Ports, given: Option<String>) -> Result<(), CommandError> {
+    let from_env = given.is_some();
+    let password = PlainPassword::new(given.unwrap_or_else(generated_password));
+    PasswordPolicy::standard().check(&password, &["admin"], &ShippedPasswordList).map_err(|refused| {
+        CommandError::Bootstrap(format!("USHER_BOOTSTRAP_PASSWORD is refused: {refused}"))
+    })?;
+    match bootstrap_operator(ports, &password).await {
+        Ok(Some(_)) if from_env => {
+            say("bootstrap: account=default username=admin password=(from USHER_BOOTSTRAP_PASSWORD)");
+        }
+        Ok(Some(_)) => {
+            say(&format!("bootstrap: account=default username=admin password={}", password.expose()))
+        }
+        Ok(None) => tracing::info!("the operator exists already"),
+        Err(AccountError::Repo(err)) => return Err(CommandError::Bootstrap(err.to_string())),
+        Err(err) => return Err(CommandError::Bootstrap(err.to_string())),
+    }
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut terminate = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(stream) => stream,
+            Err(err) => {
+                tracing::warn!(%err, "cannot listen for SIGTERM; only SIGINT stops the server");
+                let _ = interrupt.await;
+                return;
+            }
+        };
+        tokio::select! {
+            _ = interrupt => {}
+            _ = terminate.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = interrupt.await;
+    }
+    tracing::info!("shutting down: finishing requests in flight");
+}
+
+async fn serve(args: ServeArgs) -> Result<(), CommandError> {
+    init_logs(args.log_format);
+    let store = Arc::new(SqlStore::open(&args.database.config()).await?);
+    tokio::fs::create_dir_all(&args.mail_dir)
+        .await
+        .map_err(|source| CommandError::Directory { path: args.mail_dir.display().to_string(), source })?;
+    let workers =
+        args.hash_workers.unwrap_or_else(|| std::thread::available_parallelism().map_or(2, usize::from));
+    let ports = Ports {
+        store: store.clone() as Arc<dyn Store>,
+        clock: Arc::new(SystemClock),
+        ids: Arc::new(UuidV7Ids),
+        tokens: Arc::new(OsTokens),
+        hasher: Arc::new(Argon2Hasher::new(workers)),
+        breached: Arc::new(ShippedPasswordList),
+        disposable: Arc::new(MailcheckerList),
+        throttle: ThrottlePolicy::standard(),
+    };
+    bootstrap(&ports, args.bootstrap_password).await?;
+    let config =
+        HttpConfig { max_body_bytes: args.max_body_bytes, trust_forwarded_for: args.trust_forwarded_for };
+    let state = AppState::new(ports, Arc::new(StoreReadiness(store.clone())), config);
+    let bound = usher_http::bind(&args.listen)
+        .await
+        .map_err(|source| CommandError::Listen { address: args.listen.clone(), source })?;
+    say(&format!("listening: http://{}", bound.local_addr));
+    tracing::info!(address = %bound.local_addr, backend = ?store.backend(), "serving");
+    let grace = Duration::from_secs(args.shutdown_grace_seconds);
+    bound.serve(state, shutdown_signal(), grace).await.map_err(CommandError::Serve)?;
+    if let Ok(store) = Arc::try_unwrap(store) {
+        store.close().await?;
+    }
+    tracing::info!("stopped");
+    Ok(())
 }

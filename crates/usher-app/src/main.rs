@@ -1,5 +1,5 @@
-//! `usher`: parses the command line, runs the command, prints one line, and exits non-zero
-//! with a one-line reason when it fails.
+//! `usher`: parses the command line, runs the command, and exits non-zero with a one-line
+//! reason when it fails.
 
 use std::process::ExitCode;
 
@@ -9,13 +9,7 @@ use clap::Parser;
 async fn main() -> ExitCode {
     let cli = usher_app::Cli::parse();
     match usher_app::run(cli).await {
-        Ok(line) => {
-            #[allow(clippy::print_stdout, reason = "the command's result is its output")]
-            {
-                println!("{line}");
-            }
-            ExitCode::SUCCESS
-        }
+        Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             #[allow(clippy::print_stderr, reason = "the one-line reason a command failed")]
             {

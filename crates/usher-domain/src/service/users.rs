@@ -627,6 +627,34 @@ pub async fn update_user(
     Ok(user)
 }
 
+/// A user edits their own personal data (`PATCH /v1/me`): profile fields only, never the
+/// username, email, type, roles or scope, which stay with administrators.
+pub async fn update_own_profile(
+    ports: &Ports,
+    actor: &Actor,
+    id: UserId,
+    profile: ProfileInput,
+    if_version: Option<u64>,
+) -> Result<User, UserError> {
+    let mut tx = ports.begin().await?;
+    let mut user = tx.user(id).await?.ok_or(Gate::NotFound { entity: "user" })?;
+    if user.erased_at.is_some() {
+        return Err(UserError::Erased);
+    }
+    if let Some(expected) = if_version.filter(|v| *v != user.version) {
+        return Err(UserError::VersionMismatch { expected, actual: user.version });
+    }
+    let before = user_view(&user);
+    user.profile = profile.apply(user.profile)?;
+    user.updated_at = ports.now();
+    tx.update_user(&user).await.map_err(|err| UserError::from_insert(err, &user))?;
+    user.version += 1;
+    let changes = diff(Some(&before), Some(&user_view(&user)));
+    record_user(ports, tx.as_mut(), actor, "user.profile_updated", &user, changes).await?;
+    tx.commit().await?;
+    Ok(user)
+}
+
 /// Enables a user (R1: needs a seat; R3: needs a role).
 pub async fn enable_user(ports: &Ports, actor: &Actor, id: UserId) -> Result<User, UserError> {
     let mut tx = ports.begin().await?;

@@ -1,0 +1,154 @@
+//! Contacts and users created from them (R17).
+
+use poem_openapi::param::{Path, Query};
+use poem_openapi::payload::Json;
+use poem_openapi::{ApiResponse, Object, OpenApi};
+use usher_domain::id::{AccountId, ContactId};
+use usher_domain::service::contacts::{self, FromContact, NewContact};
+use usher_domain::service::users::UserError;
+use uuid::Uuid;
+
+use crate::api::users::UserCreated;
+use crate::api::{Tag, page};
+use crate::auth::BearerAuth;
+use crate::problem::problems;
+use crate::state::AppState;
+use crate::views::{ContactKindView, ContactList, ContactView, next_cursor};
+use poem::web::Data;
+
+problems! {
+    /// Problems of the contact operations.
+    ContactProblems from [UserError] {
+        400 BadRequest "The request could not be read.",
+        401 Unauthenticated "No valid bearer token.",
+        403 Forbidden "The caller lacks the permission.",
+        404 NotFound "No such account or contact in the caller's tenant.",
+        409 Conflict "The contact already has a user, no seat is free, or the username or email is taken.",
+        422 Unprocessable "A field is invalid (named in `field`).",
+    }
+}
+
+/// A new contact.
+#[derive(Object, Debug)]
+pub(crate) struct NewContactBody {
+    /// Person or organization.
+    kind: ContactKindView,
+    /// First name.
+    first_name: Option<String>,
+    /// Last name, or the organization's name.
+    last_name: String,
+    /// Email.
+    email: Option<String>,
+    /// Phone.
+    phone: Option<String>,
+}
+
+#[derive(ApiResponse, Debug)]
+pub(crate) enum ContactCreated {
+    /// Created.
+    #[oai(status = 201)]
+    Created(Json<ContactView>),
+}
+
+/// What the administrator adds when creating a user from a contact.
+#[derive(Object, Debug, Default)]
+pub(crate) struct FromContactBody {
+    /// Username (generated from the format when omitted).
+    username: Option<String>,
+    /// Email: required for an organization or a person without one.
+    email: Option<String>,
+    /// First name: required with `last_name` for an organization.
+    first_name: Option<String>,
+    /// Last name.
+    last_name: Option<String>,
+    /// Send a welcome mail with a set-password link.
+    #[oai(default)]
+    send_welcome: bool,
+}
+
+/// The contact operations.
+#[derive(Debug)]
+pub(crate) struct ContactsApi;
+
+#[OpenApi(prefix_path = "/v1", tag = "Tag::Contacts")]
+impl ContactsApi {
+    /// List contacts
+    #[oai(path = "/accounts/:account_id/contacts", method = "get", operation_id = "list_contacts")]
+    async fn list(
+        &self,
+        state: Data<&AppState>,
+        auth: BearerAuth,
+        account_id: Path<Uuid>,
+        /// `next_cursor` of the previous page.
+        cursor: Query<Option<String>>,
+        /// Page size.
+        #[oai(validator(minimum(value = "1"), maximum(value = "200")))]
+        limit: Query<Option<u16>>,
+    ) -> Result<Json<ContactList>, ContactProblems> {
+        let page = page(cursor.0.as_deref(), limit.0)?;
+        let found =
+            contacts::list_contacts(&state.ports, &auth.0.actor, AccountId::from_uuid(account_id.0), page)
+                .await?;
+        Ok(Json(ContactList {
+            items: found.items.iter().map(ContactView::from).collect(),
+            next_cursor: next_cursor(found.next.as_ref()),
+        }))
+    }
+
+    /// Create a contact
+    #[oai(path = "/accounts/:account_id/contacts", method = "post", operation_id = "create_contact")]
+    async fn create(
+        &self,
+        state: Data<&AppState>,
+        auth: BearerAuth,
+        account_id: Path<Uuid>,
+        body: Json<NewContactBody>,
+    ) -> Result<ContactCreated, ContactProblems> {
+        let body = body.0;
+        let command = NewContact {
+            kind: body.kind.into(),
+            first_name: body.first_name,
+            last_name: Some(body.last_name),
+            email: body.email,
+            phone: body.phone,
+        };
+        let contact = contacts::create_contact(
+            &state.ports,
+            &auth.0.actor,
+            AccountId::from_uuid(account_id.0),
+            command,
+        )
+        .await?;
+        Ok(ContactCreated::Created(Json(ContactView::from(&contact))))
+    }
+
+    /// Create a user from a contact
+    ///
+    /// Name and email come from the contact; type, roles and seat from the settings' defaults
+    /// (R17). An organization needs an explicit email and name.
+    #[oai(path = "/contacts/:id/user", method = "post", operation_id = "create_user_from_contact")]
+    async fn create_user(
+        &self,
+        state: Data<&AppState>,
+        auth: BearerAuth,
+        id: Path<Uuid>,
+        body: Json<FromContactBody>,
+    ) -> Result<UserCreated, ContactProblems> {
+        let body = body.0;
+        let command = FromContact {
+            username: body.username,
+            email: body.email,
+            first_name: body.first_name,
+            last_name: body.last_name,
+            send_welcome: body.send_welcome,
+        };
+        let user = contacts::create_user_from_contact(
+            &state.ports,
+            &auth.0.actor,
+            ContactId::from_uuid(id.0),
+            command,
+        )
+        .await?;
+        Ok(UserCreated::of(&user))
+    }
+}

@@ -1,0 +1,132 @@
+//! The `/v1` operations, one module per area. Each handler parses the request into a domain
+//! command, calls one use case with the caller's actor, and maps the outcome to a typed
+//! response; authorization is the domain's (R4, R19).
+
+use std::collections::BTreeSet;
+
+use poem::http::StatusCode;
+use poem_openapi::types::MaybeUndefined;
+use poem_openapi::{ApiResponse, Tags};
+use usher_domain::ports::{Cursor, PageRequest};
+use usher_domain::value::Permission;
+use uuid::Uuid;
+
+use crate::problem::Problem;
+
+pub(crate) mod accounts;
+pub(crate) mod catalog;
+pub(crate) mod contacts;
+pub(crate) mod invitations;
+pub(crate) mod keys;
+pub(crate) mod public;
+pub(crate) mod session;
+pub(crate) mod users;
+
+/// The groups of operations in the spec.
+#[derive(Tags, Debug)]
+pub(crate) enum Tag {
+    /// Logging in and out, and the caller's own profile and password.
+    Auth,
+    /// Root accounts (operator) and sub-accounts, and their settings.
+    Accounts,
+    /// User types, seats (the subscription), roles and the permission catalog.
+    Catalog,
+    /// Users: create, edit, enable, disable, delete, erase, passwords, devices.
+    Users,
+    /// Bulk invitations by email.
+    Invitations,
+    /// Flows reached without logging in: accepting invitations, registration, verification, reset.
+    Public,
+    /// Contacts and users created from them.
+    Contacts,
+    /// API keys for integrations, and the audit log.
+    Integrations,
+}
+
+/// Default page size of lists.
+pub(crate) const DEFAULT_LIMIT: u16 = 50;
+
+/// The page a list request asks for; a cursor not made by us is a 400 naming `cursor`.
+pub(crate) fn page(cursor: Option<&str>, limit: Option<u16>) -> Result<PageRequest, Box<Problem>> {
+    let limit = limit.unwrap_or(DEFAULT_LIMIT);
+    match cursor.filter(|c| !c.is_empty()) {
+        None => Ok(PageRequest::first(limit)),
+        Some(text) => match Cursor::decode(text) {
+            Some(cursor) => Ok(PageRequest::after(cursor, limit)),
+            None => Err(Box::new(Problem {
+                field: Some("cursor".to_owned()),
+                ..Problem::new(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_cursor",
+                    "cursor is not one this server issued; pass next_cursor from the previous page",
+                )
+            })),
+        },
+    }
+}
+
+/// The `ETag` of a versioned object.
+pub(crate) fn etag(version: u64) -> String {
+    format!("\"v{version}\"")
+}
+
+/// The version named by an `If-Match` header: `None` when absent or `*`. A value that cannot
+/// name a version of ours never matches (412).
+pub(crate) fn if_match(header: Option<&str>, entity: &str) -> Result<Option<u64>, Box<Problem>> {
+    let Some(raw) = header.map(str::trim).filter(|raw| !raw.is_empty()) else {
+        return Ok(None);
+    };
+    if raw == "*" {
+        return Ok(None);
+    }
+    let parsed = raw
+        .strip_prefix("\"v")
+        .and_then(|rest| rest.strip_suffix('"'))
+        .and_then(|digits| digits.parse::<u64>().ok());
+    match parsed {
+        Some(version) => Ok(Some(version)),
+        None => Err(Box::new(Problem::version_mismatch(entity, None, None))),
+    }
+}
+
+/// Parses permissions named `module:access`, naming the bad entry.
+pub(crate) fn permissions(field: &str, raw: &[String]) -> Result<BTreeSet<Permission>, Box<Problem>> {
+    raw.iter()
+        .enumerate()
+        .map(|(index, text)| {
+            Permission::parse(text).map_err(|error| {
+                Box::new(usher_domain::error::Invalid::new(format!("{field}[{index}]"), error).into())
+            })
+        })
+        .collect()
+}
+
+/// Ids from a request, as a set of typed ids.
+pub(crate) fn id_set<T: Ord>(raw: &[Uuid], wrap: fn(Uuid) -> T) -> BTreeSet<T> {
+    raw.iter().copied().map(wrap).collect()
+}
+
+/// A text field that may be absent (unchanged), `null` (cleared) or a value.
+pub(crate) fn clearable(field: &MaybeUndefined<String>) -> Option<String> {
+    match field {
+        MaybeUndefined::Undefined => None,
+        MaybeUndefined::Null => Some(String::new()),
+        MaybeUndefined::Value(text) => Some(text.clone()),
+    }
+}
+
+/// The answer to a request that changed something and has nothing to show.
+#[derive(ApiResponse, Debug)]
+pub(crate) enum Done {
+    /// Done.
+    #[oai(status = 204)]
+    NoContent,
+}
+
+/// The answer to a request whose effect happens later (a mail is queued).
+#[derive(ApiResponse, Debug)]
+pub(crate) enum Queued {
+    /// Accepted; the mail is in the outbox.
+    #[oai(status = 202)]
+    Accepted,
+}

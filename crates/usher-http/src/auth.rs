@@ -1,0 +1,54 @@
+//! Bearer authentication: a session token from `POST /v1/auth/login` or an API key, resolved by
+//! the domain into an [`Actor`] with its effective permissions.
+
+use poem::Request;
+use poem::http::StatusCode;
+use poem_openapi::SecurityScheme;
+use poem_openapi::auth::Bearer;
+use usher_domain::authz::Actor;
+use usher_domain::model::User;
+use usher_domain::service::auth;
+
+use crate::problem::{Problem, ProblemError};
+use crate::state::AppState;
+
+/// Who is calling: the actor for the use cases, and the user behind a session.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    /// The actor passed to use cases.
+    pub actor: Actor,
+    /// The logged-in user (`None` for an API key).
+    pub user: Option<User>,
+    /// The bearer token, to end its session on logout.
+    pub(crate) token: String,
+}
+
+/// A session token (`uss_…`) or an API key (`usk_…`), sent as `Authorization: Bearer <token>`.
+#[derive(SecurityScheme, Debug)]
+#[oai(ty = "bearer", rename = "bearer", checker = "check_bearer")]
+pub(crate) struct BearerAuth(pub(crate) Caller);
+
+/// The calls a user who must change the password may still make (R16).
+const ALLOWED_BEFORE_PASSWORD_CHANGE: [&str; 2] = ["/v1/me/password", "/v1/auth/logout"];
+
+async fn check_bearer(req: &Request, bearer: Bearer) -> poem::Result<Caller> {
+    let Some(state) = req.data::<AppState>() else {
+        return Err(ProblemError(Problem::unauthenticated()).into());
+    };
+    let source = state.source_of(req);
+    let authenticated = auth::authenticate(&state.ports, &bearer.token, source.as_deref())
+        .await
+        .map_err(|err| ProblemError(err.into()))?;
+    if authenticated.must_change_password() && !ALLOWED_BEFORE_PASSWORD_CHANGE.contains(&req.uri().path()) {
+        let problem = Problem {
+            hint: Some("PUT /v1/me/password with the current and a new password".to_owned()),
+            ..Problem::new(
+                StatusCode::FORBIDDEN,
+                "password_change_required",
+                "an administrator set this password; change it before anything else",
+            )
+        };
+        return Err(ProblemError(problem).into());
+    }
+    Ok(Caller { actor: authenticated.actor, user: authenticated.user, token: bearer.token })
+}
