@@ -16,14 +16,16 @@ const HELP: &str = "\
 cargo xtask <command>
 
 commands:
-  test    fmt --check, clippy -D warnings, every test, the embedding example, tidy
-  help    this text
+  test               fmt --check, clippy -D warnings, every test, the embedding example, tidy
+  openapi [--write]  compare docs/openapi.json with the spec the server serves; --write refreshes it
+  help               this text
 ";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
         Some("test") | Some("ci") => test(),
+        Some("openapi") => openapi(args.iter().any(|a| a == "--write")),
         Some("help") | None => {
             print!("{HELP}");
             ExitCode::SUCCESS
@@ -139,6 +141,10 @@ fn test() -> ExitCode {
             failures.push(step.name);
         }
     }
+    println!("xtask: == openapi snapshot ({OPENAPI_SNAPSHOT})");
+    if openapi(false) != ExitCode::SUCCESS {
+        failures.push("openapi snapshot");
+    }
     println!("xtask: == dependency direction (cargo tree -p usher-domain -e normal)");
     match tidy::domain_tree_violations(&cargo, &root) {
         Ok(violations) if violations.is_empty() => println!("xtask: usher-domain reaches no I/O crate"),
@@ -157,6 +163,61 @@ fn test() -> ExitCode {
     }
     println!("{passed} passed, {failed} failed");
     if failures.is_empty() && failed == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE }
+}
+
+/// The committed snapshot of the served OpenAPI document.
+const OPENAPI_SNAPSHOT: &str = "docs/openapi.json";
+
+/// Builds `usher`, asks it for its spec, and compares it with (or writes) the snapshot.
+fn openapi(write: bool) -> ExitCode {
+    let root = project_root();
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    let built = Command::new(&cargo)
+        .args(["build", "--workspace", "--locked", "--bin", "usher"])
+        .current_dir(&root)
+        .status();
+    if !built.is_ok_and(|status| status.success()) {
+        eprintln!("xtask: building usher failed");
+        return ExitCode::FAILURE;
+    }
+    let binary = root.join("target").join("debug").join(format!("usher{}", std::env::consts::EXE_SUFFIX));
+    let output = match Command::new(&binary).arg("openapi").output() {
+        Ok(output) if output.status.success() => output,
+        Ok(output) => {
+            eprintln!("xtask: usher openapi failed: {}", String::from_utf8_lossy(&output.stderr));
+            return ExitCode::FAILURE;
+        }
+        Err(err) => {
+            eprintln!("xtask: cannot run {}: {err}", binary.display());
+            return ExitCode::FAILURE;
+        }
+    };
+    let served = String::from_utf8_lossy(&output.stdout).into_owned();
+    let path = root.join(OPENAPI_SNAPSHOT);
+    if write {
+        if let Err(err) = std::fs::write(&path, &served) {
+            eprintln!("xtask: cannot write {}: {err}", path.display());
+            return ExitCode::FAILURE;
+        }
+        println!("xtask: wrote {OPENAPI_SNAPSHOT} ({} bytes)", served.len());
+        return ExitCode::SUCCESS;
+    }
+    match std::fs::read_to_string(&path) {
+        Ok(committed) if committed == served => {
+            println!("xtask: {OPENAPI_SNAPSHOT} matches the served spec");
+            ExitCode::SUCCESS
+        }
+        Ok(_) => {
+            eprintln!(
+                "xtask: {OPENAPI_SNAPSHOT} differs from the served spec; review the API change and run `cargo xtask openapi --write`"
+            );
+            ExitCode::FAILURE
+        }
+        Err(err) => {
+            eprintln!("xtask: cannot read {}: {err}; run `cargo xtask openapi --write`", path.display());
+            ExitCode::FAILURE
+        }
+    }
 }
 
 /// The URL without its password, for printing.
