@@ -67,7 +67,7 @@ async fn r1_r11_two_instances_accept_exactly_as_many_invitations_as_seats() {
     }
     let expected = BTreeMap::from([
         ((201, "created".to_owned()), SEATS),
-        ((400, "link_used".to_owned()), ACCEPTANCES - SEATS),
+        ((410, "link_used".to_owned()), ACCEPTANCES - SEATS),
         ((409, "no_seat_available".to_owned()), 20),
     ]);
     assert_eq!(tally, expected);

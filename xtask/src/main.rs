@@ -7,6 +7,7 @@
     reason = "a developer tool: it prints, reads the environment and fails loudly"
 )]
 
+mod schemathesis;
 mod tidy;
 
 use std::path::{Path, PathBuf};
@@ -16,7 +17,8 @@ const HELP: &str = "\
 cargo xtask <command>
 
 commands:
-  test               fmt --check, clippy -D warnings, every test, the embedding example, tidy
+  test               fmt --check, clippy -D warnings, every test, the embedding example,
+                     the OpenAPI snapshot, schemathesis against usher serve, tidy
   openapi [--write]  compare docs/openapi.json with the spec the server serves; --write refreshes it
   help               this text
 ";
@@ -144,6 +146,17 @@ fn test() -> ExitCode {
     println!("xtask: == openapi snapshot ({OPENAPI_SNAPSHOT})");
     if openapi(false) != ExitCode::SUCCESS {
         failures.push("openapi snapshot");
+    }
+    println!(
+        "xtask: == schemathesis {} (every check, stateful phase, against usher serve)",
+        schemathesis::VERSION
+    );
+    match schemathesis::check(&root) {
+        Ok(()) => println!("xtask: schemathesis found no failure"),
+        Err(err) => {
+            eprintln!("xtask: {err}");
+            failures.push("schemathesis");
+        }
     }
     println!("xtask: == dependency direction (cargo tree -p usher-domain -e normal)");
     match tidy::domain_tree_violations(&cargo, &root) {

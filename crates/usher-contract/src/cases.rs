@@ -36,6 +36,7 @@ macro_rules! store_contract {
             r6_rename_rules,
             r7_order_attribution,
             r8_delete_only_without_history_and_erase_keeps_the_audit_chain,
+            r8_nobody_disables_deletes_or_erases_their_own_user,
             r9_verification_mail_and_manual_verification,
             r10_bulk_invitation_gives_one_outcome_per_address,
             r10_resend_kills_the_old_link_and_revoke_frees_the_seat,
@@ -432,6 +433,27 @@ pub async fn r8_delete_only_without_history_and_erase_keeps_the_audit_chain(stor
             .unwrap();
     let text = serde_json::to_string(&events.items.iter().map(|e| &e.diff).collect::<Vec<_>>()).unwrap();
     assert!(!text.contains("veteran@people.example.com"), "personal data is redacted from the audit diffs");
+}
+
+/// R8: an administrator never locks themselves out: their own user cannot be disabled,
+/// deleted, erased or given an administrator-set password by themselves; nothing is written.
+pub async fn r8_nobody_disables_deletes_or_erases_their_own_user(store: Arc<dyn Store>) {
+    let h = Harness::new(store);
+    let tenant = h.tenant("acme", 10).await;
+    let me = tenant.admin.id;
+    let (audit_before, _) = h.counts(tenant.account.id).await;
+    let refusals = [
+        users::disable_user(&h.ports, &tenant.admin_actor, me).await.map(|_| ()),
+        users::delete_user(&h.ports, &tenant.admin_actor, me).await,
+        users::erase_user(&h.ports, &tenant.admin_actor, me).await.map(|_| ()),
+        users::set_password(&h.ports, &tenant.admin_actor, me, &password()).await.map(|_| ()),
+    ];
+    for refusal in refusals {
+        assert!(matches!(refusal, Err(UserError::OwnUser { .. })), "{refusal:?}");
+    }
+    let still = users::get_user(&h.ports, &tenant.admin_actor, me).await.unwrap();
+    assert_eq!(still.state, UserState::Active);
+    assert_eq!(h.counts(tenant.account.id).await.0, audit_before, "nothing audited");
 }
 
 /// R9: verification mail only while required and unverified; manual verification is audited.

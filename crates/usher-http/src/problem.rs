@@ -244,12 +244,12 @@ impl From<GrantDenied> for Problem {
 
 impl From<LinkProblem> for Problem {
     fn from(problem: LinkProblem) -> Problem {
-        let code = match problem {
-            LinkProblem::Unknown => "link_invalid",
-            LinkProblem::Expired => "link_expired",
-            LinkProblem::Used => "link_used",
+        let (status, code) = match problem {
+            LinkProblem::Unknown => (StatusCode::NOT_FOUND, "link_invalid"),
+            LinkProblem::Expired => (StatusCode::GONE, "link_expired"),
+            LinkProblem::Used => (StatusCode::GONE, "link_used"),
         };
-        Problem::new(StatusCode::BAD_REQUEST, code, problem.to_string()).with_field("token")
+        Problem::new(status, code, problem.to_string()).with_field("token")
     }
 }
 
@@ -315,6 +315,13 @@ impl From<UserError> for Problem {
             }
             UserError::ContactHasUser => Problem::conflict("contact_has_user", detail),
             UserError::Erased => Problem::conflict("user_erased", detail),
+            UserError::OwnUser { .. } => Problem {
+                hint: Some(
+                    "another administrator can do this; change your own password with PUT /v1/me/password"
+                        .to_owned(),
+                ),
+                ..Problem::conflict("own_user", detail)
+            },
             UserError::VersionMismatch { expected, actual } => {
                 Problem::version_mismatch("user", Some(expected), Some(actual))
             }
@@ -337,6 +344,7 @@ impl From<AccountError> for Problem {
             AccountError::UnknownReference { field, entity } => {
                 Problem::unprocessable("unknown_reference", detail).with_field(field).with_entity(entity)
             }
+            AccountError::OwnAccount => Problem::conflict("own_account", detail),
             AccountError::NotARoot => Problem {
                 hint: Some("change the settings of the root account; sub-accounts share them".to_owned()),
                 ..Problem::conflict("not_a_root_account", detail)

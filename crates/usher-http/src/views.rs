@@ -177,7 +177,7 @@ pub struct UserView {
     /// Phone.
     pub phone: Option<String>,
     /// Birthday.
-    pub birthday: Option<time::Date>,
+    pub birthday: Option<crate::types::Day>,
     /// Preferred locale (BCP 47).
     pub locale: Option<String>,
     /// Image URL.
@@ -236,7 +236,7 @@ impl From<&User> for UserView {
             last_name: profile.last_name.as_ref().map(ToString::to_string),
             notification_email: profile.notification_email.as_ref().map(ToString::to_string),
             phone: profile.phone.as_ref().map(ToString::to_string),
-            birthday: profile.birthday,
+            birthday: profile.birthday.map(crate::types::Day),
             locale: profile.locale.as_ref().map(|l| l.as_str().to_owned()),
             image_url: profile.image_url.clone(),
             sales_territories: profile.sales_territories.iter().map(ToString::to_string).collect(),

@@ -48,6 +48,9 @@ pub enum AccountError {
         /// What it names.
         entity: &'static str,
     },
+    /// The operator may not suspend the account it belongs to (it would lock itself out).
+    #[error("you cannot suspend the account you belong to")]
+    OwnAccount,
     /// Settings are kept on the root account only.
     #[error("settings belong to the root account")]
     NotARoot,
@@ -397,6 +400,15 @@ pub async fn update_account(
     }
     if let Some(state) = patch.state {
         require_operator(actor).map_err(AccountError::Denied)?;
+        if let (AccountState::Suspended, ActorKind::Operator { user }) = (state, &actor.kind) {
+            let home = tx.user(*user).await?.map(|operator| operator.account);
+            if let Some(home) = home {
+                let home = load_account(tx.as_mut(), home).await?;
+                if home.path.is_within(account.id) {
+                    return Err(AccountError::OwnAccount);
+                }
+            }
+        }
         account.state = state;
     }
     tx.update_account(&account).await?;

@@ -516,17 +516,29 @@ pub async fn accept(ports: &Ports, command: Acceptance) -> Result<User, AcceptEr
 
     let now = ports.now();
     let mut tx = ports.begin().await?;
-    let mut invitation = find_by_token(tx.as_mut(), &command.token, now).await?;
-    let root = invitation.root;
+    let found = find_by_token(tx.as_mut(), &command.token, now).await?;
+    let root = found.root;
+    let settings = load_settings(tx.as_mut(), root).await?;
+    let user_type = load_user_type(tx.as_mut(), root, found.user_type)
+        .await
+        .map_err(|_| AcceptError::Link(LinkProblem::Unknown))?;
+    // The pool lock serialises redemptions of a type's seats (R1). Another redemption of this
+    // link may have won while we waited, so the invitation is read again under the lock.
+    let usage = tx.lock_seat_pool(root, user_type.id, now).await?;
+    let mut invitation = match tx.invitation(found.id).await? {
+        Some(current) => match current.status(now) {
+            InvitationStatus::Pending => current,
+            InvitationStatus::Expired => return Err(AcceptError::Link(LinkProblem::Expired)),
+            InvitationStatus::Accepted | InvitationStatus::Revoked => {
+                return Err(AcceptError::Link(LinkProblem::Used));
+            }
+        },
+        None => return Err(AcceptError::Link(LinkProblem::Unknown)),
+    };
     if tx.user_by_email(root, &email).await?.is_some() {
         return Err(AcceptError::ExistingUser);
     }
-    let settings = load_settings(tx.as_mut(), root).await?;
-    let user_type = load_user_type(tx.as_mut(), root, invitation.user_type)
-        .await
-        .map_err(|_| AcceptError::Link(LinkProblem::Unknown))?;
     // The invitation reserved its seat; check the pool still covers it (R1, R2).
-    let usage = tx.lock_seat_pool(root, user_type.id, now).await?;
     let without_this = crate::model::SeatUsage { reserved: usage.reserved.saturating_sub(1), ..usage };
     check_seats(&user_type, &without_this, 1).map_err(AcceptError::NoSeatAvailable)?;
     let username =

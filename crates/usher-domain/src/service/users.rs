@@ -96,6 +96,14 @@ pub enum UserError {
     /// The user was erased.
     #[error("the user was erased")]
     Erased,
+    /// An administrator may not disable, delete, erase or set the password of their own
+    /// user (they would lock themselves out; their own password changes through
+    /// `change_own_password`).
+    #[error("you cannot {action} your own user")]
+    OwnUser {
+        /// What was refused (`disable`, `delete`, `erase`, `set the password of`).
+        action: &'static str,
+    },
     /// The version given does not match (optimistic locking).
     #[error("user was changed since version {expected}; it is at version {actual}")]
     VersionMismatch {
@@ -450,6 +458,15 @@ pub async fn create_user(
 }
 
 /// Loads a user the actor may act on with `access`.
+/// Refuses `action` when the actor is the user itself.
+fn not_own_user(actor: &Actor, user: UserId, action: &'static str) -> Result<(), UserError> {
+    let own = match actor.reference() {
+        crate::model::ActorRef::User(id) | crate::model::ActorRef::Operator(id) => id == user,
+        _ => false,
+    };
+    if own { Err(UserError::OwnUser { action }) } else { Ok(()) }
+}
+
 pub(crate) async fn load_user(
     tx: &mut dyn Tx,
     actor: &Actor,
@@ -695,6 +712,7 @@ pub async fn enable_user(ports: &Ports, actor: &Actor, id: UserId) -> Result<Use
 
 /// Disables a user: always allowed, frees the seat and ends the sessions (R8, R21).
 pub async fn disable_user(ports: &Ports, actor: &Actor, id: UserId) -> Result<User, UserError> {
+    not_own_user(actor, id, "disable")?;
     let mut tx = ports.begin().await?;
     let (mut user, _) = load_user(tx.as_mut(), actor, id, Access::Write).await?;
     if user.state == UserState::Disabled {
@@ -713,6 +731,7 @@ pub async fn disable_user(ports: &Ports, actor: &Actor, id: UserId) -> Result<Us
 
 /// Deletes a user created in error: only without history (R8).
 pub async fn delete_user(ports: &Ports, actor: &Actor, id: UserId) -> Result<(), UserError> {
+    not_own_user(actor, id, "delete")?;
     let mut tx = ports.begin().await?;
     let (user, _) = load_user(tx.as_mut(), actor, id, Access::Write).await?;
     let has_acted = tx.has_acted(user.id).await?;
@@ -725,6 +744,7 @@ pub async fn delete_user(ports: &Ports, actor: &Actor, id: UserId) -> Result<(),
 
 /// Erases a user's personal data (privacy), keeping the audit chain (R8, R21).
 pub async fn erase_user(ports: &Ports, actor: &Actor, id: UserId) -> Result<User, UserError> {
+    not_own_user(actor, id, "erase")?;
     let mut tx = ports.begin().await?;
     let (mut user, _) = load_user(tx.as_mut(), actor, id, Access::Write).await?;
     if user.erased_at.is_some() {
@@ -764,6 +784,7 @@ pub async fn set_password(
     id: UserId,
     password: &PlainPassword,
 ) -> Result<User, UserError> {
+    not_own_user(actor, id, "set the password of")?;
     let (user, settings) = {
         let mut tx = ports.begin().await?;
         let (user, _) = load_user(tx.as_mut(), actor, id, Access::Write).await?;

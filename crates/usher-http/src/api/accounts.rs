@@ -12,10 +12,11 @@ use usher_domain::service::accounts::{self, AccountError, AccountPatch, NewRootA
 use usher_domain::value::PlainPassword;
 use uuid::Uuid;
 
-use crate::api::{Tag, id_set};
+use crate::api::{Plain, Tag, id_set};
 use crate::auth::BearerAuth;
 use crate::problem::{Problem, problems};
 use crate::state::AppState;
+use crate::types::Text;
 use crate::views::{AccountList, AccountStateView, AccountView, SettingsView, UserView};
 use poem::web::Data;
 
@@ -36,13 +37,13 @@ problems! {
 #[derive(Object, Debug)]
 pub(crate) struct NewAccountBody {
     /// Slug, globally unique (used to log in).
-    slug: String,
+    slug: Text,
     /// Name.
-    name: String,
+    name: Text,
     /// Email of the first administrator.
-    admin_email: String,
+    admin_email: Text,
     /// Username of the first administrator (the email when omitted).
-    admin_username: Option<String>,
+    admin_username: Option<Text>,
     /// Password of the first administrator; without one a welcome mail with a set-password
     /// link is sent.
     admin_password: Option<Password>,
@@ -85,7 +86,7 @@ pub(crate) enum SubAccountCreated {
 #[derive(Object, Debug)]
 pub(crate) struct AccountPatchBody {
     /// New name.
-    name: Option<String>,
+    name: Option<Text>,
     /// Suspend or reactivate (operator only).
     state: Option<AccountStateView>,
 }
@@ -94,9 +95,9 @@ pub(crate) struct AccountPatchBody {
 #[derive(Object, Debug)]
 pub(crate) struct NewSubAccount {
     /// Slug, globally unique.
-    slug: String,
+    slug: Text,
     /// Name.
-    name: String,
+    name: Text,
 }
 
 /// Changes to settings; an absent field stays as it is.
@@ -111,13 +112,13 @@ pub(crate) struct SettingsPatchBody {
     /// Usernames must be email addresses.
     usernames_must_be_emails: Option<bool>,
     /// Username format, e.g. `{first}.{last}`.
-    username_format: Option<String>,
+    username_format: Option<Text>,
     /// User type of users created from contacts and imports.
     default_user_type: Option<Uuid>,
     /// Default roles.
     default_roles: Option<Vec<Uuid>>,
     /// Default clerk id (`null` clears it).
-    default_clerk_id: MaybeUndefined<String>,
+    default_clerk_id: MaybeUndefined<Text>,
     /// Invitation lifetime (300 s to 365 days).
     invitation_lifetime_seconds: Option<i64>,
     /// Lifetime of verification, set-password and reset links.
@@ -171,10 +172,10 @@ impl AccountsApi {
     ) -> Result<AccountCreated, AccountProblems> {
         let body = body.0;
         let command = NewRootAccount {
-            slug: body.slug,
-            name: body.name,
-            admin_email: body.admin_email,
-            admin_username: body.admin_username,
+            slug: body.slug.plain(),
+            name: body.name.plain(),
+            admin_email: body.admin_email.plain(),
+            admin_username: body.admin_username.plain(),
             admin_password: body.admin_password.map(|p| PlainPassword::new(p.0)),
             admin_seats: body.admin_seats,
             user_seats: body.user_seats,
@@ -208,7 +209,7 @@ impl AccountsApi {
         account_id: Path<Uuid>,
         body: Json<AccountPatchBody>,
     ) -> Result<Json<AccountView>, AccountProblems> {
-        let patch = AccountPatch { name: body.0.name, state: body.0.state.map(Into::into) };
+        let patch = AccountPatch { name: body.0.name.plain(), state: body.0.state.map(Into::into) };
         let account =
             accounts::update_account(&state.ports, &auth.0.actor, AccountId::from_uuid(account_id.0), patch)
                 .await?;
@@ -228,8 +229,8 @@ impl AccountsApi {
             &state.ports,
             &auth.0.actor,
             AccountId::from_uuid(account_id.0),
-            &body.0.slug,
-            &body.0.name,
+            body.0.slug.as_str(),
+            body.0.name.as_str(),
         )
         .await?;
         Ok(SubAccountCreated::Created(Json(AccountView::from(&account))))
@@ -298,7 +299,7 @@ impl AccountsApi {
             member_user_type: body.member_user_type.map(UserTypeId::from_uuid),
             email_verification_required: body.email_verification_required,
             usernames_must_be_emails: body.usernames_must_be_emails,
-            username_format: body.username_format,
+            username_format: body.username_format.plain(),
             default_user_type: body.default_user_type.map(UserTypeId::from_uuid),
             default_roles: body.default_roles.map(|roles| id_set(&roles, RoleId::from_uuid)),
             default_clerk_id: crate::api::clearable(&body.default_clerk_id),

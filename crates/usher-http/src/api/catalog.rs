@@ -10,10 +10,11 @@ use usher_domain::service::seats::{self, NewUserType, SeatError, UserTypePatch};
 use usher_domain::value::{Access, Permission};
 use uuid::Uuid;
 
-use crate::api::{Done, Tag, etag, if_match, permissions};
+use crate::api::{Done, Plain, Tag, etag, if_match, permissions};
 use crate::auth::BearerAuth;
 use crate::problem::problems;
 use crate::state::AppState;
+use crate::types::Text;
 use crate::views::{
     PermissionList, PermissionView, RoleList, RoleView, SeatLine, Subscription, UserTypeList, UserTypeView,
 };
@@ -36,23 +37,23 @@ problems! {
 #[derive(Object, Debug)]
 pub(crate) struct NewUserTypeBody {
     /// Key, unique in the root account (e.g. `sales`).
-    key: String,
+    key: Text,
     /// Name.
-    name: String,
+    name: Text,
     /// Whether users of this type take a license seat.
     consumes_seat: bool,
     /// The permissions users of this type may ever be granted.
     #[oai(default)]
-    ceiling: Vec<String>,
+    ceiling: Vec<Text>,
 }
 
 /// Changes to a user type.
 #[derive(Object, Debug)]
 pub(crate) struct UserTypePatchBody {
     /// New name.
-    name: Option<String>,
+    name: Option<Text>,
     /// New ceiling (replaces the set).
-    ceiling: Option<Vec<String>>,
+    ceiling: Option<Vec<Text>>,
 }
 
 #[derive(ApiResponse, Debug)]
@@ -82,19 +83,19 @@ pub(crate) struct SubscriptionBody {
 #[derive(Object, Debug)]
 pub(crate) struct NewRoleBody {
     /// Name, unique in the root account.
-    name: String,
+    name: Text,
     /// Permissions, e.g. `users:write` (only ones the caller holds, R4).
     #[oai(default)]
-    permissions: Vec<String>,
+    permissions: Vec<Text>,
 }
 
 /// Changes to a role.
 #[derive(Object, Debug)]
 pub(crate) struct RolePatchBody {
     /// New name.
-    name: Option<String>,
+    name: Option<Text>,
     /// New permissions (replaces the set).
-    permissions: Option<Vec<String>>,
+    permissions: Option<Vec<Text>>,
 }
 
 /// A role with its `ETag`.
@@ -158,8 +159,8 @@ impl CatalogApi {
         let body = body.0;
         let command = NewUserType {
             ceiling: permissions("ceiling", &body.ceiling)?,
-            key: body.key,
-            name: body.name,
+            key: body.key.plain(),
+            name: body.name.plain(),
             consumes_seat: body.consumes_seat,
         };
         let created =
@@ -182,7 +183,7 @@ impl CatalogApi {
             Some(raw) => Some(permissions("ceiling", raw)?),
             None => None,
         };
-        let patch = UserTypePatch { name: body.name, ceiling };
+        let patch = UserTypePatch { name: body.name.plain(), ceiling };
         let updated =
             seats::update_user_type(&state.ports, &auth.0.actor, UserTypeId::from_uuid(id.0), patch).await?;
         Ok(Json(UserTypeView::from(&updated)))
@@ -226,7 +227,7 @@ impl CatalogApi {
     ///
     /// Every `module:access` permission roles, user-type ceilings and API keys may hold.
     #[oai(path = "/permissions", method = "get", operation_id = "list_permissions")]
-    async fn list_permissions(&self, _auth: BearerAuth) -> Json<PermissionList> {
+    async fn list_permissions(&self, _auth: BearerAuth) -> Result<Json<PermissionList>, CatalogProblems> {
         let items = Permission::catalog()
             .into_iter()
             .map(|permission| PermissionView {
@@ -238,7 +239,7 @@ impl CatalogApi {
                 },
             })
             .collect();
-        Json(PermissionList { items, next_cursor: None })
+        Ok(Json(PermissionList { items, next_cursor: None }))
     }
 
     /// List roles
@@ -270,7 +271,7 @@ impl CatalogApi {
             &state.ports,
             &auth.0.actor,
             AccountId::from_uuid(account_id.0),
-            &body.0.name,
+            body.0.name.as_str(),
             granted,
         )
         .await?;
@@ -308,7 +309,7 @@ impl CatalogApi {
             None => None,
         };
         let patch = RolePatch {
-            name: body.name,
+            name: body.name.plain(),
             permissions: granted,
             if_version: if_match(if_match_header.0.as_deref(), "role")?,
         };

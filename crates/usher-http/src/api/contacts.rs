@@ -9,10 +9,11 @@ use usher_domain::service::users::UserError;
 use uuid::Uuid;
 
 use crate::api::users::UserCreated;
-use crate::api::{Tag, page};
+use crate::api::{Plain, Tag, page};
 use crate::auth::BearerAuth;
 use crate::problem::problems;
 use crate::state::AppState;
+use crate::types::Text;
 use crate::views::{ContactKindView, ContactList, ContactView, next_cursor};
 use poem::web::Data;
 
@@ -34,13 +35,13 @@ pub(crate) struct NewContactBody {
     /// Person or organization.
     kind: ContactKindView,
     /// First name.
-    first_name: Option<String>,
+    first_name: Option<Text>,
     /// Last name, or the organization's name.
-    last_name: String,
+    last_name: Text,
     /// Email.
-    email: Option<String>,
+    email: Option<Text>,
     /// Phone.
-    phone: Option<String>,
+    phone: Option<Text>,
 }
 
 #[derive(ApiResponse, Debug)]
@@ -54,13 +55,13 @@ pub(crate) enum ContactCreated {
 #[derive(Object, Debug, Default)]
 pub(crate) struct FromContactBody {
     /// Username (generated from the format when omitted).
-    username: Option<String>,
+    username: Option<Text>,
     /// Email: required for an organization or a person without one.
-    email: Option<String>,
+    email: Option<Text>,
     /// First name: required with `last_name` for an organization.
-    first_name: Option<String>,
+    first_name: Option<Text>,
     /// Last name.
-    last_name: Option<String>,
+    last_name: Option<Text>,
     /// Send a welcome mail with a set-password link.
     #[oai(default)]
     send_welcome: bool,
@@ -107,10 +108,10 @@ impl ContactsApi {
         let body = body.0;
         let command = NewContact {
             kind: body.kind.into(),
-            first_name: body.first_name,
-            last_name: Some(body.last_name),
-            email: body.email,
-            phone: body.phone,
+            first_name: body.first_name.plain(),
+            last_name: Some(body.last_name.plain()),
+            email: body.email.plain(),
+            phone: body.phone.plain(),
         };
         let contact = contacts::create_contact(
             &state.ports,
@@ -136,10 +137,10 @@ impl ContactsApi {
     ) -> Result<UserCreated, ContactProblems> {
         let body = body.0;
         let command = FromContact {
-            username: body.username,
-            email: body.email,
-            first_name: body.first_name,
-            last_name: body.last_name,
+            username: body.username.plain(),
+            email: body.email.plain(),
+            first_name: body.first_name.plain(),
+            last_name: body.last_name.plain(),
             send_welcome: body.send_welcome,
         };
         let user = contacts::create_user_from_contact(

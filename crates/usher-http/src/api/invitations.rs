@@ -9,10 +9,11 @@ use usher_domain::id::{AccountId, InvitationId, RoleId, UserTypeId};
 use usher_domain::service::invitations::{self, InviteError, InviteOutcome, NewInvitations};
 use uuid::Uuid;
 
-use crate::api::{Done, Tag, id_set, page};
+use crate::api::{Done, Plain, Tag, id_set, page};
 use crate::auth::BearerAuth;
 use crate::problem::problems;
 use crate::state::AppState;
+use crate::types::Text;
 use crate::views::{InvitationList, InvitationStateView, InvitationView, next_cursor};
 use poem::web::Data;
 
@@ -33,7 +34,7 @@ problems! {
 pub(crate) struct NewInvitationsBody {
     /// Addresses (up to 5,000); each gets exactly one outcome.
     #[oai(validator(max_items = 5000))]
-    emails: Vec<String>,
+    emails: Vec<Text>,
     /// User type the invited users get.
     user_type: Uuid,
     /// Roles they get.
@@ -87,7 +88,7 @@ impl InvitationsApi {
     ) -> Result<Json<InvitationOutcomes>, InvitationProblems> {
         let body = body.0;
         let command = NewInvitations {
-            emails: body.emails,
+            emails: body.emails.plain(),
             user_type: UserTypeId::from_uuid(body.user_type),
             roles: id_set(&body.roles, RoleId::from_uuid),
             scope: id_set(&body.sub_accounts, AccountId::from_uuid),

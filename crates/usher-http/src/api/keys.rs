@@ -12,6 +12,7 @@ use crate::api::{Done, Tag, page, permissions};
 use crate::auth::BearerAuth;
 use crate::problem::problems;
 use crate::state::AppState;
+use crate::types::Text;
 use crate::views::{ApiKeyList, ApiKeyView, AuditEventList, AuditEventView, next_cursor};
 use poem::web::Data;
 
@@ -30,9 +31,9 @@ problems! {
 #[derive(Object, Debug)]
 pub(crate) struct NewApiKeyBody {
     /// Name.
-    name: String,
+    name: Text,
     /// Permissions (only ones the caller holds, R4).
-    permissions: Vec<String>,
+    permissions: Vec<Text>,
     /// Days until the key stops working (never when omitted).
     #[oai(validator(minimum(value = "1"), maximum(value = "3650")))]
     lifetime_days: Option<u16>,
@@ -90,7 +91,7 @@ impl IntegrationsApi {
             &state.ports,
             &auth.0.actor,
             AccountId::from_uuid(account_id.0),
-            &body.name,
+            body.name.as_str(),
             granted,
             body.lifetime_days,
         )

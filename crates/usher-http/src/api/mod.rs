@@ -12,6 +12,7 @@ use usher_domain::value::Permission;
 use uuid::Uuid;
 
 use crate::problem::Problem;
+use crate::types::Text;
 
 pub(crate) mod accounts;
 pub(crate) mod catalog;
@@ -56,7 +57,7 @@ pub(crate) fn page(cursor: Option<&str>, limit: Option<u16>) -> Result<PageReque
             None => Err(Box::new(Problem {
                 field: Some("cursor".to_owned()),
                 ..Problem::new(
-                    StatusCode::BAD_REQUEST,
+                    StatusCode::UNPROCESSABLE_ENTITY,
                     "invalid_cursor",
                     "cursor is not one this server issued; pass next_cursor from the previous page",
                 )
@@ -90,11 +91,11 @@ pub(crate) fn if_match(header: Option<&str>, entity: &str) -> Result<Option<u64>
 }
 
 /// Parses permissions named `module:access`, naming the bad entry.
-pub(crate) fn permissions(field: &str, raw: &[String]) -> Result<BTreeSet<Permission>, Box<Problem>> {
+pub(crate) fn permissions(field: &str, raw: &[Text]) -> Result<BTreeSet<Permission>, Box<Problem>> {
     raw.iter()
         .enumerate()
         .map(|(index, text)| {
-            Permission::parse(text).map_err(|error| {
+            Permission::parse(text.as_str()).map_err(|error| {
                 Box::new(usher_domain::error::Invalid::new(format!("{field}[{index}]"), error).into())
             })
         })
@@ -107,11 +108,47 @@ pub(crate) fn id_set<T: Ord>(raw: &[Uuid], wrap: fn(Uuid) -> T) -> BTreeSet<T> {
 }
 
 /// A text field that may be absent (unchanged), `null` (cleared) or a value.
-pub(crate) fn clearable(field: &MaybeUndefined<String>) -> Option<String> {
+pub(crate) fn clearable(field: &MaybeUndefined<Text>) -> Option<String> {
     match field {
         MaybeUndefined::Undefined => None,
         MaybeUndefined::Null => Some(String::new()),
-        MaybeUndefined::Value(text) => Some(text.clone()),
+        MaybeUndefined::Value(text) => Some(text.0.clone()),
+    }
+}
+
+/// Strict request text, handed to the domain as plain strings.
+pub(crate) trait Plain {
+    /// The plain form.
+    type Output;
+    /// Converts.
+    fn plain(self) -> Self::Output;
+}
+
+impl Plain for Text {
+    type Output = String;
+    fn plain(self) -> String {
+        self.0
+    }
+}
+
+impl<T: Plain> Plain for Option<T> {
+    type Output = Option<T::Output>;
+    fn plain(self) -> Self::Output {
+        self.map(Plain::plain)
+    }
+}
+
+impl<T: Plain> Plain for Vec<T> {
+    type Output = Vec<T::Output>;
+    fn plain(self) -> Self::Output {
+        self.into_iter().map(Plain::plain).collect()
+    }
+}
+
+impl Plain for std::collections::BTreeMap<String, Text> {
+    type Output = std::collections::BTreeMap<String, String>;
+    fn plain(self) -> Self::Output {
+        self.into_iter().map(|(key, value)| (key, value.0)).collect()
     }
 }
 

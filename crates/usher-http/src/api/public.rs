@@ -11,16 +11,19 @@ use usher_domain::service::invitations::{self, AcceptError, Acceptance};
 use usher_domain::service::public::{self, PublicError, Registration};
 use usher_domain::value::PlainPassword;
 
-use crate::api::{Done, Queued, Tag};
+use crate::api::{Done, Plain, Queued, Tag};
 use crate::problem::problems;
 use crate::state::AppState;
+use crate::types::Text;
 use crate::views::{UserView, at};
 use poem::web::Data;
 
 problems! {
     /// Problems of the public flows.
     PublicProblems from [AcceptError, PublicError] {
-        400 BadRequest "The request could not be read, or the link is invalid, expired or used (`link_invalid`, `link_expired`, `link_used`).",
+        400 BadRequest "The request could not be read.",
+        404 NotFound "The link is not one of ours (`link_invalid`).",
+        410 Gone "The link expired (`link_expired`) or was used (`link_used`).",
         403 Forbidden "Registration is not open for this account.",
         409 Conflict "The email or username is taken, or no seat is free.",
         422 Unprocessable "A field is invalid or the password is refused (R15).",
@@ -48,15 +51,15 @@ pub(crate) struct InvitationPreviewView {
 #[derive(Object, Debug)]
 pub(crate) struct AcceptBody {
     /// The token from the invitation link.
-    token: String,
+    token: Text,
     /// The password to set (R15).
     password: Password,
     /// First name.
-    first_name: Option<String>,
+    first_name: Option<Text>,
     /// Last name.
-    last_name: Option<String>,
+    last_name: Option<Text>,
     /// Username (the invited address when omitted).
-    username: Option<String>,
+    username: Option<Text>,
 }
 
 #[derive(ApiResponse, Debug)]
@@ -70,38 +73,38 @@ pub(crate) enum UserCreatedPublic {
 #[derive(Object, Debug)]
 pub(crate) struct RegistrationBody {
     /// Account slug.
-    account: String,
+    account: Text,
     /// Email (it becomes the username, R12).
-    email: String,
+    email: Text,
     /// Password (R15).
     password: Password,
     /// First name.
-    first_name: Option<String>,
+    first_name: Option<Text>,
     /// Last name.
-    last_name: Option<String>,
+    last_name: Option<Text>,
 }
 
 /// A link token.
 #[derive(Object, Debug)]
 pub(crate) struct TokenBody {
     /// The token from the link.
-    token: String,
+    token: Text,
 }
 
 /// A password-reset request.
 #[derive(Object, Debug)]
 pub(crate) struct ResetRequestBody {
     /// Account slug.
-    account: String,
+    account: Text,
     /// The user's email.
-    email: String,
+    email: Text,
 }
 
 /// Completing a reset or set-password link.
 #[derive(Object, Debug)]
 pub(crate) struct ResetCompleteBody {
     /// The token from the link.
-    token: String,
+    token: Text,
     /// The new password (R15).
     password: Password,
 }
@@ -143,10 +146,10 @@ impl PublicApi {
     ) -> Result<UserCreatedPublic, PublicProblems> {
         let body = body.0;
         let command = Acceptance {
-            token: body.token,
-            first_name: body.first_name,
-            last_name: body.last_name,
-            username: body.username,
+            token: body.token.plain(),
+            first_name: body.first_name.plain(),
+            last_name: body.last_name.plain(),
+            username: body.username.plain(),
             password: PlainPassword::new(body.password.0),
         };
         let user = invitations::accept(&state.ports, command).await?;
@@ -167,11 +170,11 @@ impl PublicApi {
         let body = body.0;
         let source = state.source_of(req);
         let command = Registration {
-            account: body.account,
-            email: body.email,
+            account: body.account.plain(),
+            email: body.email.plain(),
             password: PlainPassword::new(body.password.0),
-            first_name: body.first_name,
-            last_name: body.last_name,
+            first_name: body.first_name.plain(),
+            last_name: body.last_name.plain(),
         };
         let user = public::register(&state.ports, source.as_deref(), command).await?;
         Ok(UserCreatedPublic::Created(Json(UserView::from(&user))))
@@ -186,7 +189,7 @@ impl PublicApi {
         body: Json<TokenBody>,
     ) -> Result<Done, PublicProblems> {
         let source = state.source_of(req);
-        public::verify_email(&state.ports, source.as_deref(), &body.0.token).await?;
+        public::verify_email(&state.ports, source.as_deref(), body.0.token.as_str()).await?;
         Ok(Done::NoContent)
     }
 
@@ -201,8 +204,13 @@ impl PublicApi {
         body: Json<ResetRequestBody>,
     ) -> Result<Queued, PublicProblems> {
         let source = state.source_of(req);
-        public::request_password_reset(&state.ports, source.as_deref(), &body.0.account, &body.0.email)
-            .await?;
+        public::request_password_reset(
+            &state.ports,
+            source.as_deref(),
+            body.0.account.as_str(),
+            body.0.email.as_str(),
+        )
+        .await?;
         Ok(Queued::Accepted)
     }
 
@@ -218,7 +226,8 @@ impl PublicApi {
     ) -> Result<Done, PublicProblems> {
         let source = state.source_of(req);
         let password = PlainPassword::new(body.0.password.0);
-        public::complete_password_link(&state.ports, source.as_deref(), &body.0.token, &password).await?;
+        public::complete_password_link(&state.ports, source.as_deref(), body.0.token.as_str(), &password)
+            .await?;
         Ok(Done::NoContent)
     }
 }

@@ -12,10 +12,11 @@ use usher_domain::service::users::{self, ProfileInput};
 use usher_domain::value::PlainPassword;
 
 use crate::api::users::UserResponse;
-use crate::api::{Done, Tag, clearable, if_match};
+use crate::api::{Done, Plain, Tag, clearable, if_match};
 use crate::auth::BearerAuth;
 use crate::problem::{Problem, problems};
 use crate::state::AppState;
+use crate::types::{Day, Text};
 use crate::views::{UserView, at};
 use poem::web::Data;
 
@@ -23,9 +24,9 @@ use poem::web::Data;
 #[derive(Object, Debug)]
 pub(crate) struct LoginBody {
     /// Account slug.
-    account: String,
+    account: Text,
     /// Username.
-    username: String,
+    username: Text,
     /// Password.
     password: Password,
 }
@@ -91,19 +92,19 @@ problems! {
 #[derive(Object, Debug, Default)]
 pub(crate) struct ProfilePatch {
     /// First name.
-    first_name: MaybeUndefined<String>,
+    first_name: MaybeUndefined<Text>,
     /// Last name.
-    last_name: MaybeUndefined<String>,
+    last_name: MaybeUndefined<Text>,
     /// Where notifications go.
-    notification_email: MaybeUndefined<String>,
+    notification_email: MaybeUndefined<Text>,
     /// Phone.
-    phone: MaybeUndefined<String>,
+    phone: MaybeUndefined<Text>,
     /// Birthday (`null` leaves it as it is).
-    birthday: MaybeUndefined<time::Date>,
+    birthday: MaybeUndefined<Day>,
     /// Preferred locale (BCP 47).
-    locale: MaybeUndefined<String>,
+    locale: MaybeUndefined<Text>,
     /// Image URL.
-    image_url: MaybeUndefined<String>,
+    image_url: MaybeUndefined<Text>,
 }
 
 impl ProfilePatch {
@@ -113,7 +114,7 @@ impl ProfilePatch {
             last_name: clearable(&self.last_name),
             notification_email: clearable(&self.notification_email),
             phone: clearable(&self.phone),
-            birthday: self.birthday.take(),
+            birthday: self.birthday.take().map(|day| day.0),
             locale: clearable(&self.locale),
             image_url: clearable(&self.image_url),
             sales_territories: None,
@@ -156,8 +157,8 @@ impl SessionApi {
         let body = body.0;
         let source = state.source_of(req);
         let credentials = Credentials {
-            account: body.account,
-            username: body.username,
+            account: body.account.plain(),
+            username: body.username.plain(),
             password: PlainPassword::new(body.password.0),
         };
         match auth::login(&state.ports, source.as_deref(), credentials).await {

@@ -13,10 +13,11 @@ use usher_domain::service::users::{self, NewUser, ProfileInput, UserError, UserF
 use usher_domain::value::PlainPassword;
 use uuid::Uuid;
 
-use crate::api::{Done, Queued, Tag, clearable, etag, id_set, if_match, page};
+use crate::api::{Done, Plain, Queued, Tag, clearable, etag, id_set, if_match, page};
 use crate::auth::BearerAuth;
 use crate::problem::problems;
 use crate::state::AppState;
+use crate::types::{Day, Text};
 use crate::views::{AttributionView, DeviceList, DeviceView, UserList, UserStateView, UserView, next_cursor};
 use poem::web::Data;
 
@@ -65,27 +66,27 @@ impl UserCreated {
 #[derive(Object, Debug)]
 pub(crate) struct NewUserBody {
     /// Username; generated from the account's username format when omitted (R5).
-    username: Option<String>,
+    username: Option<Text>,
     /// Email.
-    email: String,
+    email: Text,
     /// First name.
-    first_name: Option<String>,
+    first_name: Option<Text>,
     /// Last name.
-    last_name: Option<String>,
+    last_name: Option<Text>,
     /// Where notifications go.
-    notification_email: Option<String>,
+    notification_email: Option<Text>,
     /// Phone.
-    phone: Option<String>,
+    phone: Option<Text>,
     /// Birthday.
-    birthday: Option<time::Date>,
+    birthday: Option<Day>,
     /// Preferred locale (BCP 47).
-    locale: Option<String>,
+    locale: Option<Text>,
     /// Image URL.
-    image_url: Option<String>,
+    image_url: Option<Text>,
     /// Sales territories.
-    sales_territories: Option<Vec<String>>,
+    sales_territories: Option<Vec<Text>>,
     /// Free attributes.
-    attributes: Option<BTreeMap<String, String>>,
+    attributes: Option<BTreeMap<String, Text>>,
     /// User type.
     user_type: Uuid,
     /// Roles (at least one unless `enabled` is false, R3).
@@ -102,7 +103,7 @@ pub(crate) struct NewUserBody {
     send_welcome: bool,
     /// External ids, e.g. `erp_salesperson`, `pos_clerk`.
     #[oai(default)]
-    external_ids: BTreeMap<String, String>,
+    external_ids: BTreeMap<String, Text>,
     /// The user's sales representative.
     sales_representative: Option<Uuid>,
     /// Receives system messages.
@@ -119,30 +120,30 @@ fn yes() -> bool {
 pub(crate) struct UserPatchBody {
     /// New username (R6: refused for registered members; needs `acknowledge_external_link`
     /// when the username matches an external id).
-    username: Option<String>,
+    username: Option<Text>,
     /// Consent to break the link between the username and an external id (audited).
     #[oai(default)]
     acknowledge_external_link: bool,
     /// New email (it becomes unverified).
-    email: Option<String>,
+    email: Option<Text>,
     /// First name.
-    first_name: MaybeUndefined<String>,
+    first_name: MaybeUndefined<Text>,
     /// Last name.
-    last_name: MaybeUndefined<String>,
+    last_name: MaybeUndefined<Text>,
     /// Where notifications go.
-    notification_email: MaybeUndefined<String>,
+    notification_email: MaybeUndefined<Text>,
     /// Phone.
-    phone: MaybeUndefined<String>,
+    phone: MaybeUndefined<Text>,
     /// Birthday (`null` leaves it as it is).
-    birthday: MaybeUndefined<time::Date>,
+    birthday: MaybeUndefined<Day>,
     /// Preferred locale.
-    locale: MaybeUndefined<String>,
+    locale: MaybeUndefined<Text>,
     /// Image URL.
-    image_url: MaybeUndefined<String>,
+    image_url: MaybeUndefined<Text>,
     /// Sales territories (replaces the list).
-    sales_territories: Option<Vec<String>>,
+    sales_territories: Option<Vec<Text>>,
     /// Free attributes (replaces the map).
-    attributes: Option<BTreeMap<String, String>>,
+    attributes: Option<BTreeMap<String, Text>>,
     /// User type (R1: a seat of the new type; R4: roles within its ceiling).
     user_type: Option<Uuid>,
     /// Roles (replaces the set).
@@ -150,7 +151,7 @@ pub(crate) struct UserPatchBody {
     /// Sub-account scope (replaces the set).
     sub_accounts: Option<Vec<Uuid>>,
     /// External ids (replaces the map).
-    external_ids: Option<BTreeMap<String, String>>,
+    external_ids: Option<BTreeMap<String, Text>>,
     /// Sales representative (`null` removes it).
     sales_representative: MaybeUndefined<Uuid>,
     /// Receives system messages.
@@ -168,9 +169,9 @@ pub(crate) struct PasswordBody {
 #[derive(Object, Debug)]
 pub(crate) struct NewDevice {
     /// Name.
-    name: String,
+    name: Text,
     /// Identifier, unique across users.
-    identifier: String,
+    identifier: Text,
 }
 
 #[derive(ApiResponse, Debug)]
@@ -246,25 +247,25 @@ impl UsersApi {
     ) -> Result<UserCreated, UserProblems> {
         let body = body.0;
         let command = NewUser {
-            username: body.username,
-            email: body.email,
+            username: body.username.plain(),
+            email: body.email.plain(),
             profile: ProfileInput {
-                first_name: body.first_name,
-                last_name: body.last_name,
-                notification_email: body.notification_email,
-                phone: body.phone,
-                birthday: body.birthday,
-                locale: body.locale,
-                image_url: body.image_url,
-                sales_territories: body.sales_territories,
-                attributes: body.attributes,
+                first_name: body.first_name.plain(),
+                last_name: body.last_name.plain(),
+                notification_email: body.notification_email.plain(),
+                phone: body.phone.plain(),
+                birthday: body.birthday.map(|day| day.0),
+                locale: body.locale.plain(),
+                image_url: body.image_url.plain(),
+                sales_territories: body.sales_territories.plain(),
+                attributes: body.attributes.plain(),
             },
             user_type: UserTypeId::from_uuid(body.user_type),
             roles: id_set(&body.roles, RoleId::from_uuid),
             scope: id_set(&body.sub_accounts, AccountId::from_uuid),
             enabled: body.enabled,
             send_welcome: body.send_welcome,
-            external_ids: body.external_ids,
+            external_ids: body.external_ids.plain(),
             sales_representative: body.sales_representative.map(UserId::from_uuid),
             receive_system_messages: body.receive_system_messages,
         };
@@ -301,24 +302,24 @@ impl UsersApi {
     ) -> Result<UserResponse, UserProblems> {
         let body = body.0;
         let patch = UserPatch {
-            username: body.username,
+            username: body.username.plain(),
             acknowledge_external_link: body.acknowledge_external_link,
-            email: body.email,
+            email: body.email.plain(),
             profile: ProfileInput {
                 first_name: clearable(&body.first_name),
                 last_name: clearable(&body.last_name),
                 notification_email: clearable(&body.notification_email),
                 phone: clearable(&body.phone),
-                birthday: body.birthday.take(),
+                birthday: body.birthday.take().map(|day| day.0),
                 locale: clearable(&body.locale),
                 image_url: clearable(&body.image_url),
-                sales_territories: body.sales_territories,
-                attributes: body.attributes,
+                sales_territories: body.sales_territories.plain(),
+                attributes: body.attributes.plain(),
             },
             user_type: body.user_type.map(UserTypeId::from_uuid),
             roles: body.roles.map(|roles| id_set(&roles, RoleId::from_uuid)),
             scope: body.sub_accounts.map(|scope| id_set(&scope, AccountId::from_uuid)),
-            external_ids: body.external_ids,
+            external_ids: body.external_ids.plain(),
             sales_representative: match body.sales_representative {
                 MaybeUndefined::Undefined => None,
                 MaybeUndefined::Null => Some(None),
@@ -470,9 +471,14 @@ impl UsersApi {
         id: Path<Uuid>,
         body: Json<NewDevice>,
     ) -> Result<DeviceCreated, UserProblems> {
-        let device =
-            users::link_device(&state.ports, &auth.0.actor, user_id(id.0), &body.0.name, &body.0.identifier)
-                .await?;
+        let device = users::link_device(
+            &state.ports,
+            &auth.0.actor,
+            user_id(id.0),
+            body.0.name.as_str(),
+            body.0.identifier.as_str(),
+        )
+        .await?;
         Ok(DeviceCreated::Created(Json(DeviceView::from(&device))))
     }
 
