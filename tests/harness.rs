@@ -217,6 +217,16 @@ impl Server {
         Server { child, base, stdout: printed, client, dir: mail }
     }
 
+    /// The `.eml` files the server's file mailer wrote so far.
+    pub fn mail_files(&self) -> Vec<String> {
+        let Ok(entries) = std::fs::read_dir(self.dir.path()) else { return Vec::new() };
+        entries
+            .flatten()
+            .filter(|entry| entry.path().extension().is_some_and(|ext| ext == "eml"))
+            .filter_map(|entry| std::fs::read_to_string(entry.path()).ok())
+            .collect()
+    }
+
     /// What the server logged so far (standard error).
     pub fn logs(&self) -> String {
         std::fs::read_to_string(self.dir.path().join("stderr.log")).unwrap_or_default()

@@ -143,3 +143,62 @@ async fn json_logs_carry_no_secret_and_sigterm_stops_gracefully() {
     let status = server.terminate();
     assert!(status.success(), "usher exited with {status}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn r20_queued_mail_is_written_as_eml_files_with_the_link() {
+    let db = Db::sqlite().await;
+    let server = Server::start(&db).await;
+    let tenant = server.tenant("acme", 5).await;
+    let emails = ["one@acme.example.com", "two@acme.example.com"];
+    let invite = json!({"emails": emails, "user_type": tenant.user_type, "roles": [tenant.user_role]});
+    let (status, _) =
+        server.post(&format!("/v1/accounts/{}/invitations", tenant.account), &tenant.token, invite).await;
+    assert_eq!(status, StatusCode::OK);
+    let mut files = Vec::new();
+    for _ in 0..100 {
+        files = server.mail_files();
+        if files.len() >= 2 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(files.len(), 2, "one .eml per invitation");
+    for email in emails {
+        let eml = files
+            .iter()
+            .find(|f| f.contains(&format!("To: {email}")))
+            .unwrap_or_else(|| panic!("no mail to {email}"));
+        let eml = quoted_printable(eml);
+        let token = db.tokens_mailed_to(email).await.pop().unwrap();
+        assert!(eml.contains(&format!("{}/invite?token={token}", server.base)), "{eml}");
+        assert!(eml.contains("Subject: You are invited to acme Inc."), "{eml}");
+    }
+    // Delivered once: no second copy on later rounds.
+    tokio::time::sleep(std::time::Duration::from_millis(1200)).await;
+    assert_eq!(server.mail_files().len(), 2);
+}
+
+/// The text of a quoted-printable body (soft line breaks joined, `=XX` decoded).
+fn quoted_printable(text: &str) -> String {
+    let joined = text.replace("=\r\n", "").replace("=\n", "");
+    let mut out = Vec::new();
+    let bytes = joined.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match (bytes[i], hex) {
+            (b'=', Some(byte)) => {
+                out.push(byte);
+                i += 3;
+            }
+            (byte, _) => {
+                out.push(byte);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}

@@ -170,7 +170,8 @@ fn test() -> ExitCode {
             failures.push("dependency direction");
         }
     }
-    println!("xtask: ran {}", STEPS.iter().map(|s| s.name).collect::<Vec<_>>().join(", "));
+    let steps: Vec<&str> = STEPS.iter().map(|s| s.name).collect();
+    println!("xtask: ran {}, openapi snapshot, schemathesis, dependency direction", steps.join(", "));
     if !failures.is_empty() {
         println!("xtask: failed steps: {}", failures.join(", "));
     }

@@ -11,6 +11,7 @@ use usher_domain::ports::{MailcheckerList, Store, TokenGen};
 use usher_domain::rules::ThrottlePolicy;
 use usher_domain::service::Ports;
 use usher_domain::service::accounts::{AccountError, bootstrap_operator};
+use usher_domain::service::outbox::DeliveryPolicy;
 use usher_domain::value::PlainPassword;
 use usher_http::{AppState, HttpConfig, Readiness};
 use usher_store::{SqlStore, StoreConfig, StoreError};
@@ -79,9 +80,15 @@ pub struct ServeArgs {
     /// The operator's password on first start; without it one is generated and printed once.
     #[arg(long, env = "USHER_BOOTSTRAP_PASSWORD", hide_env_values = true)]
     pub bootstrap_password: Option<String>,
-    /// Where queued mail is written, one file per message, until a mail server is configured.
+    /// Where queued mail is written, one `.eml` file per message.
     #[arg(long, env = "USHER_MAIL_DIR", default_value = "mail")]
     pub mail_dir: std::path::PathBuf,
+    /// The sender of usher's mail.
+    #[arg(long, env = "USHER_MAIL_FROM", default_value = "usher <noreply@usher.localhost>")]
+    pub mail_from: String,
+    /// The address users reach usher at; links in mail start with it (default: the listen address).
+    #[arg(long, env = "USHER_PUBLIC_URL")]
+    pub public_url: Option<String>,
     /// Password hashes computed at once (argon2id, about 19 MiB each); defaults to the cores.
     #[arg(long, env = "USHER_HASH_WORKERS")]
     pub hash_workers: Option<usize>,
@@ -119,6 +126,9 @@ pub enum CommandError {
     /// The operator could not be created.
     #[error("bootstrap failed: {0}")]
     Bootstrap(String),
+    /// The mail settings are unusable.
+    #[error("mail: {0}")]
+    Mail(String),
     /// A directory could not be created.
     #[error("cannot create {path}: {source}")]
     Directory {
@@ -256,14 +266,32 @@ async fn serve(args: ServeArgs) -> Result<(), CommandError> {
     bootstrap(&ports, args.bootstrap_password).await?;
     let config =
         HttpConfig { max_body_bytes: args.max_body_bytes, trust_forwarded_for: args.trust_forwarded_for };
-    let state = AppState::new(ports, Arc::new(StoreReadiness(store.clone())), config);
+    let state = AppState::new(ports.clone(), Arc::new(StoreReadiness(store.clone())), config);
     let bound = usher_http::bind(&args.listen)
         .await
         .map_err(|source| CommandError::Listen { address: args.listen.clone(), source })?;
+    let public_url = args.public_url.clone().unwrap_or_else(|| format!("http://{}", bound.local_addr));
+    let renderer = usher_mail::TemplateRenderer::new(&public_url).map_err(CommandError::Mail)?;
+    let mailer =
+        usher_mail::FileMailer::new(args.mail_dir.clone(), &args.mail_from).map_err(CommandError::Mail)?;
+    let (stop_mail, mail_stopped) = tokio::sync::oneshot::channel::<()>();
+    let dispatcher = tokio::spawn(usher_mail::run_dispatcher(
+        ports,
+        renderer,
+        mailer,
+        DeliveryPolicy::standard(),
+        Duration::from_millis(500),
+        async move {
+            let _ = mail_stopped.await;
+        },
+    ));
     say(&format!("listening: http://{}", bound.local_addr));
-    tracing::info!(address = %bound.local_addr, backend = ?store.backend(), "serving");
+    tracing::info!(address = %bound.local_addr, backend = ?store.backend(), mail = %args.mail_dir.display(), "serving");
     let grace = Duration::from_secs(args.shutdown_grace_seconds);
-    bound.serve(state, shutdown_signal(), grace).await.map_err(CommandError::Serve)?;
+    let served = bound.serve(state, shutdown_signal(), grace).await;
+    let _ = stop_mail.send(());
+    let _ = dispatcher.await;
+    served.map_err(CommandError::Serve)?;
     if let Ok(store) = Arc::try_unwrap(store) {
         store.close().await?;
     }

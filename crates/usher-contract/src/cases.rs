@@ -50,6 +50,7 @@ macro_rules! store_contract {
             r18_devices_need_a_password,
             r19_tenant_and_subtree_isolation,
             r20_a_failed_use_case_leaves_no_audit_or_mail,
+            r20_the_outbox_is_delivered_once_and_retried_after_failures,
             r21_password_reset_request_answers_alike_and_ends_sessions,
             r22_role_deletion_needs_a_replacement,
             keyset_pagination_is_stable_while_rows_are_inserted,
@@ -454,6 +455,67 @@ pub async fn r8_nobody_disables_deletes_or_erases_their_own_user(store: Arc<dyn 
     let still = users::get_user(&h.ports, &tenant.admin_actor, me).await.unwrap();
     assert_eq!(still.state, UserState::Active);
     assert_eq!(h.counts(tenant.account.id).await.0, audit_before, "nothing audited");
+}
+
+/// R20: the dispatcher sends every queued mail once; a temporary failure is retried after
+/// the backoff, a claimed mail whose dispatcher died is sent when its lease ends, and
+/// exhausted attempts give up.
+pub async fn r20_the_outbox_is_delivered_once_and_retried_after_failures(store: Arc<dyn Store>) {
+    use usher_domain::service::outbox::{DeliveryPolicy, dispatch_due};
+    let h = Harness::new(store);
+    let tenant = h.tenant("acme", 10).await;
+    let emails = ["a@people.example.com", "b@people.example.com", "c@people.example.com"];
+    invitations::invite(&h.ports, &tenant.admin_actor, tenant.account.id, invite_command(&tenant, &emails))
+        .await
+        .unwrap();
+    let mailer = crate::memory::RecordingMailer::default();
+    let renderer = crate::memory::PlainRenderer;
+    let policy = DeliveryPolicy { max_attempts: 2, ..DeliveryPolicy::standard() };
+    mailer.fail_next(1);
+    let first = dispatch_due(&h.ports, &renderer, &mailer, &policy).await.unwrap();
+    assert_eq!((first.sent, first.retried, first.failed), (2, 1, 0));
+    let again = dispatch_due(&h.ports, &renderer, &mailer, &policy).await.unwrap();
+    assert_eq!(again.handled(), 0, "nothing is due before the backoff ends");
+    h.clock.advance(Duration::seconds(31));
+    let retry = dispatch_due(&h.ports, &renderer, &mailer, &policy).await.unwrap();
+    assert_eq!(retry.sent, 1);
+    let mut sent: Vec<String> = mailer.sent().iter().map(|m| m.to.to_string()).collect();
+    sent.sort();
+    assert_eq!(sent, emails, "each address got exactly one mail");
+
+    // A dispatcher that claims and dies: the mail comes back when the lease ends.
+    invitations::invite(
+        &h.ports,
+        &tenant.admin_actor,
+        tenant.account.id,
+        invite_command(&tenant, &["d@people.example.com"]),
+    )
+    .await
+    .unwrap();
+    let now = h.ports.clock.now();
+    let mut tx = h.ports.store.begin().await.unwrap();
+    assert_eq!(tx.claim_mail(now, now.plus(policy.lease), 10).await.unwrap().len(), 1);
+    tx.commit().await.unwrap();
+    assert_eq!(dispatch_due(&h.ports, &renderer, &mailer, &policy).await.unwrap().handled(), 0, "leased");
+    h.clock.advance(policy.lease + Duration::seconds(1));
+    assert_eq!(dispatch_due(&h.ports, &renderer, &mailer, &policy).await.unwrap().sent, 1);
+
+    // Attempts run out: the mail is given up, not retried for ever.
+    invitations::invite(
+        &h.ports,
+        &tenant.admin_actor,
+        tenant.account.id,
+        invite_command(&tenant, &["e@people.example.com"]),
+    )
+    .await
+    .unwrap();
+    mailer.fail_next(2);
+    assert_eq!(dispatch_due(&h.ports, &renderer, &mailer, &policy).await.unwrap().retried, 1);
+    h.clock.advance(Duration::minutes(2));
+    assert_eq!(dispatch_due(&h.ports, &renderer, &mailer, &policy).await.unwrap().failed, 1);
+    h.clock.advance(Duration::hours(2));
+    assert_eq!(dispatch_due(&h.ports, &renderer, &mailer, &policy).await.unwrap().handled(), 0);
+    assert_eq!(mailer.sent().len(), 4);
 }
 
 /// R9: verification mail only while required and unverified; manual verification is audited.

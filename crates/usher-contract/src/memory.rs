@@ -16,15 +16,15 @@ use uuid::Uuid;
 
 use usher_domain::error::RepoError;
 use usher_domain::id::{
-    AccountId, ApiKeyId, ContactId, DeviceId, InvitationId, RoleId, TokenId, UserId, UserTypeId,
+    AccountId, ApiKeyId, ContactId, DeviceId, InvitationId, MailId, RoleId, TokenId, UserId, UserTypeId,
 };
 use usher_domain::model::{
     Account, ApiKey, AuditEvent, Contact, Device, Invitation, InvitationState, OneTimeToken, OutboxMail,
     Role, SeatUsage, Session, Settings, TokenPurpose, User, UserState, UserType,
 };
 use usher_domain::ports::{
-    AuditQuery, Clock, ContactQuery, Cursor, IdGen, InvitationQuery, Page, PageRequest, PasswordHasher,
-    Store, TokenGen, Tx, UserQuery,
+    AuditQuery, ClaimedMail, Clock, ContactQuery, Cursor, IdGen, InvitationQuery, Page, PageRequest,
+    PasswordHasher, Store, TokenGen, Tx, UserQuery,
 };
 use usher_domain::ports::{HashError, MailError, Mailer, RenderedMail};
 use usher_domain::time::{Duration, Timestamp};
@@ -47,7 +47,18 @@ struct State {
     api_keys: BTreeMap<ApiKeyId, ApiKey>,
     audit: Vec<AuditEvent>,
     outbox: Vec<OutboxMail>,
+    deliveries: HashMap<MailId, Delivery>,
     failures: HashMap<String, Vec<Timestamp>>,
+}
+
+/// Delivery state of a queued mail.
+#[derive(Debug, Clone)]
+struct Delivery {
+    sent: bool,
+    failed: bool,
+    attempts: u32,
+    next_attempt_at: Timestamp,
+    last_error: Option<String>,
 }
 
 /// The in-memory store.
@@ -569,6 +580,65 @@ impl Tx for MemoryTx {
     }
     async fn enqueue_mail(&mut self, mail: &OutboxMail) -> Result<(), RepoError> {
         self.work.outbox.push(mail.clone());
+        let delivery = Delivery {
+            sent: false,
+            failed: false,
+            attempts: 0,
+            next_attempt_at: mail.created_at,
+            last_error: None,
+        };
+        self.work.deliveries.insert(mail.id, delivery);
+        Ok(())
+    }
+    async fn claim_mail(
+        &mut self,
+        now: Timestamp,
+        lease_until: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<ClaimedMail>, RepoError> {
+        let mut due: Vec<(Timestamp, Timestamp, MailId)> = self
+            .work
+            .outbox
+            .iter()
+            .filter_map(|mail| {
+                let delivery = self.work.deliveries.get(&mail.id)?;
+                let pending = !delivery.sent && !delivery.failed && delivery.next_attempt_at <= now;
+                pending.then_some((delivery.next_attempt_at, mail.created_at, mail.id))
+            })
+            .collect();
+        due.sort();
+        due.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+        let mut claimed = Vec::new();
+        for (_, _, id) in due {
+            let Some(delivery) = self.work.deliveries.get_mut(&id) else { continue };
+            delivery.attempts += 1;
+            delivery.next_attempt_at = lease_until;
+            let attempts = delivery.attempts;
+            if let Some(mail) = self.work.outbox.iter().find(|m| m.id == id) {
+                claimed.push(ClaimedMail { mail: mail.clone(), attempts });
+            }
+        }
+        claimed.sort_by_key(|c| (c.mail.created_at, c.mail.id));
+        Ok(claimed)
+    }
+    async fn mark_mail_sent(&mut self, id: MailId, _at: Timestamp) -> Result<(), RepoError> {
+        let delivery = self.work.deliveries.get_mut(&id).ok_or(RepoError::NotFound { entity: "mail" })?;
+        delivery.sent = true;
+        delivery.last_error = None;
+        Ok(())
+    }
+    async fn mark_mail_failed(
+        &mut self,
+        id: MailId,
+        error: &str,
+        retry_at: Option<Timestamp>,
+    ) -> Result<(), RepoError> {
+        let delivery = self.work.deliveries.get_mut(&id).ok_or(RepoError::NotFound { entity: "mail" })?;
+        delivery.last_error = Some(error.to_owned());
+        match retry_at {
+            Some(at) => delivery.next_attempt_at = at,
+            None => delivery.failed = true,
+        }
         Ok(())
     }
     async fn list_mail(
@@ -699,6 +769,25 @@ impl PasswordHasher for TestHasher {
     async fn verify(&self, password: &PlainPassword, hash: Option<PasswordHash>) -> Result<bool, HashError> {
         self.verifications.fetch_add(1, Ordering::Relaxed);
         Ok(hash.is_some_and(|hash| hash.as_phc() == encode(password)))
+    }
+}
+
+/// Renders a queued mail as its kind and recipient (the contract suite's templates).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PlainRenderer;
+
+impl usher_domain::ports::MailRenderer for PlainRenderer {
+    fn render(&self, mail: &OutboxMail) -> Result<RenderedMail, String> {
+        let kind = serde_json::to_value(&mail.message)
+            .ok()
+            .and_then(|v| v.get("kind").and_then(|k| k.as_str()).map(str::to_owned))
+            .ok_or("unknown kind")?;
+        Ok(RenderedMail {
+            to: mail.to.clone(),
+            subject: kind.clone(),
+            text: kind.clone(),
+            html: format!("<p>{kind}</p>"),
+        })
     }
 }
 

@@ -15,7 +15,7 @@ use uuid::Uuid;
 
 use crate::error::RepoError;
 use crate::id::{
-    AccountId, ApiKeyId, ContactId, DeviceId, InvitationId, RoleId, TokenId, UserId, UserTypeId,
+    AccountId, ApiKeyId, ContactId, DeviceId, InvitationId, MailId, RoleId, TokenId, UserId, UserTypeId,
 };
 use crate::model::{
     Account, ApiKey, AuditEvent, Contact, Device, Invitation, InvitationState, InvitationStatus,
@@ -230,6 +230,27 @@ pub trait Tx: Send {
     /// A page of queued mail of a root, oldest first.
     async fn list_mail(&mut self, root: AccountId, page: &PageRequest)
     -> Result<Page<OutboxMail>, RepoError>;
+    /// Claims up to `limit` queued mails due by `now` (pending, next attempt not after `now`),
+    /// oldest first, counts the attempt and hides them from other claims until `lease_until`.
+    /// Rows another transaction holds are skipped (`FOR UPDATE SKIP LOCKED`), so any number of
+    /// dispatchers can run; a dispatcher that dies leaves its mail to be claimed again when the
+    /// lease ends (at-least-once delivery, R20).
+    async fn claim_mail(
+        &mut self,
+        now: Timestamp,
+        lease_until: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<ClaimedMail>, RepoError>;
+    /// Records a delivered mail.
+    async fn mark_mail_sent(&mut self, id: MailId, at: Timestamp) -> Result<(), RepoError>;
+    /// Records a failed attempt: the mail is tried again at `retry_at`, or given up for good
+    /// (`None`), keeping `error` visible.
+    async fn mark_mail_failed(
+        &mut self,
+        id: MailId,
+        error: &str,
+        retry_at: Option<Timestamp>,
+    ) -> Result<(), RepoError>;
 
     // Login throttling (R14), shared by every server instance.
     /// Records a failed login for a key.
@@ -295,6 +316,15 @@ pub trait DisposableEmails: Send + Sync {
     fn is_disposable(&self, email: &Email) -> bool;
 }
 
+/// A mail a dispatcher claimed for delivery.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClaimedMail {
+    /// The mail.
+    pub mail: OutboxMail,
+    /// Attempts so far, this one included.
+    pub attempts: u32,
+}
+
 /// A mail ready to send.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RenderedMail {
@@ -317,6 +347,13 @@ pub enum MailError {
     /// Will never succeed (address refused).
     #[error("permanent mail failure: {0}")]
     Permanent(String),
+}
+
+/// Turns a queued mail into the message its recipient reads (templates per kind and locale).
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+pub trait MailRenderer: Send + Sync {
+    /// The rendered mail; `Err` with a reason when it cannot be rendered (never retried).
+    fn render(&self, mail: &OutboxMail) -> Result<RenderedMail, String>;
 }
 
 /// Delivers rendered mail (SMTP or the file sink in `usher-mail`).

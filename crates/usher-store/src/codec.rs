@@ -825,6 +825,11 @@ pub(crate) fn mail_row(m: &OutboxMail) -> Result<outbox::Model, RepoError> {
         locale: m.locale.as_ref().map(|l| l.as_str().to_owned()),
         message: to_json("mail", &m.message)?,
         created_at: m.created_at.unix_micros(),
+        state: "pending".to_owned(),
+        attempts: 0,
+        next_attempt_at: m.created_at.unix_micros(),
+        last_error: None,
+        sent_at: None,
     })
 }
 

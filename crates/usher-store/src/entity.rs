@@ -302,6 +302,11 @@ pub(crate) mod outbox {
         pub locale: Option<String>,
         pub message: String,
         pub created_at: i64,
+        pub state: String,
+        pub attempts: i32,
+        pub next_attempt_at: i64,
+        pub last_error: Option<String>,
+        pub sent_at: Option<i64>,
     }
     no_relations!();
 }

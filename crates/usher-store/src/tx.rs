@@ -14,14 +14,14 @@ use uuid::Uuid;
 
 use usher_domain::error::RepoError;
 use usher_domain::id::{
-    AccountId, ApiKeyId, ContactId, DeviceId, InvitationId, RoleId, TokenId, UserId, UserTypeId,
+    AccountId, ApiKeyId, ContactId, DeviceId, InvitationId, MailId, RoleId, TokenId, UserId, UserTypeId,
 };
 use usher_domain::model::{
     Account, ApiKey, AuditEvent, Contact, Device, Invitation, InvitationState, InvitationStatus,
     OneTimeToken, OutboxMail, Role, SeatUsage, Session, Settings, TokenPurpose, User, UserState, UserType,
 };
 use usher_domain::ports::{
-    AuditQuery, ContactQuery, Cursor, InvitationQuery, Page, PageRequest, Tx, UserQuery,
+    AuditQuery, ClaimedMail, ContactQuery, Cursor, InvitationQuery, Page, PageRequest, Tx, UserQuery,
 };
 use usher_domain::time::Timestamp;
 use usher_domain::value::{Email, PasswordHash, Slug, TokenHash, UsernameKey};
@@ -1047,6 +1047,71 @@ impl Tx for SqlTx {
             .map_err(repo)?;
         let cursor = |r: &outbox::Model| Cursor::at_time(codec_time(r.created_at), r.id);
         page_of(rows, request, cursor, codec::mail_from_row)
+    }
+    async fn claim_mail(
+        &mut self,
+        now: Timestamp,
+        lease_until: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<ClaimedMail>, RepoError> {
+        // One statement: pick the due rows (skipping those another dispatcher holds on
+        // PostgreSQL; SQLite has one writer), push their next attempt to the lease's end and
+        // count the attempt, answering the rows as they are now.
+        let sql = match self.backend {
+            DatabaseBackend::Postgres => {
+                "UPDATE outbox SET next_attempt_at = $2, attempts = attempts + 1 \
+                 WHERE id IN (SELECT id FROM outbox WHERE state = 'pending' AND next_attempt_at <= $1 \
+                 ORDER BY next_attempt_at, created_at, id LIMIT $3 FOR UPDATE SKIP LOCKED) RETURNING *"
+            }
+            _ => {
+                "UPDATE outbox SET next_attempt_at = ?2, attempts = attempts + 1 \
+                 WHERE id IN (SELECT id FROM outbox WHERE state = 'pending' AND next_attempt_at <= ?1 \
+                 ORDER BY next_attempt_at, created_at, id LIMIT ?3) RETURNING *"
+            }
+        };
+        let statement = Statement::from_sql_and_values(
+            self.backend,
+            sql,
+            [now.unix_micros().into(), lease_until.unix_micros().into(), i64::from(limit).into()],
+        );
+        let mut rows = outbox::Entity::find().from_raw_sql(statement).all(&self.txn).await.map_err(repo)?;
+        rows.sort_by_key(|row| (row.created_at, row.id));
+        rows.into_iter()
+            .map(|row| {
+                let attempts = u32::try_from(row.attempts).map_err(|e| RepoError::corrupt("mail", e))?;
+                Ok(ClaimedMail { mail: codec::mail_from_row(row)?, attempts })
+            })
+            .collect()
+    }
+
+    async fn mark_mail_sent(&mut self, id: MailId, at: Timestamp) -> Result<(), RepoError> {
+        let result = outbox::Entity::update_many()
+            .col_expr(outbox::Column::State, Expr::value("sent"))
+            .col_expr(outbox::Column::SentAt, Expr::value(at.unix_micros()))
+            .col_expr(outbox::Column::LastError, Expr::value(Option::<String>::None))
+            .filter(outbox::Column::Id.eq(id.as_uuid()))
+            .exec(&self.txn)
+            .await
+            .map_err(repo)?;
+        conditional::<outbox::Entity>(&self.txn, result.rows_affected, id.as_uuid(), "mail").await
+    }
+
+    async fn mark_mail_failed(
+        &mut self,
+        id: MailId,
+        error: &str,
+        retry_at: Option<Timestamp>,
+    ) -> Result<(), RepoError> {
+        let error: String = error.chars().take(1000).collect();
+        let mut update =
+            outbox::Entity::update_many().col_expr(outbox::Column::LastError, Expr::value(error));
+        update = match retry_at {
+            Some(at) => update.col_expr(outbox::Column::NextAttemptAt, Expr::value(at.unix_micros())),
+            None => update.col_expr(outbox::Column::State, Expr::value("failed")),
+        };
+        let result =
+            update.filter(outbox::Column::Id.eq(id.as_uuid())).exec(&self.txn).await.map_err(repo)?;
+        conditional::<outbox::Entity>(&self.txn, result.rows_affected, id.as_uuid(), "mail").await
     }
 
     async fn record_login_failure(&mut self, key: &str, at: Timestamp) -> Result<(), RepoError> {

@@ -21,6 +21,7 @@ pub mod audit;
 pub mod auth;
 pub mod contacts;
 pub mod invitations;
+pub mod outbox;
 pub mod public;
 pub mod roles;
 pub mod seats;
