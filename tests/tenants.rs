@@ -160,6 +160,7 @@ fn calls(o: &Objects, user_type: &str, role: &str) -> Vec<(Method, String, Optio
         (Method::POST, format!("/v1/accounts/{a}/api-keys"), Some(json!({"name": "spy", "permissions": []}))),
         (Method::DELETE, format!("/v1/api-keys/{}", o.api_key), None),
         (Method::GET, format!("/v1/accounts/{a}/audit-events"), None),
+        (Method::GET, format!("/v1/accounts/{a}/mail"), None),
     ]
 }
 

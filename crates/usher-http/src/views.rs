@@ -821,3 +821,43 @@ pub struct AuditEventList {
     /// Pass as `cursor` for the next page; `null` on the last page.
     pub next_cursor: Option<String>,
 }
+
+/// A mail in the outbox, without its content (which may carry a link token).
+#[derive(Object, Debug, Clone)]
+#[oai(rename = "QueuedMail")]
+pub struct QueuedMailView {
+    /// Id.
+    pub id: Uuid,
+    /// Account the mail concerns.
+    pub account_id: Uuid,
+    /// Recipient.
+    pub to: String,
+    /// `invitation`, `welcome`, `email_verification`, `password_reset` or `password_changed`.
+    pub kind: String,
+    /// Locale the mail is rendered in.
+    pub locale: Option<String>,
+    /// Queued.
+    pub created_at: OffsetDateTime,
+}
+
+impl From<&usher_domain::model::OutboxMail> for QueuedMailView {
+    fn from(mail: &usher_domain::model::OutboxMail) -> Self {
+        QueuedMailView {
+            id: mail.id.as_uuid(),
+            account_id: mail.account.as_uuid(),
+            to: mail.to.to_string(),
+            kind: mail.message.kind().to_owned(),
+            locale: mail.locale.as_ref().map(|l| l.as_str().to_owned()),
+            created_at: at(mail.created_at),
+        }
+    }
+}
+
+/// A page of queued mail.
+#[derive(Object, Debug, Clone)]
+pub struct QueuedMailList {
+    /// Mail, oldest first.
+    pub items: Vec<QueuedMailView>,
+    /// Pass as `cursor` for the next page; `null` on the last page.
+    pub next_cursor: Option<String>,
+}
