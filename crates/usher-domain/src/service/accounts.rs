@@ -253,6 +253,10 @@ pub async fn bootstrap_operator(
     password: &PlainPassword,
 ) -> Result<Option<User>, AccountError> {
     let slug = field("slug", Slug::parse("default"))?;
+    // A restart finds the operator: no hash to compute (it costs time and 19 MiB).
+    if ports.begin_read().await?.account_by_slug(&slug).await?.is_some() {
+        return Ok(None);
+    }
     let hash = ports.hasher.hash(password).await.map_err(|e| AccountError::Repo(RepoError::backend(e)))?;
     let mut tx = ports.begin().await?;
     if tx.account_by_slug(&slug).await?.is_some() {
