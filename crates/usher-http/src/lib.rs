@@ -48,7 +48,7 @@ enum ReadyResponse {
 }
 
 /// Liveness and readiness probes.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 struct OpsApi;
 
 #[OpenApi]
@@ -99,17 +99,7 @@ type Apis = (
 );
 
 fn service() -> OpenApiService<Apis, ()> {
-    let apis = (
-        OpsApi,
-        api::session::SessionApi,
-        api::accounts::AccountsApi,
-        api::catalog::CatalogApi,
-        api::users::UsersApi,
-        api::invitations::InvitationsApi,
-        api::public::PublicApi,
-        api::contacts::ContactsApi,
-        api::keys::IntegrationsApi,
-    );
+    let apis = Apis::default();
     OpenApiService::new(apis, "usher", env!("CARGO_PKG_VERSION"))
         .description(
             "User administration for multi-tenant business software: accounts and sub-accounts, \

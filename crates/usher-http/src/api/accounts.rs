@@ -154,7 +154,7 @@ impl SettingsResponse {
 }
 
 /// The account operations.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub(crate) struct AccountsApi;
 
 #[OpenApi(prefix_path = "/v1", tag = "Tag::Accounts")]

@@ -127,7 +127,7 @@ fn subscription(figures: &[(UserType, SeatUsage)]) -> Subscription {
 }
 
 /// The catalog operations.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub(crate) struct CatalogApi;
 
 #[OpenApi(prefix_path = "/v1", tag = "Tag::Catalog")]

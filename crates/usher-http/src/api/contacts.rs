@@ -68,7 +68,7 @@ pub(crate) struct FromContactBody {
 }
 
 /// The contact operations.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub(crate) struct ContactsApi;
 
 #[OpenApi(prefix_path = "/v1", tag = "Tag::Contacts")]

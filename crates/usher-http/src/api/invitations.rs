@@ -67,7 +67,7 @@ pub(crate) struct InvitationOutcomes {
 }
 
 /// The invitation operations.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub(crate) struct InvitationsApi;
 
 #[OpenApi(prefix_path = "/v1", tag = "Tag::Invitations")]

@@ -58,7 +58,7 @@ pub(crate) enum ApiKeyCreated {
 }
 
 /// The integration operations.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub(crate) struct IntegrationsApi;
 
 #[OpenApi(prefix_path = "/v1", tag = "Tag::Integrations")]

@@ -110,7 +110,7 @@ pub(crate) struct ResetCompleteBody {
 }
 
 /// The public flows.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub(crate) struct PublicApi;
 
 #[OpenApi(prefix_path = "/v1", tag = "Tag::Public")]

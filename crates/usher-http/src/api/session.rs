@@ -137,7 +137,7 @@ fn not_a_user() -> Problem {
 }
 
 /// Logging in and the caller's own account.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub(crate) struct SessionApi;
 
 #[OpenApi(prefix_path = "/v1", tag = "Tag::Auth")]

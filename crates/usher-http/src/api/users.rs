@@ -186,7 +186,7 @@ fn user_id(id: Uuid) -> UserId {
 }
 
 /// The user operations.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub(crate) struct UsersApi;
 
 #[OpenApi(prefix_path = "/v1", tag = "Tag::Users")]
