@@ -25,13 +25,14 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use reqwest::{Method, StatusCode};
-use sea_orm::{ConnectionTrait, Database, DatabaseConnection, Statement};
+use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
 use serde_json::{Value, json};
 
 /// The operator's password in every test server.
 pub const OPERATOR_PASSWORD: &str = "e2e operator passphrase 42";
 
-fn usher_binary() -> PathBuf {
+/// The `usher` binary under test.
+pub fn usher_binary() -> PathBuf {
     if let Ok(path) = std::env::var("USHER_BIN") {
         return PathBuf::from(path);
     }
@@ -66,11 +67,13 @@ fn with_database(url: &str, name: &str) -> String {
 
 static NEXT: AtomicU32 = AtomicU32::new(0);
 
-/// The database a test's servers share.
+pub mod smtp;
+
+/// The database a test's servers share, and the folder their file mailers write to.
 pub struct Db {
     /// The URL handed to `usher serve`.
     pub url: String,
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
     postgres: Option<(DatabaseConnection, String)>,
 }
 
@@ -79,7 +82,7 @@ impl Db {
     pub async fn sqlite() -> Db {
         let dir = tempfile::tempdir().expect("temp dir");
         let url = format!("sqlite:{}", dir.path().join("usher.db").display());
-        Db { url, _dir: dir, postgres: None }
+        Db { url, dir, postgres: None }
     }
 
     /// A fresh PostgreSQL database, or `None` (after saying so) when no server answers and
@@ -101,7 +104,7 @@ impl Db {
             .expect("drop old");
         admin.execute_unprepared(&format!("CREATE DATABASE {name}")).await.expect("create database");
         let url = with_database(&base, &name);
-        Some(Db { url, _dir: tempfile::tempdir().expect("temp dir"), postgres: Some((admin, name)) })
+        Some(Db { url, dir: tempfile::tempdir().expect("temp dir"), postgres: Some((admin, name)) })
     }
 
     /// Drops a PostgreSQL database (call after the servers stopped).
@@ -128,25 +131,77 @@ impl Db {
         }
     }
 
-    /// Link tokens queued in the outbox for `email` (the tests' stand-in for reading the mail).
-    pub async fn tokens_mailed_to(&self, email: &str) -> Vec<String> {
-        let connection = Database::connect(self.url.as_str()).await.expect("connect to the test database");
-        let backend = connection.get_database_backend();
-        let placeholder = if self.postgres.is_some() { "$1" } else { "?" };
-        let rows = connection
-            .query_all_raw(Statement::from_sql_and_values(
-                backend,
-                format!("SELECT message FROM outbox WHERE recipient = {placeholder} ORDER BY created_at"),
-                [email.into()],
-            ))
-            .await
-            .expect("read the outbox");
-        let _ = connection.close().await;
-        rows.iter()
-            .filter_map(|row| row.try_get::<String>("", "message").ok())
-            .filter_map(|text| serde_json::from_str::<Value>(&text).ok())
-            .filter_map(|message| message.get("token").and_then(Value::as_str).map(str::to_owned))
+    /// The folder the servers' file mailers write `.eml` files to.
+    pub fn mail_dir(&self) -> PathBuf {
+        self.dir.path().join("mail")
+    }
+
+    /// Every mail written to the mail folder so far.
+    pub fn mails(&self) -> Vec<Mail> {
+        let Ok(entries) = std::fs::read_dir(self.mail_dir()) else { return Vec::new() };
+        entries
+            .flatten()
+            .filter(|entry| entry.path().extension().is_some_and(|ext| ext == "eml"))
+            .filter_map(|entry| std::fs::read(entry.path()).ok())
+            .filter_map(|raw| Mail::parse(&raw))
             .collect()
+    }
+
+    /// The mail delivered to `email`, waiting up to 30 seconds for the first one.
+    pub async fn mails_to(&self, email: &str) -> Vec<Mail> {
+        for _ in 0..300 {
+            let found: Vec<Mail> = self.mails().into_iter().filter(|mail| mail.to == email).collect();
+            if !found.is_empty() {
+                return found;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("no mail reached {email} within 30 s");
+    }
+
+    /// The link tokens mailed to `email` (waiting for the first mail).
+    pub async fn tokens_mailed_to(&self, email: &str) -> Vec<String> {
+        self.mails_to(email).await.iter().filter_map(Mail::token).collect()
+    }
+}
+
+/// A mail as its recipient reads it.
+#[derive(Debug, Clone)]
+pub struct Mail {
+    /// The recipient.
+    pub to: String,
+    /// Subject.
+    pub subject: String,
+    /// The plain-text part.
+    pub text: String,
+    /// The HTML part.
+    pub html: String,
+}
+
+impl Mail {
+    /// Parses an RFC 5322 message.
+    pub fn parse(raw: &[u8]) -> Option<Mail> {
+        let message = mail_parser::MessageParser::default().parse(raw)?;
+        let to = message.to()?.first()?.address()?.to_owned();
+        Some(Mail {
+            to,
+            subject: message.subject().unwrap_or_default().to_owned(),
+            text: message.body_text(0).map(|t| t.into_owned()).unwrap_or_default(),
+            html: message.body_html(0).map(|t| t.into_owned()).unwrap_or_default(),
+        })
+    }
+
+    /// The link in the text part, if any.
+    pub fn link(&self) -> Option<String> {
+        self.text
+            .split_whitespace()
+            .find(|word| word.starts_with("http") && word.contains("token="))
+            .map(str::to_owned)
+    }
+
+    /// The link's token.
+    pub fn token(&self) -> Option<String> {
+        self.link().and_then(|link| link.split_once("token=").map(|(_, token)| token.to_owned()))
     }
 }
 
@@ -169,14 +224,13 @@ impl Server {
 
     /// Starts a server with extra environment variables.
     pub async fn start_with(db: &Db, env: &[(&str, &str)]) -> Server {
-        let mail = tempfile::tempdir().expect("mail dir");
+        let mail = tempfile::tempdir().expect("log dir");
         let mut command = Command::new(usher_binary());
         command
             .args(["serve", "--listen", "127.0.0.1:0", "--hash-workers", "2"])
             .arg("--database-url")
             .arg(&db.url)
-            .arg("--mail-dir")
-            .arg(mail.path())
+            .env("USHER_MAIL", format!("file://{}", db.mail_dir().display()))
             .env_remove("USHER_BOOTSTRAP_PASSWORD")
             .env_remove("USHER_DATABASE_URL")
             .env("USHER_LOG", "info")
@@ -217,19 +271,15 @@ impl Server {
         Server { child, base, stdout: printed, client, dir: mail }
     }
 
-    /// The `.eml` files the server's file mailer wrote so far.
-    pub fn mail_files(&self) -> Vec<String> {
-        let Ok(entries) = std::fs::read_dir(self.dir.path()) else { return Vec::new() };
-        entries
-            .flatten()
-            .filter(|entry| entry.path().extension().is_some_and(|ext| ext == "eml"))
-            .filter_map(|entry| std::fs::read_to_string(entry.path()).ok())
-            .collect()
-    }
-
     /// What the server logged so far (standard error).
     pub fn logs(&self) -> String {
         std::fs::read_to_string(self.dir.path().join("stderr.log")).unwrap_or_default()
+    }
+
+    /// Kills the process with SIGKILL (a crash: nothing is finished or flushed).
+    pub fn kill(mut self) {
+        self.child.kill().expect("kill usher");
+        let _ = self.child.wait();
     }
 
     /// Sends SIGTERM and waits for the exit status (graceful shutdown).

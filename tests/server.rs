@@ -129,6 +129,9 @@ async fn json_logs_carry_no_secret_and_sigterm_stops_gracefully() {
     server.post(&format!("/v1/accounts/{}/invitations", tenant.account), &tenant.token, invite).await;
     let link = db.tokens_mailed_to("new@acme.example.com").await.pop().expect("invitation token");
     server.call(Method::GET, &format!("/v1/invitations/lookup?token={link}"), None, None).await;
+    // The hosted page of the link, too: its address carries the token.
+    let page = reqwest::get(format!("{}/invite?token={link}", server.base)).await.unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
     let logs = server.logs();
     let lines: Vec<&str> = logs.lines().filter(|l| !l.trim().is_empty()).collect();
     assert!(lines.len() > 5, "{logs}");
@@ -154,51 +157,52 @@ async fn r20_queued_mail_is_written_as_eml_files_with_the_link() {
     let (status, _) =
         server.post(&format!("/v1/accounts/{}/invitations", tenant.account), &tenant.token, invite).await;
     assert_eq!(status, StatusCode::OK);
-    let mut files = Vec::new();
-    for _ in 0..100 {
-        files = server.mail_files();
-        if files.len() >= 2 {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
-    assert_eq!(files.len(), 2, "one .eml per invitation");
     for email in emails {
-        let eml = files
-            .iter()
-            .find(|f| f.contains(&format!("To: {email}")))
-            .unwrap_or_else(|| panic!("no mail to {email}"));
-        let eml = quoted_printable(eml);
-        let token = db.tokens_mailed_to(email).await.pop().unwrap();
-        assert!(eml.contains(&format!("{}/invite?token={token}", server.base)), "{eml}");
-        assert!(eml.contains("Subject: You are invited to acme Inc."), "{eml}");
+        let mails = db.mails_to(email).await;
+        let token = mails[0].token().expect("a link with a token");
+        assert_eq!(mails[0].link(), Some(format!("{}/invite?token={token}", server.base)));
+        assert_eq!(mails[0].subject, "You are invited to acme Inc.");
+        assert!(
+            mails[0].html.contains(&format!("href=\"{}/invite?token={token}\"", server.base)),
+            "{}",
+            mails[0].html
+        );
     }
     // Delivered once: no second copy on later rounds.
     tokio::time::sleep(std::time::Duration::from_millis(1200)).await;
-    assert_eq!(server.mail_files().len(), 2);
+    assert_eq!(db.mails().len(), 2);
 }
 
-/// The text of a quoted-printable body (soft line breaks joined, `=XX` decoded).
-fn quoted_printable(text: &str) -> String {
-    let joined = text.replace("=\r\n", "").replace("=\n", "");
-    let mut out = Vec::new();
-    let bytes = joined.as_bytes();
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = bytes
-            .get(i + 1..i + 3)
-            .and_then(|h| std::str::from_utf8(h).ok())
-            .and_then(|h| u8::from_str_radix(h, 16).ok());
-        match (bytes[i], hex) {
-            (b'=', Some(byte)) => {
-                out.push(byte);
-                i += 3;
-            }
-            (byte, _) => {
-                out.push(byte);
-                i += 1;
-            }
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hosted_forms_refuse_posts_without_their_csrf_cookie_or_from_another_site() {
+    let db = Db::sqlite().await;
+    let server = Server::start(&db).await;
+    let client = reqwest::Client::new();
+    let forgot = client.get(format!("{}/forgot", server.base)).send().await.unwrap();
+    assert_eq!(forgot.status(), StatusCode::OK);
+    let cookie = forgot.headers()["set-cookie"].to_str().unwrap().to_owned();
+    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"), "{cookie}");
+    let csp = forgot.headers()["content-security-policy"].to_str().unwrap().to_owned();
+    assert!(csp.contains("default-src 'none'") && csp.contains("frame-ancestors 'none'"), "{csp}");
+    let value = cookie.split(';').next().unwrap().split_once('=').unwrap().1.to_owned();
+    let form = [("csrf", value.as_str()), ("account", "acme"), ("email", "nobody@example.com")];
+    let post = |cookie: Option<String>, site: &'static str| {
+        let mut request =
+            client.post(format!("{}/forgot", server.base)).form(&form).header("sec-fetch-site", site);
+        if let Some(cookie) = cookie {
+            request = request.header("cookie", cookie);
         }
-    }
-    String::from_utf8_lossy(&out).into_owned()
+        request.send()
+    };
+    let answered = post(Some(format!("usher_csrf={value}")), "same-origin").await.unwrap();
+    assert_eq!(answered.status(), StatusCode::OK);
+    assert!(answered.text().await.unwrap().contains("Check your mail"));
+    assert_eq!(post(None, "same-origin").await.unwrap().status(), StatusCode::FORBIDDEN, "no cookie");
+    let other = post(Some("usher_csrf=0123456789abcdef0123456789abcdef".to_owned()), "same-origin");
+    assert_eq!(other.await.unwrap().status(), StatusCode::FORBIDDEN, "another cookie");
+    let cross = post(Some(format!("usher_csrf={value}")), "cross-site");
+    assert_eq!(cross.await.unwrap().status(), StatusCode::FORBIDDEN, "from another site");
+    let unknown = client.get(format!("{}/reset?token=nonsense", server.base)).send().await.unwrap();
+    assert_eq!(unknown.status(), StatusCode::NOT_FOUND);
+    assert!(unknown.text().await.unwrap().contains("This link is not valid"));
 }

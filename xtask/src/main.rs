@@ -20,6 +20,7 @@ commands:
   test               fmt --check, clippy -D warnings, every test, the embedding example,
                      the OpenAPI snapshot, schemathesis against usher serve, tidy
   openapi [--write]  compare docs/openapi.json with the spec the server serves; --write refreshes it
+  schemathesis       only the schemathesis step (builds the workspace first)
   help               this text
 ";
 
@@ -28,6 +29,7 @@ fn main() -> ExitCode {
     match args.first().map(String::as_str) {
         Some("test") | Some("ci") => test(),
         Some("openapi") => openapi(args.iter().any(|a| a == "--write")),
+        Some("schemathesis") => schemathesis_only(),
         Some("help") | None => {
             print!("{HELP}");
             ExitCode::SUCCESS
@@ -35,6 +37,27 @@ fn main() -> ExitCode {
         Some(other) => {
             eprintln!("xtask: unknown command {other:?}\n\n{HELP}");
             ExitCode::from(2)
+        }
+    }
+}
+
+/// Builds the workspace and runs the schemathesis step alone.
+fn schemathesis_only() -> ExitCode {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    let built =
+        Command::new(&cargo).args(["build", "--workspace", "--locked"]).current_dir(project_root()).status();
+    if !built.is_ok_and(|status| status.success()) {
+        eprintln!("xtask: cargo build --workspace failed");
+        return ExitCode::FAILURE;
+    }
+    match schemathesis::check(&project_root()) {
+        Ok(()) => {
+            println!("xtask: schemathesis found no failure");
+            ExitCode::SUCCESS
+        }
+        Err(err) => {
+            eprintln!("xtask: {err}");
+            ExitCode::FAILURE
         }
     }
 }

@@ -75,8 +75,7 @@ fn start(root: &Path) -> Result<Server, String> {
         .args(["serve", "--listen", "127.0.0.1:0", "--log-format", "json"])
         .arg("--database-url")
         .arg(format!("sqlite:{}", dir.0.join("usher.db").display()))
-        .arg("--mail-dir")
-        .arg(dir.0.join("mail"))
+        .env("USHER_MAIL", format!("file://{}", dir.0.join("mail").display()))
         .env("USHER_BOOTSTRAP_PASSWORD", OPERATOR_PASSWORD)
         .env("USHER_LOG", "warn")
         .stdout(Stdio::piped())
@@ -95,7 +94,10 @@ fn start(root: &Path) -> Result<Server, String> {
         Some(address) => Ok(Server { child, address, _dir: dir }),
         None => {
             let _ = child.kill();
-            Err("usher serve exited before listening".to_owned())
+            let log = std::fs::read_to_string(dir.0.join("server.log")).unwrap_or_default();
+            let lines: Vec<&str> = log.lines().filter(|l| !l.trim().is_empty()).collect();
+            let tail = lines[lines.len().saturating_sub(5)..].join(" | ");
+            Err(format!("usher serve exited before listening; it logged: {tail}"))
         }
     }
 }

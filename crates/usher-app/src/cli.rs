@@ -1,4 +1,4 @@
-//! The command line: `usher serve`, `usher migrate` and `usher openapi`. Every option is a
+//! The command line: `usher serve`, `usher dispatch`, `usher migrate` and `usher openapi`. Every option is a
 //! flag with a `USHER_*` environment variable beside it.
 
 use std::sync::Arc;
@@ -33,6 +33,9 @@ pub enum Command {
     /// Runs the HTTP server (the /v1 API, /docs, /healthz, /readyz, /metrics), migrating the
     /// database and creating the operator on first start.
     Serve(ServeArgs),
+    /// Delivers queued mail without serving HTTP (beside servers started with
+    /// `--no-dispatcher`, or as extra dispatchers: any number can run on PostgreSQL).
+    Dispatch(DispatchArgs),
     /// Applies the database migrations not applied yet (a no-op when up to date).
     Migrate(DatabaseArgs),
     /// Prints the OpenAPI document of the HTTP API.
@@ -59,6 +62,70 @@ impl DatabaseArgs {
     }
 }
 
+/// Where mail goes and how it is delivered.
+#[derive(Debug, clap::Args)]
+pub struct MailArgs {
+    /// `file://<folder>` (one `.eml` per message), `smtp://[user:pass@]host[:port]` (add
+    /// `?tls=required` for STARTTLS) or `smtps://…` (implicit TLS).
+    #[arg(long = "mail", env = "USHER_MAIL", default_value = "file://mail", hide_env_values = true)]
+    pub target: usher_mail::MailTarget,
+    /// The sender of usher's mail.
+    #[arg(long, env = "USHER_MAIL_FROM", default_value = "usher <noreply@usher.localhost>")]
+    pub mail_from: String,
+    /// A folder of templates replacing or adding to the shipped ones (`<locale>/<kind>.txt`,
+    /// `<locale>/<kind>.html`).
+    #[arg(long, env = "USHER_MAIL_TEMPLATES")]
+    pub mail_templates: Option<std::path::PathBuf>,
+    /// Seconds a dispatcher holds the mail it claimed; a dispatcher that dies leaves it to be
+    /// claimed again after this.
+    #[arg(long, env = "USHER_MAIL_LEASE_SECONDS", default_value_t = 60, value_parser = clap::value_parser!(u32).range(1..=3600))]
+    pub mail_lease_seconds: u32,
+    /// Seconds before the first retry of a mail that failed for now; the wait doubles (with
+    /// jitter) up to an hour, for 8 attempts.
+    #[arg(long, env = "USHER_MAIL_RETRY_SECONDS", default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..=3600))]
+    pub mail_retry_seconds: u32,
+}
+
+impl MailArgs {
+    fn policy(&self) -> DeliveryPolicy {
+        let seconds = |n: u32| usher_domain::time::Duration::seconds(i64::from(n));
+        DeliveryPolicy {
+            lease: seconds(self.mail_lease_seconds),
+            first_retry: seconds(self.mail_retry_seconds),
+            ..DeliveryPolicy::standard()
+        }
+    }
+
+    fn renderer(&self, public_url: &str) -> Result<usher_mail::TemplateRenderer, CommandError> {
+        let renderer = match &self.mail_templates {
+            Some(folder) => usher_mail::TemplateRenderer::with_overrides(public_url, folder),
+            None => usher_mail::TemplateRenderer::new(public_url),
+        };
+        renderer.map_err(|err| CommandError::Mail(err.to_string()))
+    }
+
+    fn mailer(&self) -> Result<usher_mail::AnyMailer, CommandError> {
+        usher_mail::AnyMailer::new(&self.target, &self.mail_from).map_err(CommandError::Mail)
+    }
+}
+
+/// Options of `usher dispatch`.
+#[derive(Debug, clap::Args)]
+pub struct DispatchArgs {
+    /// The database.
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+    /// Mail.
+    #[command(flatten)]
+    pub mail: MailArgs,
+    /// The address users reach usher at; links in mail start with it.
+    #[arg(long, env = "USHER_PUBLIC_URL", default_value = "http://127.0.0.1:8080")]
+    pub public_url: String,
+    /// Log format.
+    #[arg(long, env = "USHER_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+}
+
 /// How logs are written (to standard error).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum LogFormat {
@@ -80,12 +147,12 @@ pub struct ServeArgs {
     /// The operator's password on first start; without it one is generated and printed once.
     #[arg(long, env = "USHER_BOOTSTRAP_PASSWORD", hide_env_values = true)]
     pub bootstrap_password: Option<String>,
-    /// Where queued mail is written, one `.eml` file per message.
-    #[arg(long, env = "USHER_MAIL_DIR", default_value = "mail")]
-    pub mail_dir: std::path::PathBuf,
-    /// The sender of usher's mail.
-    #[arg(long, env = "USHER_MAIL_FROM", default_value = "usher <noreply@usher.localhost>")]
-    pub mail_from: String,
+    /// Mail.
+    #[command(flatten)]
+    pub mail: MailArgs,
+    /// Leave the outbox to `usher dispatch` processes instead of delivering it here.
+    #[arg(long, env = "USHER_NO_DISPATCHER")]
+    pub no_dispatcher: bool,
     /// The address users reach usher at; links in mail start with it (default: the listen address).
     #[arg(long, env = "USHER_PUBLIC_URL")]
     pub public_url: Option<String>,
@@ -152,6 +219,7 @@ fn say(line: &str) {
 pub async fn run(cli: Cli) -> Result<(), CommandError> {
     match cli.command {
         Command::Serve(args) => serve(args).await,
+        Command::Dispatch(args) => dispatch(args).await,
         Command::Migrate(database) => {
             let store = SqlStore::connect(&database.config()).await?;
             let applied = store.migrate().await?;
@@ -245,52 +313,88 @@ async fn shutdown_signal() {
     tracing::info!("shutting down: finishing requests in flight");
 }
 
-async fn serve(args: ServeArgs) -> Result<(), CommandError> {
-    init_logs(args.log_format);
-    let store = Arc::new(SqlStore::open(&args.database.config()).await?);
-    tokio::fs::create_dir_all(&args.mail_dir)
-        .await
-        .map_err(|source| CommandError::Directory { path: args.mail_dir.display().to_string(), source })?;
-    let workers =
-        args.hash_workers.unwrap_or_else(|| std::thread::available_parallelism().map_or(2, usize::from));
-    let ports = Ports {
-        store: store.clone() as Arc<dyn Store>,
+/// How often a dispatcher with nothing to do looks at the outbox again.
+const DISPATCH_INTERVAL: Duration = Duration::from_millis(500);
+
+fn ports(store: Arc<SqlStore>, hasher: Argon2Hasher) -> Ports {
+    Ports {
+        store: store as Arc<dyn Store>,
         clock: Arc::new(SystemClock),
         ids: Arc::new(UuidV7Ids),
         tokens: Arc::new(OsTokens),
-        hasher: Arc::new(Argon2Hasher::new(workers)),
+        hasher: Arc::new(hasher),
         breached: Arc::new(ShippedPasswordList),
         disposable: Arc::new(MailcheckerList),
         throttle: ThrottlePolicy::standard(),
-    };
+    }
+}
+
+async fn dispatch(args: DispatchArgs) -> Result<(), CommandError> {
+    init_logs(args.log_format);
+    let store = Arc::new(SqlStore::open(&args.database.config()).await?);
+    let mailer = args.mail.mailer()?;
+    let renderer = args.mail.renderer(&args.public_url)?;
+    let ports = ports(store.clone(), Argon2Hasher::new(1));
+    say(&format!("dispatching: {}", args.mail.target));
+    usher_mail::run_dispatcher(
+        ports,
+        renderer,
+        mailer,
+        args.mail.policy(),
+        DISPATCH_INTERVAL,
+        |_| {},
+        shutdown_signal(),
+    )
+    .await;
+    if let Ok(store) = Arc::try_unwrap(store) {
+        store.close().await?;
+    }
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn serve(args: ServeArgs) -> Result<(), CommandError> {
+    init_logs(args.log_format);
+    let store = Arc::new(SqlStore::open(&args.database.config()).await?);
+    let mailer = args.mail.mailer()?;
+    let workers =
+        args.hash_workers.unwrap_or_else(|| std::thread::available_parallelism().map_or(2, usize::from));
+    let ports = ports(store.clone(), Argon2Hasher::new(workers));
     bootstrap(&ports, args.bootstrap_password).await?;
-    let config =
-        HttpConfig { max_body_bytes: args.max_body_bytes, trust_forwarded_for: args.trust_forwarded_for };
-    let state = AppState::new(ports.clone(), Arc::new(StoreReadiness(store.clone())), config);
     let bound = usher_http::bind(&args.listen)
         .await
         .map_err(|source| CommandError::Listen { address: args.listen.clone(), source })?;
     let public_url = args.public_url.clone().unwrap_or_else(|| format!("http://{}", bound.local_addr));
-    let renderer = usher_mail::TemplateRenderer::new(&public_url).map_err(CommandError::Mail)?;
-    let mailer =
-        usher_mail::FileMailer::new(args.mail_dir.clone(), &args.mail_from).map_err(CommandError::Mail)?;
+    let config = HttpConfig {
+        max_body_bytes: args.max_body_bytes,
+        trust_forwarded_for: args.trust_forwarded_for,
+        secure_cookies: public_url.starts_with("https://"),
+    };
+    let state = AppState::new(ports.clone(), Arc::new(StoreReadiness(store.clone())), config);
+    let renderer = args.mail.renderer(&public_url)?;
     let (stop_mail, mail_stopped) = tokio::sync::oneshot::channel::<()>();
-    let dispatcher = tokio::spawn(usher_mail::run_dispatcher(
-        ports,
-        renderer,
-        mailer,
-        DeliveryPolicy::standard(),
-        Duration::from_millis(500),
-        async move {
-            let _ = mail_stopped.await;
-        },
-    ));
+    let dispatcher = (!args.no_dispatcher).then(|| {
+        let metrics = state.clone();
+        tokio::spawn(usher_mail::run_dispatcher(
+            ports,
+            renderer,
+            mailer,
+            args.mail.policy(),
+            DISPATCH_INTERVAL,
+            move |report| metrics.count_mail(report),
+            async move {
+                let _ = mail_stopped.await;
+            },
+        ))
+    });
     say(&format!("listening: http://{}", bound.local_addr));
-    tracing::info!(address = %bound.local_addr, backend = ?store.backend(), mail = %args.mail_dir.display(), "serving");
+    tracing::info!(address = %bound.local_addr, backend = ?store.backend(), mail = %args.mail.target, "serving");
     let grace = Duration::from_secs(args.shutdown_grace_seconds);
     let served = bound.serve(state, shutdown_signal(), grace).await;
     let _ = stop_mail.send(());
-    let _ = dispatcher.await;
+    if let Some(dispatcher) = dispatcher {
+        let _ = dispatcher.await;
+    }
     served.map_err(CommandError::Serve)?;
     if let Ok(store) = Arc::try_unwrap(store) {
         store.close().await?;

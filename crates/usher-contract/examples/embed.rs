@@ -80,6 +80,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             user_type: user_type.id,
             roles: BTreeSet::from([user_role.id]),
             scope: BTreeSet::new(),
+            locale: None,
         },
     )
     .await?;

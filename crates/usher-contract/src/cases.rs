@@ -7,14 +7,14 @@ use std::sync::Arc;
 
 use usher_domain::authz::Denied;
 use usher_domain::error::RepoError;
-use usher_domain::model::{ContactKind, InvitationStatus, UserState};
+use usher_domain::model::{ContactKind, DeliveryState, InvitationStatus, UserState};
 use usher_domain::ports::{PageRequest, Store};
 use usher_domain::rules::{Attribution, NoSeatAvailable};
 use usher_domain::service::invitations::{
     self, Acceptance, InviteError, InviteOutcome, LinkProblem, NewInvitations,
 };
 use usher_domain::service::users::{self, UserError, UserFilter, UserPatch};
-use usher_domain::service::{accounts, audit, auth, contacts, public, roles, seats};
+use usher_domain::service::{accounts, audit, auth, contacts, outbox, public, roles, seats};
 use usher_domain::time::Duration;
 use usher_domain::value::{Access, Module, Permission, PlainPassword, SecretToken};
 
@@ -40,6 +40,7 @@ macro_rules! store_contract {
             r9_verification_mail_and_manual_verification,
             r10_bulk_invitation_gives_one_outcome_per_address,
             r10_resend_kills_the_old_link_and_revoke_frees_the_seat,
+            r10_an_invitation_in_a_language_is_mailed_in_it_and_the_user_keeps_it,
             r11_accepting_creates_a_verified_user_once,
             r11_concurrent_redemptions_of_one_token_succeed_once,
             r12_self_registration_creates_members_only_when_open,
@@ -107,6 +108,7 @@ fn invite_command(tenant: &Tenant, emails: &[&str]) -> NewInvitations {
         user_type: tenant.user_type.id,
         roles: BTreeSet::from([tenant.user_role]),
         scope: BTreeSet::new(),
+        locale: None,
     }
 }
 
@@ -117,20 +119,26 @@ async fn invite_all(h: &Harness, tenant: &Tenant, emails: &[&str]) -> Vec<(Strin
         .unwrap()
 }
 
+/// Every mail of a root, in any state.
+fn mail_query(root: usher_domain::id::AccountId, page: PageRequest) -> usher_domain::ports::MailQuery {
+    usher_domain::ports::MailQuery { root, within: BTreeSet::new(), state: None, page }
+}
+
 /// The link token of the newest mail of a root (the test reads the outbox like a mailbox).
 async fn last_link(h: &Harness, tenant: &Tenant) -> String {
     let mut tx = h.ports.store.begin().await.unwrap();
     let mut request = PageRequest::first(200);
     let mut last = None;
     loop {
-        let page = tx.list_mail(tenant.account.id, &request).await.unwrap();
+        let query = mail_query(tenant.account.id, request);
+        let page = tx.list_mail(&query).await.unwrap();
         last = page.items.last().cloned().or(last);
         match page.next {
             Some(cursor) => request = PageRequest::after(cursor, 200),
             None => break,
         }
     }
-    let payload = serde_json::to_value(last.unwrap().message).unwrap();
+    let payload = serde_json::to_value(last.unwrap().mail.message).unwrap();
     payload["token"].as_str().unwrap().to_owned()
 }
 
@@ -516,6 +524,47 @@ pub async fn r20_the_outbox_is_delivered_once_and_retried_after_failures(store: 
     h.clock.advance(Duration::hours(2));
     assert_eq!(dispatch_due(&h.ports, &renderer, &mailer, &policy).await.unwrap().handled(), 0);
     assert_eq!(mailer.sent().len(), 4);
+
+    // The administrator sees the failed mail with its reason, and retries it.
+    let admin = &tenant.admin_actor;
+    let failed = outbox::list_mail(
+        &h.ports,
+        admin,
+        tenant.account.id,
+        Some(DeliveryState::Failed),
+        PageRequest::first(10),
+    )
+    .await
+    .unwrap();
+    assert_eq!(failed.items.len(), 1);
+    let failed = &failed.items[0];
+    assert_eq!((failed.mail.to.as_str(), failed.delivery.attempts), ("e@people.example.com", 2));
+    assert!(failed.delivery.last_error.as_deref().is_some_and(|e| e.contains("told to fail")), "{failed:?}");
+    let retried = outbox::retry_mail(&h.ports, admin, failed.mail.id).await.unwrap();
+    assert_eq!((retried.delivery.state, retried.delivery.attempts), (DeliveryState::Pending, 0));
+    let again = outbox::retry_mail(&h.ports, admin, failed.mail.id).await.unwrap_err();
+    assert!(matches!(again, outbox::OutboxError::NotFailed { state: DeliveryState::Pending }), "{again:?}");
+    assert_eq!(dispatch_due(&h.ports, &renderer, &mailer, &policy).await.unwrap().sent, 1);
+
+    // Sent mail keeps no link token (the outbox is the only place a raw token ever was).
+    let sent = outbox::list_mail(
+        &h.ports,
+        admin,
+        tenant.account.id,
+        Some(DeliveryState::Sent),
+        PageRequest::first(10),
+    )
+    .await
+    .unwrap();
+    assert_eq!(sent.items.len(), 5);
+    for item in &sent.items {
+        let payload = serde_json::to_value(&item.mail.message).unwrap();
+        assert!(payload["token"].is_null(), "a sent mail still holds its token: {payload}");
+        assert!(item.delivery.sent_at.is_some());
+    }
+    let audited =
+        audit::list_audit_events(&h.ports, admin, tenant.account.id, PageRequest::first(1)).await.unwrap();
+    assert_eq!(audited.items[0].action, "mail.retried");
 }
 
 /// R9: verification mail only while required and unverified; manual verification is audited.
@@ -624,6 +673,41 @@ pub async fn r10_resend_kills_the_old_link_and_revoke_frees_the_seat(store: Arc<
     users::delete_user(&h.ports, &tenant.admin_actor, user.id).await.unwrap();
     let again = invite_all(&h, &tenant, &["removed@people.example.com"]).await;
     assert_eq!(again[0].1.code(), "invited");
+}
+
+/// R10: invitees get their mail in the language of the invitation (resends too), and the user
+/// made by accepting keeps it as the preferred locale; a malformed language is refused.
+pub async fn r10_an_invitation_in_a_language_is_mailed_in_it_and_the_user_keeps_it(store: Arc<dyn Store>) {
+    let h = Harness::new(store);
+    let tenant = h.tenant("acme", 2).await;
+    let bad = NewInvitations {
+        locale: Some("not a language".into()),
+        ..invite_command(&tenant, &["x@example.com"])
+    };
+    let err = invitations::invite(&h.ports, &tenant.admin_actor, tenant.account.id, bad).await.unwrap_err();
+    assert!(matches!(&err, InviteError::Invalid(invalid) if invalid.field == "locale"), "{err:?}");
+    let german =
+        NewInvitations { locale: Some("de-CH".into()), ..invite_command(&tenant, &["hans@example.com"]) };
+    let outcomes =
+        invitations::invite(&h.ports, &tenant.admin_actor, tenant.account.id, german).await.unwrap();
+    let invitation = invitation_of(&outcomes, 0);
+    assert_eq!(invitation.locale.as_ref().map(|l| l.as_str()), Some("de-CH"));
+    invitations::resend(&h.ports, &tenant.admin_actor, invitation.id).await.unwrap();
+    let mut tx = h.ports.store.begin().await.unwrap();
+    let mail = tx.list_mail(&mail_query(tenant.account.id, PageRequest::first(10))).await.unwrap();
+    drop(tx);
+    let locales: Vec<Option<&str>> =
+        mail.items.iter().map(|q| q.mail.locale.as_ref().map(|l| l.as_str())).collect();
+    assert_eq!(locales, [Some("de-CH"), Some("de-CH")], "the invitation and its resend");
+    let acceptance = Acceptance {
+        token: last_link(&h, &tenant).await,
+        first_name: None,
+        last_name: None,
+        username: None,
+        password: password(),
+    };
+    let user = invitations::accept(&h.ports, acceptance).await.unwrap();
+    assert_eq!(user.profile.locale.as_ref().map(|l| l.as_str()), Some("de-CH"));
 }
 
 /// R11: accepting sets the password and creates an active, verified user with the invited
@@ -1141,9 +1225,9 @@ pub async fn r1_race_1000_creations_and_acceptances_for_10_seats(a: Arc<dyn Stor
     invite_all(&h, &tenant, &refs).await;
     let mut links = Vec::new();
     let mut tx = h.ports.store.begin().await.unwrap();
-    let mail = tx.list_mail(tenant.account.id, &PageRequest::first(50)).await.unwrap();
+    let mail = tx.list_mail(&mail_query(tenant.account.id, PageRequest::first(50))).await.unwrap();
     for item in mail.items {
-        if let usher_domain::model::MailMessage::Invitation { token, .. } = item.message {
+        if let usher_domain::model::MailMessage::Invitation { token: Some(token), .. } = item.mail.message {
             links.push(token.expose().to_owned());
         }
     }

@@ -231,7 +231,13 @@ impl Harness {
         let mut n_mail = 0;
         let mut request = PageRequest::first(200);
         loop {
-            let page = tx.list_mail(root, &request).await.unwrap_or_else(|err| panic!("mail: {err}"));
+            let query = usher_domain::ports::MailQuery {
+                root,
+                within: BTreeSet::new(),
+                state: None,
+                page: request.clone(),
+            };
+            let page = tx.list_mail(&query).await.unwrap_or_else(|err| panic!("mail: {err}"));
             n_mail += page.items.len();
             match page.next {
                 Some(cursor) => request = PageRequest::after(cursor, 200),

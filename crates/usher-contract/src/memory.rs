@@ -19,12 +19,13 @@ use usher_domain::id::{
     AccountId, ApiKeyId, ContactId, DeviceId, InvitationId, MailId, RoleId, TokenId, UserId, UserTypeId,
 };
 use usher_domain::model::{
-    Account, ApiKey, AuditEvent, Contact, Device, Invitation, InvitationState, OneTimeToken, OutboxMail,
-    Role, SeatUsage, Session, Settings, TokenPurpose, User, UserState, UserType,
+    Account, ApiKey, AuditEvent, Contact, Delivery, DeliveryState, Device, Invitation, InvitationState,
+    OneTimeToken, OutboxMail, QueuedMail, Role, SeatUsage, Session, Settings, TokenPurpose, User, UserState,
+    UserType,
 };
 use usher_domain::ports::{
-    AuditQuery, ClaimedMail, Clock, ContactQuery, Cursor, IdGen, InvitationQuery, Page, PageRequest,
-    PasswordHasher, Store, TokenGen, Tx, UserQuery,
+    AuditQuery, ClaimedMail, Clock, ContactQuery, Cursor, IdGen, InvitationQuery, MailQuery, Page,
+    PageRequest, PasswordHasher, Store, TokenGen, Tx, UserQuery,
 };
 use usher_domain::ports::{HashError, MailError, Mailer, RenderedMail};
 use usher_domain::time::{Duration, Timestamp};
@@ -49,16 +50,6 @@ struct State {
     outbox: Vec<OutboxMail>,
     deliveries: HashMap<MailId, Delivery>,
     failures: HashMap<String, Vec<Timestamp>>,
-}
-
-/// Delivery state of a queued mail.
-#[derive(Debug, Clone)]
-struct Delivery {
-    sent: bool,
-    failed: bool,
-    attempts: u32,
-    next_attempt_at: Timestamp,
-    last_error: Option<String>,
 }
 
 /// The in-memory store.
@@ -123,6 +114,11 @@ impl MemoryTx {
             }
         }
         Ok(())
+    }
+
+    fn queued(&self, mail: &OutboxMail) -> Option<QueuedMail> {
+        let delivery = self.work.deliveries.get(&mail.id)?.clone();
+        Some(QueuedMail { mail: mail.clone(), delivery })
     }
 
     fn within(&self, account: AccountId, subtrees: &std::collections::BTreeSet<AccountId>) -> bool {
@@ -581,11 +577,11 @@ impl Tx for MemoryTx {
     async fn enqueue_mail(&mut self, mail: &OutboxMail) -> Result<(), RepoError> {
         self.work.outbox.push(mail.clone());
         let delivery = Delivery {
-            sent: false,
-            failed: false,
+            state: DeliveryState::Pending,
             attempts: 0,
-            next_attempt_at: mail.created_at,
+            next_attempt_at: Some(mail.created_at),
             last_error: None,
+            sent_at: None,
         };
         self.work.deliveries.insert(mail.id, delivery);
         Ok(())
@@ -602,8 +598,12 @@ impl Tx for MemoryTx {
             .iter()
             .filter_map(|mail| {
                 let delivery = self.work.deliveries.get(&mail.id)?;
-                let pending = !delivery.sent && !delivery.failed && delivery.next_attempt_at <= now;
-                pending.then_some((delivery.next_attempt_at, mail.created_at, mail.id))
+                let at = delivery.next_attempt_at?;
+                (delivery.state == DeliveryState::Pending && at <= now).then_some((
+                    at,
+                    mail.created_at,
+                    mail.id,
+                ))
             })
             .collect();
         due.sort();
@@ -612,7 +612,7 @@ impl Tx for MemoryTx {
         for (_, _, id) in due {
             let Some(delivery) = self.work.deliveries.get_mut(&id) else { continue };
             delivery.attempts += 1;
-            delivery.next_attempt_at = lease_until;
+            delivery.next_attempt_at = Some(lease_until);
             let attempts = delivery.attempts;
             if let Some(mail) = self.work.outbox.iter().find(|m| m.id == id) {
                 claimed.push(ClaimedMail { mail: mail.clone(), attempts });
@@ -621,10 +621,16 @@ impl Tx for MemoryTx {
         claimed.sort_by_key(|c| (c.mail.created_at, c.mail.id));
         Ok(claimed)
     }
-    async fn mark_mail_sent(&mut self, id: MailId, _at: Timestamp) -> Result<(), RepoError> {
-        let delivery = self.work.deliveries.get_mut(&id).ok_or(RepoError::NotFound { entity: "mail" })?;
-        delivery.sent = true;
+    async fn mark_mail_sent(&mut self, mail: &OutboxMail, at: Timestamp) -> Result<(), RepoError> {
+        let delivery =
+            self.work.deliveries.get_mut(&mail.id).ok_or(RepoError::NotFound { entity: "mail" })?;
+        delivery.state = DeliveryState::Sent;
+        delivery.next_attempt_at = None;
         delivery.last_error = None;
+        delivery.sent_at = Some(at);
+        if let Some(stored) = self.work.outbox.iter_mut().find(|m| m.id == mail.id) {
+            stored.message = stored.message.without_token();
+        }
         Ok(())
     }
     async fn mark_mail_failed(
@@ -635,25 +641,37 @@ impl Tx for MemoryTx {
     ) -> Result<(), RepoError> {
         let delivery = self.work.deliveries.get_mut(&id).ok_or(RepoError::NotFound { entity: "mail" })?;
         delivery.last_error = Some(error.to_owned());
-        match retry_at {
-            Some(at) => delivery.next_attempt_at = at,
-            None => delivery.failed = true,
+        delivery.next_attempt_at = retry_at;
+        if retry_at.is_none() {
+            delivery.state = DeliveryState::Failed;
         }
         Ok(())
     }
-    async fn list_mail(
-        &mut self,
-        root: AccountId,
-        request: &PageRequest,
-    ) -> Result<Page<OutboxMail>, RepoError> {
+    async fn retry_mail(&mut self, id: MailId, at: Timestamp) -> Result<bool, RepoError> {
+        let Some(delivery) = self.work.deliveries.get_mut(&id) else { return Ok(false) };
+        if delivery.state != DeliveryState::Failed {
+            return Ok(false);
+        }
+        delivery.state = DeliveryState::Pending;
+        delivery.attempts = 0;
+        delivery.next_attempt_at = Some(at);
+        Ok(true)
+    }
+    async fn queued_mail(&mut self, id: MailId) -> Result<Option<QueuedMail>, RepoError> {
+        let mail = self.work.outbox.iter().find(|m| m.id == id);
+        Ok(mail.and_then(|mail| self.queued(mail)))
+    }
+    async fn list_mail(&mut self, query: &MailQuery) -> Result<Page<QueuedMail>, RepoError> {
         let items = self
             .work
             .outbox
             .iter()
-            .filter(|m| m.root == root)
-            .map(|m| (Cursor::at_time(m.created_at, m.id.as_uuid()), m.clone()))
+            .filter(|m| m.root == query.root && self.within(m.account, &query.within))
+            .filter_map(|m| self.queued(m))
+            .filter(|q| query.state.is_none_or(|state| q.delivery.state == state))
+            .map(|q| (Cursor::at_time(q.mail.created_at, q.mail.id.as_uuid()), q))
             .collect();
-        Ok(page(items, request, false))
+        Ok(page(items, &query.page, false))
     }
 
     async fn record_login_failure(&mut self, key: &str, at: Timestamp) -> Result<(), RepoError> {

@@ -540,6 +540,8 @@ pub struct Invitation {
     pub updated_at: Timestamp,
     /// The user created by accepting.
     pub accepted_user: Option<UserId>,
+    /// The invitee's language: the mail's, and the new user's preferred locale.
+    pub locale: Option<Locale>,
 }
 
 impl Invitation {
@@ -748,9 +750,9 @@ pub enum MailMessage {
         invitation: InvitationId,
         /// The inviting account's name.
         account_name: String,
-        /// Link token.
+        /// Link token; `None` once the mail was sent (the outbox forgets it).
         #[serde(serialize_with = "expose_token")]
-        token: SecretToken,
+        token: Option<SecretToken>,
         /// When the link dies.
         expires_at: Timestamp,
     },
@@ -760,9 +762,9 @@ pub enum MailMessage {
         user: UserId,
         /// Username to log in with.
         username: String,
-        /// Link token.
+        /// Link token; `None` once the mail was sent (the outbox forgets it).
         #[serde(serialize_with = "expose_token")]
-        token: SecretToken,
+        token: Option<SecretToken>,
         /// When the link dies.
         expires_at: Timestamp,
     },
@@ -770,9 +772,9 @@ pub enum MailMessage {
     EmailVerification {
         /// User.
         user: UserId,
-        /// Link token.
+        /// Link token; `None` once the mail was sent (the outbox forgets it).
         #[serde(serialize_with = "expose_token")]
-        token: SecretToken,
+        token: Option<SecretToken>,
         /// When the link dies.
         expires_at: Timestamp,
     },
@@ -780,9 +782,9 @@ pub enum MailMessage {
     PasswordReset {
         /// User.
         user: UserId,
-        /// Link token.
+        /// Link token; `None` once the mail was sent (the outbox forgets it).
         #[serde(serialize_with = "expose_token")]
-        token: SecretToken,
+        token: Option<SecretToken>,
         /// When the link dies.
         expires_at: Timestamp,
     },
@@ -793,8 +795,11 @@ pub enum MailMessage {
     },
 }
 
-fn expose_token<S: serde::Serializer>(token: &SecretToken, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str(token.expose())
+fn expose_token<S: serde::Serializer>(token: &Option<SecretToken>, s: S) -> Result<S::Ok, S::Error> {
+    match token {
+        Some(token) => s.serialize_str(token.expose()),
+        None => s.serialize_none(),
+    }
 }
 
 impl MailMessage {
@@ -808,6 +813,66 @@ impl MailMessage {
             MailMessage::PasswordChanged { .. } => "password_changed",
         }
     }
+
+    /// The same message without its link token: what the outbox keeps once it was sent.
+    pub fn without_token(&self) -> MailMessage {
+        let mut message = self.clone();
+        match &mut message {
+            MailMessage::Invitation { token, .. }
+            | MailMessage::Welcome { token, .. }
+            | MailMessage::EmailVerification { token, .. }
+            | MailMessage::PasswordReset { token, .. } => *token = None,
+            MailMessage::PasswordChanged { .. } => {}
+        }
+        message
+    }
+}
+
+/// Where a queued mail is on its way (R20).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeliveryState {
+    /// Waiting for its first or next attempt.
+    Pending,
+    /// Accepted by the mail server (or written by the file sink).
+    Sent,
+    /// Given up: refused for good, or out of attempts. An administrator may retry it.
+    Failed,
+}
+
+impl DeliveryState {
+    /// The stored and wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeliveryState::Pending => "pending",
+            DeliveryState::Sent => "sent",
+            DeliveryState::Failed => "failed",
+        }
+    }
+}
+
+/// How the delivery of a queued mail went so far.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Delivery {
+    /// State.
+    pub state: DeliveryState,
+    /// Attempts made.
+    pub attempts: u32,
+    /// When a pending mail is tried next (or its current attempt's lease ends).
+    pub next_attempt_at: Option<Timestamp>,
+    /// Why the last attempt failed, if it did.
+    pub last_error: Option<String>,
+    /// When it was sent.
+    pub sent_at: Option<Timestamp>,
+}
+
+/// A mail of the outbox with its delivery.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueuedMail {
+    /// The mail (its token is gone once sent).
+    pub mail: OutboxMail,
+    /// Its delivery.
+    pub delivery: Delivery,
 }
 
 impl std::fmt::Debug for MailMessage {
@@ -858,6 +923,7 @@ mod tests {
             created_at: t0,
             updated_at: t0,
             accepted_user: None,
+            locale: None,
         };
         assert_eq!(invitation.status(t0.plus(Duration::days(6))), InvitationStatus::Pending);
         assert_eq!(invitation.status(t0.plus(Duration::days(7))), InvitationStatus::Expired);
@@ -876,7 +942,7 @@ mod tests {
         let token = SecretToken::from_random("", [3; 32]);
         let message = MailMessage::PasswordReset {
             user: UserId::from_uuid(Uuid::from_u128(1)),
-            token: token.clone(),
+            token: Some(token.clone()),
             expires_at: Timestamp::from_unix_micros(0).unwrap(),
         };
         assert!(!format!("{message:?}").contains(token.expose()));

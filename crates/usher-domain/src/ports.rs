@@ -18,8 +18,9 @@ use crate::id::{
     AccountId, ApiKeyId, ContactId, DeviceId, InvitationId, MailId, RoleId, TokenId, UserId, UserTypeId,
 };
 use crate::model::{
-    Account, ApiKey, AuditEvent, Contact, Device, Invitation, InvitationState, InvitationStatus,
-    OneTimeToken, OutboxMail, Role, SeatUsage, Session, Settings, User, UserState, UserType,
+    Account, ApiKey, AuditEvent, Contact, DeliveryState, Device, Invitation, InvitationState,
+    InvitationStatus, OneTimeToken, OutboxMail, QueuedMail, Role, SeatUsage, Session, Settings, User,
+    UserState, UserType,
 };
 use crate::time::Timestamp;
 use crate::value::{Email, PasswordHash, PlainPassword, Slug, TokenHash, UsernameKey};
@@ -227,9 +228,13 @@ pub trait Tx: Send {
     async fn redact_audit_subject(&mut self, user: UserId) -> Result<(), RepoError>;
     /// Enqueues a mail.
     async fn enqueue_mail(&mut self, mail: &OutboxMail) -> Result<(), RepoError>;
-    /// A page of queued mail of a root, oldest first.
-    async fn list_mail(&mut self, root: AccountId, page: &PageRequest)
-    -> Result<Page<OutboxMail>, RepoError>;
+    /// A page of queued mail with its delivery, oldest first.
+    async fn list_mail(&mut self, query: &MailQuery) -> Result<Page<QueuedMail>, RepoError>;
+    /// One queued mail with its delivery.
+    async fn queued_mail(&mut self, id: MailId) -> Result<Option<QueuedMail>, RepoError>;
+    /// Makes a failed mail pending again, due at `at`, with its attempts counted afresh;
+    /// `false` when the mail is not failed.
+    async fn retry_mail(&mut self, id: MailId, at: Timestamp) -> Result<bool, RepoError>;
     /// Claims up to `limit` queued mails due by `now` (pending, next attempt not after `now`),
     /// oldest first, counts the attempt and hides them from other claims until `lease_until`.
     /// Rows another transaction holds are skipped (`FOR UPDATE SKIP LOCKED`), so any number of
@@ -241,8 +246,9 @@ pub trait Tx: Send {
         lease_until: Timestamp,
         limit: u32,
     ) -> Result<Vec<ClaimedMail>, RepoError>;
-    /// Records a delivered mail.
-    async fn mark_mail_sent(&mut self, id: MailId, at: Timestamp) -> Result<(), RepoError>;
+    /// Records a delivered mail and forgets its link token (the message is kept as
+    /// [`crate::model::MailMessage::without_token`]), so no raw token outlives its delivery.
+    async fn mark_mail_sent(&mut self, mail: &OutboxMail, at: Timestamp) -> Result<(), RepoError>;
     /// Records a failed attempt: the mail is tried again at `retry_at`, or given up for good
     /// (`None`), keeping `error` visible.
     async fn mark_mail_failed(
@@ -484,6 +490,19 @@ pub struct AuditQuery {
     /// Only events about accounts in these subtrees (empty: the whole root).
     pub within: BTreeSet<AccountId>,
     /// Page (newest first).
+    pub page: PageRequest,
+}
+
+/// Filters of the outbox list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MailQuery {
+    /// The root account.
+    pub root: AccountId,
+    /// Only mail about accounts in these subtrees (empty: the whole root).
+    pub within: BTreeSet<AccountId>,
+    /// Only mail in this state.
+    pub state: Option<DeliveryState>,
+    /// Page (oldest first).
     pub page: PageRequest,
 }
 

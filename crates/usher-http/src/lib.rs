@@ -18,6 +18,7 @@ use poem_openapi::{ApiResponse, Object, OpenApi, OpenApiService};
 mod api;
 mod auth;
 mod metrics;
+mod pages;
 pub mod problem;
 mod state;
 pub mod types;
@@ -96,6 +97,7 @@ type Apis = (
     api::public::PublicApi,
     api::contacts::ContactsApi,
     api::keys::IntegrationsApi,
+    api::mail::MailApi,
 );
 
 fn service() -> OpenApiService<Apis, ()> {
@@ -269,7 +271,7 @@ fn spec_endpoint() -> poem::web::WithContentType<String> {
 pub fn app(state: AppState) -> impl Endpoint<Output = Response> {
     let api = service();
     let docs = api.swagger_ui();
-    Route::new()
+    pages::mount(Route::new())
         .nest_no_strip("/", api)
         .at("/openapi.json", poem::get(spec_endpoint))
         .nest("/docs", docs)
@@ -319,7 +321,11 @@ async fn observe<E: Endpoint>(next: E, req: Request) -> poem::Result<Response> {
         Ok(response) => (response.status(), response.data::<poem_openapi::OperationId>().map(|id| id.0)),
         Err(err) => (err.status(), err.data::<poem_openapi::OperationId>().map(|id| id.0)),
     };
-    let operation = operation.unwrap_or(if path.starts_with("/docs") { "docs" } else { "other" });
+    let operation = operation.unwrap_or(match path.as_str() {
+        "/invite" | "/verify" | "/reset" | "/forgot" => "page",
+        docs if docs.starts_with("/docs") => "docs",
+        _ => "other",
+    });
     let seconds = started.elapsed().as_secs_f64();
     if let Some(metrics) = metrics {
         metrics.observe(&method, operation, status.as_u16(), seconds);

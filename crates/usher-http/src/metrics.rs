@@ -1,4 +1,5 @@
-//! Prometheus metrics (`GET /metrics`): requests by operation and status, and their latency.
+//! Prometheus metrics (`GET /metrics`): requests by operation and status, their latency, and
+//! outbox deliveries by outcome.
 
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -18,11 +19,17 @@ struct OperationLabels {
     operation: String,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct MailLabels {
+    outcome: &'static str,
+}
+
 /// The server's metrics registry.
 pub(crate) struct Metrics {
     registry: Registry,
     requests: Family<RequestLabels, Counter>,
     durations: Family<OperationLabels, Histogram>,
+    mail: Family<MailLabels, Counter>,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -53,7 +60,20 @@ impl Metrics {
             "Time to answer an HTTP request, by operation",
             durations.clone(),
         );
-        Metrics { registry, requests, durations }
+        let mail = Family::<MailLabels, Counter>::default();
+        registry.register(
+            "mail_deliveries",
+            "Outbox delivery attempts, by outcome (sent, retried, failed)",
+            mail.clone(),
+        );
+        Metrics { registry, requests, durations, mail }
+    }
+
+    /// Counts the outcomes of one dispatch round.
+    pub(crate) fn count_mail(&self, report: &usher_domain::service::outbox::DispatchReport) {
+        for (outcome, n) in [("sent", report.sent), ("retried", report.retried), ("failed", report.failed)] {
+            self.mail.get_or_create(&MailLabels { outcome }).inc_by(u64::try_from(n).unwrap_or(u64::MAX));
+        }
     }
 
     /// Counts one answered request. `operation` is the OpenAPI operation id (never a raw path,

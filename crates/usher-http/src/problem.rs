@@ -14,6 +14,7 @@ use usher_domain::service::accounts::AccountError;
 use usher_domain::service::audit::AuditError;
 use usher_domain::service::auth::{ApiKeyError, AuthError, ChangePasswordError};
 use usher_domain::service::invitations::{AcceptError, InviteError, LinkProblem};
+use usher_domain::service::outbox::OutboxError;
 use usher_domain::service::public::PublicError;
 use usher_domain::service::roles::RoleError;
 use usher_domain::service::seats::SeatError;
@@ -475,6 +476,19 @@ impl From<AuditError> for Problem {
             AuditError::Denied(denied) => denied.into(),
             AuditError::Invalid(invalid) => invalid.into(),
             AuditError::Repo(err) => err.into(),
+        }
+    }
+}
+
+impl From<OutboxError> for Problem {
+    fn from(err: OutboxError) -> Problem {
+        let detail = err.to_string();
+        match err {
+            OutboxError::NotFound { entity } => Problem::not_found(entity),
+            OutboxError::Denied(denied) => denied.into(),
+            OutboxError::Invalid(invalid) => invalid.into(),
+            OutboxError::NotFailed { .. } => Problem::conflict("mail_not_failed", detail).with_entity("mail"),
+            OutboxError::Repo(err) => err.into(),
         }
     }
 }

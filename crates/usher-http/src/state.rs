@@ -15,11 +15,13 @@ pub struct HttpConfig {
     /// Take the client address from the first `X-Forwarded-For` entry (only behind a proxy
     /// that sets it), for login throttling and the audit log.
     pub trust_forwarded_for: bool,
+    /// Mark cookies `Secure` (when users reach usher over HTTPS).
+    pub secure_cookies: bool,
 }
 
 impl Default for HttpConfig {
     fn default() -> HttpConfig {
-        HttpConfig { max_body_bytes: 1024 * 1024, trust_forwarded_for: false }
+        HttpConfig { max_body_bytes: 1024 * 1024, trust_forwarded_for: false, secure_cookies: false }
     }
 }
 
@@ -49,6 +51,12 @@ impl AppState {
     /// State over the domain's ports.
     pub fn new(ports: Ports, readiness: Arc<dyn Readiness>, config: HttpConfig) -> AppState {
         AppState { ports, readiness, metrics: Arc::new(Metrics::new()), config }
+    }
+
+    /// Counts the outcome of a dispatch round in `usher_mail_deliveries_total` (by outcome:
+    /// sent, retried, failed), for the dispatcher running beside the server.
+    pub fn count_mail(&self, report: &usher_domain::service::outbox::DispatchReport) {
+        self.metrics.count_mail(report);
     }
 
     /// The client address of a request (for throttling and the audit log).

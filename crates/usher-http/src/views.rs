@@ -9,6 +9,7 @@ use usher_domain::model::{
     Account, AccountState, ActorRef, ApiKey, AuditEvent, Contact, ContactKind, Device, Invitation,
     InvitationStatus, Origin, Role, SeatUsage, Settings, User, UserState, UserType,
 };
+use usher_domain::model::{DeliveryState, QueuedMail};
 use usher_domain::ports::Cursor;
 use usher_domain::rules::Attribution;
 use usher_domain::time::Timestamp;
@@ -556,6 +557,8 @@ pub struct InvitationView {
     /// When the link stops working.
     pub expires_at: OffsetDateTime,
     /// How many times the mail was sent.
+    /// The invitees' language.
+    pub locale: Option<String>,
     pub send_count: u32,
     /// The user who accepted.
     pub accepted_user: Option<Uuid>,
@@ -577,6 +580,7 @@ impl InvitationView {
             state: invitation.status(now).into(),
             invited_by: invitation.invited_by.into(),
             expires_at: at(invitation.expires_at),
+            locale: invitation.locale.as_ref().map(|l| l.as_str().to_owned()),
             send_count: invitation.send_count,
             accepted_user: invitation.accepted_user.map(|id| id.as_uuid()),
             created_at: at(invitation.created_at),
@@ -822,7 +826,39 @@ pub struct AuditEventList {
     pub next_cursor: Option<String>,
 }
 
-/// A mail in the outbox, without its content (which may carry a link token).
+/// Where a queued mail is on its way.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+#[oai(rename_all = "snake_case")]
+pub enum DeliveryStateView {
+    /// Waiting for its first or next attempt.
+    Pending,
+    /// Accepted by the mail server (or written to the mail folder).
+    Sent,
+    /// Given up (refused for good, or out of attempts); `POST /v1/mail/{id}/retry` sends it again.
+    Failed,
+}
+
+impl From<DeliveryState> for DeliveryStateView {
+    fn from(state: DeliveryState) -> Self {
+        match state {
+            DeliveryState::Pending => DeliveryStateView::Pending,
+            DeliveryState::Sent => DeliveryStateView::Sent,
+            DeliveryState::Failed => DeliveryStateView::Failed,
+        }
+    }
+}
+
+impl From<DeliveryStateView> for DeliveryState {
+    fn from(state: DeliveryStateView) -> Self {
+        match state {
+            DeliveryStateView::Pending => DeliveryState::Pending,
+            DeliveryStateView::Sent => DeliveryState::Sent,
+            DeliveryStateView::Failed => DeliveryState::Failed,
+        }
+    }
+}
+
+/// A mail in the outbox with its delivery, without its content (which may carry a link token).
 #[derive(Object, Debug, Clone)]
 #[oai(rename = "QueuedMail")]
 pub struct QueuedMailView {
@@ -834,14 +870,25 @@ pub struct QueuedMailView {
     pub to: String,
     /// `invitation`, `welcome`, `email_verification`, `password_reset` or `password_changed`.
     pub kind: String,
-    /// Locale the mail is rendered in.
+    /// Locale the mail is rendered in (English when empty or not shipped).
     pub locale: Option<String>,
     /// Queued.
     pub created_at: OffsetDateTime,
+    /// Delivery state.
+    pub state: DeliveryStateView,
+    /// Attempts made so far.
+    pub attempts: u32,
+    /// When a pending mail is tried next.
+    pub next_attempt_at: Option<OffsetDateTime>,
+    /// Why the last attempt failed (the mail server's answer).
+    pub last_error: Option<String>,
+    /// When it was sent.
+    pub sent_at: Option<OffsetDateTime>,
 }
 
-impl From<&usher_domain::model::OutboxMail> for QueuedMailView {
-    fn from(mail: &usher_domain::model::OutboxMail) -> Self {
+impl From<&QueuedMail> for QueuedMailView {
+    fn from(queued: &QueuedMail) -> Self {
+        let (mail, delivery) = (&queued.mail, &queued.delivery);
         QueuedMailView {
             id: mail.id.as_uuid(),
             account_id: mail.account.as_uuid(),
@@ -849,6 +896,11 @@ impl From<&usher_domain::model::OutboxMail> for QueuedMailView {
             kind: mail.message.kind().to_owned(),
             locale: mail.locale.as_ref().map(|l| l.as_str().to_owned()),
             created_at: at(mail.created_at),
+            state: delivery.state.into(),
+            attempts: delivery.attempts,
+            next_attempt_at: delivery.next_attempt_at.map(at),
+            last_error: delivery.last_error.clone(),
+            sent_at: delivery.sent_at.map(at),
         }
     }
 }

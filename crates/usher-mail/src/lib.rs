@@ -1,124 +1,119 @@
 //! The mail adapter: templates that turn a queued mail into what its recipient reads
-//! ([`TemplateRenderer`]), the file sink that writes one `.eml` per message ([`FileMailer`],
-//! the default, so the server runs with no mail server), and the dispatcher loop that drains
-//! the outbox ([`run_dispatcher`]).
+//! ([`TemplateRenderer`]), the mailers ([`SmtpMailer`], and [`FileMailer`], the default, which
+//! writes one `.eml` per message so the server runs with no mail server), chosen by a
+//! [`MailTarget`] URL, and the dispatcher loop that drains the outbox ([`run_dispatcher`]).
 
 use std::future::Future;
 use std::path::PathBuf;
 use std::time::Duration as StdDuration;
 
 use async_trait::async_trait;
+use lettre::Message;
 use lettre::message::{Mailbox, MultiPart, header};
-use lettre::{AsyncFileTransport, AsyncTransport, Message, Tokio1Executor};
-use minijinja::Environment;
-use serde_json::Value;
 
-use usher_domain::model::OutboxMail;
 use usher_domain::ports::{MailError, MailRenderer, Mailer, RenderedMail};
 use usher_domain::service::Ports;
-use usher_domain::service::outbox::{DeliveryPolicy, dispatch_due};
+use usher_domain::service::outbox::{DeliveryPolicy, DispatchReport, dispatch_due};
 
-/// The templates, per kind, in English: the first line is `Subject: …`, the rest the body.
-const TEMPLATES: [(&str, &str); 5] = [
-    ("invitation", include_str!("../templates/en/invitation.txt")),
-    ("welcome", include_str!("../templates/en/welcome.txt")),
-    ("email_verification", include_str!("../templates/en/email_verification.txt")),
-    ("password_reset", include_str!("../templates/en/password_reset.txt")),
-    ("password_changed", include_str!("../templates/en/password_changed.txt")),
-];
+mod file;
+mod smtp;
+mod templates;
 
-/// Renders queued mail with the templates; links point at `public_url`'s hosted pages.
-#[derive(Debug)]
-pub struct TemplateRenderer {
-    templates: Environment<'static>,
-    public_url: String,
+pub use file::FileMailer;
+pub use smtp::SmtpMailer;
+pub use templates::{KINDS, LOCALES, TemplateError, TemplateRenderer};
+
+/// Where mail goes, from `USHER_MAIL`:
+/// - `file://<folder>`: one `.eml` per message in the folder (`file://mail`, relative, or
+///   `file:///var/mail/usher`);
+/// - `smtp://[user:password@]host[:port]`: SMTP without TLS (a relay on localhost);
+/// - `smtp://…?tls=required`: STARTTLS, refusing a server without it
+///   (`tls=opportunistic` uses it when offered);
+/// - `smtps://[user:password@]host[:port]`: implicit TLS (port 465).
+///
+/// User and password are percent-encoded in the URL.
+#[derive(Clone, PartialEq, Eq)]
+pub enum MailTarget {
+    /// The file sink.
+    Folder(PathBuf),
+    /// An SMTP server; the URL as given (it may hold a password).
+    Smtp(String),
 }
 
-impl TemplateRenderer {
-    /// Templates whose links start with `public_url` (e.g. `https://id.example.com`).
-    pub fn new(public_url: &str) -> Result<TemplateRenderer, String> {
-        let mut templates = Environment::new();
-        for (kind, source) in TEMPLATES {
-            templates.add_template(kind, source).map_err(|err| format!("template {kind}: {err}"))?;
-        }
-        Ok(TemplateRenderer { templates, public_url: public_url.trim_end_matches('/').to_owned() })
-    }
-
-    /// The hosted page a kind of mail links to.
-    fn link(&self, kind: &str, token: Option<&str>) -> Option<String> {
-        let page = match kind {
-            "invitation" => "invite",
-            "email_verification" => "verify",
-            "welcome" | "password_reset" => "reset",
-            _ => return None,
-        };
-        token.map(|token| format!("{}/{page}?token={token}", self.public_url))
+impl std::fmt::Debug for MailTarget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.to_string())
     }
 }
 
-impl MailRenderer for TemplateRenderer {
-    fn render(&self, mail: &OutboxMail) -> Result<RenderedMail, String> {
-        let mut context = serde_json::to_value(&mail.message).map_err(|err| err.to_string())?;
-        let kind = context.get("kind").and_then(Value::as_str).ok_or("a mail without a kind")?.to_owned();
-        let link = self.link(&kind, context.get("token").and_then(Value::as_str));
-        if let Value::Object(fields) = &mut context {
-            // The token reaches the template only inside the link.
-            fields.remove("token");
-            fields.insert("link".to_owned(), link.clone().map_or(Value::Null, Value::String));
-        }
-        let template = self.templates.get_template(&kind).map_err(|err| err.to_string())?;
-        let rendered = template.render(&context).map_err(|err| err.to_string())?;
-        let (first, body) = rendered.split_once('\n').unwrap_or((rendered.as_str(), ""));
-        let subject =
-            first.strip_prefix("Subject:").ok_or("the template's first line is not a subject")?.trim();
-        let text = body.trim().to_owned();
-        Ok(RenderedMail {
-            to: mail.to.clone(),
-            subject: subject.to_owned(),
-            html: html(&text, link.as_deref()),
-            text,
-        })
-    }
-}
-
-/// The HTML part: each paragraph escaped, the link made clickable.
-fn html(text: &str, link: Option<&str>) -> String {
-    let escape = |s: &str| {
-        s.replace('&', "&amp;")
-            .replace('<', "&lt;")
-            .replace('>', "&gt;")
-            .replace('"', "&quot;")
-            .replace('\'', "&#39;")
-    };
-    let paragraphs: Vec<String> = text
-        .split("\n\n")
-        .map(|paragraph| match link {
-            Some(link) if paragraph.trim() == link => {
-                format!("<p><a href=\"{}\">{}</a></p>", escape(link), escape(link))
+impl std::fmt::Display for MailTarget {
+    /// The target without its password, for logs.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            MailTarget::Folder(folder) => write!(f, "file://{}", folder.display()),
+            MailTarget::Smtp(url) => {
+                let (scheme, rest) = url.split_once("://").unwrap_or(("smtp", url));
+                let host = rest.rsplit_once('@').map_or(rest, |(_, host)| host);
+                write!(f, "{scheme}://{host}")
             }
-            _ => format!("<p>{}</p>", escape(paragraph.trim()).replace('\n', "<br>")),
-        })
-        .collect();
-    format!("<!doctype html><html><body>{}</body></html>", paragraphs.join(""))
-}
-
-/// Writes each mail as an `.eml` file (RFC 5322, as an SMTP server would receive it) into a
-/// directory: the default mailer, so usher runs without a mail server.
-#[derive(Debug, Clone)]
-pub struct FileMailer {
-    transport: AsyncFileTransport<Tokio1Executor>,
-    from: Mailbox,
-}
-
-impl FileMailer {
-    /// Writes into `dir` (which must exist), from `from`.
-    pub fn new(dir: PathBuf, from: &str) -> Result<FileMailer, String> {
-        let from = from.parse::<Mailbox>().map_err(|err| format!("sender {from:?}: {err}"))?;
-        Ok(FileMailer { transport: AsyncFileTransport::new(dir), from })
+        }
     }
 }
 
-/// The RFC 5322 message of a rendered mail.
+impl std::str::FromStr for MailTarget {
+    type Err = String;
+    fn from_str(raw: &str) -> Result<MailTarget, String> {
+        if let Some(folder) = raw.strip_prefix("file://") {
+            if folder.is_empty() {
+                return Err("file:// needs a folder, e.g. file://mail".to_owned());
+            }
+            return Ok(MailTarget::Folder(PathBuf::from(folder)));
+        }
+        if raw.starts_with("smtp://") || raw.starts_with("smtps://") {
+            return Ok(MailTarget::Smtp(raw.to_owned()));
+        }
+        Err("must start with file://, smtp:// or smtps:// (e.g. smtp://mail.example.com:587?tls=required)"
+            .to_owned())
+    }
+}
+
+/// Either mailer, as chosen by a [`MailTarget`].
+#[derive(Debug, Clone)]
+pub enum AnyMailer {
+    /// `.eml` files.
+    File(FileMailer),
+    /// SMTP.
+    Smtp(SmtpMailer),
+}
+
+impl AnyMailer {
+    /// The mailer for `target`, sending from `from` (e.g. `usher <noreply@example.com>`).
+    /// A folder is created when missing.
+    pub fn new(target: &MailTarget, from: &str) -> Result<AnyMailer, String> {
+        let from = from.parse::<Mailbox>().map_err(|err| format!("sender {from:?}: {err}"))?;
+        match target {
+            MailTarget::Folder(folder) => {
+                std::fs::create_dir_all(folder)
+                    .map_err(|err| format!("cannot create {}: {err}", folder.display()))?;
+                Ok(AnyMailer::File(FileMailer::new(folder.clone(), from)))
+            }
+            MailTarget::Smtp(url) => SmtpMailer::from_url(url, from).map(AnyMailer::Smtp),
+        }
+    }
+}
+
+#[async_trait]
+impl Mailer for AnyMailer {
+    async fn send(&self, mail: &RenderedMail) -> Result<(), MailError> {
+        match self {
+            AnyMailer::File(mailer) => mailer.send(mail).await,
+            AnyMailer::Smtp(mailer) => mailer.send(mail).await,
+        }
+    }
+}
+
+/// The RFC 5322 message of a rendered mail: text and HTML alternatives, marked as sent by a
+/// machine (`Auto-Submitted`), so auto-responders stay quiet.
 pub fn message(from: &Mailbox, mail: &RenderedMail) -> Result<Message, MailError> {
     let to = mail.to.as_str().parse::<Mailbox>().map_err(|err| MailError::Permanent(err.to_string()))?;
     Message::builder()
@@ -136,27 +131,25 @@ pub fn message(from: &Mailbox, mail: &RenderedMail) -> Result<Message, MailError
         })
 }
 
-#[async_trait]
-impl Mailer for FileMailer {
-    async fn send(&self, mail: &RenderedMail) -> Result<(), MailError> {
-        let message = message(&self.from, mail)?;
-        self.transport.send(message).await.map(|_| ()).map_err(|err| MailError::Transient(err.to_string()))
-    }
-}
-
 /// Drains the outbox until `shutdown` resolves: a round right away while a full batch came
-/// back, otherwise one every `interval`.
+/// back, otherwise one every `interval`. `on_round` hears each round's outcome (for metrics).
 pub async fn run_dispatcher(
     ports: Ports,
     renderer: impl MailRenderer,
     mailer: impl Mailer,
     policy: DeliveryPolicy,
     interval: StdDuration,
+    on_round: impl Fn(&DispatchReport) + Send,
     shutdown: impl Future<Output = ()>,
 ) {
     tokio::pin!(shutdown);
     loop {
-        let full = match dispatch_due(&ports, &renderer, &mailer, &policy).await {
+        let round = dispatch_due(&ports, &renderer, &mailer, &policy);
+        let outcome = tokio::select! {
+            () = &mut shutdown => return,
+            outcome = round => outcome,
+        };
+        let full = match outcome {
             Ok(report) => {
                 if report.handled() > 0 {
                     tracing::info!(
@@ -165,6 +158,7 @@ pub async fn run_dispatcher(
                         failed = report.failed,
                         "outbox"
                     );
+                    on_round(&report);
                 }
                 report.handled() >= usize::try_from(policy.batch).unwrap_or(usize::MAX)
             }
@@ -187,12 +181,41 @@ pub async fn run_dispatcher(
 mod tests {
     #![allow(clippy::unwrap_used, reason = "tests")]
     use super::*;
-    use usher_domain::id::{AccountId, InvitationId, MailId};
-    use usher_domain::model::MailMessage;
-    use usher_domain::time::Timestamp;
-    use usher_domain::value::{Email, SecretToken};
 
-    fn invitation() -> OutboxMail {
+    #[tokio::test]
+    async fn mail_targets_parse_and_hide_the_password() {
+        assert_eq!("file://mail".parse::<MailTarget>().unwrap(), MailTarget::Folder("mail".into()));
+        assert_eq!("file:///var/mail".parse::<MailTarget>().unwrap(), MailTarget::Folder("/var/mail".into()));
+        let smtp: MailTarget = "smtp://usher:s3cret@mail.example.com:587?tls=required".parse().unwrap();
+        assert_eq!(smtp.to_string(), "smtp://mail.example.com:587?tls=required");
+        assert!(!format!("{smtp:?}").contains("s3cret"));
+        let err = "mail.example.com".parse::<MailTarget>().unwrap_err();
+        assert!(err.contains("smtp://"), "{err}");
+        assert!(AnyMailer::new(&smtp, "usher <noreply@example.com>").is_ok());
+        assert!(AnyMailer::new(&smtp, "not an address").is_err());
+    }
+
+    #[tokio::test]
+    async fn the_file_sink_writes_one_eml_per_mail() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = MailTarget::Folder(dir.path().join("out"));
+        let mailer = AnyMailer::new(&target, "usher <noreply@usher.localhost>").unwrap();
+        let mail = TemplateRenderer::new("http://localhost").unwrap().render(&templates_fixture()).unwrap();
+        mailer.send(&mail).await.unwrap();
+        let files: Vec<_> = std::fs::read_dir(dir.path().join("out")).unwrap().flatten().collect();
+        assert_eq!(files.len(), 1);
+        let eml = std::fs::read_to_string(files[0].path()).unwrap();
+        assert!(eml.contains("To: ann@example.com"), "{eml}");
+        assert!(eml.contains("Subject: You are invited to"), "{eml}");
+        assert!(eml.contains("Auto-Submitted: auto-generated"), "{eml}");
+        assert!(eml.contains("invite?token="), "{eml}");
+    }
+
+    fn templates_fixture() -> usher_domain::model::OutboxMail {
+        use usher_domain::id::{AccountId, InvitationId, MailId};
+        use usher_domain::model::{MailMessage, OutboxMail};
+        use usher_domain::time::Timestamp;
+        use usher_domain::value::{Email, SecretToken};
         let at = Timestamp::from_unix_micros(1_767_225_600_000_000).unwrap();
         OutboxMail {
             id: MailId::from_uuid(uuid::Uuid::from_u128(1)),
@@ -202,45 +225,11 @@ mod tests {
             locale: None,
             message: MailMessage::Invitation {
                 invitation: InvitationId::from_uuid(uuid::Uuid::from_u128(3)),
-                account_name: "Acme <& Co>".to_owned(),
-                token: SecretToken::from_random("", [7; 32]),
+                account_name: "Acme".to_owned(),
+                token: Some(SecretToken::from_random("", [7; 32])),
                 expires_at: at,
             },
             created_at: at,
         }
-    }
-
-    #[test]
-    fn an_invitation_links_to_the_hosted_page_and_escapes_html() {
-        let renderer = TemplateRenderer::new("https://id.example.com/").unwrap();
-        let mail = renderer.render(&invitation()).unwrap();
-        assert_eq!(mail.subject, "You are invited to Acme <& Co>");
-        let token = SecretToken::from_random("", [7; 32]);
-        let link = format!("https://id.example.com/invite?token={}", token.expose());
-        assert!(mail.text.contains(&link), "{}", mail.text);
-        assert!(mail.html.contains(&format!("<a href=\"{link}\">")), "{}", mail.html);
-        assert!(mail.html.contains("Acme &lt;&amp; Co&gt;"), "{}", mail.html);
-    }
-
-    #[test]
-    fn every_kind_has_a_template() {
-        let renderer = TemplateRenderer::new("http://localhost").unwrap();
-        for (kind, _) in TEMPLATES {
-            assert!(renderer.templates.get_template(kind).is_ok(), "{kind}");
-        }
-    }
-
-    #[tokio::test]
-    async fn the_file_sink_writes_one_eml_per_mail() {
-        let dir = tempfile::tempdir().unwrap();
-        let mailer = FileMailer::new(dir.path().to_owned(), "usher <noreply@usher.localhost>").unwrap();
-        let mail = TemplateRenderer::new("http://localhost").unwrap().render(&invitation()).unwrap();
-        mailer.send(&mail).await.unwrap();
-        let files: Vec<_> = std::fs::read_dir(dir.path()).unwrap().flatten().collect();
-        assert_eq!(files.len(), 1);
-        let eml = std::fs::read_to_string(files[0].path()).unwrap();
-        assert!(eml.contains("To: ann@example.com"), "{eml}");
-        assert!(eml.contains("Subject: You are invited to"), "{eml}");
-        assert!(eml.contains("invite?token="), "{eml}");
     }
 }

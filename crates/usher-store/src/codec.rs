@@ -14,8 +14,9 @@ use usher_domain::id::{
 };
 use usher_domain::model::{
     Account, AccountPath, AccountState, ActorRef, Address, ApiKey, AuditEvent, BuiltinRole, Contact,
-    ContactKind, Device, Invitation, InvitationState, Lifetime, MailMessage, OneTimeToken, Origin,
-    OutboxMail, Profile, Role, Session, Settings, TokenPurpose, User, UserState, UserType, UsernameFormat,
+    ContactKind, Delivery, DeliveryState, Device, Invitation, InvitationState, Lifetime, MailMessage,
+    OneTimeToken, Origin, OutboxMail, Profile, QueuedMail, Role, Session, Settings, TokenPurpose, User,
+    UserState, UserType, UsernameFormat,
 };
 use usher_domain::password::PasswordPolicy;
 use usher_domain::time::Timestamp;
@@ -554,6 +555,7 @@ pub(crate) fn invitation_row(i: &Invitation) -> Result<invitation::Model, RepoEr
         created_at: i.created_at.unix_micros(),
         updated_at: i.updated_at.unix_micros(),
         accepted_user: i.accepted_user.map(|u| u.as_uuid()),
+        locale: i.locale.as_ref().map(|l| l.as_str().to_owned()),
     })
 }
 
@@ -580,6 +582,7 @@ pub(crate) fn invitation_from_row(row: invitation::Model) -> Result<Invitation, 
         created_at: time(E, row.created_at)?,
         updated_at: time(E, row.updated_at)?,
         accepted_user: row.accepted_user.map(UserId::from_uuid),
+        locale: optional(E, row.locale.as_deref(), Locale::parse)?,
     })
 }
 
@@ -769,10 +772,10 @@ pub(crate) fn audit_from_row(row: audit_event::Model) -> Result<AuditEvent, Repo
 #[derive(Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 enum MessageDocument {
-    Invitation { invitation: Uuid, account_name: String, token: String, expires_at: String },
-    Welcome { user: Uuid, username: String, token: String, expires_at: String },
-    EmailVerification { user: Uuid, token: String, expires_at: String },
-    PasswordReset { user: Uuid, token: String, expires_at: String },
+    Invitation { invitation: Uuid, account_name: String, token: Option<String>, expires_at: String },
+    Welcome { user: Uuid, username: String, token: Option<String>, expires_at: String },
+    EmailVerification { user: Uuid, token: Option<String>, expires_at: String },
+    PasswordReset { user: Uuid, token: Option<String>, expires_at: String },
     PasswordChanged { user: Uuid },
 }
 
@@ -784,7 +787,7 @@ fn rfc3339(raw: &str) -> Result<Timestamp, RepoError> {
 
 fn message_from_json(raw: &str) -> Result<MailMessage, RepoError> {
     const E: &str = "mail";
-    let token = |t: &str| SecretToken::parse(t).map_err(corrupt(E));
+    let token = |t: &Option<String>| t.as_deref().map(SecretToken::parse).transpose().map_err(corrupt(E));
     Ok(match from_json::<MessageDocument>(E, raw)? {
         MessageDocument::Invitation { invitation, account_name, token: t, expires_at } => {
             MailMessage::Invitation {
@@ -831,6 +834,27 @@ pub(crate) fn mail_row(m: &OutboxMail) -> Result<outbox::Model, RepoError> {
         last_error: None,
         sent_at: None,
     })
+}
+
+pub(crate) fn queued_from_row(row: outbox::Model) -> Result<QueuedMail, RepoError> {
+    const E: &str = "mail";
+    let state = match row.state.as_str() {
+        "pending" => DeliveryState::Pending,
+        "sent" => DeliveryState::Sent,
+        "failed" => DeliveryState::Failed,
+        other => return Err(RepoError::corrupt(E, format!("unknown delivery state {other:?}"))),
+    };
+    let delivery = Delivery {
+        state,
+        attempts: u32::try_from(row.attempts).map_err(|e| RepoError::corrupt(E, e))?,
+        next_attempt_at: match state {
+            DeliveryState::Pending => Some(time(E, row.next_attempt_at)?),
+            DeliveryState::Sent | DeliveryState::Failed => None,
+        },
+        last_error: row.last_error.clone(),
+        sent_at: row.sent_at.map(|at| time(E, at)).transpose()?,
+    };
+    Ok(QueuedMail { mail: mail_from_row(row)?, delivery })
 }
 
 pub(crate) fn mail_from_row(row: outbox::Model) -> Result<OutboxMail, RepoError> {

@@ -176,6 +176,7 @@ pub(crate) mod invitation {
         pub created_at: i64,
         pub updated_at: i64,
         pub accepted_user: Option<Uuid>,
+        pub locale: Option<String>,
     }
     no_relations!();
 }

@@ -17,11 +17,13 @@ use usher_domain::id::{
     AccountId, ApiKeyId, ContactId, DeviceId, InvitationId, MailId, RoleId, TokenId, UserId, UserTypeId,
 };
 use usher_domain::model::{
-    Account, ApiKey, AuditEvent, Contact, Device, Invitation, InvitationState, InvitationStatus,
-    OneTimeToken, OutboxMail, Role, SeatUsage, Session, Settings, TokenPurpose, User, UserState, UserType,
+    Account, ApiKey, AuditEvent, Contact, DeliveryState, Device, Invitation, InvitationState,
+    InvitationStatus, OneTimeToken, OutboxMail, QueuedMail, Role, SeatUsage, Session, Settings, TokenPurpose,
+    User, UserState, UserType,
 };
 use usher_domain::ports::{
-    AuditQuery, ClaimedMail, ContactQuery, Cursor, InvitationQuery, Page, PageRequest, Tx, UserQuery,
+    AuditQuery, ClaimedMail, ContactQuery, Cursor, InvitationQuery, MailQuery, Page, PageRequest, Tx,
+    UserQuery,
 };
 use usher_domain::time::Timestamp;
 use usher_domain::value::{Email, PasswordHash, Slug, TokenHash, UsernameKey};
@@ -1023,13 +1025,15 @@ impl Tx for SqlTx {
     async fn enqueue_mail(&mut self, mail: &OutboxMail) -> Result<(), RepoError> {
         insert(&self.txn, codec::mail_row(mail)?.into_active_model()).await
     }
-    async fn list_mail(
-        &mut self,
-        root: AccountId,
-        request: &PageRequest,
-    ) -> Result<Page<OutboxMail>, RepoError> {
-        let mut select = outbox::Entity::find().filter(outbox::Column::RootId.eq(root.as_uuid()));
-        if let Some(cursor) = &request.after {
+    async fn list_mail(&mut self, query: &MailQuery) -> Result<Page<QueuedMail>, RepoError> {
+        let mut select = outbox::Entity::find().filter(outbox::Column::RootId.eq(query.root.as_uuid()));
+        if let Some(within) = within_condition(&self.txn, outbox::Column::AccountId, &query.within).await? {
+            select = select.filter(within);
+        }
+        if let Some(state) = query.state {
+            select = select.filter(outbox::Column::State.eq(state.as_str()));
+        }
+        if let Some(cursor) = &query.page.after {
             select = select.filter(after(
                 outbox::Column::CreatedAt,
                 outbox::Column::Id,
@@ -1041,12 +1045,28 @@ impl Tx for SqlTx {
         let rows = select
             .order_by_asc(outbox::Column::CreatedAt)
             .order_by_asc(outbox::Column::Id)
-            .limit(u64::from(request.limit) + 1)
+            .limit(u64::from(query.page.limit) + 1)
             .all(&self.txn)
             .await
             .map_err(repo)?;
         let cursor = |r: &outbox::Model| Cursor::at_time(codec_time(r.created_at), r.id);
-        page_of(rows, request, cursor, codec::mail_from_row)
+        page_of(rows, &query.page, cursor, codec::queued_from_row)
+    }
+    async fn queued_mail(&mut self, id: MailId) -> Result<Option<QueuedMail>, RepoError> {
+        let row = outbox::Entity::find_by_id(id.as_uuid()).one(&self.txn).await.map_err(repo)?;
+        row.map(codec::queued_from_row).transpose()
+    }
+    async fn retry_mail(&mut self, id: MailId, at: Timestamp) -> Result<bool, RepoError> {
+        let result = outbox::Entity::update_many()
+            .col_expr(outbox::Column::State, Expr::value(DeliveryState::Pending.as_str()))
+            .col_expr(outbox::Column::Attempts, Expr::value(0))
+            .col_expr(outbox::Column::NextAttemptAt, Expr::value(at.unix_micros()))
+            .filter(outbox::Column::Id.eq(id.as_uuid()))
+            .filter(outbox::Column::State.eq(DeliveryState::Failed.as_str()))
+            .exec(&self.txn)
+            .await
+            .map_err(repo)?;
+        Ok(result.rows_affected == 1)
     }
     async fn claim_mail(
         &mut self,
@@ -1084,9 +1104,12 @@ impl Tx for SqlTx {
             .collect()
     }
 
-    async fn mark_mail_sent(&mut self, id: MailId, at: Timestamp) -> Result<(), RepoError> {
+    async fn mark_mail_sent(&mut self, mail: &OutboxMail, at: Timestamp) -> Result<(), RepoError> {
+        let id = mail.id;
+        let forgotten = codec::to_json("mail", &mail.message.without_token())?;
         let result = outbox::Entity::update_many()
-            .col_expr(outbox::Column::State, Expr::value("sent"))
+            .col_expr(outbox::Column::State, Expr::value(DeliveryState::Sent.as_str()))
+            .col_expr(outbox::Column::Message, Expr::value(forgotten))
             .col_expr(outbox::Column::SentAt, Expr::value(at.unix_micros()))
             .col_expr(outbox::Column::LastError, Expr::value(Option::<String>::None))
             .filter(outbox::Column::Id.eq(id.as_uuid()))
@@ -1107,7 +1130,7 @@ impl Tx for SqlTx {
             outbox::Entity::update_many().col_expr(outbox::Column::LastError, Expr::value(error));
         update = match retry_at {
             Some(at) => update.col_expr(outbox::Column::NextAttemptAt, Expr::value(at.unix_micros())),
-            None => update.col_expr(outbox::Column::State, Expr::value("failed")),
+            None => update.col_expr(outbox::Column::State, Expr::value(DeliveryState::Failed.as_str())),
         };
         let result =
             update.filter(outbox::Column::Id.eq(id.as_uuid())).exec(&self.txn).await.map_err(repo)?;

@@ -3,12 +3,12 @@
 use crate::authz::{Actor, Denied};
 use crate::error::{Invalid, RepoError};
 use crate::id::AccountId;
-use crate::model::{AuditEvent, OutboxMail};
+use crate::model::AuditEvent;
 use crate::ports::{AuditQuery, Page, PageRequest};
 use crate::service::{Ports, common_errors, guard, load_account};
 use crate::value::{Access, Module, Permission};
 
-/// Failure of reading the audit log or the outbox.
+/// Failure of reading the audit log.
 #[derive(Debug, thiserror::Error)]
 pub enum AuditError {
     /// Missing, or in another tenant.
@@ -41,17 +41,4 @@ pub async fn list_audit_events(
     guard(actor, Permission::new(Module::Audit, Access::Read), &account, "account")?;
     let within = crate::service::users::visible_subtrees(actor, &account);
     Ok(tx.list_audit(&AuditQuery { root: account.root(), within, page }).await?)
-}
-
-/// Mail queued for a root account, oldest first.
-pub async fn list_mail(
-    ports: &Ports,
-    actor: &Actor,
-    account: AccountId,
-    page: PageRequest,
-) -> Result<Page<OutboxMail>, AuditError> {
-    let mut tx = ports.begin_read().await?;
-    let account = load_account(tx.as_mut(), account).await?;
-    guard(actor, Permission::new(Module::Settings, Access::Read), &account, "account")?;
-    Ok(tx.list_mail(account.root(), &page).await?)
 }

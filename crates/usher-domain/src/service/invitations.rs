@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde_json::json;
 
 use crate::authz::{Actor, Denied, GrantDenied};
-use crate::error::{Invalid, RepoError};
+use crate::error::{Invalid, RepoError, field};
 use crate::id::{AccountId, InvitationId, RoleId, UserId, UserTypeId};
 use crate::model::{
     Invitation, InvitationState, InvitationStatus, MailMessage, Origin, Profile, User, UserState,
@@ -19,7 +19,7 @@ use crate::service::{
     AuditEntry, Gate, Ports, common_errors, diff, enqueue, guard, load_account, load_settings, record,
     record_user, user_view,
 };
-use crate::value::{Access, Email, Module, Permission, PlainPassword, SecretToken};
+use crate::value::{Access, Email, Locale, Module, Permission, PlainPassword, SecretToken};
 
 /// Failure of an invitation use case.
 #[derive(Debug, thiserror::Error)]
@@ -94,6 +94,8 @@ pub struct NewInvitations {
     pub roles: BTreeSet<RoleId>,
     /// Scope of the future users.
     pub scope: BTreeSet<AccountId>,
+    /// The invitees' language (BCP 47) for the mail and their profile; English when absent.
+    pub locale: Option<String>,
 }
 
 /// What happened to one address of a bulk invitation (R10).
@@ -139,6 +141,7 @@ struct Template<'a> {
     roles: &'a BTreeSet<RoleId>,
     scope: &'a BTreeSet<AccountId>,
     lifetime: crate::model::Lifetime,
+    locale: Option<Locale>,
 }
 
 /// Invites a list of addresses in one transaction; every address gets exactly one outcome,
@@ -152,6 +155,7 @@ pub async fn invite(
     if command.emails.len() > MAX_INVITATIONS_PER_REQUEST {
         return Err(InviteError::TooMany { max: MAX_INVITATIONS_PER_REQUEST, actual: command.emails.len() });
     }
+    let locale = command.locale.as_deref().map(|raw| field("locale", Locale::parse(raw))).transpose()?;
     let now = ports.now();
     let mut tx = ports.begin().await?;
     let account = load_account(tx.as_mut(), account).await?;
@@ -176,6 +180,7 @@ pub async fn invite(
         roles: &command.roles,
         scope: &command.scope,
         lifetime: settings.invitation_lifetime,
+        locale,
     };
     let mut usage = tx.lock_seat_pool(root, user_type.id, now).await?;
     let mut seen = BTreeSet::new();
@@ -238,6 +243,7 @@ async fn issue(
             old.user_type = template.user_type;
             old.roles = template.roles.clone();
             old.scope = template.scope.clone();
+            old.locale = template.locale.clone();
             old.invited_by = actor.reference();
             old.token_hash = token.hash();
             old.expires_at = expires_at;
@@ -263,6 +269,7 @@ async fn issue(
                 created_at: now,
                 updated_at: now,
                 accepted_user: None,
+                locale: template.locale.clone(),
             };
             tx.insert_invitation(&invitation).await?;
             invitation
@@ -271,10 +278,11 @@ async fn issue(
     let message = MailMessage::Invitation {
         invitation: invitation.id,
         account_name: template.account_name.clone(),
-        token,
+        token: Some(token),
         expires_at,
     };
-    enqueue(ports, tx, invitation.root, invitation.account, &invitation.email, None, message).await?;
+    let locale = invitation.locale.clone();
+    enqueue(ports, tx, invitation.root, invitation.account, &invitation.email, locale, message).await?;
     Ok(invitation)
 }
 
@@ -330,6 +338,7 @@ pub async fn resend(ports: &Ports, actor: &Actor, id: InvitationId) -> Result<In
         roles: &invitation.roles,
         scope: &invitation.scope,
         lifetime: settings.invitation_lifetime,
+        locale: invitation.locale.clone(),
     };
     let email = invitation.email.clone();
     let renewed = issue(ports, tx.as_mut(), actor, &template, email, Some(invitation.clone())).await?;
@@ -557,6 +566,7 @@ pub async fn accept(ports: &Ports, command: Acceptance) -> Result<User, AcceptEr
             Err(UserError::Repo(err)) => return Err(AcceptError::Repo(err)),
             Err(other) => return Err(AcceptError::Repo(RepoError::corrupt("invitation", other))),
         };
+    let profile = Profile { locale: invitation.locale.clone(), ..profile };
     let user = User {
         id: ports.new_id(UserId::from_uuid),
         root,

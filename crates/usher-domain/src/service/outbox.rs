@@ -1,11 +1,18 @@
 //! Delivering the outbox (R20): claim due mail, render and send it, record the outcome.
 //! Mail is claimed with a lease, so a dispatcher that dies mid-send leaves it to be claimed
-//! again: every mail is delivered at least once, whatever crashes.
+//! again: every mail is delivered at least once, whatever crashes. Administrators list the
+//! outbox by delivery state and retry what failed.
 
-use crate::error::RepoError;
-use crate::ports::{MailError, MailRenderer, Mailer};
-use crate::service::Ports;
+use serde_json::json;
+
+use crate::authz::{Actor, Denied};
+use crate::error::{Invalid, RepoError};
+use crate::id::{AccountId, MailId};
+use crate::model::{DeliveryState, QueuedMail};
+use crate::ports::{MailError, MailQuery, MailRenderer, Mailer, Page, PageRequest};
+use crate::service::{AuditEntry, Ports, common_errors, guard, load_account, record};
 use crate::time::Duration;
+use crate::value::{Access, Module, Permission};
 
 /// How the outbox is delivered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -34,12 +41,22 @@ impl DeliveryPolicy {
         }
     }
 
-    /// The wait after the `attempts`-th failed attempt.
+    /// The longest wait after the `attempts`-th failed attempt: doubling from `first_retry`,
+    /// never above `max_retry`.
     pub fn backoff(&self, attempts: u32) -> Duration {
         let doublings = attempts.saturating_sub(1).min(30);
         let factor = 1i32 << doublings;
         let wait = self.first_retry.checked_mul(factor).unwrap_or(self.max_retry);
         wait.min(self.max_retry)
+    }
+
+    /// The wait after the `attempts`-th failed attempt with jitter: between half of
+    /// [`DeliveryPolicy::backoff`] and all of it, by `random` (0..=255), so mail that failed
+    /// together (a mail server down) does not come back all at once.
+    pub fn backoff_with_jitter(&self, attempts: u32, random: u8) -> Duration {
+        let wait = self.backoff(attempts);
+        let half = wait / 2;
+        half + (wait - half) * i32::from(random) / 255
     }
 }
 
@@ -84,11 +101,12 @@ pub async fn dispatch_due(
         let mut tx = ports.begin().await?;
         match outcome {
             Ok(()) => {
-                tx.mark_mail_sent(claim.mail.id, ports.now()).await?;
+                tx.mark_mail_sent(&claim.mail, ports.now()).await?;
                 report.sent += 1;
             }
             Err(MailError::Transient(reason)) if claim.attempts < policy.max_attempts => {
-                let retry_at = ports.now().plus(policy.backoff(claim.attempts));
+                let random = ports.tokens.random_bytes()[0];
+                let retry_at = ports.now().plus(policy.backoff_with_jitter(claim.attempts, random));
                 tx.mark_mail_failed(claim.mail.id, &reason, Some(retry_at)).await?;
                 report.retried += 1;
             }
@@ -100,6 +118,82 @@ pub async fn dispatch_due(
         tx.commit().await?;
     }
     Ok(report)
+}
+
+/// Failure of reading or retrying the outbox.
+#[derive(Debug, thiserror::Error)]
+pub enum OutboxError {
+    /// Missing, or in another tenant.
+    #[error("{entity} not found")]
+    NotFound {
+        /// Entity.
+        entity: &'static str,
+    },
+    /// Not allowed.
+    #[error(transparent)]
+    Denied(Denied),
+    /// A field failed to parse.
+    #[error(transparent)]
+    Invalid(Invalid),
+    /// Only failed mail can be retried; this one is pending or sent.
+    #[error("the mail is {state}, not failed; only failed mail can be retried", state = state.as_str())]
+    NotFailed {
+        /// Its state.
+        state: DeliveryState,
+    },
+    /// Storage failure.
+    #[error(transparent)]
+    Repo(RepoError),
+}
+common_errors!(OutboxError);
+
+/// Mail queued for an account's subtree with its delivery, oldest first, optionally in one
+/// state: what an administrator checks when someone says the mail never came.
+pub async fn list_mail(
+    ports: &Ports,
+    actor: &Actor,
+    account: AccountId,
+    state: Option<DeliveryState>,
+    page: PageRequest,
+) -> Result<Page<QueuedMail>, OutboxError> {
+    let mut tx = ports.begin_read().await?;
+    let account = load_account(tx.as_mut(), account).await?;
+    guard(actor, Permission::new(Module::Settings, Access::Read), &account, "account")?;
+    let within = crate::service::users::visible_subtrees(actor, &account);
+    Ok(tx.list_mail(&MailQuery { root: account.root(), within, state, page }).await?)
+}
+
+/// Sends a failed mail again: it becomes pending, due now, with a fresh count of attempts.
+pub async fn retry_mail(ports: &Ports, actor: &Actor, id: MailId) -> Result<QueuedMail, OutboxError> {
+    const MAIL: &str = "mail";
+    let mut tx = ports.begin().await?;
+    let queued = tx.queued_mail(id).await?.ok_or(OutboxError::NotFound { entity: MAIL })?;
+    let account = load_account(tx.as_mut(), queued.mail.account)
+        .await
+        .map_err(|_| OutboxError::NotFound { entity: MAIL })?;
+    guard(actor, Permission::new(Module::Settings, Access::Write), &account, MAIL)?;
+    if queued.delivery.state != DeliveryState::Failed {
+        return Err(OutboxError::NotFailed { state: queued.delivery.state });
+    }
+    if !tx.retry_mail(id, ports.now()).await? {
+        return Err(OutboxError::NotFailed { state: DeliveryState::Pending });
+    }
+    let entry = AuditEntry {
+        root: queued.mail.root,
+        account: queued.mail.account,
+        action: "mail.retried",
+        target_kind: MAIL,
+        target_id: id.to_string(),
+        diff: json!({
+            "state": {"before": "failed", "after": "pending"},
+            "last_error": queued.delivery.last_error,
+        }),
+        actor,
+    };
+    record(ports, tx.as_mut(), entry).await?;
+    let retried = tx.queued_mail(id).await?.ok_or(OutboxError::NotFound { entity: MAIL })?;
+    tx.commit().await?;
+    Ok(retried)
 }
 
 #[cfg(test)]
@@ -114,5 +208,14 @@ mod tests {
         assert_eq!(policy.backoff(4), Duration::seconds(240));
         assert_eq!(policy.backoff(9), Duration::hours(1));
         assert_eq!(policy.backoff(200), Duration::hours(1));
+    }
+
+    #[test]
+    fn jitter_keeps_the_wait_between_half_and_all_of_the_backoff() {
+        let policy = DeliveryPolicy::standard();
+        assert_eq!(policy.backoff_with_jitter(1, 0), Duration::seconds(15));
+        assert_eq!(policy.backoff_with_jitter(1, 255), Duration::seconds(30));
+        let middle = policy.backoff_with_jitter(3, 128);
+        assert!(middle > Duration::seconds(60) && middle < Duration::seconds(120), "{middle:?}");
     }
 }

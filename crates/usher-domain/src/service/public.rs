@@ -182,6 +182,40 @@ async fn usable_token(
     Ok(record)
 }
 
+/// What the page of a set-password or reset link shows before the password is chosen.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PasswordLink {
+    /// The user's username.
+    pub username: String,
+    /// Whether the user has no password yet (a welcome link) rather than resetting one.
+    pub first_password: bool,
+    /// What the password must satisfy.
+    pub password_policy: crate::password::PasswordPolicy,
+}
+
+/// Checks a set-password or reset link without using it, so its page can ask for the
+/// password or say at once that the link is unknown, expired or used (R13).
+pub async fn password_link(ports: &Ports, token: &str) -> Result<PasswordLink, PublicError> {
+    let purposes = [TokenPurpose::PasswordReset, TokenPurpose::SetPassword];
+    let mut tx = ports.begin_read().await?;
+    let record = usable_token(tx.as_mut(), token, &purposes, ports.now()).await?;
+    let user = tx.user(record.user).await?.ok_or(PublicError::Link(LinkProblem::Unknown))?;
+    let settings = load_settings(tx.as_mut(), user.root).await?;
+    Ok(PasswordLink {
+        username: user.username.to_string(),
+        first_password: record.purpose == TokenPurpose::SetPassword,
+        password_policy: settings.password_policy,
+    })
+}
+
+/// Checks an email-verification link without using it (R13).
+pub async fn verification_link(ports: &Ports, token: &str) -> Result<Email, PublicError> {
+    let mut tx = ports.begin_read().await?;
+    let record = usable_token(tx.as_mut(), token, &[TokenPurpose::EmailVerification], ports.now()).await?;
+    let user = tx.user(record.user).await?.ok_or(PublicError::Link(LinkProblem::Unknown))?;
+    Ok(user.email)
+}
+
 /// Consumes a token on the transaction; losing a race reads as "used" (R13).
 async fn consume(tx: &mut dyn Tx, record: &OneTimeToken, now: Timestamp) -> Result<(), PublicError> {
     match tx.consume_token(record.id, now).await {

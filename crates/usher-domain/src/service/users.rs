@@ -354,9 +354,14 @@ pub(crate) async fn send_set_password_link(
     };
     tx.insert_token(&record).await?;
     let message = if welcome {
-        MailMessage::Welcome { user: user.id, username: user.username.to_string(), token, expires_at }
+        MailMessage::Welcome {
+            user: user.id,
+            username: user.username.to_string(),
+            token: Some(token),
+            expires_at,
+        }
     } else {
-        MailMessage::PasswordReset { user: user.id, token, expires_at }
+        MailMessage::PasswordReset { user: user.id, token: Some(token), expires_at }
     };
     enqueue(ports, tx, user.root, user.account, &user.email, user.profile.locale.clone(), message).await
 }
@@ -382,7 +387,7 @@ pub(crate) async fn send_verification_link(
         used_at: None,
     };
     tx.insert_token(&record).await?;
-    let message = MailMessage::EmailVerification { user: user.id, token, expires_at };
+    let message = MailMessage::EmailVerification { user: user.id, token: Some(token), expires_at };
     enqueue(ports, tx, user.root, user.account, &user.email, user.profile.locale.clone(), message).await
 }
 

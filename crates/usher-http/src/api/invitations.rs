@@ -43,6 +43,9 @@ pub(crate) struct NewInvitationsBody {
     /// Sub-account scope they get.
     #[oai(default)]
     sub_accounts: Vec<Uuid>,
+    /// The invitees' language (BCP 47, e.g. `de`): the mail is written in it and it becomes
+    /// their preferred locale. English when omitted.
+    locale: Option<Text>,
 }
 
 /// What happened to one address.
@@ -92,6 +95,7 @@ impl InvitationsApi {
             user_type: UserTypeId::from_uuid(body.user_type),
             roles: id_set(&body.roles, RoleId::from_uuid),
             scope: id_set(&body.sub_accounts, AccountId::from_uuid),
+            locale: body.locale.plain(),
         };
         let outcomes =
             invitations::invite(&state.ports, &auth.0.actor, AccountId::from_uuid(account_id.0), command)

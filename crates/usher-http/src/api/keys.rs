@@ -13,9 +13,7 @@ use crate::auth::BearerAuth;
 use crate::problem::problems;
 use crate::state::AppState;
 use crate::types::Text;
-use crate::views::{
-    ApiKeyList, ApiKeyView, AuditEventList, AuditEventView, QueuedMailList, QueuedMailView, next_cursor,
-};
+use crate::views::{ApiKeyList, ApiKeyView, AuditEventList, AuditEventView, next_cursor};
 use poem::web::Data;
 
 problems! {
@@ -137,31 +135,6 @@ impl IntegrationsApi {
                 .await?;
         Ok(Json(AuditEventList {
             items: found.items.iter().map(AuditEventView::from).collect(),
-            next_cursor: next_cursor(found.next.as_ref()),
-        }))
-    }
-
-    /// List queued mail
-    ///
-    /// The mail usher queued for the account's root (invitations, welcome, verification and
-    /// reset links, notices), oldest first. Contents are not shown: they carry link tokens.
-    #[oai(path = "/accounts/:account_id/mail", method = "get", operation_id = "list_mail")]
-    async fn mail(
-        &self,
-        state: Data<&AppState>,
-        auth: BearerAuth,
-        account_id: Path<Uuid>,
-        /// `next_cursor` of the previous page.
-        cursor: Query<Option<String>>,
-        /// Page size.
-        #[oai(validator(minimum(value = "1"), maximum(value = "200")))]
-        limit: Query<Option<u16>>,
-    ) -> Result<Json<QueuedMailList>, IntegrationProblems> {
-        let page = page(cursor.0.as_deref(), limit.0)?;
-        let found =
-            audit::list_mail(&state.ports, &auth.0.actor, AccountId::from_uuid(account_id.0), page).await?;
-        Ok(Json(QueuedMailList {
-            items: found.items.iter().map(QueuedMailView::from).collect(),
             next_cursor: next_cursor(found.next.as_ref()),
         }))
     }

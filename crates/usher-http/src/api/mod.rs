@@ -19,6 +19,7 @@ pub(crate) mod catalog;
 pub(crate) mod contacts;
 pub(crate) mod invitations;
 pub(crate) mod keys;
+pub(crate) mod mail;
 pub(crate) mod public;
 pub(crate) mod session;
 pub(crate) mod users;
@@ -42,6 +43,8 @@ pub(crate) enum Tag {
     Contacts,
     /// API keys for integrations, and the audit log.
     Integrations,
+    /// The outbox: mail queued, sent and failed, and retries.
+    Mail,
 }
 
 /// Default page size of lists.

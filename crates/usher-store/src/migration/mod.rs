@@ -6,6 +6,7 @@ use sea_orm_migration::prelude::*;
 
 mod m20261123_000001_initial;
 mod m20261123_000002_outbox_delivery;
+mod m20261124_000003_invitation_locale;
 
 /// Every migration, oldest first.
 #[derive(Debug)]
@@ -17,6 +18,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261123_000001_initial::Migration),
             Box::new(m20261123_000002_outbox_delivery::Migration),
+            Box::new(m20261124_000003_invitation_locale::Migration),
         ]
     }
 }
