@@ -206,3 +206,39 @@ async fn hosted_forms_refuse_posts_without_their_csrf_cookie_or_from_another_sit
     assert_eq!(unknown.status(), StatusCode::NOT_FOUND);
     assert!(unknown.text().await.unwrap().contains("This link is not valid"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn settings_changes_with_a_stale_if_match_answer_412() {
+    let db = Db::sqlite().await;
+    let server = Server::start(&db).await;
+    let tenant = server.tenant("acme", 2).await;
+    let path = format!("/v1/accounts/{}/settings", tenant.account);
+    let (status, headers, _) =
+        server.call_with_headers(Method::GET, &path, Some(&tenant.token), None, &[]).await;
+    assert_eq!(status, StatusCode::OK);
+    let etag = headers["etag"].to_str().unwrap().to_owned();
+    let patch = |if_match: &str| {
+        let headers = [("if-match", if_match.to_owned())];
+        let (server, path, token) = (&server, path.clone(), tenant.token.clone());
+        async move {
+            let headers: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            server
+                .call_with_headers(
+                    Method::PATCH,
+                    &path,
+                    Some(&token),
+                    Some(json!({"self_registration": true})),
+                    &headers,
+                )
+                .await
+        }
+    };
+    let (status, headers, body) = patch(&etag).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_ne!(headers["etag"].to_str().unwrap(), etag, "the change moved the ETag");
+    for stale in [etag.as_str(), "\"s0000000000000000\"", "garbage"] {
+        let (status, _, problem) = patch(stale).await;
+        assert_eq!(status, StatusCode::PRECONDITION_FAILED, "{stale}: {problem}");
+        assert_eq!(problem["code"], "version_mismatch");
+    }
+}

@@ -63,6 +63,7 @@ macro_rules! store_contract {
             r5_race_100_case_variants_of_one_username,
             r11_r13_race_16_redemptions_of_one_link,
             race_two_updates_of_one_user_version,
+            race_settings_changes_apply_one_after_the_other,
             r14_race_concurrent_logins_of_one_user_all_succeed,
             race_two_instances_bootstrap_one_operator
         );
@@ -1385,6 +1386,58 @@ pub async fn race_two_updates_of_one_user_version(a: Arc<dyn Store>, b: Arc<dyn 
         let after = users::get_user(&h.ports, &tenant.admin_actor, user.id).await.unwrap();
         assert_eq!(after.version, current.version + 1);
     }
+}
+
+/// Settings: concurrent changes of different settings through two handles all survive (none
+/// overwrites another with what it read before), and of 8 changes expecting one fingerprint
+/// exactly one wins.
+pub async fn race_settings_changes_apply_one_after_the_other(a: Arc<dyn Store>, b: Arc<dyn Store>) {
+    let h = Harness::new(a);
+    let other = h.beside(b);
+    let tenant = h.tenant("acme", 5).await;
+    let admin = &tenant.admin_actor;
+    for round in 0..10 {
+        let flag = round % 2 == 0;
+        let results = race(&h, &other, 2, |h, n| {
+            let tenant = tenant.clone();
+            async move {
+                let patch = if n == 0 {
+                    accounts::SettingsPatch { self_registration: Some(flag), ..Default::default() }
+                } else {
+                    accounts::SettingsPatch { usernames_must_be_emails: Some(flag), ..Default::default() }
+                };
+                accounts::update_settings(&h.ports, &tenant.admin_actor, tenant.account.id, patch).await
+            }
+        })
+        .await;
+        assert!(results.iter().all(Result::is_ok), "{results:?}");
+        let settings = accounts::get_settings(&h.ports, admin, tenant.account.id).await.unwrap();
+        assert_eq!(
+            (settings.self_registration, settings.usernames_must_be_emails),
+            (flag, flag),
+            "round {round}: a change was lost"
+        );
+    }
+    let read = accounts::get_settings(&h.ports, admin, tenant.account.id).await.unwrap();
+    let results = race(&h, &other, 8, |h, n| {
+        let (tenant, fingerprint) = (tenant.clone(), read.fingerprint());
+        async move {
+            let patch = accounts::SettingsPatch {
+                // 13 and up: every change differs from the current 12, so each one moves the fingerprint.
+                password_min_length: Some(u16::try_from(13 + n).unwrap()),
+                if_fingerprint: Some(fingerprint),
+                ..Default::default()
+            };
+            accounts::update_settings(&h.ports, &tenant.admin_actor, tenant.account.id, patch).await
+        }
+    })
+    .await;
+    assert_eq!(results.iter().filter(|r| r.is_ok()).count(), 1, "{results:?}");
+    assert!(
+        results.iter().filter(|r| matches!(r, Err(accounts::AccountError::SettingsChanged { .. }))).count()
+            == 7,
+        "{results:?}"
+    );
 }
 
 /// R14: 20 concurrent logins of one user through two handles all succeed (recording the

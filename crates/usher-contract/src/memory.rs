@@ -165,6 +165,10 @@ impl Tx for MemoryTx {
     async fn settings(&mut self, root: AccountId) -> Result<Option<Settings>, RepoError> {
         Ok(self.work.settings.get(&root).cloned())
     }
+    async fn settings_for_update(&mut self, root: AccountId) -> Result<Option<Settings>, RepoError> {
+        // Every transaction of this store holds the whole state: it is locked already.
+        self.settings(root).await
+    }
     async fn put_settings(&mut self, root: AccountId, settings: &Settings) -> Result<(), RepoError> {
         self.work.settings.insert(root, settings.clone());
         Ok(())

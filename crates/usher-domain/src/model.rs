@@ -231,6 +231,14 @@ fn serialize_policy<S: serde::Serializer>(policy: &PasswordPolicy, s: S) -> Resu
 }
 
 impl Settings {
+    /// A digest of every setting (16 hex digits): the settings carry no version, so this
+    /// names the state an `If-Match` expects.
+    pub fn fingerprint(&self) -> String {
+        use sha2::{Digest, Sha256};
+        let bytes = serde_json::to_vec(self).unwrap_or_default();
+        Sha256::digest(&bytes).iter().take(8).map(|b| format!("{b:02x}")).collect()
+    }
+
     /// The settings of a new root account.
     pub fn initial(
         member_user_type: UserTypeId,

@@ -61,6 +61,10 @@ pub trait Tx: Send {
     // Settings.
     /// A root account's settings.
     async fn settings(&mut self, root: AccountId) -> Result<Option<Settings>, RepoError>;
+    /// A root account's settings, locked until the transaction ends (`SELECT … FOR UPDATE` on
+    /// PostgreSQL; SQLite has one writer), so concurrent changes apply one after the other and
+    /// none is lost.
+    async fn settings_for_update(&mut self, root: AccountId) -> Result<Option<Settings>, RepoError>;
     /// Stores a root account's settings.
     async fn put_settings(&mut self, root: AccountId, settings: &Settings) -> Result<(), RepoError>;
 

@@ -346,6 +346,9 @@ impl From<AccountError> for Problem {
                 Problem::unprocessable("unknown_reference", detail).with_field(field).with_entity(entity)
             }
             AccountError::OwnAccount => Problem::conflict("own_account", detail),
+            AccountError::SettingsChanged { .. } => {
+                Problem { detail, ..Problem::version_mismatch("settings", None, None) }
+            }
             AccountError::NotARoot => Problem {
                 hint: Some("change the settings of the root account; sub-accounts share them".to_owned()),
                 ..Problem::conflict("not_a_root_account", detail)

@@ -406,6 +406,15 @@ impl Tx for SqlTx {
         let row = settings::Entity::find_by_id(root.as_uuid()).one(&self.txn).await.map_err(repo)?;
         row.map(|r| codec::settings_from_json(&r.document)).transpose()
     }
+    async fn settings_for_update(&mut self, root: AccountId) -> Result<Option<Settings>, RepoError> {
+        let mut select = settings::Entity::find_by_id(root.as_uuid());
+        if self.backend == DatabaseBackend::Postgres {
+            // On SQLite `BEGIN IMMEDIATE` already made this transaction the only writer.
+            select = select.lock_exclusive();
+        }
+        let row = select.one(&self.txn).await.map_err(repo)?;
+        row.map(|r| codec::settings_from_json(&r.document)).transpose()
+    }
     async fn put_settings(&mut self, root: AccountId, value: &Settings) -> Result<(), RepoError> {
         let row = settings::Model { root_id: root.as_uuid(), document: codec::settings_to_json(value)? };
         settings::Entity::insert(row.into_active_model())

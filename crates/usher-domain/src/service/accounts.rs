@@ -54,6 +54,12 @@ pub enum AccountError {
     /// Settings are kept on the root account only.
     #[error("settings belong to the root account")]
     NotARoot,
+    /// The settings changed since the fingerprint the caller expected.
+    #[error("the settings were changed since they were read; read them again")]
+    SettingsChanged {
+        /// The fingerprint they have now.
+        current: String,
+    },
     /// Storage failure.
     #[error(transparent)]
     Repo(RepoError),
@@ -472,6 +478,9 @@ pub struct SettingsPatch {
     pub password_min_length: Option<u16>,
     /// Maximum password length.
     pub password_max_length: Option<u16>,
+    /// Refuse the change unless the settings still have this [`Settings::fingerprint`]
+    /// (checked under the settings' lock, so two writers with one fingerprint cannot both win).
+    pub if_fingerprint: Option<String>,
 }
 
 /// Changes the settings of a root account.
@@ -488,7 +497,16 @@ pub async fn update_settings(
         return Err(AccountError::NotARoot);
     }
     let root = account.id;
-    let before = load_settings(tx.as_mut(), root).await?;
+    let before = tx
+        .settings_for_update(root)
+        .await?
+        .ok_or_else(|| RepoError::corrupt("settings", "root account has no settings"))?;
+    if let Some(expected) = &patch.if_fingerprint {
+        let current = before.fingerprint();
+        if *expected != current {
+            return Err(AccountError::SettingsChanged { current });
+        }
+    }
     let mut settings = before.clone();
     let lifetime = |name: &str, seconds: Option<i64>, current: Lifetime| -> Result<Lifetime, Invalid> {
         seconds.map_or(Ok(current), |s| field(name, Lifetime::from_seconds(s)))

@@ -1,11 +1,9 @@
 //! Root accounts (operator), sub-accounts, and the settings of a root account.
 
-use poem::http::StatusCode;
 use poem_openapi::param::{Header, Path};
 use poem_openapi::payload::Json;
 use poem_openapi::types::{MaybeUndefined, Password};
 use poem_openapi::{ApiResponse, Object, OpenApi};
-use sha2::{Digest, Sha256};
 use usher_domain::id::{AccountId, RoleId, UserTypeId};
 use usher_domain::model::Settings;
 use usher_domain::service::accounts::{self, AccountError, AccountPatch, NewRootAccount, SettingsPatch};
@@ -14,7 +12,7 @@ use uuid::Uuid;
 
 use crate::api::{Plain, Tag, id_set};
 use crate::auth::BearerAuth;
-use crate::problem::{Problem, problems};
+use crate::problem::problems;
 use crate::state::AppState;
 use crate::types::Text;
 use crate::views::{AccountList, AccountStateView, AccountView, SettingsView, UserView};
@@ -139,12 +137,9 @@ pub(crate) enum SettingsResponse {
     Ok(Json<SettingsView>, #[oai(header = "ETag")] String),
 }
 
-/// The `ETag` of settings: a digest of their content (settings carry no version).
+/// The `ETag` of settings: their fingerprint (settings carry no version).
 fn settings_etag(settings: &Settings) -> String {
-    let bytes = serde_json::to_vec(settings).unwrap_or_default();
-    let digest = Sha256::digest(&bytes);
-    let hex: String = digest.iter().take(8).map(|b| format!("{b:02x}")).collect();
-    format!("\"s{hex}\"")
+    format!("\"s{}\"", settings.fingerprint())
 }
 
 impl SettingsResponse {
@@ -280,19 +275,12 @@ impl AccountsApi {
     ) -> Result<SettingsResponse, AccountProblems> {
         let account = AccountId::from_uuid(account_id.0);
         let actor = &auth.0.actor;
-        if let Some(expected) =
-            if_match_header.0.as_deref().map(str::trim).filter(|t| !t.is_empty() && *t != "*")
-        {
-            let current = accounts::get_settings(&state.ports, actor, account).await?;
-            if settings_etag(&current) != expected {
-                return Err(Problem::new(
-                    StatusCode::PRECONDITION_FAILED,
-                    "version_mismatch",
-                    "the settings were changed since the ETag named in If-Match; read them again",
-                )
-                .into());
-            }
-        }
+        // The fingerprint inside `"s…"`; anything else names no settings of ours and never
+        // matches. The domain compares it under the settings' lock.
+        let if_fingerprint =
+            if_match_header.0.as_deref().map(str::trim).filter(|t| !t.is_empty() && *t != "*").map(|etag| {
+                etag.strip_prefix("\"s").and_then(|rest| rest.strip_suffix('"')).unwrap_or(etag).to_owned()
+            });
         let body = body.0;
         let patch = SettingsPatch {
             self_registration: body.self_registration,
@@ -308,6 +296,7 @@ impl AccountsApi {
             session_lifetime_seconds: body.session_lifetime_seconds,
             password_min_length: body.password_min_length,
             password_max_length: body.password_max_length,
+            if_fingerprint,
         };
         let settings = accounts::update_settings(&state.ports, actor, account, patch).await?;
         Ok(SettingsResponse::of(&settings))
