@@ -189,7 +189,7 @@ fn password_context(policy: &PasswordPolicy) -> (u16, u16) {
 
 /// What a refused password reads as on a page.
 fn password_message(rejected: &PasswordRejected) -> String {
-    format!("{}{}", capitalised(&rejected.to_string()), ".")
+    format!("{}.", capitalised(&rejected.to_string()))
 }
 
 fn capitalised(text: &str) -> String {

@@ -13,7 +13,7 @@ use serde_json::Value;
 use time::format_description::BorrowedFormatItem;
 use time::macros::format_description;
 
-use usher_domain::model::OutboxMail;
+use usher_domain::model::{MailMessage, OutboxMail};
 use usher_domain::ports::{MailRenderer, RenderedMail};
 
 /// The kinds of mail, as template names.
@@ -150,15 +150,15 @@ impl MailRenderer for TemplateRenderer {
         let link = self.link(kind, context.get("token").and_then(Value::as_str));
         let locale = self.locale_for(kind, mail.locale.as_ref().map(|l| l.as_str()));
         let expires = match &mail.message {
-            usher_domain::model::MailMessage::Invitation { expires_at, .. }
-            | usher_domain::model::MailMessage::Welcome { expires_at, .. }
-            | usher_domain::model::MailMessage::EmailVerification { expires_at, .. }
-            | usher_domain::model::MailMessage::PasswordReset { expires_at, .. } => {
+            MailMessage::Invitation { expires_at, .. }
+            | MailMessage::Welcome { expires_at, .. }
+            | MailMessage::EmailVerification { expires_at, .. }
+            | MailMessage::PasswordReset { expires_at, .. } => {
                 let format =
                     if locale == "de" || locale.starts_with("de-") { GERMAN_DATE } else { ENGLISH_DATE };
                 expires_at.as_datetime().format(format).ok()
             }
-            usher_domain::model::MailMessage::PasswordChanged { .. } => None,
+            MailMessage::PasswordChanged { .. } => None,
         };
         if let Value::Object(fields) = &mut context {
             // The token reaches the template only inside the link.
@@ -213,7 +213,6 @@ mod tests {
     #![allow(clippy::unwrap_used, reason = "tests")]
     use super::*;
     use usher_domain::id::{AccountId, InvitationId, MailId, UserId};
-    use usher_domain::model::MailMessage;
     use usher_domain::time::Timestamp;
     use usher_domain::value::{Email, Locale, SecretToken};
 
