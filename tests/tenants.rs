@@ -52,7 +52,7 @@ async fn populate(server: &Server, tenant: &Tenant) -> Objects {
         .post(
             &format!("/v1/accounts/{account}/user-types"),
             token,
-            json!({"key": "clerk", "name": "Clerk", "consumes_seat": false, "ceiling": ["orders:write"]}),
+            json!({"key": "clerk", "name": "Clerk", "consumes_seat": true, "ceiling": ["orders:write"]}),
         )
         .await;
     let (_, role) = server

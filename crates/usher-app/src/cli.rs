@@ -162,9 +162,10 @@ pub struct ServeArgs {
     /// Largest request body accepted, in bytes.
     #[arg(long, env = "USHER_MAX_BODY_BYTES", default_value_t = 1024 * 1024)]
     pub max_body_bytes: usize,
-    /// Take the client address from `X-Forwarded-For` (only behind a proxy that sets it).
-    #[arg(long, env = "USHER_TRUST_FORWARDED_FOR")]
-    pub trust_forwarded_for: bool,
+    /// How many proxies in front of usher append to `X-Forwarded-For`; the client address is
+    /// the entry that many places from the right (0: ignore the header).
+    #[arg(long, env = "USHER_TRUSTED_PROXIES", default_value_t = 0)]
+    pub trusted_proxies: u8,
     /// Log format.
     #[arg(long, env = "USHER_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
@@ -367,7 +368,7 @@ async fn serve(args: ServeArgs) -> Result<(), CommandError> {
     let public_url = args.public_url.clone().unwrap_or_else(|| format!("http://{}", bound.local_addr));
     let config = HttpConfig {
         max_body_bytes: args.max_body_bytes,
-        trust_forwarded_for: args.trust_forwarded_for,
+        trusted_proxies: args.trusted_proxies,
         secure_cookies: public_url.starts_with("https://"),
     };
     let state = AppState::new(ports.clone(), Arc::new(StoreReadiness(store.clone())), config);

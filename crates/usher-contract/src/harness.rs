@@ -197,15 +197,46 @@ impl Harness {
         (user, actor)
     }
 
-    /// Gives a user [`PASSWORD`] through an administrator and clears must-change, so it can log in.
+    /// Gives a user [`PASSWORD`]: an administrator sets a first one and verifies the email, and
+    /// the user logs in and changes it (R16), so it can log in without restriction.
     pub async fn give_password(&self, tenant: &Tenant, user: UserId) {
-        let password = PlainPassword::new(PASSWORD);
-        users::set_password(&self.ports, &tenant.admin_actor, user, &password)
+        const FIRST: &str = "a first password from the administrator";
+        users::set_password(&self.ports, &tenant.admin_actor, user, &PlainPassword::new(FIRST))
             .await
             .unwrap_or_else(|err| panic!("set password: {err}"));
-        users::mark_email_verified(&self.ports, &tenant.admin_actor, user)
+        let found = users::mark_email_verified(&self.ports, &tenant.admin_actor, user)
             .await
             .unwrap_or_else(|err| panic!("verify: {err}"));
+        let credentials = auth::Credentials {
+            account: tenant.account.slug.to_string(),
+            username: found.username.to_string(),
+            password: PlainPassword::new(FIRST),
+        };
+        let logged_in = auth::login(&self.ports, Some("192.0.2.1"), credentials)
+            .await
+            .unwrap_or_else(|err| panic!("first login: {err}"));
+        let restricted = auth::authenticate(&self.ports, logged_in.token.expose(), None)
+            .await
+            .unwrap_or_else(|err| panic!("authenticate: {err}"))
+            .actor;
+        auth::change_own_password(
+            &self.ports,
+            &restricted,
+            &PlainPassword::new(FIRST),
+            &PlainPassword::new(PASSWORD),
+        )
+        .await
+        .unwrap_or_else(|err| panic!("change password: {err}"));
+    }
+
+    /// The user of `root` with `email` (registration answers without one).
+    pub async fn user_by_email(&self, root: AccountId, email: &str) -> User {
+        let email = usher_domain::value::Email::parse(email).unwrap_or_else(|err| panic!("email: {err}"));
+        let mut tx = self.ports.store.begin().await.unwrap_or_else(|err| panic!("begin: {err}"));
+        tx.user_by_email(root, &email)
+            .await
+            .unwrap_or_else(|err| panic!("user by email: {err}"))
+            .unwrap_or_else(|| panic!("no user has {email}"))
     }
 
     /// Audit events and outbox mails of a root, as counts.

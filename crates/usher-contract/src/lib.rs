@@ -19,3 +19,4 @@ pub mod cases;
 pub mod fixture;
 pub mod harness;
 pub mod memory;
+pub mod security;

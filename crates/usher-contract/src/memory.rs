@@ -20,8 +20,8 @@ use usher_domain::id::{
 };
 use usher_domain::model::{
     Account, ApiKey, AuditEvent, Contact, Delivery, DeliveryState, Device, Invitation, InvitationState,
-    OneTimeToken, OutboxMail, QueuedMail, Role, SeatUsage, Session, Settings, TokenPurpose, User, UserState,
-    UserType,
+    MailMessage, OneTimeToken, OutboxMail, QueuedMail, Role, SeatUsage, Session, Settings, TokenPurpose,
+    User, UserState, UserType,
 };
 use usher_domain::ports::{
     AuditQuery, ClaimedMail, Clock, ContactQuery, Cursor, IdGen, InvitationQuery, MailQuery, Page,
@@ -466,6 +466,57 @@ impl Tx for MemoryTx {
         contact.user = Some(user);
         Ok(())
     }
+    async fn erase_contact(&mut self, id: ContactId) -> Result<(), RepoError> {
+        if let Some(contact) = self.work.contacts.get_mut(&id) {
+            contact.first_name = None;
+            contact.last_name = None;
+            contact.email = None;
+            contact.phone = None;
+        }
+        Ok(())
+    }
+    async fn erase_invitations_to(
+        &mut self,
+        root: AccountId,
+        email: &Email,
+        replacement: &Email,
+    ) -> Result<(), RepoError> {
+        for invitation in self.work.invitations.values_mut().filter(|i| i.root == root && i.email == *email) {
+            invitation.email = replacement.clone();
+            if invitation.state == InvitationState::Pending {
+                invitation.state = InvitationState::Revoked;
+            }
+        }
+        Ok(())
+    }
+    async fn erase_mail_to(
+        &mut self,
+        root: AccountId,
+        email: &Email,
+        replacement: &Email,
+        username: &str,
+    ) -> Result<(), RepoError> {
+        let unsent: Vec<MailId> = self
+            .work
+            .outbox
+            .iter()
+            .filter(|m| m.root == root && m.to == *email)
+            .filter(|m| self.work.deliveries.get(&m.id).is_none_or(|d| d.state == DeliveryState::Pending))
+            .map(|m| m.id)
+            .collect();
+        self.work.outbox.retain(|m| !unsent.contains(&m.id));
+        for id in &unsent {
+            self.work.deliveries.remove(id);
+        }
+        for mail in self.work.outbox.iter_mut().filter(|m| m.root == root && m.to == *email) {
+            mail.to = replacement.clone();
+            mail.message = mail.message.without_token();
+            if let MailMessage::Welcome { username: name, .. } = &mut mail.message {
+                username.clone_into(name);
+            }
+        }
+        Ok(())
+    }
     async fn contact(&mut self, id: ContactId) -> Result<Option<Contact>, RepoError> {
         Ok(self.work.contacts.get(&id).cloned())
     }
@@ -649,6 +700,11 @@ impl Tx for MemoryTx {
         if retry_at.is_none() {
             delivery.state = DeliveryState::Failed;
         }
+        Ok(())
+    }
+    async fn discard_mail(&mut self, id: MailId) -> Result<(), RepoError> {
+        self.work.outbox.retain(|mail| mail.id != id);
+        self.work.deliveries.remove(&id);
         Ok(())
     }
     async fn retry_mail(&mut self, id: MailId, at: Timestamp) -> Result<bool, RepoError> {

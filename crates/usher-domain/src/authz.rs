@@ -1,14 +1,23 @@
-//! Authorization as a pure function of (actor, permission, target account) (R4, R19).
+//! Authorization as a pure function of (actor, permission, target) (R4, R16, R19, R23, R24).
 //!
 //! The operator may do anything. Everyone else acts inside one root account only, inside the
 //! subtree of their home account, inside their sub-account scope, and only with permissions
 //! they hold. Reaching into another tenant reads as "not found" at the edges.
+//!
+//! Three rules sit on top of that reach:
+//! - R23: root-level objects (user types, roles, seats, settings) are read by anyone of the
+//!   tenant holding the permission, and changed only by those who reach the root itself. Seat
+//!   totals are the operator's unless the operator lets the root account manage its own.
+//! - R24: nobody acts on a user who holds more: the actor's permissions must include every
+//!   permission of the target ([`check_outranks`]).
+//! - R16: an actor who must change the password first is refused everything else
+//!   ([`Restriction::PasswordChangeRequired`]).
 
 use std::collections::BTreeSet;
 
 use crate::id::{AccountId, UserId};
 use crate::model::{AccountPath, ActorRef, Role, UserType};
-use crate::value::{Access, Permission};
+use crate::value::{Access, Module, Permission};
 
 /// Who is calling a use case, and from where.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -17,6 +26,16 @@ pub struct Actor {
     pub kind: ActorKind,
     /// Source address, for the audit log and throttling.
     pub source: Option<String>,
+    /// What the actor is held to before anything else (R16).
+    pub restriction: Option<Restriction>,
+}
+
+/// A restriction on an authenticated actor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Restriction {
+    /// An administrator set the password: the user changes it (or logs out) before anything
+    /// else (R16).
+    PasswordChangeRequired,
 }
 
 /// The kinds of caller.
@@ -46,12 +65,35 @@ pub struct Principal {
     pub permissions: BTreeSet<Permission>,
     /// Sub-accounts the caller may act in; empty means the whole home subtree.
     pub scope: BTreeSet<AccountId>,
+    /// An API key the operator made in the operator's own account: it reaches every tenant,
+    /// within its permissions, and may set seat totals (R23; for billing integrations).
+    pub operator_key: bool,
 }
 
 impl Actor {
     /// An actor without a known source address.
     pub fn new(kind: ActorKind) -> Actor {
-        Actor { kind, source: None }
+        Actor { kind, source: None, restriction: None }
+    }
+    /// An actor calling from `source`.
+    pub fn from_source(kind: ActorKind, source: Option<&str>) -> Actor {
+        Actor { kind, source: source.map(str::to_owned), restriction: None }
+    }
+    /// The user behind the actor, if it is a user (or the operator) acting for itself.
+    pub fn own_user(&self) -> Option<UserId> {
+        match self.reference() {
+            ActorRef::User(id) | ActorRef::Operator(id) => Some(id),
+            ActorRef::ApiKey(_) | ActorRef::Anonymous | ActorRef::System => None,
+        }
+    }
+    /// Whether the actor speaks for the operator: the operator, usher itself, or an operator
+    /// API key (R23).
+    pub fn is_operator(&self) -> bool {
+        match &self.kind {
+            ActorKind::Operator { .. } | ActorKind::System => true,
+            ActorKind::Principal(principal) => principal.operator_key,
+            ActorKind::Anonymous => false,
+        }
     }
     /// The reference written to the audit log.
     pub fn reference(&self) -> ActorRef {
@@ -102,10 +144,30 @@ pub enum Denied {
     /// Authentication is needed.
     #[error("authentication required")]
     Unauthenticated,
+    /// User types, roles, seats and settings are changed at the root only (R23).
+    #[error(
+        "user types, roles, seats and settings belong to the root account; only its administrators change them"
+    )]
+    RootLevel,
+    /// Seat totals are the operator's unless the operator lets the root manage them (R23).
+    #[error(
+        "seat totals are set by the operator of this installation (or an operator API key); the operator may let this account manage its own seats"
+    )]
+    SeatsBelongToOperator,
+    /// The target user holds permissions the actor lacks (R24).
+    #[error("the user holds permissions you do not hold: {}", crate::value::permission_list(.permissions))]
+    TargetHoldsMore {
+        /// The target's permissions the actor lacks.
+        permissions: Vec<Permission>,
+    },
+    /// The password must be changed before anything else (R16).
+    #[error("an administrator set this password; change it before anything else")]
+    PasswordChangeRequired,
 }
 
-/// Whether `actor` may use `permission` on `target` (R19).
+/// Whether `actor` may use `permission` on `target` (R16, R19).
 pub fn authorize(actor: &Actor, permission: Permission, target: &AccountPath) -> Result<(), Denied> {
+    unrestricted(actor)?;
     match &actor.kind {
         ActorKind::Operator { .. } | ActorKind::System => Ok(()),
         ActorKind::Anonymous => Err(Denied::Unauthenticated),
@@ -120,8 +182,66 @@ pub fn authorize(actor: &Actor, permission: Permission, target: &AccountPath) ->
     }
 }
 
+/// R16: refuses an actor held to a restriction.
+pub fn unrestricted(actor: &Actor) -> Result<(), Denied> {
+    match actor.restriction {
+        Some(Restriction::PasswordChangeRequired) => Err(Denied::PasswordChangeRequired),
+        None => Ok(()),
+    }
+}
+
+/// R23: whether `actor` may use `permission` on a root-level object (user type, role, seats,
+/// settings) of the tenant `root`. Reading needs the permission anywhere in the tenant;
+/// changing needs it at the root itself, so a sub-account administrator or an administrator
+/// scoped to sub-accounts reads the catalog but never changes it.
+pub fn authorize_root_level(actor: &Actor, permission: Permission, root: AccountId) -> Result<(), Denied> {
+    unrestricted(actor)?;
+    let principal = match &actor.kind {
+        ActorKind::Operator { .. } | ActorKind::System => return Ok(()),
+        ActorKind::Anonymous => return Err(Denied::Unauthenticated),
+        ActorKind::Principal(principal) => principal,
+    };
+    if !principal.operator_key {
+        if principal.home.root() != root {
+            return Err(Denied::OtherTenant);
+        }
+        if permission.access() == Access::Write {
+            reach(principal, &AccountPath::root_of(root)).map_err(|_| Denied::RootLevel)?;
+        }
+    }
+    if holds(&principal.permissions, permission) {
+        Ok(())
+    } else {
+        Err(Denied::MissingPermission { permission })
+    }
+}
+
+/// R23: whether `actor` may set the seat totals of the tenant `root`, which the operator
+/// owns unless it let the root manage its own seats (`root_manages_seats`).
+pub fn authorize_seats(actor: &Actor, root: AccountId, root_manages_seats: bool) -> Result<(), Denied> {
+    authorize_root_level(actor, Permission::new(Module::Subscription, Access::Write), root)?;
+    if actor.is_operator() || root_manages_seats { Ok(()) } else { Err(Denied::SeatsBelongToOperator) }
+}
+
+/// R24: whether `actor` may act on a user holding `target` permissions (`None`: the
+/// operator, who holds everything). The actor must hold every one of them; `guard` has
+/// already checked that the target's accounts are within the actor's reach.
+pub fn check_outranks(actor: &Actor, target: Option<&BTreeSet<Permission>>) -> Result<(), Denied> {
+    let Some(held) = actor.held_permissions() else {
+        return Ok(());
+    };
+    let missing: Vec<Permission> = match target {
+        Some(target) => target.iter().copied().filter(|p| !holds(held, *p)).collect(),
+        None => Permission::catalog().into_iter().filter(|p| !holds(held, *p)).collect(),
+    };
+    if missing.is_empty() { Ok(()) } else { Err(Denied::TargetHoldsMore { permissions: missing }) }
+}
+
 /// Whether the principal's home subtree and scope include `target`.
 pub fn reach(principal: &Principal, target: &AccountPath) -> Result<(), Denied> {
+    if principal.operator_key {
+        return Ok(());
+    }
     if target.root() != principal.home.root() {
         return Err(Denied::OtherTenant);
     }
@@ -143,6 +263,7 @@ pub fn holds(held: &BTreeSet<Permission>, permission: Permission) -> bool {
 
 /// Only the operator (or usher itself).
 pub fn require_operator(actor: &Actor) -> Result<(), Denied> {
+    unrestricted(actor)?;
     if actor.is_unrestricted() { Ok(()) } else { Err(Denied::OperatorOnly) }
 }
 
@@ -163,7 +284,7 @@ pub fn effective_permissions<'a>(
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum GrantDenied {
     /// A role gives permissions beyond the user type's ceiling (R4).
-    #[error("role {role} grants {permissions:?}, beyond the ceiling of user type {user_type}")]
+    #[error("role {role} grants {}, beyond the ceiling of user type {user_type}", crate::value::permission_list(.permissions))]
     AboveCeiling {
         /// Role name.
         role: String,
@@ -173,7 +294,7 @@ pub enum GrantDenied {
         permissions: Vec<Permission>,
     },
     /// The actor would grant permissions it does not hold (R4: no escalation).
-    #[error("you cannot grant {permissions:?} of role {role}: you do not hold them")]
+    #[error("you cannot grant {} of role {role}: you do not hold them", crate::value::permission_list(.permissions))]
     Escalation {
         /// Role name.
         role: String,
@@ -251,6 +372,7 @@ mod tests {
             home: home.clone(),
             permissions: permissions.iter().copied().collect(),
             scope: scope.iter().copied().collect(),
+            operator_key: false,
         }))
     }
 

@@ -216,6 +216,8 @@ pub struct Settings {
     pub password_policy: PasswordPolicy,
     /// How long a login session lives.
     pub session_lifetime: Lifetime,
+    /// Whether the operator lets this root's administrators set its seat totals (R23).
+    pub manages_own_seats: bool,
 }
 
 fn serialize_format<S: serde::Serializer>(format: &UsernameFormat, s: S) -> Result<S::Ok, S::Error> {
@@ -258,6 +260,7 @@ impl Settings {
             link_lifetime: Lifetime::hours(24),
             password_policy: PasswordPolicy::standard(),
             session_lifetime: Lifetime::hours(12),
+            manages_own_seats: false,
         }
     }
 }
@@ -801,6 +804,21 @@ pub enum MailMessage {
         /// User.
         user: UserId,
     },
+    /// A notice to the owner of an address that someone tried to register with it, with
+    /// the way to log in or reset the password (registration answers alike either way).
+    RegistrationAttempt {
+        /// The user who has the address.
+        user: UserId,
+        /// The account's slug, to log in with.
+        account: String,
+    },
+    /// A password-reset request for a typed address, not yet looked up: the dispatcher turns
+    /// it into a [`MailMessage::PasswordReset`] when an active user has the address, and
+    /// drops it otherwise, so the request costs the same either way (R21).
+    PasswordResetRequest {
+        /// Where the request came from, for the audit log.
+        source: Option<String>,
+    },
 }
 
 fn expose_token<S: serde::Serializer>(token: &Option<SecretToken>, s: S) -> Result<S::Ok, S::Error> {
@@ -819,6 +837,8 @@ impl MailMessage {
             MailMessage::EmailVerification { .. } => "email_verification",
             MailMessage::PasswordReset { .. } => "password_reset",
             MailMessage::PasswordChanged { .. } => "password_changed",
+            MailMessage::RegistrationAttempt { .. } => "registration_attempt",
+            MailMessage::PasswordResetRequest { .. } => "password_reset_request",
         }
     }
 
@@ -830,7 +850,9 @@ impl MailMessage {
             | MailMessage::Welcome { token, .. }
             | MailMessage::EmailVerification { token, .. }
             | MailMessage::PasswordReset { token, .. } => *token = None,
-            MailMessage::PasswordChanged { .. } => {}
+            MailMessage::PasswordChanged { .. }
+            | MailMessage::RegistrationAttempt { .. }
+            | MailMessage::PasswordResetRequest { .. } => {}
         }
         message
     }

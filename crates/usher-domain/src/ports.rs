@@ -167,6 +167,14 @@ pub trait Tx: Send {
     ) -> Result<Option<Invitation>, RepoError>;
     /// A page of invitations, ordered by creation then id.
     async fn list_invitations(&mut self, query: &InvitationQuery) -> Result<Page<Invitation>, RepoError>;
+    /// For an erasure (R8): every invitation of `root` to `email` is readdressed to
+    /// `replacement`, and a pending one is revoked.
+    async fn erase_invitations_to(
+        &mut self,
+        root: AccountId,
+        email: &Email,
+        replacement: &Email,
+    ) -> Result<(), RepoError>;
 
     // Contacts.
     /// Inserts a contact.
@@ -177,6 +185,8 @@ pub trait Tx: Send {
     async fn contact(&mut self, id: ContactId) -> Result<Option<Contact>, RepoError>;
     /// A page of contacts of an account subtree.
     async fn list_contacts(&mut self, query: &ContactQuery) -> Result<Page<Contact>, RepoError>;
+    /// Clears a contact's personal data (names, email, phone) for an erasure (R8).
+    async fn erase_contact(&mut self, id: ContactId) -> Result<(), RepoError>;
 
     // Devices.
     /// Links a device; `Duplicate { field: "identifier" }` when the user already has it.
@@ -253,6 +263,18 @@ pub trait Tx: Send {
     /// Records a delivered mail and forgets its link token (the message is kept as
     /// [`crate::model::MailMessage::without_token`]), so no raw token outlives its delivery.
     async fn mark_mail_sent(&mut self, mail: &OutboxMail, at: Timestamp) -> Result<(), RepoError>;
+    /// For an erasure (R8): mail of `root` to `email` not yet sent is dropped, and the rest is
+    /// readdressed to `replacement` with any username in it replaced by `username`.
+    async fn erase_mail_to(
+        &mut self,
+        root: AccountId,
+        email: &Email,
+        replacement: &Email,
+        username: &str,
+    ) -> Result<(), RepoError>;
+    /// Removes a queued mail that turned out to have nothing to deliver (a reset request for
+    /// an address no active user has).
+    async fn discard_mail(&mut self, id: MailId) -> Result<(), RepoError>;
     /// Records a failed attempt: the mail is tried again at `retry_at`, or given up for good
     /// (`None`), keeping `error` visible.
     async fn mark_mail_failed(

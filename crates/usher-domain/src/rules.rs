@@ -271,21 +271,44 @@ pub fn check_login(user: &User, facts: LoginFacts) -> Result<(), LoginRefusal> {
     Ok(())
 }
 
-/// Login throttling limits (R14): per user and per source address, in a sliding window.
+/// Throttling limits (R14, R21), in a sliding window.
+///
+/// Logins are limited in the spirit of NIST SP 800-63B §5.2.2 and OWASP's authentication
+/// guidance, so that failures cannot lock a user out from elsewhere:
+/// - a source that failed `per_user` times for one user is refused for that user;
+/// - a source that failed `per_source` times for anyone is refused for everyone;
+/// - a user that failed `per_user_total` times from anywhere is refused from every source
+///   that has failed for it, while a source that has not failed for it (the user's own
+///   browser, usually) still logs in with the right password.
+///
+/// The public forms that send mail (registration, reset, verification resend) take
+/// `per_address` requests per address and `per_source` per source.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ThrottlePolicy {
-    /// Failures allowed per user within the window.
+    /// Failures allowed for one user from one source.
     pub per_user: u32,
-    /// Failures allowed per source address within the window.
+    /// Failures allowed for one user from every source together, before the sources that
+    /// failed for it are refused.
+    pub per_user_total: u32,
+    /// Failures (or form requests) allowed from one source.
     pub per_source: u32,
+    /// Form requests allowed for one address.
+    pub per_address: u32,
     /// The window.
     pub window: Duration,
 }
 
 impl ThrottlePolicy {
-    /// 5 failures per user and 50 per address in 15 minutes.
+    /// In 15 minutes: 5 failures per user and source, 100 per user, 50 per source, and 5
+    /// mails per address.
     pub const fn standard() -> ThrottlePolicy {
-        ThrottlePolicy { per_user: 5, per_source: 50, window: Duration::minutes(15) }
+        ThrottlePolicy {
+            per_user: 5,
+            per_user_total: 100,
+            per_source: 50,
+            per_address: 5,
+            window: Duration::minutes(15),
+        }
     }
 }
 

@@ -37,6 +37,12 @@ impl Timestamp {
     pub fn minus(&self, duration: Duration) -> Self {
         Self(self.0.checked_sub(duration).unwrap_or(self.0))
     }
+    /// Whole seconds (rounded up, at least 1) from `earlier` until this instant: what a
+    /// `Retry-After` says.
+    pub fn seconds_after(&self, earlier: Timestamp) -> u64 {
+        let micros = self.unix_micros().saturating_sub(earlier.unix_micros()).max(0);
+        u64::try_from(micros.saturating_add(999_999) / 1_000_000).unwrap_or(u64::MAX).max(1)
+    }
     /// RFC 3339 text, e.g. `2026-11-23T10:00:00Z`.
     pub fn to_rfc3339(&self) -> String {
         self.0.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()

@@ -483,6 +483,11 @@ impl fmt::Display for Permission {
     }
 }
 
+/// Permissions as a reader sees them: `users:write, roles:read`.
+pub fn permission_list(permissions: &[Permission]) -> String {
+    permissions.iter().map(Permission::to_string).collect::<Vec<_>>().join(", ")
+}
+
 impl serde::Serialize for Permission {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         serializer.collect_str(self)

@@ -176,6 +176,24 @@ impl From<Denied> for Problem {
             }
             Denied::OperatorOnly => Problem::new(StatusCode::FORBIDDEN, "operator_only", detail),
             Denied::Unauthenticated => Problem::unauthenticated(),
+            Denied::RootLevel => Problem {
+                hint: Some("an administrator of the root account can make this change".to_owned()),
+                ..Problem::new(StatusCode::FORBIDDEN, "root_level", detail)
+            },
+            Denied::SeatsBelongToOperator => Problem {
+                hint: Some(
+                    "ask the operator to change the seats, or to set manages_own_seats in this account's settings"
+                        .to_owned(),
+                ),
+                ..Problem::new(StatusCode::FORBIDDEN, "seats_belong_to_operator", detail)
+            },
+            Denied::TargetHoldsMore { permissions } => {
+                Problem::new(StatusCode::FORBIDDEN, "target_holds_more", detail).with_permissions(&permissions)
+            }
+            Denied::PasswordChangeRequired => Problem {
+                hint: Some("PUT /v1/me/password with the current and a new password".to_owned()),
+                ..Problem::new(StatusCode::FORBIDDEN, "password_change_required", detail)
+            },
         }
     }
 }
@@ -265,6 +283,14 @@ fn no_seat(err: &usher_domain::rules::NoSeatAvailable) -> Problem {
     }
 }
 
+/// 429 with the seconds to wait (sent as `Retry-After` too).
+fn throttled(seconds: u64, detail: String) -> Problem {
+    Problem {
+        retry_after: Some(seconds.max(1)),
+        ..Problem::new(StatusCode::TOO_MANY_REQUESTS, "too_many_requests", detail)
+    }
+}
+
 fn escalation(permissions: &[usher_domain::value::Permission], detail: String) -> Problem {
     Problem::new(StatusCode::FORBIDDEN, "escalation", detail).with_permissions(permissions)
 }
@@ -326,6 +352,8 @@ impl From<UserError> for Problem {
             UserError::VersionMismatch { expected, actual } => {
                 Problem::version_mismatch("user", Some(expected), Some(actual))
             }
+            UserError::Throttled { seconds } => throttled(seconds, detail),
+            UserError::NotAUser => Problem::new(StatusCode::FORBIDDEN, "not_a_user", detail),
             UserError::Repo(err) => err.into(),
         }
     }
@@ -420,6 +448,9 @@ impl From<InviteError> for Problem {
                 ..Problem::unprocessable("too_many_addresses", detail).with_field("emails")
             },
             InviteError::NotPending { .. } => Problem::conflict("invitation_not_pending", detail),
+            InviteError::MemberTypeReserved => {
+                Problem::unprocessable("member_type_reserved", detail).with_field("user_type")
+            }
             InviteError::Repo(err) => err.into(),
         }
     }
@@ -451,9 +482,9 @@ impl From<PublicError> for Problem {
             }
             PublicError::Invalid(invalid) => invalid.into(),
             PublicError::Password(rejected) => rejected.into(),
-            PublicError::EmailTaken => Problem::conflict("email_taken", detail).with_field("email"),
             PublicError::NoSeatAvailable(e) => no_seat(&e),
             PublicError::Link(link) => link.into(),
+            PublicError::Throttled { seconds } => throttled(seconds, detail),
             PublicError::Repo(err) => err.into(),
         }
     }

@@ -12,16 +12,18 @@ use crate::metrics::Metrics;
 pub struct HttpConfig {
     /// Largest request body accepted, in bytes (larger ones get 413).
     pub max_body_bytes: usize,
-    /// Take the client address from the first `X-Forwarded-For` entry (only behind a proxy
-    /// that sets it), for login throttling and the audit log.
-    pub trust_forwarded_for: bool,
+    /// How many proxies in front of usher append to `X-Forwarded-For` (0: trust no header).
+    /// The client address, for throttling and the audit log, is the entry that many places
+    /// from the right: the right-most one no trusted proxy wrote for itself, so a client
+    /// cannot choose it by sending a header of its own.
+    pub trusted_proxies: u8,
     /// Mark cookies `Secure` (when users reach usher over HTTPS).
     pub secure_cookies: bool,
 }
 
 impl Default for HttpConfig {
     fn default() -> HttpConfig {
-        HttpConfig { max_body_bytes: 1024 * 1024, trust_forwarded_for: false, secure_cookies: false }
+        HttpConfig { max_body_bytes: 1024 * 1024, trusted_proxies: 0, secure_cookies: false }
     }
 }
 
@@ -61,12 +63,41 @@ impl AppState {
 
     /// The client address of a request (for throttling and the audit log).
     pub(crate) fn source_of(&self, req: &Request) -> Option<String> {
-        if self.config.trust_forwarded_for {
-            let forwarded = req.header("x-forwarded-for").and_then(|v| v.split(',').next()).map(str::trim);
-            if let Some(address) = forwarded.filter(|a| !a.is_empty()) {
-                return Some(address.to_owned());
-            }
+        let forwarded = req.headers().get_all("x-forwarded-for").iter().filter_map(|v| v.to_str().ok());
+        let forwarded: Vec<&str> = forwarded.collect();
+        if let Some(address) = client_address(&forwarded, self.config.trusted_proxies) {
+            return Some(address);
         }
         req.remote_addr().as_socket_addr().map(|address| address.ip().to_string())
+    }
+}
+
+/// The client address behind `trusted_proxies` proxies, from every `X-Forwarded-For` header in
+/// order: the entry `trusted_proxies` places from the right. `None` when no proxy is trusted,
+/// or the chain is shorter than the proxies (the request did not come through them), or the
+/// entry is not an IP address.
+pub(crate) fn client_address(headers: &[&str], trusted_proxies: u8) -> Option<String> {
+    let from_right = usize::from(trusted_proxies).checked_sub(1)?;
+    let entries: Vec<&str> = headers.iter().flat_map(|header| header.split(',')).map(str::trim).collect();
+    let entry = entries.iter().rev().nth(from_right)?;
+    entry.parse::<std::net::IpAddr>().ok().map(|ip| ip.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::client_address;
+
+    #[test]
+    fn r14_the_client_address_is_the_rightmost_entry_no_trusted_proxy_wrote() {
+        // One proxy: it appended the address that connected to it; the rest is the client's.
+        assert_eq!(client_address(&["6.6.6.6, 203.0.113.7"], 1).as_deref(), Some("203.0.113.7"));
+        // Two proxies: the nearer one appended the farther one's address.
+        assert_eq!(client_address(&["6.6.6.6, 203.0.113.7, 10.0.0.2"], 2).as_deref(), Some("203.0.113.7"));
+        // Headers split over several lines read as one list.
+        assert_eq!(client_address(&["6.6.6.6", "203.0.113.7"], 1).as_deref(), Some("203.0.113.7"));
+        // No trusted proxy, a chain shorter than the proxies, or no address: the socket's.
+        assert_eq!(client_address(&["203.0.113.7"], 0), None);
+        assert_eq!(client_address(&["203.0.113.7"], 2), None);
+        assert_eq!(client_address(&["not-an-address"], 1), None);
     }
 }

@@ -454,6 +454,8 @@ pub struct SettingsView {
     pub password_min_length: u16,
     /// Longest password accepted.
     pub password_max_length: u16,
+    /// Whether this account's administrators set its seat totals (else the operator does).
+    pub manages_own_seats: bool,
 }
 
 impl From<&Settings> for SettingsView {
@@ -472,6 +474,7 @@ impl From<&Settings> for SettingsView {
             session_lifetime_seconds: settings.session_lifetime.seconds(),
             password_min_length: settings.password_policy.min_length(),
             password_max_length: settings.password_policy.max_length(),
+            manages_own_seats: settings.manages_own_seats,
         }
     }
 }

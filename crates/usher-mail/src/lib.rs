@@ -160,7 +160,8 @@ pub async fn run_dispatcher(
                     );
                     on_round(&report);
                 }
-                report.handled() >= usize::try_from(policy.batch).unwrap_or(usize::MAX)
+                // A resolved reset request queued a mail that is due at once.
+                report.resolved > 0 || report.handled() >= usize::try_from(policy.batch).unwrap_or(usize::MAX)
             }
             Err(err) => {
                 tracing::warn!(error = %err, "outbox round failed; trying again");

@@ -17,24 +17,32 @@ use usher_domain::model::{MailMessage, OutboxMail};
 use usher_domain::ports::{MailRenderer, RenderedMail};
 
 /// The kinds of mail, as template names.
-pub const KINDS: [&str; 5] =
-    ["invitation", "welcome", "email_verification", "password_reset", "password_changed"];
+pub const KINDS: [&str; 6] = [
+    "invitation",
+    "welcome",
+    "email_verification",
+    "password_reset",
+    "password_changed",
+    "registration_attempt",
+];
 
 /// The locales shipped.
 pub const LOCALES: [&str; 2] = ["en", "de"];
 
 /// The shipped templates.
-const SHIPPED: [(&str, &str); 10] = [
+const SHIPPED: [(&str, &str); 12] = [
     ("en/invitation.txt", include_str!("../templates/en/invitation.txt")),
     ("en/welcome.txt", include_str!("../templates/en/welcome.txt")),
     ("en/email_verification.txt", include_str!("../templates/en/email_verification.txt")),
     ("en/password_reset.txt", include_str!("../templates/en/password_reset.txt")),
     ("en/password_changed.txt", include_str!("../templates/en/password_changed.txt")),
+    ("en/registration_attempt.txt", include_str!("../templates/en/registration_attempt.txt")),
     ("de/invitation.txt", include_str!("../templates/de/invitation.txt")),
     ("de/welcome.txt", include_str!("../templates/de/welcome.txt")),
     ("de/email_verification.txt", include_str!("../templates/de/email_verification.txt")),
     ("de/password_reset.txt", include_str!("../templates/de/password_reset.txt")),
     ("de/password_changed.txt", include_str!("../templates/de/password_changed.txt")),
+    ("de/registration_attempt.txt", include_str!("../templates/de/registration_attempt.txt")),
 ];
 
 /// How the expiry reads, per language.
@@ -116,6 +124,8 @@ impl TemplateRenderer {
             "invitation" => "invite",
             "email_verification" => "verify",
             "welcome" | "password_reset" => "reset",
+            // No token: the forgot page asks for the address again.
+            "registration_attempt" => return Some(format!("{}/forgot", self.public_url)),
             _ => return None,
         };
         token.map(|token| format!("{}/{page}?token={token}", self.public_url))
@@ -158,7 +168,9 @@ impl MailRenderer for TemplateRenderer {
                     if locale == "de" || locale.starts_with("de-") { GERMAN_DATE } else { ENGLISH_DATE };
                 expires_at.as_datetime().format(format).ok()
             }
-            MailMessage::PasswordChanged { .. } => None,
+            MailMessage::PasswordChanged { .. }
+            | MailMessage::RegistrationAttempt { .. }
+            | MailMessage::PasswordResetRequest { .. } => None,
         };
         if let Value::Object(fields) = &mut context {
             // The token reaches the template only inside the link.

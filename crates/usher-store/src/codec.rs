@@ -179,6 +179,8 @@ struct SettingsDocument {
     password_min_length: u16,
     password_max_length: u16,
     session_lifetime_seconds: i64,
+    #[serde(default)]
+    manages_own_seats: bool,
 }
 
 pub(crate) fn settings_to_json(settings: &Settings) -> Result<String, RepoError> {
@@ -198,6 +200,7 @@ pub(crate) fn settings_to_json(settings: &Settings) -> Result<String, RepoError>
             password_min_length: settings.password_policy.min_length(),
             password_max_length: settings.password_policy.max_length(),
             session_lifetime_seconds: settings.session_lifetime.seconds(),
+            manages_own_seats: settings.manages_own_seats,
         },
     )
 }
@@ -220,6 +223,7 @@ pub(crate) fn settings_from_json(text: &str) -> Result<Settings, RepoError> {
         password_policy: PasswordPolicy::new(doc.password_min_length, doc.password_max_length)
             .map_err(corrupt(E))?,
         session_lifetime: lifetime(doc.session_lifetime_seconds)?,
+        manages_own_seats: doc.manages_own_seats,
     })
 }
 
@@ -777,6 +781,8 @@ enum MessageDocument {
     EmailVerification { user: Uuid, token: Option<String>, expires_at: String },
     PasswordReset { user: Uuid, token: Option<String>, expires_at: String },
     PasswordChanged { user: Uuid },
+    RegistrationAttempt { user: Uuid, account: String },
+    PasswordResetRequest { source: Option<String> },
 }
 
 fn rfc3339(raw: &str) -> Result<Timestamp, RepoError> {
@@ -816,7 +822,20 @@ fn message_from_json(raw: &str) -> Result<MailMessage, RepoError> {
         MessageDocument::PasswordChanged { user } => {
             MailMessage::PasswordChanged { user: UserId::from_uuid(user) }
         }
+        MessageDocument::RegistrationAttempt { user, account } => {
+            MailMessage::RegistrationAttempt { user: UserId::from_uuid(user), account }
+        }
+        MessageDocument::PasswordResetRequest { source } => MailMessage::PasswordResetRequest { source },
     })
+}
+
+/// A stored message as an erasure leaves it (R8): no token, and `username` for any username.
+pub(crate) fn erased_message(raw: &str, username: &str) -> Result<String, RepoError> {
+    let mut message = message_from_json(raw)?.without_token();
+    if let MailMessage::Welcome { username: name, .. } = &mut message {
+        username.clone_into(name);
+    }
+    to_json("mail", &message)
 }
 
 pub(crate) fn mail_row(m: &OutboxMail) -> Result<outbox::Model, RepoError> {

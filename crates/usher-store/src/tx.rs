@@ -767,6 +767,35 @@ impl Tx for SqlTx {
             .map_err(repo)?;
         row.map(codec::invitation_from_row).transpose()
     }
+    async fn erase_invitations_to(
+        &mut self,
+        root: AccountId,
+        email: &Email,
+        replacement: &Email,
+    ) -> Result<(), RepoError> {
+        let matching = || {
+            Condition::all()
+                .add(invitation::Column::RootId.eq(root.as_uuid()))
+                .add(invitation::Column::Email.eq(email.as_str()))
+        };
+        invitation::Entity::update_many()
+            .col_expr(
+                invitation::Column::State,
+                Expr::value(codec::invitation_state_text(InvitationState::Revoked)),
+            )
+            .filter(matching())
+            .filter(invitation::Column::State.eq(codec::invitation_state_text(InvitationState::Pending)))
+            .exec(&self.txn)
+            .await
+            .map_err(repo)?;
+        invitation::Entity::update_many()
+            .col_expr(invitation::Column::Email, Expr::value(replacement.as_str()))
+            .filter(matching())
+            .exec(&self.txn)
+            .await
+            .map_err(repo)?;
+        Ok(())
+    }
     async fn list_invitations(&mut self, query: &InvitationQuery) -> Result<Page<Invitation>, RepoError> {
         let mut select =
             invitation::Entity::find().filter(invitation::Column::RootId.eq(query.root.as_uuid()));
@@ -828,6 +857,18 @@ impl Tx for SqlTx {
     async fn contact(&mut self, id: ContactId) -> Result<Option<Contact>, RepoError> {
         let row = contact::Entity::find_by_id(id.as_uuid()).one(&self.txn).await.map_err(repo)?;
         row.map(codec::contact_from_row).transpose()
+    }
+    async fn erase_contact(&mut self, id: ContactId) -> Result<(), RepoError> {
+        contact::Entity::update_many()
+            .col_expr(contact::Column::FirstName, Expr::value(Option::<String>::None))
+            .col_expr(contact::Column::LastName, Expr::value(Option::<String>::None))
+            .col_expr(contact::Column::Email, Expr::value(Option::<String>::None))
+            .col_expr(contact::Column::Phone, Expr::value(Option::<String>::None))
+            .filter(contact::Column::Id.eq(id.as_uuid()))
+            .exec(&self.txn)
+            .await
+            .map_err(repo)?;
+        Ok(())
     }
     async fn list_contacts(&mut self, query: &ContactQuery) -> Result<Page<Contact>, RepoError> {
         let mut select = contact::Entity::find().filter(contact::Column::RootId.eq(query.root.as_uuid()));
@@ -1064,6 +1105,41 @@ impl Tx for SqlTx {
     async fn queued_mail(&mut self, id: MailId) -> Result<Option<QueuedMail>, RepoError> {
         let row = outbox::Entity::find_by_id(id.as_uuid()).one(&self.txn).await.map_err(repo)?;
         row.map(codec::queued_from_row).transpose()
+    }
+    async fn erase_mail_to(
+        &mut self,
+        root: AccountId,
+        email: &Email,
+        replacement: &Email,
+        username: &str,
+    ) -> Result<(), RepoError> {
+        let matching = || {
+            Condition::all()
+                .add(outbox::Column::RootId.eq(root.as_uuid()))
+                .add(outbox::Column::Recipient.eq(email.as_str()))
+        };
+        outbox::Entity::delete_many()
+            .filter(matching())
+            .filter(outbox::Column::State.eq(DeliveryState::Pending.as_str()))
+            .exec(&self.txn)
+            .await
+            .map_err(repo)?;
+        let rows = outbox::Entity::find().filter(matching()).all(&self.txn).await.map_err(repo)?;
+        for row in rows {
+            let message = codec::erased_message(&row.message, username)?;
+            outbox::Entity::update_many()
+                .col_expr(outbox::Column::Recipient, Expr::value(replacement.as_str()))
+                .col_expr(outbox::Column::Message, Expr::value(message))
+                .filter(outbox::Column::Id.eq(row.id))
+                .exec(&self.txn)
+                .await
+                .map_err(repo)?;
+        }
+        Ok(())
+    }
+    async fn discard_mail(&mut self, id: MailId) -> Result<(), RepoError> {
+        outbox::Entity::delete_by_id(id.as_uuid()).exec(&self.txn).await.map_err(repo)?;
+        Ok(())
     }
     async fn retry_mail(&mut self, id: MailId, at: Timestamp) -> Result<bool, RepoError> {
         let result = outbox::Entity::update_many()

@@ -13,7 +13,9 @@ use crate::model::{
 };
 use crate::password::{PasswordPolicy, PasswordRejected};
 use crate::ports::Tx;
-use crate::service::{AuditEntry, Ports, common_errors, guard, load_account, load_settings, record};
+use crate::service::{
+    AuditEntry, Ports, common_errors, guard, guard_root_level, load_account, load_settings, record,
+};
 use crate::value::{Access, Email, Key, Module, Name, Permission, PlainPassword, Slug, Username, ValueError};
 
 /// Failure of an account or settings use case.
@@ -220,7 +222,9 @@ pub async fn create_root_account(
     if let Some(hash) = hash {
         tx.set_password_hash(admin.id, Some(hash)).await?;
     } else {
-        crate::service::users::send_set_password_link(ports, tx.as_mut(), &admin, true).await?;
+        let settings = load_settings(tx.as_mut(), admin.root).await?;
+        let welcome = crate::service::users::LinkKind::Welcome;
+        crate::service::users::issue_link(ports, tx.as_mut(), &settings, &admin, welcome).await?;
     }
     let entry = AuditEntry {
         root: id,
@@ -478,6 +482,8 @@ pub struct SettingsPatch {
     pub password_min_length: Option<u16>,
     /// Maximum password length.
     pub password_max_length: Option<u16>,
+    /// Let the root's administrators set its seat totals (operator only, R23).
+    pub manages_own_seats: Option<bool>,
     /// Refuse the change unless the settings still have this [`Settings::fingerprint`]
     /// (checked under the settings' lock, so two writers with one fingerprint cannot both win).
     pub if_fingerprint: Option<String>,
@@ -492,7 +498,10 @@ pub async fn update_settings(
 ) -> Result<Settings, AccountError> {
     let mut tx = ports.begin().await?;
     let account = load_account(tx.as_mut(), account).await?;
-    guard(actor, Permission::new(Module::Settings, Access::Write), &account, "account")?;
+    guard_root_level(actor, Permission::new(Module::Settings, Access::Write), account.root(), "account")?;
+    if patch.manages_own_seats.is_some() && !actor.is_operator() {
+        return Err(AccountError::Denied(Denied::OperatorOnly));
+    }
     if !account.is_root() {
         return Err(AccountError::NotARoot);
     }
@@ -537,6 +546,7 @@ pub async fn update_settings(
         settings.default_clerk_id = (!clerk.is_empty()).then_some(clerk);
     }
     settings.self_registration = patch.self_registration.unwrap_or(settings.self_registration);
+    settings.manages_own_seats = patch.manages_own_seats.unwrap_or(settings.manages_own_seats);
     settings.email_verification_required =
         patch.email_verification_required.unwrap_or(settings.email_verification_required);
     settings.usernames_must_be_emails =

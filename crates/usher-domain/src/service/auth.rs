@@ -4,13 +4,14 @@ use std::collections::BTreeSet;
 
 use serde_json::json;
 
-use crate::authz::{Actor, ActorKind, Denied, Principal, check_permissions_held, effective_permissions};
+use crate::authz::{Actor, ActorKind, Denied, Principal, Restriction, check_permissions_held, holds};
 use crate::error::{Invalid, RepoError, field};
-use crate::id::{AccountId, ApiKeyId, SessionId, UserId};
+use crate::id::{AccountId, ApiKeyId, SessionId};
 use crate::model::{ActorRef, ApiKey, MailMessage, Session, User, UserState};
 use crate::password::PasswordRejected;
 use crate::ports::Tx;
-use crate::rules::{LoginFacts, check_login, throttled_until};
+use crate::rules::{LoginFacts, ThrottlePolicy, check_login, throttled_until};
+use crate::service::users::{permissions_of, retire_password_links};
 use crate::service::{
     AuditEntry, Gate, Ports, common_errors, enqueue, guard, load_account, load_settings, record, record_user,
 };
@@ -62,36 +63,66 @@ pub struct LoggedIn {
     pub user: User,
 }
 
-fn user_throttle_key(account: &str, username: &str) -> String {
-    format!("user:{}:{}", account.trim().to_lowercase(), username.trim().to_lowercase())
+/// The throttle keys of one login attempt (see [`crate::rules::ThrottlePolicy`]).
+struct LoginKeys {
+    /// Failures of this user from anywhere.
+    user: String,
+    /// Failures of this user from this source.
+    user_from_source: String,
+    /// Failures from this source for anyone.
+    source: Option<String>,
 }
 
-fn source_throttle_key(source: &str) -> String {
-    format!("source:{source}")
+impl LoginKeys {
+    fn new(account: &str, username: &str, source: Option<&str>) -> LoginKeys {
+        let user = format!("user:{}:{}", account.trim().to_lowercase(), username.trim().to_lowercase());
+        LoginKeys {
+            user_from_source: format!("{user}:from:{}", source.unwrap_or("-")),
+            user,
+            source: source.map(|source| format!("source:{source}")),
+        }
+    }
+
+    fn all(&self) -> impl Iterator<Item = &String> {
+        [&self.user, &self.user_from_source].into_iter().chain(self.source.as_ref())
+    }
+}
+
+/// When the attempt may be made, if it is throttled now.
+async fn login_throttled_until(
+    tx: &mut dyn Tx,
+    keys: &LoginKeys,
+    policy: ThrottlePolicy,
+    now: Timestamp,
+) -> Result<Option<Timestamp>, RepoError> {
+    let since = now.minus(policy.window);
+    let from_source = tx.login_failures_since(&keys.user_from_source, since).await?;
+    let mut retry_after = throttled_until(&from_source, policy.per_user, policy.window);
+    if !from_source.is_empty() {
+        // The user is under attack: sources that failed for it wait, a clean one does not.
+        let total = tx.login_failures_since(&keys.user, since).await?;
+        retry_after = retry_after.max(throttled_until(&total, policy.per_user_total, policy.window));
+    }
+    if let Some(key) = &keys.source {
+        let by_source = tx.login_failures_since(key, since).await?;
+        retry_after = retry_after.max(throttled_until(&by_source, policy.per_source, policy.window));
+    }
+    Ok(retry_after)
 }
 
 /// Logs a user in (R14): one answer for every failure, a dummy hash for unknown users, and
-/// throttling per user and per source address shared through the store.
+/// throttling per user, per source and per both, shared through the store (see
+/// [`crate::rules::ThrottlePolicy`] for why a user cannot be locked out from elsewhere).
 pub async fn login(
     ports: &Ports,
     source: Option<&str>,
     credentials: Credentials,
 ) -> Result<LoggedIn, LoginError> {
     let now = ports.now();
-    let policy = ports.throttle;
-    let user_key = user_throttle_key(&credentials.account, &credentials.username);
-    let source_key = source.map(source_throttle_key);
-    let since = now.minus(policy.window);
+    let keys = LoginKeys::new(&credentials.account, &credentials.username, source);
 
     let mut tx = ports.begin().await?;
-    let mut retry_after =
-        throttled_until(&tx.login_failures_since(&user_key, since).await?, policy.per_user, policy.window);
-    if let Some(key) = &source_key {
-        let by_source =
-            throttled_until(&tx.login_failures_since(key, since).await?, policy.per_source, policy.window);
-        retry_after = retry_after.max(by_source);
-    }
-    if let Some(retry_after) = retry_after {
+    if let Some(retry_after) = login_throttled_until(tx.as_mut(), &keys, ports.throttle, now).await? {
         return Err(LoginError::Throttled { retry_after });
     }
     let account = crate::service::accounts::account_by_slug(tx.as_mut(), &credentials.account).await?;
@@ -129,14 +160,14 @@ pub async fn login(
         _ => None,
     };
     let (Some(settings), Some(mut user)) = (eligible, user) else {
-        tx.record_login_failure(&user_key, now).await?;
-        if let Some(key) = &source_key {
+        for key in keys.all() {
             tx.record_login_failure(key, now).await?;
         }
         tx.commit().await?;
         return Err(LoginError::InvalidCredentials);
     };
-    tx.clear_login_failures(&user_key).await?;
+    tx.clear_login_failures(&keys.user).await?;
+    tx.clear_login_failures(&keys.user_from_source).await?;
     let token = ports.new_token("uss_");
     let expires_at = now.plus(settings.session_lifetime.duration());
     let session = Session {
@@ -150,7 +181,7 @@ pub async fn login(
     tx.insert_session(&session).await?;
     user.last_login_at = Some(now);
     tx.record_login(user.id, now).await?;
-    let actor = Actor { kind: ActorKind::Anonymous, source: source.map(str::to_owned) };
+    let actor = Actor::from_source(ActorKind::Anonymous, source);
     record_user(ports, tx.as_mut(), &actor, "user.logged_in", &user, json!({})).await?;
     tx.commit().await?;
     Ok(LoggedIn { token, expires_at, user })
@@ -199,13 +230,6 @@ pub struct Authenticated {
     pub user: Option<User>,
 }
 
-impl Authenticated {
-    /// Whether the user must change the password before anything else (R16).
-    pub fn must_change_password(&self) -> bool {
-        self.user.as_ref().is_some_and(|u| u.must_change_password)
-    }
-}
-
 /// Resolves a bearer token (session or API key) to an actor with effective permissions.
 pub async fn authenticate(
     ports: &Ports,
@@ -216,53 +240,107 @@ pub async fn authenticate(
     let hash = token.hash();
     let now = ports.now();
     let mut tx = ports.begin_read().await?;
-    let source = source.map(str::to_owned);
     if let Some(key) = tx.api_key_by_token(&hash).await? {
-        let usable = key.revoked_at.is_none() && key.expires_at.is_none_or(|at| at > now);
-        if !usable || !tree_is_active(tx.as_mut(), key.account).await? {
-            return Err(AuthError::InvalidToken);
-        }
-        let account = tx.account(key.account).await?.ok_or(AuthError::InvalidToken)?;
-        let principal = Principal {
-            actor: ActorRef::ApiKey(key.id),
-            home: account.path,
-            permissions: key.permissions,
-            scope: BTreeSet::new(),
-        };
-        return Ok(Authenticated {
-            actor: Actor { kind: ActorKind::Principal(principal), source },
-            user: None,
-        });
+        let principal = key_principal(tx.as_mut(), key, now).await?.ok_or(AuthError::InvalidToken)?;
+        let actor = Actor::from_source(ActorKind::Principal(principal), source);
+        return Ok(Authenticated { actor, user: None });
     }
     let session = tx.session_by_token(&hash).await?.ok_or(AuthError::InvalidToken)?;
     if session.expires_at <= now {
         return Err(AuthError::InvalidToken);
     }
     let user = tx.user(session.user).await?.ok_or(AuthError::InvalidToken)?;
-    if user.state != UserState::Active || !tree_is_active(tx.as_mut(), user.account).await? {
-        return Err(AuthError::InvalidToken);
+    let mut actor = match user_actor(tx.as_mut(), &user).await? {
+        Some(kind) => Actor::from_source(kind, source),
+        None => return Err(AuthError::InvalidToken),
+    };
+    if user.must_change_password {
+        actor.restriction = Some(Restriction::PasswordChangeRequired);
+    }
+    Ok(Authenticated { actor, user: Some(user) })
+}
+
+/// What a user acts as while it may log in: the operator, or a principal with its effective
+/// permissions; `None` once it is disabled, erased or its account tree is suspended.
+async fn user_actor(tx: &mut dyn Tx, user: &User) -> Result<Option<ActorKind>, RepoError> {
+    if user.state != UserState::Active
+        || user.erased_at.is_some()
+        || !tree_is_active(tx, user.account).await?
+    {
+        return Ok(None);
     }
     if user.is_operator {
-        return Ok(Authenticated {
-            actor: Actor { kind: ActorKind::Operator { user: user.id }, source },
-            user: Some(user),
-        });
+        return Ok(Some(ActorKind::Operator { user: user.id }));
     }
-    let account = tx.account(user.account).await?.ok_or(AuthError::InvalidToken)?;
-    let user_type = tx.user_type(user.user_type).await?.ok_or(AuthError::InvalidToken)?;
-    let mut roles = Vec::new();
-    for id in &user.roles {
-        if let Some(role) = tx.role(*id).await? {
-            roles.push(role);
-        }
-    }
-    let principal = Principal {
+    let Some(account) = tx.account(user.account).await? else {
+        return Ok(None);
+    };
+    let permissions = permissions_of(tx, user).await?.unwrap_or_default();
+    Ok(Some(ActorKind::Principal(Principal {
         actor: ActorRef::User(user.id),
         home: account.path,
-        permissions: effective_permissions(&roles, &user_type),
+        permissions,
         scope: user.scope.clone(),
+        operator_key: false,
+    })))
+}
+
+/// How many keys deep a chain of keys that made keys is followed.
+const KEY_CHAIN_LIMIT: usize = 8;
+
+/// The principal of a usable API key (R24): its permissions end with its creator's current
+/// ones, and it dies with its creator. A key the operator made in the operator's own account
+/// is an operator key (R23).
+async fn key_principal(tx: &mut dyn Tx, key: ApiKey, now: Timestamp) -> Result<Option<Principal>, RepoError> {
+    let usable = |key: &ApiKey| key.revoked_at.is_none() && key.expires_at.is_none_or(|at| at > now);
+    if !usable(&key) || !tree_is_active(tx, key.account).await? {
+        return Ok(None);
+    }
+    let Some(account) = tx.account(key.account).await? else {
+        return Ok(None);
     };
-    Ok(Authenticated { actor: Actor { kind: ActorKind::Principal(principal), source }, user: Some(user) })
+    let mut permissions = key.permissions.clone();
+    let mut operator_key = false;
+    let mut creator = key.created_by;
+    for _ in 0..KEY_CHAIN_LIMIT {
+        match creator {
+            ActorRef::User(id) | ActorRef::Operator(id) => {
+                let Some(user) = tx.user(id).await? else {
+                    return Ok(None);
+                };
+                match user_actor(tx, &user).await? {
+                    Some(ActorKind::Operator { .. }) => operator_key = user.account == key.account,
+                    Some(ActorKind::Principal(held)) => {
+                        permissions.retain(|p| holds(&held.permissions, *p));
+                    }
+                    _ => return Ok(None),
+                }
+                creator = ActorRef::System;
+            }
+            ActorRef::ApiKey(id) => {
+                let Some(parent) = tx.api_key(id).await? else {
+                    return Ok(None);
+                };
+                if !usable(&parent) {
+                    return Ok(None);
+                }
+                permissions.retain(|p| holds(&parent.permissions, *p));
+                creator = parent.created_by;
+            }
+            ActorRef::System => break,
+            ActorRef::Anonymous => return Ok(None),
+        }
+    }
+    if creator != ActorRef::System {
+        return Ok(None);
+    }
+    Ok(Some(Principal {
+        actor: ActorRef::ApiKey(key.id),
+        home: account.path,
+        permissions,
+        scope: BTreeSet::new(),
+        operator_key,
+    }))
 }
 
 /// Ends the session of a token (idempotent).
@@ -303,10 +381,11 @@ impl From<RepoError> for ChangePasswordError {
 /// caller logs in again with the new password.
 pub async fn change_own_password(
     ports: &Ports,
-    user: UserId,
+    actor: &Actor,
     current: &PlainPassword,
     new: &PlainPassword,
 ) -> Result<(), ChangePasswordError> {
+    let user = actor.own_user().ok_or(ChangePasswordError::NotAUser)?;
     let (found, hash, settings) = {
         let mut tx = ports.begin().await?;
         let found = tx.user(user).await?.ok_or(ChangePasswordError::NotAUser)?;
@@ -334,16 +413,11 @@ pub async fn change_own_password(
     tx.update_user(&user).await?;
     user.version += 1;
     let ended = tx.delete_sessions_of(user.id).await?;
+    retire_password_links(ports, tx.as_mut(), user.id).await?;
     let message = MailMessage::PasswordChanged { user: user.id };
     enqueue(ports, tx.as_mut(), user.root, user.account, &user.email, user.profile.locale.clone(), message)
         .await?;
-    let actor = Actor::new(ActorKind::Principal(Principal {
-        actor: ActorRef::User(user.id),
-        home: crate::model::AccountPath::root_of(user.account),
-        permissions: BTreeSet::new(),
-        scope: BTreeSet::new(),
-    }));
-    record_user(ports, tx.as_mut(), &actor, "user.password_changed", &user, json!({"sessions_ended": ended}))
+    record_user(ports, tx.as_mut(), actor, "user.password_changed", &user, json!({"sessions_ended": ended}))
         .await?;
     tx.commit().await?;
     Ok(())
@@ -365,7 +439,7 @@ pub enum ApiKeyError {
     #[error(transparent)]
     Invalid(Invalid),
     /// R4: a key never holds more than its creator.
-    #[error("you cannot grant {permissions:?}: you do not hold them")]
+    #[error("you cannot grant {}: you do not hold them", crate::value::permission_list(.permissions))]
     Escalation {
         /// Missing permissions.
         permissions: Vec<Permission>,
@@ -438,6 +512,9 @@ pub async fn revoke_api_key(ports: &Ports, actor: &Actor, id: ApiKeyId) -> Resul
     let mut key = tx.api_key(id).await?.ok_or(Gate::NotFound { entity: "api key" })?;
     let account = load_account(tx.as_mut(), key.account).await?;
     guard(actor, Permission::new(Module::ApiKeys, Access::Write), &account, "api key")?;
+    // R24: a key that holds more than the actor is revoked by someone who holds it.
+    check_permissions_held(actor, &key.permissions)
+        .map_err(|permissions| ApiKeyError::Denied(Denied::TargetHoldsMore { permissions }))?;
     if key.revoked_at.is_some() {
         return Ok(());
     }

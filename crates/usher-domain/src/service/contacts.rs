@@ -10,7 +10,7 @@ use crate::id::{AccountId, ContactId, UserId};
 use crate::model::{Contact, ContactKind, Origin, Profile, User, UserState};
 use crate::ports::{ContactQuery, Page, PageRequest};
 use crate::service::users::{
-    Draft, UserError, check_draft, choose_username, load_user_type, send_set_password_link,
+    Draft, LinkKind, UserError, check_draft, choose_username, issue_link, load_user_type, reject_member_type,
 };
 use crate::service::{
     AuditEntry, Gate, Ports, diff, guard, load_account, load_settings, optional, record, record_user,
@@ -141,6 +141,7 @@ pub async fn create_user_from_contact(
     let settings = load_settings(tx.as_mut(), root).await?;
     let type_id = settings.default_user_type.ok_or(UserError::NotFound { entity: "default user type" })?;
     let user_type = load_user_type(tx.as_mut(), root, type_id).await?;
+    reject_member_type(&settings, user_type.id)?;
     let roles = settings.default_roles.clone();
     let scope = Default::default();
     let draft = Draft {
@@ -204,7 +205,7 @@ pub async fn create_user_from_contact(
         other => other?,
     }
     if command.send_welcome {
-        send_set_password_link(ports, tx.as_mut(), &user, true).await?;
+        issue_link(ports, tx.as_mut(), &settings, &user, LinkKind::Welcome).await?;
     }
     record_user(
         ports,

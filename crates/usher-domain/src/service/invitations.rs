@@ -14,7 +14,9 @@ use crate::model::{
 use crate::password::PasswordRejected;
 use crate::ports::{InvitationQuery, Page, PageRequest, Tx};
 use crate::rules::{NoSeatAvailable, RoleRequired, check_seats};
-use crate::service::users::{Draft, UserError, check_draft, choose_username, load_user_type};
+use crate::service::users::{
+    Draft, UserError, check_draft, choose_username, load_user_type, reject_member_type,
+};
 use crate::service::{
     AuditEntry, Gate, Ports, common_errors, diff, enqueue, guard, load_account, load_settings, record,
     record_user, user_view,
@@ -53,6 +55,9 @@ pub enum InviteError {
         /// Received.
         actual: usize,
     },
+    /// R12: members are made by self-registration only.
+    #[error("members are created by self-registration, not by invitation")]
+    MemberTypeReserved,
     /// Resend or revoke of an invitation that is no longer pending.
     #[error("the invitation is {status:?}, not pending")]
     NotPending {
@@ -74,6 +79,7 @@ impl From<UserError> for InviteError {
             UserError::RoleRequired(e) => InviteError::RoleRequired(e),
             UserError::Grant(e) => InviteError::Grant(e),
             UserError::NoSeatAvailable(e) => InviteError::NoSeatAvailable(e),
+            UserError::MemberTypeReserved => InviteError::MemberTypeReserved,
             UserError::Repo(e) => InviteError::Repo(e),
             other => InviteError::Repo(RepoError::corrupt("invitation", other)),
         }
@@ -163,6 +169,7 @@ pub async fn invite(
     let root = account.root();
     let settings = load_settings(tx.as_mut(), root).await?;
     let user_type = load_user_type(tx.as_mut(), root, command.user_type).await?;
+    reject_member_type(&settings, user_type.id)?;
     let draft = Draft {
         account: &account,
         settings: &settings,
@@ -433,9 +440,11 @@ async fn find_by_token(
 pub async fn lookup(ports: &Ports, token: &str) -> Result<InvitationPreview, AcceptError> {
     let mut tx = ports.begin_read().await?;
     let invitation = find_by_token(tx.as_mut(), token, ports.now()).await?;
-    let account = load_account(tx.as_mut(), invitation.account)
-        .await
-        .map_err(|_| AcceptError::Link(LinkProblem::Unknown))?;
+    let account = match load_account(tx.as_mut(), invitation.account).await {
+        Ok(account) => account,
+        Err(crate::service::Lookup::Gate(_)) => return Err(AcceptError::Link(LinkProblem::Unknown)),
+        Err(crate::service::Lookup::Repo(err)) => return Err(err.into()),
+    };
     let settings = load_settings(tx.as_mut(), invitation.root).await?;
     Ok(InvitationPreview {
         invitation,
@@ -528,9 +537,11 @@ pub async fn accept(ports: &Ports, command: Acceptance) -> Result<User, AcceptEr
     let found = find_by_token(tx.as_mut(), &command.token, now).await?;
     let root = found.root;
     let settings = load_settings(tx.as_mut(), root).await?;
-    let user_type = load_user_type(tx.as_mut(), root, found.user_type)
-        .await
-        .map_err(|_| AcceptError::Link(LinkProblem::Unknown))?;
+    let user_type = match load_user_type(tx.as_mut(), root, found.user_type).await {
+        Ok(user_type) => user_type,
+        Err(crate::service::Lookup::Gate(_)) => return Err(AcceptError::Link(LinkProblem::Unknown)),
+        Err(crate::service::Lookup::Repo(err)) => return Err(err.into()),
+    };
     // The pool lock serialises redemptions of a type's seats (R1). Another redemption of this
     // link may have won while we waited, so the invitation is read again under the lock.
     let usage = tx.lock_seat_pool(root, user_type.id, now).await?;

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
-use crate::authz::{Actor, Denied, authorize};
+use crate::authz::{Actor, Denied, authorize, authorize_root_level};
 use crate::error::{Invalid, RepoError};
 use crate::id::{AccountId, AuditEventId, MailId};
 use crate::model::{Account, AuditEvent, MailMessage, OutboxMail, Settings, User};
@@ -99,6 +99,14 @@ macro_rules! common_errors {
                 }
             }
         }
+        impl From<crate::service::Lookup> for $error {
+            fn from(lookup: crate::service::Lookup) -> Self {
+                match lookup {
+                    crate::service::Lookup::Gate(gate) => gate.into(),
+                    crate::service::Lookup::Repo(err) => Self::Repo(err),
+                }
+            }
+        }
         impl From<crate::error::Invalid> for $error {
             fn from(invalid: crate::error::Invalid) -> Self {
                 Self::Invalid(invalid)
@@ -123,18 +131,53 @@ pub(crate) fn guard(
     account: &Account,
     entity: &'static str,
 ) -> Result<(), Gate> {
-    authorize(actor, permission, &account.path).map_err(|denied| match denied {
-        Denied::OtherTenant => Gate::NotFound { entity },
-        other => Gate::Denied(other),
-    })
+    authorize(actor, permission, &account.path).map_err(|denied| gate(denied, entity))
 }
 
-/// Loads an account or fails with `NotFound`.
-pub(crate) async fn load_account(tx: &mut dyn Tx, id: AccountId) -> Result<Account, Gate> {
-    match tx.account(id).await {
-        Ok(Some(account)) => Ok(account),
-        Ok(None) | Err(RepoError::NotFound { .. }) => Err(Gate::NotFound { entity: "account" }),
-        Err(_) => Err(Gate::NotFound { entity: "account" }),
+/// R23: authorizes `permission` on a root-level object of the tenant `root`; another
+/// tenant's object reads as not found.
+pub(crate) fn guard_root_level(
+    actor: &Actor,
+    permission: Permission,
+    root: AccountId,
+    entity: &'static str,
+) -> Result<(), Gate> {
+    authorize_root_level(actor, permission, root).map_err(|denied| gate(denied, entity))
+}
+
+fn gate(denied: Denied, entity: &'static str) -> Gate {
+    match denied {
+        Denied::OtherTenant => Gate::NotFound { entity },
+        other => Gate::Denied(other),
+    }
+}
+
+/// Loads an account: `Ok(None)` when it does not exist; a storage failure stays one.
+pub(crate) async fn load_account(tx: &mut dyn Tx, id: AccountId) -> Result<Account, Lookup> {
+    match tx.account(id).await? {
+        Some(account) => Ok(account),
+        None => Err(Lookup::Gate(Gate::NotFound { entity: "account" })),
+    }
+}
+
+/// A lookup that failed: missing or refused, or the store failed (never shown as "not found").
+#[derive(Debug)]
+pub(crate) enum Lookup {
+    /// Missing or refused.
+    Gate(Gate),
+    /// The store failed.
+    Repo(RepoError),
+}
+
+impl From<RepoError> for Lookup {
+    fn from(err: RepoError) -> Self {
+        Lookup::Repo(err)
+    }
+}
+
+impl From<Gate> for Lookup {
+    fn from(gate: Gate) -> Self {
+        Lookup::Gate(gate)
     }
 }
 
@@ -329,7 +372,7 @@ mod mocked {
         let mut tx = MockTx::new();
         tx.expect_login_failures_since().returning(|_, _| Ok(Vec::new()));
         tx.expect_account_by_slug().returning(|_| Ok(None));
-        tx.expect_record_login_failure().times(0..=2).returning(|_, _| Ok(()));
+        tx.expect_record_login_failure().times(0..=3).returning(|_, _| Ok(()));
         tx.expect_commit().returning(|| Ok(()));
         Box::new(tx)
     }
@@ -360,6 +403,7 @@ mod mocked {
             home: AccountPath::root_of(crate::id::AccountId::from_uuid(uuid::Uuid::from_u128(2))),
             permissions: crate::value::Permission::catalog(),
             scope: Default::default(),
+            operator_key: false,
         }));
         let command = root_account_with_password("correct horse battery staple");
         let err = accounts::create_root_account(&ports(store, hasher), &admin, command).await.unwrap_err();

@@ -8,7 +8,7 @@ use serde_json::json;
 use crate::authz::{Actor, Denied};
 use crate::error::{Invalid, RepoError};
 use crate::id::{AccountId, MailId};
-use crate::model::{DeliveryState, QueuedMail};
+use crate::model::{DeliveryState, MailMessage, QueuedMail};
 use crate::ports::{MailError, MailQuery, MailRenderer, Mailer, Page, PageRequest};
 use crate::service::{AuditEntry, Ports, common_errors, guard, load_account, record};
 use crate::time::Duration;
@@ -69,12 +69,14 @@ pub struct DispatchReport {
     pub retried: usize,
     /// Mails given up (permanent failure, or attempts exhausted).
     pub failed: usize,
+    /// Reset requests looked up: each became a reset mail, due now, or was dropped (R21).
+    pub resolved: usize,
 }
 
 impl DispatchReport {
     /// Mails handled in the round.
     pub fn handled(&self) -> usize {
-        self.sent + self.retried + self.failed
+        self.sent + self.retried + self.failed + self.resolved
     }
 }
 
@@ -94,6 +96,11 @@ pub async fn dispatch_due(
     };
     let mut report = DispatchReport::default();
     for claim in claimed {
+        if let MailMessage::PasswordResetRequest { .. } = &claim.mail.message {
+            crate::service::public::resolve_reset_request(ports, &claim.mail).await?;
+            report.resolved += 1;
+            continue;
+        }
         let outcome = match renderer.render(&claim.mail) {
             Ok(rendered) => mailer.send(&rendered).await,
             Err(reason) => Err(MailError::Permanent(format!("cannot render: {reason}"))),
@@ -168,9 +175,10 @@ pub async fn retry_mail(ports: &Ports, actor: &Actor, id: MailId) -> Result<Queu
     const MAIL: &str = "mail";
     let mut tx = ports.begin().await?;
     let queued = tx.queued_mail(id).await?.ok_or(OutboxError::NotFound { entity: MAIL })?;
-    let account = load_account(tx.as_mut(), queued.mail.account)
-        .await
-        .map_err(|_| OutboxError::NotFound { entity: MAIL })?;
+    let account = match load_account(tx.as_mut(), queued.mail.account).await {
+        Err(crate::service::Lookup::Gate(_)) => return Err(OutboxError::NotFound { entity: MAIL }),
+        other => other?,
+    };
     guard(actor, Permission::new(Module::Settings, Access::Write), &account, MAIL)?;
     if queued.delivery.state != DeliveryState::Failed {
         return Err(OutboxError::NotFailed { state: queued.delivery.state });

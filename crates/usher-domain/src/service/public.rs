@@ -8,13 +8,15 @@ use serde_json::json;
 use crate::authz::{Actor, ActorKind};
 use crate::error::{Invalid, RepoError, field};
 use crate::id::UserId;
-use crate::model::{OneTimeToken, Origin, Profile, TokenPurpose, User, UserState};
+use crate::model::{MailMessage, OneTimeToken, Origin, OutboxMail, Profile, TokenPurpose, User, UserState};
 use crate::password::PasswordRejected;
 use crate::ports::Tx;
-use crate::rules::{NoSeatAvailable, check_seats};
+use crate::rules::{NoSeatAvailable, check_seats, throttled_until};
 use crate::service::invitations::LinkProblem;
-use crate::service::users::{ProfileInput, load_user_type, send_set_password_link, send_verification_link};
-use crate::service::{Ports, diff, load_settings, record_user, user_view};
+use crate::service::users::{
+    LinkKind, ProfileInput, issue_link, load_user_type, password_link_kind, retire_password_links,
+};
+use crate::service::{Ports, diff, enqueue, load_settings, record_user, user_view};
 use crate::time::Timestamp;
 use crate::value::{Email, PlainPassword, SecretToken, Username};
 
@@ -30,15 +32,20 @@ pub enum PublicError {
     /// R15.
     #[error(transparent)]
     Password(PasswordRejected),
-    /// The email is registered already.
-    #[error("this email is already registered")]
-    EmailTaken,
     /// R1 (a member type that consumes seats).
     #[error(transparent)]
     NoSeatAvailable(NoSeatAvailable),
     /// The link is unknown, expired or used.
     #[error(transparent)]
     Link(LinkProblem),
+    /// Too many requests for this address or from this source.
+    #[error(
+        "too many requests for this address or from this address of yours; try again in {seconds} seconds"
+    )]
+    Throttled {
+        /// Seconds to wait before trying again.
+        seconds: u64,
+    },
     /// Storage failure.
     #[error(transparent)]
     Repo(RepoError),
@@ -57,7 +64,65 @@ impl From<Invalid> for PublicError {
 }
 
 fn anonymous(source: Option<&str>) -> Actor {
-    Actor { kind: ActorKind::Anonymous, source: source.map(str::to_owned) }
+    Actor::from_source(ActorKind::Anonymous, source)
+}
+
+/// The public forms that send mail, each throttled on its own.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Form {
+    /// Self-registration.
+    Registration,
+    /// A password-reset request (the API and `/forgot`).
+    PasswordReset,
+    /// A verification mail sent again.
+    VerificationResend,
+}
+
+impl Form {
+    fn as_str(self) -> &'static str {
+        match self {
+            Form::Registration => "registration",
+            Form::PasswordReset => "password_reset",
+            Form::VerificationResend => "verification_resend",
+        }
+    }
+}
+
+/// Counts one use of a form that sends mail, per address and per source; past the policy's
+/// limits it counts nothing and answers the seconds to wait. The counts live in the store, so
+/// every instance shares them. The address is counted whether or not anyone has it, so a
+/// refusal tells nothing (R21).
+pub(crate) async fn throttle_form(
+    ports: &Ports,
+    tx: &mut dyn Tx,
+    form: Form,
+    address: &str,
+    source: Option<&str>,
+) -> Result<Option<u64>, RepoError> {
+    let policy = ports.throttle;
+    let now = ports.now();
+    let since = now.minus(policy.window);
+    let mut keys =
+        vec![(format!("{}:address:{}", form.as_str(), address.trim().to_lowercase()), policy.per_address)];
+    if let Some(source) = source {
+        keys.push((format!("{}:source:{source}", form.as_str()), policy.per_source));
+    }
+    let mut retry_after = None;
+    for (key, limit) in &keys {
+        let until = throttled_until(&tx.login_failures_since(key, since).await?, *limit, policy.window);
+        retry_after = retry_after.max(until);
+    }
+    if let Some(retry_after) = retry_after {
+        return Ok(Some(retry_after.seconds_after(now)));
+    }
+    for (key, _) in &keys {
+        tx.record_login_failure(key, now).await?;
+    }
+    Ok(None)
+}
+
+fn throttled(wait: Option<u64>) -> Result<(), PublicError> {
+    wait.map_or(Ok(()), |seconds| Err(PublicError::Throttled { seconds }))
 }
 
 /// A self-registration.
@@ -77,11 +142,11 @@ pub struct Registration {
 
 /// Registers a member (R12): username = email, the member user type, the default roles, and a
 /// verification mail when the account requires verification.
-pub async fn register(
-    ports: &Ports,
-    source: Option<&str>,
-    command: Registration,
-) -> Result<User, PublicError> {
+///
+/// The answer is the same whether or not the address has a user already: its owner gets a
+/// mail saying someone tried to register, with the way to log in or reset the password. Both
+/// paths hash the password and write one audit event (R21's spirit, for registration).
+pub async fn register(ports: &Ports, source: Option<&str>, command: Registration) -> Result<(), PublicError> {
     let email = field("email", Email::parse(&command.email))?;
     let profile =
         ProfileInput { first_name: command.first_name, last_name: command.last_name, ..Default::default() }
@@ -104,15 +169,37 @@ pub async fn register(
 
     let now = ports.now();
     let mut tx = ports.begin().await?;
-    if tx.user_by_email(root.root(), &email).await?.is_some() {
-        return Err(PublicError::EmailTaken);
-    }
-    let user_type = load_user_type(tx.as_mut(), root.root(), member_type)
-        .await
-        .map_err(|_| PublicError::RegistrationClosed)?;
+    let address = format!("{}:{}", root.root(), email);
+    throttled(throttle_form(ports, tx.as_mut(), Form::Registration, &address, source).await?)?;
+    let user_type = match load_user_type(tx.as_mut(), root.root(), member_type).await {
+        Ok(user_type) => user_type,
+        Err(crate::service::Lookup::Gate(_)) => return Err(PublicError::RegistrationClosed),
+        Err(crate::service::Lookup::Repo(err)) => return Err(err.into()),
+    };
     if user_type.consumes_seat {
+        // Checked before the address, so a full subscription answers alike for everyone.
         let usage = tx.lock_seat_pool(root.root(), user_type.id, now).await?;
         check_seats(&user_type, &usage, 1).map_err(PublicError::NoSeatAvailable)?;
+    }
+    if let Some(existing) = tx.user_by_email(root.root(), &email).await? {
+        if existing.state == UserState::Active && existing.erased_at.is_none() {
+            let message =
+                MailMessage::RegistrationAttempt { user: existing.id, account: root.slug.to_string() };
+            let locale = existing.profile.locale.clone();
+            enqueue(ports, tx.as_mut(), existing.root, existing.account, &existing.email, locale, message)
+                .await?;
+        }
+        record_user(
+            ports,
+            tx.as_mut(),
+            &anonymous(source),
+            "user.registration_attempted",
+            &existing,
+            json!({}),
+        )
+        .await?;
+        tx.commit().await?;
+        return Ok(());
     }
     let username = field("email", Username::parse(email.as_str()))?;
     let user = User {
@@ -142,12 +229,13 @@ pub async fn register(
         version: 0,
     };
     match tx.insert_user(&user).await {
-        Err(RepoError::Duplicate { .. }) => return Err(PublicError::EmailTaken),
+        // A registration of the same address won the race: the same answer.
+        Err(RepoError::Duplicate { .. }) => return Ok(()),
         other => other?,
     }
     tx.set_password_hash(user.id, Some(hash)).await?;
     if settings.email_verification_required {
-        send_verification_link(ports, tx.as_mut(), &settings, &user).await?;
+        issue_link(ports, tx.as_mut(), &settings, &user, LinkKind::Verification).await?;
     }
     record_user(
         ports,
@@ -159,7 +247,7 @@ pub async fn register(
     )
     .await?;
     tx.commit().await?;
-    Ok(user)
+    Ok(())
 }
 
 /// Loads a one-time token by its secret and checks it is usable for one of `purposes`.
@@ -243,31 +331,51 @@ pub async fn verify_email(ports: &Ports, source: Option<&str>, token: &str) -> R
     Ok(user)
 }
 
-/// Requests a password-reset mail. Answers the same whether or not the address exists (R21).
+/// Requests a password-reset mail. Answers the same, after the same work, whether or not the
+/// address has a user (R21): the request is queued in the outbox for the typed address, and
+/// the dispatcher looks the user up later ([`resolve_reset_request`]). Throttled per address
+/// and per source.
 pub async fn request_password_reset(
     ports: &Ports,
     source: Option<&str>,
     account: &str,
     email: &str,
 ) -> Result<(), PublicError> {
-    let Ok(email) = Email::parse(email) else {
-        return Ok(());
-    };
     let mut tx = ports.begin().await?;
-    let Some(account) = crate::service::accounts::account_by_slug(tx.as_mut(), account).await? else {
-        return Ok(());
-    };
-    let Some(user) = tx.user_by_email(account.root(), &email).await? else {
-        return Ok(());
-    };
-    if user.state != UserState::Active || user.erased_at.is_some() {
-        return Ok(());
+    let address = format!("{}:{}", account.trim().to_lowercase(), email);
+    throttled(throttle_form(ports, tx.as_mut(), Form::PasswordReset, &address, source).await?)?;
+    let account = crate::service::accounts::account_by_slug(tx.as_mut(), account).await?;
+    if let (Some(account), Ok(email)) = (account, Email::parse(email)) {
+        let message = MailMessage::PasswordResetRequest { source: source.map(str::to_owned) };
+        enqueue(ports, tx.as_mut(), account.root(), account.root(), &email, None, message).await?;
     }
-    send_set_password_link(ports, tx.as_mut(), &user, !user.has_password).await?;
-    record_user(ports, tx.as_mut(), &anonymous(source), "user.password_reset_requested", &user, json!({}))
-        .await?;
     tx.commit().await?;
     Ok(())
+}
+
+/// Turns a queued reset request into a reset (or welcome) mail when an active user has the
+/// address, and drops it otherwise; either way the request leaves the outbox. Returns whether
+/// a mail was issued.
+pub async fn resolve_reset_request(ports: &Ports, request: &OutboxMail) -> Result<bool, RepoError> {
+    let MailMessage::PasswordResetRequest { source } = &request.message else {
+        return Ok(false);
+    };
+    let mut tx = ports.begin().await?;
+    let user = tx.user_by_email(request.root, &request.to).await?;
+    let issued = match user {
+        Some(user) if user.state == UserState::Active && user.erased_at.is_none() => {
+            let settings = load_settings(tx.as_mut(), user.root).await?;
+            issue_link(ports, tx.as_mut(), &settings, &user, password_link_kind(&user)).await?;
+            let actor = anonymous(source.as_deref());
+            record_user(ports, tx.as_mut(), &actor, "user.password_reset_requested", &user, json!({}))
+                .await?;
+            true
+        }
+        _ => false,
+    };
+    tx.discard_mail(request.id).await?;
+    tx.commit().await?;
+    Ok(issued)
 }
 
 /// Sets a new password from a reset or welcome link; ends every session (R13, R16, R21).
@@ -296,6 +404,7 @@ pub async fn complete_password_link(
     consume(tx.as_mut(), &record, now).await?;
     let mut user = tx.user(record.user).await?.ok_or(PublicError::Link(LinkProblem::Unknown))?;
     tx.set_password_hash(user.id, Some(hash)).await?;
+    retire_password_links(ports, tx.as_mut(), user.id).await?;
     user.has_password = true;
     user.must_change_password = false;
     if record.purpose == TokenPurpose::SetPassword && user.email_verified_at.is_none() {

@@ -8,7 +8,7 @@ use crate::authz::{Actor, Denied, check_permissions_held};
 use crate::error::{Invalid, RepoError, field};
 use crate::id::{AccountId, RoleId};
 use crate::model::Role;
-use crate::service::{AuditEntry, Gate, Ports, common_errors, guard, load_account, record};
+use crate::service::{AuditEntry, Gate, Ports, common_errors, guard, guard_root_level, load_account, record};
 use crate::value::{Access, Module, Name, Permission};
 
 /// Failure of a role use case.
@@ -33,7 +33,7 @@ pub enum RoleError {
         name: String,
     },
     /// R4: the actor would grant permissions it lacks.
-    #[error("you cannot grant {permissions:?}: you do not hold them")]
+    #[error("you cannot grant {}: you do not hold them", crate::value::permission_list(.permissions))]
     Escalation {
         /// Missing permissions.
         permissions: Vec<Permission>,
@@ -81,8 +81,12 @@ async fn load_role(
     access: Access,
 ) -> Result<Role, RoleError> {
     let role = tx.role(id).await?.ok_or(Gate::NotFound { entity: "role" })?;
-    let root = load_account(tx, role.root).await?;
-    guard(actor, Permission::new(Module::Roles, access), &root, "role")?;
+    guard_root_level(actor, Permission::new(Module::Roles, access), role.root, "role")?;
+    if access == Access::Write {
+        // R24: a role that grants more than the actor holds is changed by someone who holds it.
+        check_permissions_held(actor, &role.permissions)
+            .map_err(|permissions| RoleError::Denied(Denied::TargetHoldsMore { permissions }))?;
+    }
     Ok(role)
 }
 
@@ -105,7 +109,7 @@ pub async fn create_role(
         .map_err(|permissions| RoleError::Escalation { permissions })?;
     let mut tx = ports.begin().await?;
     let account = load_account(tx.as_mut(), account).await?;
-    guard(actor, Permission::new(Module::Roles, Access::Write), &account, "account")?;
+    guard_root_level(actor, Permission::new(Module::Roles, Access::Write), account.root(), "account")?;
     let role = Role {
         id: ports.new_id(RoleId::from_uuid),
         root: account.root(),

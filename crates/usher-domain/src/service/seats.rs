@@ -4,12 +4,14 @@ use std::collections::BTreeSet;
 
 use serde_json::json;
 
-use crate::authz::{Actor, Denied, check_permissions_held};
+use crate::authz::{Actor, Denied, authorize_seats, check_permissions_held};
 use crate::error::{Invalid, RepoError, field};
 use crate::id::{AccountId, UserTypeId};
 use crate::model::{SeatUsage, UserType};
 use crate::rules::{SeatsBelowUsage, check_seat_total};
-use crate::service::{AuditEntry, Gate, Ports, common_errors, guard, load_account, record};
+use crate::service::{
+    AuditEntry, Gate, Ports, common_errors, guard, guard_root_level, load_account, load_settings, record,
+};
 use crate::value::{Access, Key, Module, Name, Permission, SeatCount};
 
 /// Failure of a user-type or subscription use case.
@@ -34,7 +36,7 @@ pub enum SeatError {
         key: String,
     },
     /// The ceiling would include permissions the actor lacks (R4).
-    #[error("you cannot grant {permissions:?}: you do not hold them")]
+    #[error("you cannot grant {}: you do not hold them", crate::value::permission_list(.permissions))]
     Escalation {
         /// Missing permissions.
         permissions: Vec<Permission>,
@@ -86,7 +88,12 @@ pub async fn create_user_type(
         .map_err(|permissions| SeatError::Escalation { permissions })?;
     let mut tx = ports.begin().await?;
     let account = load_account(tx.as_mut(), account).await?;
-    guard(actor, Permission::new(Module::UserTypes, Access::Write), &account, "account")?;
+    guard_root_level(actor, Permission::new(Module::UserTypes, Access::Write), account.root(), "account")?;
+    if !command.consumes_seat {
+        // A type without seats is as many seats as anyone wants: the seat owner's call (R23).
+        let settings = load_settings(tx.as_mut(), account.root()).await?;
+        authorize_seats(actor, account.root(), settings.manages_own_seats).map_err(SeatError::Denied)?;
+    }
     let user_type = UserType {
         id: ports.new_id(UserTypeId::from_uuid),
         root: account.root(),
@@ -140,8 +147,16 @@ pub async fn update_user_type(
     }
     let mut tx = ports.begin().await?;
     let mut user_type = tx.user_type(id).await?.ok_or(Gate::NotFound { entity: "user type" })?;
-    let root = load_account(tx.as_mut(), user_type.root).await?;
-    guard(actor, Permission::new(Module::UserTypes, Access::Write), &root, "user type")?;
+    guard_root_level(actor, Permission::new(Module::UserTypes, Access::Write), user_type.root, "user type")?;
+    // R24: a ceiling above what the actor holds is changed by someone who holds it.
+    check_permissions_held(actor, &user_type.ceiling)
+        .map_err(|permissions| SeatError::Denied(Denied::TargetHoldsMore { permissions }))?;
+    let widened = patch.ceiling.as_ref().is_some_and(|ceiling| !ceiling.is_subset(&user_type.ceiling));
+    if widened && !user_type.consumes_seat {
+        // Widening a type without seats hands out unlicensed power: the seat owner's call (R23).
+        let settings = load_settings(tx.as_mut(), user_type.root).await?;
+        authorize_seats(actor, user_type.root, settings.manages_own_seats).map_err(SeatError::Denied)?;
+    }
     let before = json!({"name": user_type.name, "ceiling": user_type.ceiling});
     if let Some(name) = name {
         user_type.name = name;
@@ -193,8 +208,10 @@ pub async fn set_subscription(
     let now = ports.now();
     let mut tx = ports.begin().await?;
     let account = load_account(tx.as_mut(), account).await?;
-    guard(actor, Permission::new(Module::Subscription, Access::Write), &account, "account")?;
     let root = account.root();
+    guard_root_level(actor, Permission::new(Module::Subscription, Access::Write), root, "account")?;
+    let settings = load_settings(tx.as_mut(), root).await?;
+    authorize_seats(actor, root, settings.manages_own_seats).map_err(SeatError::Denied)?;
     for (index, (id, total)) in totals.iter().enumerate() {
         let total = field(&format!("seats[{index}].total"), SeatCount::new(*total))?.get();
         let user_type = match tx.user_type(*id).await? {

@@ -5,7 +5,9 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{Value, json};
 
-use crate::authz::{Actor, Denied, GrantDenied, check_grant};
+use crate::authz::{
+    Actor, Denied, GrantDenied, check_grant, check_outranks, effective_permissions, unrestricted,
+};
 use crate::error::{Invalid, RepoError, field};
 use crate::id::{AccountId, DeviceId, RoleId, TokenId, UserId, UserTypeId};
 use crate::model::{
@@ -19,8 +21,8 @@ use crate::rules::{
     check_delete, check_rename, check_roles_for_state, check_seats, username_candidate, username_from_format,
 };
 use crate::service::{
-    Gate, Ports, common_errors, diff, enqueue, guard, load_account, load_settings, optional, record_user,
-    user_view,
+    Gate, Lookup, Ports, common_errors, diff, enqueue, guard, load_account, load_settings, optional,
+    record_user, user_view,
 };
 use crate::value::{Access, Email, Key, Locale, Module, Name, Permission, PlainPassword, Username};
 
@@ -96,6 +98,15 @@ pub enum UserError {
     /// The user was erased.
     #[error("the user was erased")]
     Erased,
+    /// Too many mails to this address lately.
+    #[error("too many mails to this address lately; try again in {seconds} seconds")]
+    Throttled {
+        /// Seconds to wait before trying again.
+        seconds: u64,
+    },
+    /// The call needs a user session, not an API key.
+    #[error("this call needs a user session, not an API key")]
+    NotAUser,
     /// An administrator may not disable, delete, erase or set the password of their own
     /// user (they would lock themselves out; their own password changes through
     /// `change_own_password`).
@@ -251,15 +262,15 @@ pub(crate) struct Draft<'a> {
     pub(crate) state: UserState,
 }
 
-/// Loads a user type of `root`.
+/// Loads a user type of `root`; one of another tenant reads as not found.
 pub(crate) async fn load_user_type(
     tx: &mut dyn Tx,
     root: AccountId,
     id: UserTypeId,
-) -> Result<UserType, Gate> {
-    match tx.user_type(id).await {
-        Ok(Some(found)) if found.root == root => Ok(found),
-        _ => Err(Gate::NotFound { entity: "user type" }),
+) -> Result<UserType, Lookup> {
+    match tx.user_type(id).await? {
+        Some(found) if found.root == root => Ok(found),
+        _ => Err(Lookup::Gate(Gate::NotFound { entity: "user type" })),
     }
 }
 
@@ -330,16 +341,32 @@ pub(crate) async fn choose_username(
     Err(UserError::UsernameTaken { username: base.to_string() })
 }
 
-/// Issues a set-password (welcome) or reset link and queues its mail (R16).
-pub(crate) async fn send_set_password_link(
+/// The one-time links usher mails to a user.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum LinkKind {
+    /// A first password, in the welcome mail (R16).
+    Welcome,
+    /// A new password for a forgotten one (R21).
+    Reset,
+    /// Proof of the address the link is sent to (R9, R25).
+    Verification,
+}
+
+/// Issues a one-time link of `kind` to the user's current address, retiring the earlier
+/// links of that kind, and queues its mail on the transaction (R13, R20).
+pub(crate) async fn issue_link(
     ports: &Ports,
     tx: &mut dyn Tx,
+    settings: &Settings,
     user: &User,
-    welcome: bool,
+    kind: LinkKind,
 ) -> Result<(), RepoError> {
-    let settings = load_settings(tx, user.root).await?;
     let now = ports.now();
-    let purpose = if welcome { TokenPurpose::SetPassword } else { TokenPurpose::PasswordReset };
+    let purpose = match kind {
+        LinkKind::Welcome => TokenPurpose::SetPassword,
+        LinkKind::Reset => TokenPurpose::PasswordReset,
+        LinkKind::Verification => TokenPurpose::EmailVerification,
+    };
     tx.retire_tokens(user.id, purpose, now).await?;
     let token = ports.new_token("");
     let expires_at = now.plus(settings.link_lifetime.duration());
@@ -353,42 +380,32 @@ pub(crate) async fn send_set_password_link(
         used_at: None,
     };
     tx.insert_token(&record).await?;
-    let message = if welcome {
-        MailMessage::Welcome {
-            user: user.id,
-            username: user.username.to_string(),
-            token: Some(token),
-            expires_at,
+    let token = Some(token);
+    let message = match kind {
+        LinkKind::Welcome => {
+            MailMessage::Welcome { user: user.id, username: user.username.to_string(), token, expires_at }
         }
-    } else {
-        MailMessage::PasswordReset { user: user.id, token: Some(token), expires_at }
+        LinkKind::Reset => MailMessage::PasswordReset { user: user.id, token, expires_at },
+        LinkKind::Verification => MailMessage::EmailVerification { user: user.id, token, expires_at },
     };
     enqueue(ports, tx, user.root, user.account, &user.email, user.profile.locale.clone(), message).await
 }
 
-/// Issues an email-verification link and queues its mail (R9).
-pub(crate) async fn send_verification_link(
+/// The password link a user needs: a welcome link without a password, else a reset link.
+pub(crate) fn password_link_kind(user: &User) -> LinkKind {
+    if user.has_password { LinkKind::Reset } else { LinkKind::Welcome }
+}
+
+/// Kills every unused set-password and reset link of a user: the password changed by some
+/// path, so a link issued before stands for nothing (R25).
+pub(crate) async fn retire_password_links(
     ports: &Ports,
     tx: &mut dyn Tx,
-    settings: &Settings,
-    user: &User,
+    user: UserId,
 ) -> Result<(), RepoError> {
     let now = ports.now();
-    tx.retire_tokens(user.id, TokenPurpose::EmailVerification, now).await?;
-    let token = ports.new_token("");
-    let expires_at = now.plus(settings.link_lifetime.duration());
-    let record = OneTimeToken {
-        id: ports.new_id(TokenId::from_uuid),
-        user: user.id,
-        purpose: TokenPurpose::EmailVerification,
-        token_hash: token.hash(),
-        created_at: now,
-        expires_at,
-        used_at: None,
-    };
-    tx.insert_token(&record).await?;
-    let message = MailMessage::EmailVerification { user: user.id, token: Some(token), expires_at };
-    enqueue(ports, tx, user.root, user.account, &user.email, user.profile.locale.clone(), message).await
+    tx.retire_tokens(user, TokenPurpose::PasswordReset, now).await?;
+    tx.retire_tokens(user, TokenPurpose::SetPassword, now).await
 }
 
 /// Creates a user by hand (R1, R3, R4, R5, R12, R16, R19).
@@ -407,9 +424,7 @@ pub async fn create_user(
     let root = account.root();
     let settings = load_settings(tx.as_mut(), root).await?;
     let user_type = load_user_type(tx.as_mut(), root, command.user_type).await?;
-    if settings.member_user_type == Some(user_type.id) {
-        return Err(UserError::MemberTypeReserved);
-    }
+    reject_member_type(&settings, user_type.id)?;
     let state = if command.enabled { UserState::Active } else { UserState::Disabled };
     let draft = Draft {
         account: &account,
@@ -420,6 +435,7 @@ pub async fn create_user(
         state,
     };
     check_draft(ports, tx.as_mut(), actor, draft, true).await?;
+    check_sales_representative(tx.as_mut(), root, command.sales_representative).await?;
     if tx.user_by_email(root, &email).await?.is_some() {
         return Err(UserError::EmailTaken { email: email.to_string() });
     }
@@ -454,7 +470,7 @@ pub async fn create_user(
     };
     tx.insert_user(&user).await.map_err(|err| UserError::from_insert(err, &user))?;
     if command.send_welcome {
-        send_set_password_link(ports, tx.as_mut(), &user, true).await?;
+        issue_link(ports, tx.as_mut(), &settings, &user, LinkKind::Welcome).await?;
     }
     record_user(ports, tx.as_mut(), actor, "user.created", &user, diff(None, Some(&user_view(&user))))
         .await?;
@@ -462,16 +478,42 @@ pub async fn create_user(
     Ok(user)
 }
 
-/// Loads a user the actor may act on with `access`.
 /// Refuses `action` when the actor is the user itself.
 fn not_own_user(actor: &Actor, user: UserId, action: &'static str) -> Result<(), UserError> {
-    let own = match actor.reference() {
-        crate::model::ActorRef::User(id) | crate::model::ActorRef::Operator(id) => id == user,
-        _ => false,
-    };
-    if own { Err(UserError::OwnUser { action }) } else { Ok(()) }
+    if actor.own_user() == Some(user) { Err(UserError::OwnUser { action }) } else { Ok(()) }
 }
 
+/// The caller's own user (`GET /v1/me`); refused while the password must be changed (R16).
+pub async fn me(ports: &Ports, actor: &Actor) -> Result<User, UserError> {
+    unrestricted(actor).map_err(UserError::Denied)?;
+    let id = actor.own_user().ok_or(UserError::NotAUser)?;
+    let mut tx = ports.begin_read().await?;
+    tx.user(id).await?.ok_or(UserError::NotFound { entity: "user" })
+}
+
+/// R12: members are made by self-registration only, never by an administrator, an invitation
+/// or a contact.
+pub(crate) fn reject_member_type(settings: &Settings, user_type: UserTypeId) -> Result<(), UserError> {
+    if settings.member_user_type == Some(user_type) { Err(UserError::MemberTypeReserved) } else { Ok(()) }
+}
+
+/// A sales representative must be a user of the same tenant.
+async fn check_sales_representative(
+    tx: &mut dyn Tx,
+    root: AccountId,
+    representative: Option<UserId>,
+) -> Result<(), UserError> {
+    let Some(id) = representative else {
+        return Ok(());
+    };
+    match tx.user(id).await? {
+        Some(found) if found.root == root && found.erased_at.is_none() => Ok(()),
+        _ => Err(UserError::NotFound { entity: "sales representative" }),
+    }
+}
+
+/// Loads a user the actor may act on with `access`: within the actor's reach (R19) and, to
+/// change anything, holding nothing the actor lacks (R24).
 pub(crate) async fn load_user(
     tx: &mut dyn Tx,
     actor: &Actor,
@@ -481,7 +523,32 @@ pub(crate) async fn load_user(
     let user = tx.user(id).await?.ok_or(Gate::NotFound { entity: "user" })?;
     let account = load_account(tx, user.account).await?;
     guard(actor, Permission::new(Module::Users, access), &account, "user")?;
+    if access == Access::Write {
+        let held = permissions_of(tx, &user).await?;
+        check_outranks(actor, held.as_ref()).map_err(UserError::Denied)?;
+    }
     Ok((user, account))
+}
+
+/// The effective permissions of a user (roles ∩ type ceiling, R4); `None` for the operator,
+/// who holds everything.
+pub(crate) async fn permissions_of(
+    tx: &mut dyn Tx,
+    user: &User,
+) -> Result<Option<BTreeSet<Permission>>, RepoError> {
+    if user.is_operator {
+        return Ok(None);
+    }
+    let Some(user_type) = tx.user_type(user.user_type).await? else {
+        return Ok(Some(BTreeSet::new()));
+    };
+    let mut roles = Vec::with_capacity(user.roles.len());
+    for id in &user.roles {
+        if let Some(role) = tx.role(*id).await? {
+            roles.push(role);
+        }
+    }
+    Ok(Some(effective_permissions(&roles, &user_type)))
 }
 
 /// A user.
@@ -579,6 +646,7 @@ pub async fn update_user(
     let before = user_view(&user);
     let settings = load_settings(tx.as_mut(), user.root).await?;
     user.profile = patch.profile.apply(user.profile)?;
+    let mut email_changed = false;
     if let Some(raw) = &patch.email {
         let email = field("email", Email::parse(raw))?;
         if email != user.email {
@@ -587,6 +655,7 @@ pub async fn update_user(
             }
             user.email = email;
             user.email_verified_at = None;
+            email_changed = true;
         }
     }
     let mut renamed = false;
@@ -609,12 +678,16 @@ pub async fn update_user(
         user.external_ids = parse_external_ids(ids)?;
     }
     if let Some(rep) = patch.sales_representative {
+        check_sales_representative(tx.as_mut(), user.root, rep).await?;
         user.sales_representative = rep;
     }
     if let Some(flag) = patch.receive_system_messages {
         user.receive_system_messages = flag;
     }
     let type_changed = patch.user_type.is_some_and(|t| t != user.user_type);
+    if let Some(user_type) = patch.user_type.filter(|_| type_changed) {
+        reject_member_type(&settings, user_type)?;
+    }
     if let Some(user_type) = patch.user_type {
         user.user_type = user_type;
     }
@@ -637,6 +710,13 @@ pub async fn update_user(
     user.updated_at = ports.now();
     tx.update_user(&user).await.map_err(|err| UserError::from_insert(err, &user))?;
     user.version += 1;
+    if email_changed {
+        // R25: links sent to the old address verify nothing now; the new one is asked.
+        tx.retire_tokens(user.id, TokenPurpose::EmailVerification, ports.now()).await?;
+        if settings.email_verification_required {
+            issue_link(ports, tx.as_mut(), &settings, &user, LinkKind::Verification).await?;
+        }
+    }
     let mut changes = diff(Some(&before), Some(&user_view(&user)));
     if renamed {
         // R6: a rename that broke an external link is recorded as such.
@@ -654,10 +734,11 @@ pub async fn update_user(
 pub async fn update_own_profile(
     ports: &Ports,
     actor: &Actor,
-    id: UserId,
     profile: ProfileInput,
     if_version: Option<u64>,
 ) -> Result<User, UserError> {
+    unrestricted(actor).map_err(UserError::Denied)?;
+    let id = actor.own_user().ok_or(UserError::NotAUser)?;
     let mut tx = ports.begin().await?;
     let mut user = tx.user(id).await?.ok_or(Gate::NotFound { entity: "user" })?;
     if user.erased_at.is_some() {
@@ -757,6 +838,8 @@ pub async fn erase_user(ports: &Ports, actor: &Actor, id: UserId) -> Result<User
     }
     let now = ports.now();
     let anonymous = format!("erased-{}", user.id.as_uuid().simple());
+    let address = user.email.clone();
+    let contact = user.contact;
     user.username = field("username", Username::parse(&anonymous))?;
     user.email = field("email", Email::parse(&format!("{anonymous}@erased.invalid")))?;
     user.profile = Profile::default();
@@ -772,11 +855,20 @@ pub async fn erase_user(ports: &Ports, actor: &Actor, id: UserId) -> Result<User
     tx.update_user(&user).await.map_err(|err| UserError::from_insert(err, &user))?;
     user.version += 1;
     tx.set_password_hash(user.id, None).await?;
+    retire_password_links(ports, tx.as_mut(), user.id).await?;
+    tx.retire_tokens(user.id, TokenPurpose::EmailVerification, now).await?;
     let ended = tx.delete_sessions_of(user.id).await?;
     for device in tx.devices(user.id).await? {
         tx.delete_device(device.id).await?;
     }
     tx.redact_audit_subject(user.id).await?;
+    // The person is also in the invitations to the address, the contact the user came from,
+    // and the mail sent to it: every place usher keeps them (R8).
+    tx.erase_invitations_to(user.root, &address, &user.email).await?;
+    tx.erase_mail_to(user.root, &address, &user.email, &anonymous).await?;
+    if let Some(contact) = contact {
+        tx.erase_contact(contact).await?;
+    }
     record_user(ports, tx.as_mut(), actor, "user.erased", &user, json!({"sessions_ended": ended})).await?;
     tx.commit().await?;
     Ok(user)
@@ -807,6 +899,7 @@ pub async fn set_password(
     let mut tx = ports.begin().await?;
     let (mut user, _) = load_user(tx.as_mut(), actor, id, Access::Write).await?;
     tx.set_password_hash(user.id, Some(hash)).await?;
+    retire_password_links(ports, tx.as_mut(), user.id).await?;
     user.has_password = true;
     user.must_change_password = true;
     user.updated_at = ports.now();
@@ -827,8 +920,8 @@ pub async fn send_password_reset(ports: &Ports, actor: &Actor, id: UserId) -> Re
     if user.erased_at.is_some() {
         return Err(UserError::Erased);
     }
-    let welcome = !user.has_password;
-    send_set_password_link(ports, tx.as_mut(), &user, welcome).await?;
+    let settings = load_settings(tx.as_mut(), user.root).await?;
+    issue_link(ports, tx.as_mut(), &settings, &user, password_link_kind(&user)).await?;
     record_user(ports, tx.as_mut(), actor, "user.password_reset_sent", &user, json!({})).await?;
     tx.commit().await?;
     Ok(())
@@ -845,7 +938,15 @@ pub async fn send_verification_email(ports: &Ports, actor: &Actor, id: UserId) -
     if user.email_verified_at.is_some() {
         return Err(UserError::AlreadyVerified);
     }
-    send_verification_link(ports, tx.as_mut(), &settings, &user).await?;
+    let address = format!("{}:{}", user.root, user.email);
+    let form = crate::service::public::Form::VerificationResend;
+    let source = actor.source.as_deref();
+    if let Some(seconds) =
+        crate::service::public::throttle_form(ports, tx.as_mut(), form, &address, source).await?
+    {
+        return Err(UserError::Throttled { seconds });
+    }
+    issue_link(ports, tx.as_mut(), &settings, &user, LinkKind::Verification).await?;
     record_user(ports, tx.as_mut(), actor, "user.verification_sent", &user, json!({})).await?;
     tx.commit().await?;
     Ok(())

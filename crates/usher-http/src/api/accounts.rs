@@ -127,6 +127,8 @@ pub(crate) struct SettingsPatchBody {
     password_min_length: Option<u16>,
     /// Longest password accepted (up to 128).
     password_max_length: Option<u16>,
+    /// Let this account's administrators set its seat totals (the operator only).
+    manages_own_seats: Option<bool>,
 }
 
 /// Settings with their `ETag`.
@@ -296,6 +298,7 @@ impl AccountsApi {
             session_lifetime_seconds: body.session_lifetime_seconds,
             password_min_length: body.password_min_length,
             password_max_length: body.password_max_length,
+            manages_own_seats: body.manages_own_seats,
             if_fingerprint,
         };
         let settings = accounts::update_settings(&state.ports, actor, account, patch).await?;

@@ -25,8 +25,9 @@ problems! {
         404 NotFound "The link is not one of ours (`link_invalid`).",
         410 Gone "The link expired (`link_expired`) or was used (`link_used`).",
         403 Forbidden "Registration is not open for this account.",
-        409 Conflict "The email or username is taken, or no seat is free.",
+        409 Conflict "The username is taken, or no seat is free.",
         422 Unprocessable "A field is invalid or the password is refused (R15).",
+        429 TooManyRequests "Too many requests for this address or from this source (`too_many_requests`; see `retry_after`).",
     }
 }
 
@@ -160,13 +161,15 @@ impl PublicApi {
     ///
     /// When the account allows self-registration: creates a member whose username is the
     /// email, with the default roles; a verification mail follows when required (R12).
+    /// The answer is 202 whether or not the address has a user already; its owner is mailed
+    /// that someone tried to register. Throttled per address and per source.
     #[oai(path = "/registrations", method = "post", operation_id = "register")]
     async fn register(
         &self,
         state: Data<&AppState>,
         req: &Request,
         body: Json<RegistrationBody>,
-    ) -> Result<UserCreatedPublic, PublicProblems> {
+    ) -> Result<Queued, PublicProblems> {
         let body = body.0;
         let source = state.source_of(req);
         let command = Registration {
@@ -176,8 +179,8 @@ impl PublicApi {
             first_name: body.first_name.plain(),
             last_name: body.last_name.plain(),
         };
-        let user = public::register(&state.ports, source.as_deref(), command).await?;
-        Ok(UserCreatedPublic::Created(Json(UserView::from(&user))))
+        public::register(&state.ports, source.as_deref(), command).await?;
+        Ok(Queued::Accepted)
     }
 
     /// Verify an email

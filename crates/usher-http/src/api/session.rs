@@ -132,10 +132,6 @@ pub(crate) struct PasswordChange {
     new_password: Password,
 }
 
-fn not_a_user() -> Problem {
-    Problem::new(StatusCode::FORBIDDEN, "not_a_user", "this call needs a user session, not an API key")
-}
-
 /// Logging in and the caller's own account.
 #[derive(Debug, Default)]
 pub(crate) struct SessionApi;
@@ -202,8 +198,8 @@ impl SessionApi {
 
     /// The caller
     #[oai(path = "/me", method = "get", operation_id = "get_me")]
-    async fn me(&self, auth: BearerAuth) -> Result<UserResponse, SelfProblems> {
-        let user = auth.0.user.ok_or_else(not_a_user)?;
+    async fn me(&self, state: Data<&AppState>, auth: BearerAuth) -> Result<UserResponse, SelfProblems> {
+        let user = users::me(&state.ports, &auth.0.actor).await?;
         Ok(UserResponse::of(&user))
     }
 
@@ -218,11 +214,9 @@ impl SessionApi {
         #[oai(name = "If-Match")] if_match_header: Header<Option<String>>,
         body: Json<ProfilePatch>,
     ) -> Result<UserResponse, SelfProblems> {
-        let caller = auth.0;
-        let user = caller.user.as_ref().ok_or_else(not_a_user)?;
         let version = if_match(if_match_header.0.as_deref(), "user")?;
         let input = body.0.into_input();
-        let updated = users::update_own_profile(&state.ports, &caller.actor, user.id, input, version).await?;
+        let updated = users::update_own_profile(&state.ports, &auth.0.actor, input, version).await?;
         Ok(UserResponse::of(&updated))
     }
 
@@ -237,10 +231,9 @@ impl SessionApi {
         auth: BearerAuth,
         body: Json<PasswordChange>,
     ) -> Result<Done, SelfProblems> {
-        let user = auth.0.user.as_ref().ok_or_else(not_a_user)?;
         let current = PlainPassword::new(body.0.current_password.0);
         let new = PlainPassword::new(body.0.new_password.0);
-        auth::change_own_password(&state.ports, user.id, &current, &new).await?;
+        auth::change_own_password(&state.ports, &auth.0.actor, &current, &new).await?;
         Ok(Done::NoContent)
     }
 }
