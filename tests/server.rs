@@ -202,6 +202,28 @@ async fn hosted_forms_refuse_posts_without_their_csrf_cookie_or_from_another_sit
     assert_eq!(other.await.unwrap().status(), StatusCode::FORBIDDEN, "another cookie");
     let cross = post(Some(format!("usher_csrf={value}")), "cross-site");
     assert_eq!(cross.await.unwrap().status(), StatusCode::FORBIDDEN, "from another site");
+    // Finding 6: a cookie and field we did not sign (tossed in from a sibling domain) and a
+    // foreign Origin are refused too.
+    let forged = "0123456789abcdef0123456789abcdef.99999999999.00";
+    let forged_form = [("csrf", forged), ("account", "acme"), ("email", "nobody@example.com")];
+    let refused = client
+        .post(format!("{}/forgot", server.base))
+        .form(&forged_form)
+        .header("sec-fetch-site", "same-origin")
+        .header("cookie", format!("usher_csrf={forged}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN, "an unsigned cookie");
+    let foreign = client
+        .post(format!("{}/forgot", server.base))
+        .form(&form)
+        .header("cookie", format!("usher_csrf={value}"))
+        .header("origin", "https://evil.example")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(foreign.status(), StatusCode::FORBIDDEN, "a foreign Origin");
     let unknown = client.get(format!("{}/reset?token=nonsense", server.base)).send().await.unwrap();
     assert_eq!(unknown.status(), StatusCode::NOT_FOUND);
     assert!(unknown.text().await.unwrap().contains("This link is not valid"));

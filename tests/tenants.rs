@@ -6,6 +6,9 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use usher_e2e::{Db, Server, Tenant};
 
+mod matrix;
+mod probe;
+
 fn id(value: &Value) -> String {
     value["id"].as_str().unwrap_or_else(|| panic!("no id in {value}")).to_owned()
 }

@@ -162,6 +162,10 @@ pub struct ServeArgs {
     /// Largest request body accepted, in bytes.
     #[arg(long, env = "USHER_MAX_BODY_BYTES", default_value_t = 1024 * 1024)]
     pub max_body_bytes: usize,
+    /// The key (64 hex digits) that signs the hosted pages' CSRF cookies; random per process
+    /// when absent. Give every instance behind one load balancer the same key.
+    #[arg(long, env = "USHER_PAGE_KEY", hide_env_values = true)]
+    pub page_key: Option<String>,
     /// How many proxies in front of usher append to `X-Forwarded-For`; the client address is
     /// the entry that many places from the right (0: ignore the header).
     #[arg(long, env = "USHER_TRUSTED_PROXIES", default_value_t = 0)]
@@ -197,6 +201,9 @@ pub enum CommandError {
     /// The mail settings are unusable.
     #[error("mail: {0}")]
     Mail(String),
+    /// `USHER_PAGE_KEY` is not 64 hex digits.
+    #[error("USHER_PAGE_KEY must be 64 hex digits (32 bytes)")]
+    PageKey,
     /// A directory could not be created.
     #[error("cannot create {path}: {source}")]
     Directory {
@@ -205,6 +212,27 @@ pub enum CommandError {
         /// Why.
         source: std::io::Error,
     },
+}
+
+/// The origin (`scheme://host[:port]`) of a URL.
+fn origin_of(url: &str) -> Option<String> {
+    let (scheme, rest) = url.split_once("://")?;
+    let authority = rest.split(['/', '?', '#']).next().filter(|a| !a.is_empty())?;
+    Some(format!("{scheme}://{authority}"))
+}
+
+/// A page key from 64 hex digits.
+fn page_key(hex: &str) -> Result<[u8; 32], CommandError> {
+    let hex = hex.trim();
+    let mut key = [0u8; 32];
+    if hex.len() != 64 || !hex.is_ascii() {
+        return Err(CommandError::PageKey);
+    }
+    for (index, byte) in key.iter_mut().enumerate() {
+        let pair = hex.get(index * 2..index * 2 + 2).ok_or(CommandError::PageKey)?;
+        *byte = u8::from_str_radix(pair, 16).map_err(|_| CommandError::PageKey)?;
+    }
+    Ok(key)
 }
 
 /// Prints one line of the command's output (not a log line) and flushes it at once, so a
@@ -370,6 +398,8 @@ async fn serve(args: ServeArgs) -> Result<(), CommandError> {
         max_body_bytes: args.max_body_bytes,
         trusted_proxies: args.trusted_proxies,
         secure_cookies: public_url.starts_with("https://"),
+        public_origin: origin_of(&public_url),
+        page_key: args.page_key.as_deref().map(page_key).transpose()?,
     };
     let state = AppState::new(ports.clone(), Arc::new(StoreReadiness(store.clone())), config);
     let renderer = args.mail.renderer(&public_url)?;

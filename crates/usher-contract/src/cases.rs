@@ -66,6 +66,7 @@ macro_rules! store_contract {
             r23_seat_totals_belong_to_the_operator,
             r24_a_user_manager_cannot_take_over_an_administrator,
             r24_api_keys_end_with_their_creator,
+            r24_sessions_are_seen_and_ended_by_their_user_and_those_above,
             r25_links_are_bound_to_what_they_were_issued_for,
             sales_representatives_are_users_of_the_tenant
         );

@@ -16,7 +16,8 @@ use uuid::Uuid;
 
 use usher_domain::error::RepoError;
 use usher_domain::id::{
-    AccountId, ApiKeyId, ContactId, DeviceId, InvitationId, MailId, RoleId, TokenId, UserId, UserTypeId,
+    AccountId, ApiKeyId, ContactId, DeviceId, InvitationId, MailId, RoleId, SessionId, TokenId, UserId,
+    UserTypeId,
 };
 use usher_domain::model::{
     Account, ApiKey, AuditEvent, Contact, Delivery, DeliveryState, Device, Invitation, InvitationState,
@@ -554,6 +555,25 @@ impl Tx for MemoryTx {
     }
     async fn delete_session(&mut self, hash: &TokenHash) -> Result<(), RepoError> {
         self.work.sessions.remove(hash);
+        Ok(())
+    }
+    async fn sessions_of(&mut self, user: UserId) -> Result<Vec<Session>, RepoError> {
+        let mut sessions: Vec<Session> =
+            self.work.sessions.values().filter(|s| s.user == user).cloned().collect();
+        sessions.sort_by_key(|s| std::cmp::Reverse((s.created_at, s.id)));
+        Ok(sessions)
+    }
+    async fn session(&mut self, id: SessionId) -> Result<Option<Session>, RepoError> {
+        Ok(self.work.sessions.values().find(|s| s.id == id).cloned())
+    }
+    async fn delete_session_by_id(&mut self, id: SessionId) -> Result<(), RepoError> {
+        self.work.sessions.retain(|_, s| s.id != id);
+        Ok(())
+    }
+    async fn touch_session(&mut self, id: SessionId, at: Timestamp) -> Result<(), RepoError> {
+        for session in self.work.sessions.values_mut().filter(|s| s.id == id) {
+            session.last_seen_at = at;
+        }
         Ok(())
     }
     async fn delete_sessions_of(&mut self, user: UserId) -> Result<u64, RepoError> {

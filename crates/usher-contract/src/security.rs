@@ -525,3 +525,46 @@ pub async fn r8_erasure_reaches_invitations_contacts_and_mail(store: Arc<dyn Sto
     );
     assert_eq!(h.counts(tenant.account.id).await.0, n_audit + 2, "the audit chain stays, with the erasures");
 }
+
+/// R24 (ASVS V7.4.5, V7.5.2): people list and end their own sessions; an administrator lists
+/// and ends those of users below it, never those of a user who holds more.
+pub async fn r24_sessions_are_seen_and_ended_by_their_user_and_those_above(store: Arc<dyn Store>) {
+    let h = Harness::new(store);
+    let tenant = h.tenant("acme", 5).await;
+    let plain = h.user(&tenant, tenant.account.id, "plain").await.unwrap();
+    h.give_password(&tenant, plain.id).await;
+    let first = h.login("acme", "plain").await;
+    let second = h.login("acme", "plain").await;
+    let own = auth::list_own_sessions(&h.ports, &first).await.unwrap();
+    assert!(own.len() >= 2, "both sessions are listed: {own:?}");
+    assert!(own.iter().all(|s| s.user == plain.id && s.source.as_deref() == Some("192.0.2.1")));
+    let listed = auth::list_user_sessions(&h.ports, &tenant.admin_actor, plain.id).await.unwrap();
+    assert_eq!(listed.len(), own.len());
+
+    // The user ends one of its own; the administrator ends another.
+    auth::end_session(&h.ports, &first, second.session.unwrap()).await.unwrap();
+    assert!(
+        auth::list_own_sessions(&h.ports, &first).await.unwrap().iter().all(|s| Some(s.id) != second.session)
+    );
+    auth::end_session(&h.ports, &tenant.admin_actor, first.session.unwrap()).await.unwrap();
+    let left = auth::list_user_sessions(&h.ports, &tenant.admin_actor, plain.id).await.unwrap();
+    assert!(left.iter().all(|s| Some(s.id) != first.session && Some(s.id) != second.session), "{left:?}");
+
+    // A user manager ends no session of the administrator, and nobody ends another tenant's.
+    let manager = user_manager(&h, &tenant).await;
+    let admin_session = auth::list_own_sessions(&h.ports, &tenant.admin_actor).await.unwrap()[0].id;
+    let err = auth::end_session(&h.ports, &manager, admin_session).await.unwrap_err();
+    assert!(matches!(err, auth::SessionError::Denied(Denied::TargetHoldsMore { .. })), "{err:?}");
+    let other = h.tenant("globex", 5).await;
+    let err = auth::end_session(&h.ports, &other.admin_actor, admin_session).await.unwrap_err();
+    assert!(matches!(err, auth::SessionError::NotFound { .. }), "{err:?}");
+    let err = auth::list_user_sessions(&h.ports, &other.admin_actor, tenant.admin.id).await.unwrap_err();
+    assert!(matches!(err, auth::SessionError::NotFound { .. }), "{err:?}");
+    assert!(
+        auth::list_own_sessions(&h.ports, &tenant.admin_actor)
+            .await
+            .unwrap()
+            .iter()
+            .any(|s| s.id == admin_session)
+    );
+}

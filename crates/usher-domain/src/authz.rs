@@ -15,7 +15,7 @@
 
 use std::collections::BTreeSet;
 
-use crate::id::{AccountId, UserId};
+use crate::id::{AccountId, SessionId, UserId};
 use crate::model::{AccountPath, ActorRef, Role, UserType};
 use crate::value::{Access, Module, Permission};
 
@@ -28,6 +28,8 @@ pub struct Actor {
     pub source: Option<String>,
     /// What the actor is held to before anything else (R16).
     pub restriction: Option<Restriction>,
+    /// The session the actor is calling with, if any.
+    pub session: Option<SessionId>,
 }
 
 /// A restriction on an authenticated actor.
@@ -73,11 +75,11 @@ pub struct Principal {
 impl Actor {
     /// An actor without a known source address.
     pub fn new(kind: ActorKind) -> Actor {
-        Actor { kind, source: None, restriction: None }
+        Actor { kind, source: None, restriction: None, session: None }
     }
     /// An actor calling from `source`.
     pub fn from_source(kind: ActorKind, source: Option<&str>) -> Actor {
-        Actor { kind, source: source.map(str::to_owned), restriction: None }
+        Actor { kind, source: source.map(str::to_owned), restriction: None, session: None }
     }
     /// The user behind the actor, if it is a user (or the operator) acting for itself.
     pub fn own_user(&self) -> Option<UserId> {
@@ -165,14 +167,15 @@ pub enum Denied {
     PasswordChangeRequired,
 }
 
-/// Whether `actor` may use `permission` on `target` (R16, R19).
+/// Whether `actor` may use `permission` on `target` (R16, R19). Another tenant is refused
+/// before any restriction, so a restricted actor learns nothing of other tenants' ids.
 pub fn authorize(actor: &Actor, permission: Permission, target: &AccountPath) -> Result<(), Denied> {
-    unrestricted(actor)?;
     match &actor.kind {
-        ActorKind::Operator { .. } | ActorKind::System => Ok(()),
+        ActorKind::Operator { .. } | ActorKind::System => unrestricted(actor),
         ActorKind::Anonymous => Err(Denied::Unauthenticated),
         ActorKind::Principal(principal) => {
             reach(principal, target)?;
+            unrestricted(actor)?;
             if holds(&principal.permissions, permission) {
                 Ok(())
             } else {
@@ -195,19 +198,17 @@ pub fn unrestricted(actor: &Actor) -> Result<(), Denied> {
 /// changing needs it at the root itself, so a sub-account administrator or an administrator
 /// scoped to sub-accounts reads the catalog but never changes it.
 pub fn authorize_root_level(actor: &Actor, permission: Permission, root: AccountId) -> Result<(), Denied> {
-    unrestricted(actor)?;
     let principal = match &actor.kind {
-        ActorKind::Operator { .. } | ActorKind::System => return Ok(()),
+        ActorKind::Operator { .. } | ActorKind::System => return unrestricted(actor),
         ActorKind::Anonymous => return Err(Denied::Unauthenticated),
         ActorKind::Principal(principal) => principal,
     };
-    if !principal.operator_key {
-        if principal.home.root() != root {
-            return Err(Denied::OtherTenant);
-        }
-        if permission.access() == Access::Write {
-            reach(principal, &AccountPath::root_of(root)).map_err(|_| Denied::RootLevel)?;
-        }
+    if !principal.operator_key && principal.home.root() != root {
+        return Err(Denied::OtherTenant);
+    }
+    unrestricted(actor)?;
+    if !principal.operator_key && permission.access() == Access::Write {
+        reach(principal, &AccountPath::root_of(root)).map_err(|_| Denied::RootLevel)?;
     }
     if holds(&principal.permissions, permission) {
         Ok(())
@@ -401,6 +402,35 @@ mod tests {
     }
 
     #[test]
+    fn r16_a_restricted_actor_is_refused_everything_guarded() {
+        let [root, ..] = tree();
+        let mut actor = principal(&root, &Permission::catalog().into_iter().collect::<Vec<_>>(), &[]);
+        actor.restriction = Some(Restriction::PasswordChangeRequired);
+        assert_eq!(authorize(&actor, USERS_READ, &root), Err(Denied::PasswordChangeRequired));
+        assert_eq!(authorize_root_level(&actor, USERS_READ, account(1)), Err(Denied::PasswordChangeRequired));
+    }
+
+    #[test]
+    fn r23_seats_are_the_operators_unless_it_lets_the_root_manage_them() {
+        let [root, a, ..] = tree();
+        let subscription = Permission::new(Module::Subscription, Access::Write);
+        let root_admin = principal(&root, &[subscription], &[]);
+        assert_eq!(authorize_seats(&root_admin, account(1), false), Err(Denied::SeatsBelongToOperator));
+        assert_eq!(authorize_seats(&root_admin, account(1), true), Ok(()));
+        assert_eq!(
+            authorize_seats(&principal(&a, &[subscription], &[]), account(1), true),
+            Err(Denied::RootLevel)
+        );
+        assert_eq!(authorize_seats(&root_admin, account(9), true), Err(Denied::OtherTenant));
+        let mut billing = principal(&AccountPath::root_of(account(9)), &[subscription], &[]);
+        if let ActorKind::Principal(key) = &mut billing.kind {
+            key.operator_key = true;
+        }
+        assert_eq!(authorize_seats(&billing, account(1), false), Ok(()), "an operator key");
+        assert_eq!(authorize_seats(&Actor::new(ActorKind::System), account(1), false), Ok(()));
+    }
+
+    #[test]
     fn r4_write_implies_read_but_not_the_reverse() {
         let [root, ..] = tree();
         assert_eq!(authorize(&principal(&root, &[USERS_WRITE], &[]), USERS_READ, &root), Ok(()));
@@ -471,6 +501,43 @@ mod tests {
                 let granted = first.contains(&permission) || second.contains(&permission);
                 prop_assert_eq!(effective.contains(&permission), granted && holds(&ceiling, permission));
             }
+        }
+
+        // R24: an actor acts on a user exactly when it holds every permission the user holds
+        // (write implying read); the operator outranks everyone and only it acts on itself.
+        #[test]
+        fn an_actor_outranks_exactly_the_users_whose_permissions_it_holds(
+            held in permission_set(), target in permission_set()
+        ) {
+            let [root, ..] = tree();
+            let actor = principal(&root, &held.iter().copied().collect::<Vec<_>>(), &[]);
+            let expected = target.iter().all(|p| holds(&held, *p));
+            prop_assert_eq!(check_outranks(&actor, Some(&target)).is_ok(), expected);
+            if let Err(Denied::TargetHoldsMore { permissions }) = check_outranks(&actor, Some(&target)) {
+                prop_assert!(permissions.iter().all(|p| target.contains(p) && !holds(&held, *p)));
+            }
+            prop_assert!(check_outranks(&Actor::new(ActorKind::System), Some(&target)).is_ok());
+            let holds_everything = Permission::catalog().into_iter().all(|p| holds(&held, p));
+            prop_assert_eq!(check_outranks(&actor, None).is_ok(), holds_everything);
+        }
+
+        // R23: a principal changes a root-level object only from the root itself, reads it from
+        // anywhere in its tenant, and never touches another tenant's.
+        #[test]
+        fn root_level_objects_are_changed_from_the_root_only(home_idx in 0usize..5, write in any::<bool>()) {
+            let paths = tree();
+            let home = &paths[home_idx];
+            let permission = Permission::new(Module::Roles, if write { Access::Write } else { Access::Read });
+            let actor = principal(home, &[Permission::new(Module::Roles, Access::Write)], &[]);
+            let outcome = authorize_root_level(&actor, permission, account(1));
+            let expected = if home.root() != account(1) {
+                Err(Denied::OtherTenant)
+            } else if write && home.id() != account(1) {
+                Err(Denied::RootLevel)
+            } else {
+                Ok(())
+            };
+            prop_assert_eq!(outcome, expected);
         }
 
         // R19: a principal reaches exactly the accounts within its home subtree and scope.

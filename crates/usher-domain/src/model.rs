@@ -632,6 +632,10 @@ pub struct Session {
     pub created_at: Timestamp,
     /// Expires at.
     pub expires_at: Timestamp,
+    /// When it was last used (kept to the minute, see `Tx::touch_session`).
+    pub last_seen_at: Timestamp,
+    /// The address it was opened from.
+    pub source: Option<String>,
 }
 
 /// An API key for integrations, with a chosen permission set.

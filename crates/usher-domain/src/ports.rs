@@ -15,7 +15,8 @@ use uuid::Uuid;
 
 use crate::error::RepoError;
 use crate::id::{
-    AccountId, ApiKeyId, ContactId, DeviceId, InvitationId, MailId, RoleId, TokenId, UserId, UserTypeId,
+    AccountId, ApiKeyId, ContactId, DeviceId, InvitationId, MailId, RoleId, SessionId, TokenId, UserId,
+    UserTypeId,
 };
 use crate::model::{
     Account, ApiKey, AuditEvent, Contact, DeliveryState, Device, Invitation, InvitationState,
@@ -203,6 +204,14 @@ pub trait Tx: Send {
     async fn session_by_token(&mut self, hash: &TokenHash) -> Result<Option<Session>, RepoError>;
     /// Ends one session.
     async fn delete_session(&mut self, hash: &TokenHash) -> Result<(), RepoError>;
+    /// The sessions of a user, newest first.
+    async fn sessions_of(&mut self, user: UserId) -> Result<Vec<Session>, RepoError>;
+    /// A session by id.
+    async fn session(&mut self, id: SessionId) -> Result<Option<Session>, RepoError>;
+    /// Ends one session.
+    async fn delete_session_by_id(&mut self, id: SessionId) -> Result<(), RepoError>;
+    /// Records that a session was used at `at`.
+    async fn touch_session(&mut self, id: SessionId, at: Timestamp) -> Result<(), RepoError>;
     /// Ends every session of a user; returns how many ended (R21).
     async fn delete_sessions_of(&mut self, user: UserId) -> Result<u64, RepoError>;
 

@@ -45,6 +45,14 @@ pub enum ValueError {
         /// Received.
         actual: i64,
     },
+    /// The list or map has more entries than allowed.
+    #[error("must have at most {max} entries (got {actual})")]
+    TooMany {
+        /// The limit.
+        max: usize,
+        /// The number received.
+        actual: usize,
+    },
 }
 
 fn normalized(raw: &str) -> String {
@@ -146,7 +154,11 @@ impl fmt::Display for Email {
     }
 }
 
-/// A login name: trimmed, Unicode NFC, 1–254 characters, no whitespace or control characters.
+/// A login name: trimmed, Unicode NFC, 1–254 characters, no whitespace or control characters,
+/// and nothing that passes for another name (UTS #39 identifier types and mixed-script
+/// detection): no invisible, default-ignorable or bidi-control character, no fullwidth or
+/// other compatibility form, no deprecated or non-identifier character, and each label
+/// between ASCII punctuation in a single script (no Cyrillic `а` in `admin`).
 /// Case is kept for display; uniqueness and lookups use [`Username::key`].
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct Username(String);
@@ -159,6 +171,7 @@ impl Username {
         if value.chars().any(|c| c.is_whitespace() || c.is_control()) {
             return Err(ValueError::Malformed { reason: "must not contain spaces or control characters" });
         }
+        check_not_confusable(&value)?;
         Ok(Username(value))
     }
     /// The username as entered (NFC).
@@ -185,6 +198,37 @@ impl fmt::Display for Username {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
     }
+}
+
+/// UTS #39 checks of a username (see [`Username`]).
+fn check_not_confusable(value: &str) -> Result<(), ValueError> {
+    use unicode_security::general_security_profile::IdentifierType;
+    use unicode_security::{GeneralSecurityProfile, MixedScript};
+    // Rare, historic or technical letters are fine in a name; what hides, reorders or
+    // imitates another character is not.
+    let passes_for_another = |c: char| {
+        matches!(
+            c.identifier_type(),
+            None | Some(
+                IdentifierType::Not_Character
+                    | IdentifierType::Deprecated
+                    | IdentifierType::Default_Ignorable
+                    | IdentifierType::Not_NFKC
+                    | IdentifierType::Not_XID
+            )
+        )
+    };
+    if value.chars().any(|c| !c.is_ascii() && passes_for_another(c)) {
+        return Err(ValueError::Malformed {
+            reason: "must not contain invisible, direction-changing or look-alike characters",
+        });
+    }
+    if value.split(|c: char| c.is_ascii_punctuation()).any(|label| !label.is_single_script()) {
+        return Err(ValueError::Malformed {
+            reason: "must not mix scripts (such as Latin and Cyrillic) in one part",
+        });
+    }
+    Ok(())
 }
 
 /// The lower-cased, NFC form of a username: what uniqueness and sorting use.
@@ -659,6 +703,29 @@ mod tests {
     }
 
     #[test]
+    fn r5_confusable_and_invisible_usernames_are_refused() {
+        // UTS #39: a name that passes for another is refused; honest names in any script pass.
+        for spoof in [
+            "\u{430}dmin",        // Cyrillic a beside Latin letters
+            "ad\u{200b}min",      // zero-width space
+            "admin\u{202e}nimda", // right-to-left override
+            "\u{ff41}dmin",       // fullwidth a
+            "adm\u{ad}in",        // soft hyphen (default-ignorable)
+        ] {
+            assert!(Username::parse(spoof).is_err(), "{spoof:?} must be refused");
+        }
+        for honest in [
+            "admin",
+            "J\u{f6}rg.M\u{fc}ller",
+            "\u{432}\u{438}\u{43a}\u{442}\u{43e}\u{440}@example.com",
+            "\u{5c71}\u{7530}",
+            "jo.doe+1@example.com",
+        ] {
+            assert!(Username::parse(honest).is_ok(), "{honest:?} must pass");
+        }
+    }
+
+    #[test]
     fn token_hash_is_sha256_hex_and_debug_hides_the_secret() {
         // R13: only the hash is stored; the secret never appears in debug output.
         let token = SecretToken::from_random("", [7; 32]);
@@ -688,7 +755,11 @@ mod tests {
     proptest! {
         // R5: normalisation is idempotent and the key is case-insensitive.
         #[test]
-        fn username_parsing_is_idempotent(raw in "[A-Za-z\u{c0}-\u{17f}0-9._@+-]{1,40}") {
+        // The Latin-1 and Extended-A letters, less the compatibility forms (Ĳ, Ŀ, ſ) and the
+        // deprecated ŉ that the UTS #39 check refuses.
+        fn username_parsing_is_idempotent(
+            raw in "[A-Za-z\u{c0}-\u{d6}\u{d8}-\u{f6}\u{f8}-\u{131}\u{134}-\u{13e}\u{141}-\u{148}\u{14a}-\u{17e}0-9._@+-]{1,40}"
+        ) {
             let once = Username::parse(&raw).unwrap();
             let twice = Username::parse(once.as_str()).unwrap();
             prop_assert_eq!(&once, &twice);

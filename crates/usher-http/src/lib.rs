@@ -344,6 +344,12 @@ async fn allow_header<E: Endpoint>(next: E, req: Request) -> poem::Result<Respon
             response.headers_mut().insert(poem::http::header::ALLOW, value);
         }
     }
+    // API answers carry session tokens, API keys and personal data: no cache keeps them.
+    if path.starts_with("/v1/") && !response.headers().contains_key(poem::http::header::CACHE_CONTROL) {
+        response
+            .headers_mut()
+            .insert(poem::http::header::CACHE_CONTROL, poem::http::HeaderValue::from_static("no-store"));
+    }
     Ok(response)
 }
 

@@ -104,15 +104,62 @@ fn message(status: StatusCode, title: &str, lines: &[&str], forgot: bool) -> Res
     page(status, "message.html", context! { title, lines, forgot }, None)
 }
 
-/// The CSRF value of this browser: the cookie's when it has a well-formed one (so two tabs
-/// share it), else a new one.
+/// How long a form's CSRF value is good for.
+const CSRF_LIFETIME_SECONDS: i64 = 2 * 60 * 60;
+
+/// The CSRF value of this browser: the cookie's when it carries our valid signature (so two
+/// tabs share it), else a new one: `<nonce>.<expires>.<HMAC-SHA256 of both>`, so a value we
+/// did not mint (a cookie tossed in from a sibling domain) is refused.
 fn csrf_of(state: &AppState, req: &Request) -> String {
-    cookie(req, CSRF_COOKIE)
-        .filter(|value| value.len() == 32 && value.bytes().all(|b| b.is_ascii_hexdigit()))
-        .map_or_else(
-            || state.ports.tokens.random_bytes().iter().take(16).map(|b| format!("{b:02x}")).collect(),
-            str::to_owned,
-        )
+    if let Some(value) = cookie(req, CSRF_COOKIE).filter(|value| csrf_signed(state, value)) {
+        return value.to_owned();
+    }
+    let nonce: String =
+        state.ports.tokens.random_bytes().iter().take(16).map(|b| format!("{b:02x}")).collect();
+    let expires = state.ports.clock.now().unix_micros() / 1_000_000 + CSRF_LIFETIME_SECONDS;
+    let payload = format!("{nonce}.{expires}");
+    format!("{payload}.{}", csrf_signature(state, &payload))
+}
+
+fn csrf_signature(state: &AppState, payload: &str) -> String {
+    use hmac::{Hmac, Mac};
+    let key = state.config.page_key.unwrap_or_default();
+    let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(&key) else {
+        return String::new();
+    };
+    mac.update(payload.as_bytes());
+    mac.finalize().into_bytes().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Whether `value` is a CSRF value we minted and that has not expired.
+fn csrf_signed(state: &AppState, value: &str) -> bool {
+    use hmac::{Hmac, Mac};
+    let Some((payload, signature)) = value.rsplit_once('.') else {
+        return false;
+    };
+    let Some((_, expires)) = payload.split_once('.') else {
+        return false;
+    };
+    let fresh = expires.parse::<i64>().is_ok_and(|at| at > state.ports.clock.now().unix_micros() / 1_000_000);
+    let Ok(signature) = hex_bytes(signature) else {
+        return false;
+    };
+    let key = state.config.page_key.unwrap_or_default();
+    let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(&key) else {
+        return false;
+    };
+    mac.update(payload.as_bytes());
+    fresh && mac.verify_slice(&signature).is_ok()
+}
+
+fn hex_bytes(text: &str) -> Result<Vec<u8>, ()> {
+    if !text.len().is_multiple_of(2) {
+        return Err(());
+    }
+    (0..text.len())
+        .step_by(2)
+        .map(|i| text.get(i..i + 2).and_then(|pair| u8::from_str_radix(pair, 16).ok()).ok_or(()))
+        .collect()
 }
 
 fn cookie<'r>(req: &'r Request, name: &str) -> Option<&'r str> {
@@ -126,14 +173,25 @@ fn cookie<'r>(req: &'r Request, name: &str) -> Option<&'r str> {
         .map(|(_, value)| value)
 }
 
-/// Whether a form post comes from our own page: the cookie equals the form's field (compared
-/// as digests, so timing tells nothing), and the browser does not call it cross-site.
-fn csrf_ok(req: &Request, field: &str) -> bool {
+/// Whether a form post comes from our own page: the cookie is one we signed and equals the
+/// form's field (compared as digests, so timing tells nothing), the browser does not call it
+/// cross-site, and any `Origin` it names is ours.
+fn csrf_ok(state: &AppState, req: &Request, field: &str) -> bool {
     let cross_site = req.header("sec-fetch-site").is_some_and(|site| !matches!(site, "same-origin" | "none"));
+    // Under `Referrer-Policy: no-referrer` a browser sends `Origin: null` even for our own
+    // form, so `null` passes only when the browser also says the post is same-origin.
+    let same_origin = req.header("sec-fetch-site") == Some("same-origin");
+    let foreign_origin = match (req.header("origin"), &state.config.public_origin) {
+        (Some("null"), _) => !same_origin,
+        (Some(origin), Some(ours)) => origin != ours,
+        (Some(_), None) | (None, _) => false,
+    };
     let digest = |value: &str| Sha256::digest(value.as_bytes());
     !cross_site
+        && !foreign_origin
         && !field.is_empty()
-        && cookie(req, CSRF_COOKIE).is_some_and(|value| digest(value) == digest(field))
+        && cookie(req, CSRF_COOKIE)
+            .is_some_and(|value| digest(value) == digest(field) && csrf_signed(state, value))
 }
 
 fn csrf_refused() -> Response {
@@ -258,7 +316,7 @@ async fn invite_submit(
     form: poem::Result<Form<InviteForm>>,
 ) -> Response {
     let Ok(Form(form)) = form else { return csrf_refused() };
-    if !csrf_ok(req, &form.csrf) {
+    if !csrf_ok(&state, req, &form.csrf) {
         return csrf_refused();
     }
     if form.password != form.password_confirm {
@@ -338,7 +396,7 @@ async fn verify_submit(
     form: poem::Result<Form<TokenForm>>,
 ) -> Response {
     let Ok(Form(form)) = form else { return csrf_refused() };
-    if !csrf_ok(req, &form.csrf) {
+    if !csrf_ok(&state, req, &form.csrf) {
         return csrf_refused();
     }
     let source = state.source_of(req);
@@ -402,7 +460,7 @@ async fn reset_submit(
     form: poem::Result<Form<ResetForm>>,
 ) -> Response {
     let Ok(Form(form)) = form else { return csrf_refused() };
-    if !csrf_ok(req, &form.csrf) {
+    if !csrf_ok(&state, req, &form.csrf) {
         return csrf_refused();
     }
     let status = StatusCode::UNPROCESSABLE_ENTITY;
@@ -460,7 +518,7 @@ async fn forgot_submit(
     form: poem::Result<Form<ForgotForm>>,
 ) -> Response {
     let Ok(Form(form)) = form else { return csrf_refused() };
-    if !csrf_ok(req, &form.csrf) {
+    if !csrf_ok(&state, req, &form.csrf) {
         return csrf_refused();
     }
     if form.account.trim().is_empty() || form.email.trim().is_empty() {

@@ -202,7 +202,9 @@ impl From<Invalid> for Problem {
     fn from(invalid: Invalid) -> Problem {
         let mut problem =
             Problem::unprocessable("invalid_field", invalid.to_string()).with_field(&invalid.field);
-        if let usher_domain::value::ValueError::TooLong { max, actual } = invalid.error {
+        if let usher_domain::value::ValueError::TooLong { max, actual }
+        | usher_domain::value::ValueError::TooMany { max, actual } = invalid.error
+        {
             problem.limit = u64::try_from(max).ok();
             problem.actual = u64::try_from(actual).ok();
         }
@@ -532,6 +534,20 @@ impl From<AuthError> for Problem {
         match err {
             AuthError::InvalidToken => Problem::unauthenticated(),
             AuthError::Repo(err) => err.into(),
+        }
+    }
+}
+
+impl From<usher_domain::service::auth::SessionError> for Problem {
+    fn from(err: usher_domain::service::auth::SessionError) -> Problem {
+        use usher_domain::service::auth::SessionError;
+        let detail = err.to_string();
+        match err {
+            SessionError::NotFound { entity } => Problem::not_found(entity),
+            SessionError::Denied(denied) => denied.into(),
+            SessionError::Invalid(invalid) => invalid.into(),
+            SessionError::NotAUser => Problem::new(StatusCode::FORBIDDEN, "not_a_user", detail),
+            SessionError::Repo(err) => err.into(),
         }
     }
 }

@@ -19,11 +19,23 @@ pub struct HttpConfig {
     pub trusted_proxies: u8,
     /// Mark cookies `Secure` (when users reach usher over HTTPS).
     pub secure_cookies: bool,
+    /// The origin (`https://id.example.com`) the hosted pages are served from: a form posted
+    /// with another `Origin` is refused.
+    pub public_origin: Option<String>,
+    /// The key that signs the pages' CSRF cookies; random per process when `None` (give every
+    /// instance behind one load balancer the same key).
+    pub page_key: Option<[u8; 32]>,
 }
 
 impl Default for HttpConfig {
     fn default() -> HttpConfig {
-        HttpConfig { max_body_bytes: 1024 * 1024, trusted_proxies: 0, secure_cookies: false }
+        HttpConfig {
+            max_body_bytes: 1024 * 1024,
+            trusted_proxies: 0,
+            secure_cookies: false,
+            public_origin: None,
+            page_key: None,
+        }
     }
 }
 
@@ -51,7 +63,10 @@ impl std::fmt::Debug for AppState {
 
 impl AppState {
     /// State over the domain's ports.
-    pub fn new(ports: Ports, readiness: Arc<dyn Readiness>, config: HttpConfig) -> AppState {
+    pub fn new(ports: Ports, readiness: Arc<dyn Readiness>, mut config: HttpConfig) -> AppState {
+        if config.page_key.is_none() {
+            config.page_key = Some(ports.tokens.random_bytes());
+        }
         AppState { ports, readiness, metrics: Arc::new(Metrics::new()), config }
     }
 

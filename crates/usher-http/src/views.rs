@@ -712,6 +712,47 @@ pub struct DeviceList {
     pub next_cursor: Option<String>,
 }
 
+/// A login session, as its user or an administrator sees it (never its token).
+#[derive(Object, Debug, Clone)]
+#[oai(rename = "SessionInfo")]
+pub struct SessionView {
+    /// Id (to end it with `DELETE /v1/sessions/{id}`).
+    pub id: Uuid,
+    /// When it was opened.
+    pub created_at: OffsetDateTime,
+    /// When it was last used (to the minute).
+    pub last_seen_at: OffsetDateTime,
+    /// When it ends by itself.
+    pub expires_at: OffsetDateTime,
+    /// The address it was opened from.
+    pub source: Option<String>,
+    /// Whether this is the session of the request.
+    pub current: bool,
+}
+
+impl SessionView {
+    /// The view of `session`, marked `current` when it is `current`.
+    pub fn of(session: &usher_domain::model::Session, current: Option<usher_domain::id::SessionId>) -> Self {
+        SessionView {
+            id: session.id.as_uuid(),
+            created_at: at(session.created_at),
+            last_seen_at: at(session.last_seen_at),
+            expires_at: at(session.expires_at),
+            source: session.source.clone(),
+            current: current == Some(session.id),
+        }
+    }
+}
+
+/// Sessions of a user, newest first.
+#[derive(Object, Debug, Clone)]
+pub struct SessionList {
+    /// Sessions.
+    pub items: Vec<SessionView>,
+    /// Always `null`.
+    pub next_cursor: Option<String>,
+}
+
 /// Where a user's orders are attributed (R7).
 #[derive(Object, Debug, Clone)]
 #[oai(rename = "Attribution")]

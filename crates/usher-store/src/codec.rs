@@ -658,6 +658,8 @@ pub(crate) fn session_row(s: &Session) -> session::Model {
         token_hash: s.token_hash.as_str().to_owned(),
         created_at: s.created_at.unix_micros(),
         expires_at: s.expires_at.unix_micros(),
+        last_seen_at: Some(s.last_seen_at.unix_micros()),
+        source: s.source.clone(),
     }
 }
 
@@ -670,6 +672,9 @@ pub(crate) fn session_from_row(row: session::Model) -> Result<Session, RepoError
         token_hash: TokenHash::parse(&row.token_hash).map_err(corrupt(E))?,
         created_at: time(E, row.created_at)?,
         expires_at: time(E, row.expires_at)?,
+        // Sessions from before migration 4 were last seen, as far as anyone knows, at login.
+        last_seen_at: time(E, row.last_seen_at.unwrap_or(row.created_at))?,
+        source: row.source,
     })
 }
 

@@ -228,6 +228,8 @@ pub(crate) mod session {
         pub token_hash: String,
         pub created_at: i64,
         pub expires_at: i64,
+        pub last_seen_at: Option<i64>,
+        pub source: Option<String>,
     }
     no_relations!();
 }

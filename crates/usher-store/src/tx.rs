@@ -14,7 +14,8 @@ use uuid::Uuid;
 
 use usher_domain::error::RepoError;
 use usher_domain::id::{
-    AccountId, ApiKeyId, ContactId, DeviceId, InvitationId, MailId, RoleId, TokenId, UserId, UserTypeId,
+    AccountId, ApiKeyId, ContactId, DeviceId, InvitationId, MailId, RoleId, SessionId, TokenId, UserId,
+    UserTypeId,
 };
 use usher_domain::model::{
     Account, ApiKey, AuditEvent, Contact, DeliveryState, Device, Invitation, InvitationState,
@@ -929,6 +930,33 @@ impl Tx for SqlTx {
     async fn delete_session(&mut self, hash: &TokenHash) -> Result<(), RepoError> {
         session::Entity::delete_many()
             .filter(session::Column::TokenHash.eq(hash.as_str()))
+            .exec(&self.txn)
+            .await
+            .map_err(repo)?;
+        Ok(())
+    }
+    async fn sessions_of(&mut self, user: UserId) -> Result<Vec<Session>, RepoError> {
+        let rows = session::Entity::find()
+            .filter(session::Column::UserId.eq(user.as_uuid()))
+            .order_by_desc(session::Column::CreatedAt)
+            .order_by_desc(session::Column::Id)
+            .all(&self.txn)
+            .await
+            .map_err(repo)?;
+        rows.into_iter().map(codec::session_from_row).collect()
+    }
+    async fn session(&mut self, id: SessionId) -> Result<Option<Session>, RepoError> {
+        let row = session::Entity::find_by_id(id.as_uuid()).one(&self.txn).await.map_err(repo)?;
+        row.map(codec::session_from_row).transpose()
+    }
+    async fn delete_session_by_id(&mut self, id: SessionId) -> Result<(), RepoError> {
+        session::Entity::delete_by_id(id.as_uuid()).exec(&self.txn).await.map_err(repo)?;
+        Ok(())
+    }
+    async fn touch_session(&mut self, id: SessionId, at: Timestamp) -> Result<(), RepoError> {
+        session::Entity::update_many()
+            .col_expr(session::Column::LastSeenAt, Expr::value(at.unix_micros()))
+            .filter(session::Column::Id.eq(id.as_uuid()))
             .exec(&self.txn)
             .await
             .map_err(repo)?;

@@ -16,7 +16,9 @@ use crate::ports::Tx;
 use crate::service::{
     AuditEntry, Ports, common_errors, guard, guard_root_level, load_account, load_settings, record,
 };
-use crate::value::{Access, Email, Key, Module, Name, Permission, PlainPassword, Slug, Username, ValueError};
+use crate::value::{
+    Access, Email, Key, Module, Name, Permission, PlainPassword, SeatCount, Slug, Username, ValueError,
+};
 
 /// Failure of an account or settings use case.
 #[derive(Debug, thiserror::Error)]
@@ -127,7 +129,7 @@ async fn seed_catalog(
     }
     let user_permissions = BuiltinRole::User.permissions();
     let types = [
-        ("admin", "Administrator", true, Permission::catalog(), admin_seats.max(1)),
+        ("admin", "Administrator", true, Permission::catalog(), admin_seats),
         ("user", "User", true, user_permissions.clone(), user_seats),
         ("member", "Member", false, user_permissions, 0),
     ];
@@ -162,6 +164,11 @@ pub async fn create_root_account(
     command: NewRootAccount,
 ) -> Result<CreatedRoot, AccountError> {
     require_operator(actor).map_err(AccountError::Denied)?;
+    if command.admin_seats == 0 {
+        // The first administrator takes one.
+        let error = ValueError::OutOfRange { min: 1, max: i64::from(SeatCount::MAX), actual: 0 };
+        return Err(Invalid::new("admin_seats", error).into());
+    }
     let slug = field("slug", Slug::parse(&command.slug))?;
     let name = field("name", Name::parse(&command.name))?;
     let email = field("admin_email", Email::parse(&command.admin_email))?;

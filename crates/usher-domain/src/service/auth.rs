@@ -6,7 +6,7 @@ use serde_json::json;
 
 use crate::authz::{Actor, ActorKind, Denied, Principal, Restriction, check_permissions_held, holds};
 use crate::error::{Invalid, RepoError, field};
-use crate::id::{AccountId, ApiKeyId, SessionId};
+use crate::id::{AccountId, ApiKeyId, SessionId, UserId};
 use crate::model::{ActorRef, ApiKey, MailMessage, Session, User, UserState};
 use crate::password::PasswordRejected;
 use crate::ports::Tx;
@@ -177,6 +177,8 @@ pub async fn login(
         token_hash: token.hash(),
         created_at: now,
         expires_at,
+        last_seen_at: now,
+        source: source.map(str::to_owned),
     };
     tx.insert_session(&session).await?;
     user.last_login_at = Some(now);
@@ -254,6 +256,14 @@ pub async fn authenticate(
         Some(kind) => Actor::from_source(kind, source),
         None => return Err(AuthError::InvalidToken),
     };
+    drop(tx);
+    if session.last_seen_at.plus(LAST_SEEN_GRANULARITY) <= now {
+        // Last-seen is kept to the minute, so a busy session writes once a minute, not per call.
+        let mut tx = ports.begin().await?;
+        tx.touch_session(session.id, now).await?;
+        tx.commit().await?;
+    }
+    actor.session = Some(session.id);
     if user.must_change_password {
         actor.restriction = Some(Restriction::PasswordChangeRequired);
     }
@@ -341,6 +351,90 @@ async fn key_principal(tx: &mut dyn Tx, key: ApiKey, now: Timestamp) -> Result<O
         scope: BTreeSet::new(),
         operator_key,
     }))
+}
+
+/// How stale a session's last-seen time may get before a request records it again.
+const LAST_SEEN_GRANULARITY: Duration = Duration::minutes(1);
+
+/// Failure of a session use case.
+#[derive(Debug, thiserror::Error)]
+pub enum SessionError {
+    /// Missing, or in another tenant.
+    #[error("{entity} not found")]
+    NotFound {
+        /// Entity.
+        entity: &'static str,
+    },
+    /// Not allowed.
+    #[error(transparent)]
+    Denied(Denied),
+    /// A field failed to parse.
+    #[error(transparent)]
+    Invalid(Invalid),
+    /// The call needs a user session, not an API key.
+    #[error("this call needs a user session, not an API key")]
+    NotAUser,
+    /// Storage failure.
+    #[error(transparent)]
+    Repo(RepoError),
+}
+common_errors!(SessionError);
+
+impl From<crate::service::users::UserError> for SessionError {
+    fn from(err: crate::service::users::UserError) -> Self {
+        use crate::service::users::UserError;
+        match err {
+            UserError::NotFound { entity } => SessionError::NotFound { entity },
+            UserError::Denied(denied) => SessionError::Denied(denied),
+            UserError::Repo(err) => SessionError::Repo(err),
+            other => SessionError::Repo(RepoError::corrupt("session", other)),
+        }
+    }
+}
+
+/// The caller's own sessions, newest first (ASVS V7.4.5).
+pub async fn list_own_sessions(ports: &Ports, actor: &Actor) -> Result<Vec<Session>, SessionError> {
+    crate::authz::unrestricted(actor).map_err(SessionError::Denied)?;
+    let user = actor.own_user().ok_or(SessionError::NotAUser)?;
+    let mut tx = ports.begin_read().await?;
+    let now = ports.now();
+    Ok(tx.sessions_of(user).await?.into_iter().filter(|s| s.expires_at > now).collect())
+}
+
+/// A user's sessions, newest first, for those who may read the user (R19).
+pub async fn list_user_sessions(
+    ports: &Ports,
+    actor: &Actor,
+    id: UserId,
+) -> Result<Vec<Session>, SessionError> {
+    let mut tx = ports.begin_read().await?;
+    let (user, _) = crate::service::users::load_user(tx.as_mut(), actor, id, Access::Read).await?;
+    let now = ports.now();
+    Ok(tx.sessions_of(user.id).await?.into_iter().filter(|s| s.expires_at > now).collect())
+}
+
+/// Ends one session: the user's own, or one of a user the actor may change (R24).
+pub async fn end_session(ports: &Ports, actor: &Actor, id: SessionId) -> Result<(), SessionError> {
+    let mut tx = ports.begin().await?;
+    let session = tx.session(id).await?.ok_or(SessionError::NotFound { entity: "session" })?;
+    let user = if actor.own_user() == Some(session.user) {
+        crate::authz::unrestricted(actor).map_err(SessionError::Denied)?;
+        tx.user(session.user).await?.ok_or(SessionError::NotFound { entity: "session" })?
+    } else {
+        match crate::service::users::load_user(tx.as_mut(), actor, session.user, Access::Write).await {
+            Ok((user, _)) => user,
+            // The session of a user out of reach is as unknown as a random id.
+            Err(crate::service::users::UserError::NotFound { .. }) => {
+                return Err(SessionError::NotFound { entity: "session" });
+            }
+            Err(other) => return Err(other.into()),
+        }
+    };
+    tx.delete_session_by_id(id).await?;
+    let changes = json!({"session": id, "created_at": session.created_at, "source": session.source});
+    record_user(ports, tx.as_mut(), actor, "session.ended", &user, changes).await?;
+    tx.commit().await?;
+    Ok(())
 }
 
 /// Ends the session of a token (idempotent).
@@ -460,11 +554,11 @@ pub async fn create_api_key(
     lifetime_days: Option<u16>,
 ) -> Result<(ApiKey, SecretToken), ApiKeyError> {
     let name = field("name", Name::parse(name))?;
-    check_permissions_held(actor, &permissions)
-        .map_err(|permissions| ApiKeyError::Escalation { permissions })?;
     let mut tx = ports.begin().await?;
     let account = load_account(tx.as_mut(), account).await?;
     guard(actor, Permission::new(Module::ApiKeys, Access::Write), &account, "account")?;
+    check_permissions_held(actor, &permissions)
+        .map_err(|permissions| ApiKeyError::Escalation { permissions })?;
     let now = ports.now();
     let token = ports.new_token("usk_");
     let key = ApiKey {

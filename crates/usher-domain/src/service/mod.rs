@@ -411,6 +411,24 @@ mod mocked {
     }
 
     #[tokio::test]
+    async fn a_store_failure_while_loading_an_account_is_a_failure_not_a_404() {
+        let mut store = MockStore::new();
+        store.expect_begin_read().times(1).returning(|| {
+            let mut tx = MockTx::new();
+            tx.expect_account().returning(|_| {
+                Err(crate::error::RepoError::backend(std::io::Error::other("connection reset")))
+            });
+            Ok(Box::new(tx))
+        });
+        let operator = Actor::new(ActorKind::System);
+        let account = crate::id::AccountId::from_uuid(uuid::Uuid::from_u128(3));
+        let err = accounts::get_account(&ports(store, MockPasswordHasher::new()), &operator, account)
+            .await
+            .unwrap_err();
+        assert!(matches!(err, accounts::AccountError::Repo(_)), "{err:?}");
+    }
+
+    #[tokio::test]
     async fn r15_a_weak_first_password_is_refused_before_hashing_or_storing() {
         let mut store = MockStore::new();
         store.expect_begin().times(0);

@@ -66,6 +66,16 @@ pub enum RoleError {
 }
 common_errors!(RoleError);
 
+/// Every permission roles, user-type ceilings and API keys may hold: for any authenticated
+/// actor not held to a restriction (R16).
+pub fn permission_catalog(actor: &Actor) -> Result<BTreeSet<Permission>, RoleError> {
+    if matches!(actor.kind, crate::authz::ActorKind::Anonymous) {
+        return Err(RoleError::Denied(Denied::Unauthenticated));
+    }
+    crate::authz::unrestricted(actor).map_err(RoleError::Denied)?;
+    Ok(Permission::catalog())
+}
+
 /// The roles of the root of `account`.
 pub async fn list_roles(ports: &Ports, actor: &Actor, account: AccountId) -> Result<Vec<Role>, RoleError> {
     let mut tx = ports.begin_read().await?;
@@ -105,11 +115,11 @@ pub async fn create_role(
     permissions: BTreeSet<Permission>,
 ) -> Result<Role, RoleError> {
     let name = field("name", Name::parse(name))?;
-    check_permissions_held(actor, &permissions)
-        .map_err(|permissions| RoleError::Escalation { permissions })?;
     let mut tx = ports.begin().await?;
     let account = load_account(tx.as_mut(), account).await?;
     guard_root_level(actor, Permission::new(Module::Roles, Access::Write), account.root(), "account")?;
+    check_permissions_held(actor, &permissions)
+        .map_err(|permissions| RoleError::Escalation { permissions })?;
     let role = Role {
         id: ports.new_id(RoleId::from_uuid),
         root: account.root(),
@@ -156,12 +166,12 @@ pub async fn update_role(
     patch: RolePatch,
 ) -> Result<Role, RoleError> {
     let name = crate::service::optional("name", patch.name.as_deref(), Name::parse)?;
+    let mut tx = ports.begin().await?;
+    let mut role = load_role(tx.as_mut(), actor, id, Access::Write).await?;
     if let Some(permissions) = &patch.permissions {
         check_permissions_held(actor, permissions)
             .map_err(|permissions| RoleError::Escalation { permissions })?;
     }
-    let mut tx = ports.begin().await?;
-    let mut role = load_role(tx.as_mut(), actor, id, Access::Write).await?;
     if role.builtin.is_some() {
         return Err(RoleError::Builtin { name: role.name.to_string() });
     }

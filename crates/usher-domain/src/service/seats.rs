@@ -84,11 +84,11 @@ pub async fn create_user_type(
 ) -> Result<UserType, SeatError> {
     let key = field("key", Key::parse(&command.key))?;
     let name = field("name", Name::parse(&command.name))?;
-    check_permissions_held(actor, &command.ceiling)
-        .map_err(|permissions| SeatError::Escalation { permissions })?;
     let mut tx = ports.begin().await?;
     let account = load_account(tx.as_mut(), account).await?;
     guard_root_level(actor, Permission::new(Module::UserTypes, Access::Write), account.root(), "account")?;
+    check_permissions_held(actor, &command.ceiling)
+        .map_err(|permissions| SeatError::Escalation { permissions })?;
     if !command.consumes_seat {
         // A type without seats is as many seats as anyone wants: the seat owner's call (R23).
         let settings = load_settings(tx.as_mut(), account.root()).await?;
@@ -141,13 +141,13 @@ pub async fn update_user_type(
     patch: UserTypePatch,
 ) -> Result<UserType, SeatError> {
     let name = crate::service::optional("name", patch.name.as_deref(), Name::parse)?;
+    let mut tx = ports.begin().await?;
+    let mut user_type = tx.user_type(id).await?.ok_or(Gate::NotFound { entity: "user type" })?;
+    guard_root_level(actor, Permission::new(Module::UserTypes, Access::Write), user_type.root, "user type")?;
     if let Some(ceiling) = &patch.ceiling {
         check_permissions_held(actor, ceiling)
             .map_err(|permissions| SeatError::Escalation { permissions })?;
     }
-    let mut tx = ports.begin().await?;
-    let mut user_type = tx.user_type(id).await?.ok_or(Gate::NotFound { entity: "user type" })?;
-    guard_root_level(actor, Permission::new(Module::UserTypes, Access::Write), user_type.root, "user type")?;
     // R24: a ceiling above what the actor holds is changed by someone who holds it.
     check_permissions_held(actor, &user_type.ceiling)
         .map_err(|permissions| SeatError::Denied(Denied::TargetHoldsMore { permissions }))?;

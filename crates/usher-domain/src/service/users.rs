@@ -24,7 +24,9 @@ use crate::service::{
     Gate, Lookup, Ports, common_errors, diff, enqueue, guard, load_account, load_settings, optional,
     record_user, user_view,
 };
-use crate::value::{Access, Email, Key, Locale, Module, Name, Permission, PlainPassword, Username};
+use crate::value::{
+    Access, Email, Key, Locale, Module, Name, Permission, PlainPassword, Username, ValueError,
+};
 
 /// Failure of a user use case.
 #[derive(Debug, thiserror::Error)]
@@ -144,6 +146,17 @@ impl UserError {
     }
 }
 
+/// The most sales territories a user has.
+pub const MAX_SALES_TERRITORIES: usize = 100;
+/// The most free attributes a user has.
+pub const MAX_ATTRIBUTES: usize = 50;
+/// The longest value of a free attribute, in characters.
+pub const MAX_ATTRIBUTE_LENGTH: usize = 1_000;
+
+fn at_most(name: &str, actual: usize, max: usize) -> Result<(), Invalid> {
+    if actual > max { Err(Invalid::new(name, ValueError::TooMany { max, actual })) } else { Ok(()) }
+}
+
 /// Profile fields as received; each is parsed into its value type.
 #[derive(Debug, Clone, Default)]
 pub struct ProfileInput {
@@ -200,6 +213,7 @@ impl ProfileInput {
             profile.image_url = (!url.is_empty()).then(|| url.to_owned());
         }
         if let Some(territories) = &self.sales_territories {
+            at_most("sales_territories", territories.len(), MAX_SALES_TERRITORIES)?;
             profile.sales_territories = territories
                 .iter()
                 .enumerate()
@@ -207,9 +221,19 @@ impl ProfileInput {
                 .collect::<Result<_, _>>()?;
         }
         if let Some(attributes) = &self.attributes {
+            at_most("attributes", attributes.len(), MAX_ATTRIBUTES)?;
             profile.attributes = attributes
                 .iter()
-                .map(|(k, v)| Ok((field(&format!("attributes.{k}"), Key::parse(k))?, v.clone())))
+                .map(|(k, v)| {
+                    let name = format!("attributes.{k}");
+                    let key = field(&name, Key::parse(k))?;
+                    let length = v.chars().count();
+                    if length > MAX_ATTRIBUTE_LENGTH {
+                        let error = ValueError::TooLong { max: MAX_ATTRIBUTE_LENGTH, actual: length };
+                        return Err(Invalid::new(&name, error));
+                    }
+                    Ok((key, v.clone()))
+                })
                 .collect::<Result<_, Invalid>>()?;
         }
         Ok(profile)
@@ -293,10 +317,11 @@ pub(crate) async fn check_draft(
     check_grant(actor, &roles, draft.user_type).map_err(UserError::Grant)?;
     for account in draft.scope {
         let scoped = load_account(tx, *account).await?;
+        // Reach first: another tenant's account reads as not found, like a random id.
+        guard(actor, Permission::new(Module::Users, Access::Write), &scoped, "account")?;
         if !scoped.path.is_within(draft.account.id) {
             return Err(UserError::Denied(Denied::OutsideScope));
         }
-        guard(actor, Permission::new(Module::Users, Access::Write), &scoped, "account")?;
     }
     if takes_seat && draft.state == UserState::Active {
         let usage = tx.lock_seat_pool(draft.account.root(), draft.user_type.id, ports.now()).await?;

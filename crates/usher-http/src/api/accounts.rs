@@ -46,7 +46,7 @@ pub(crate) struct NewAccountBody {
     /// link is sent.
     admin_password: Option<Password>,
     /// Seats of the built-in `admin` type (at least 1).
-    #[oai(default = "one", validator(maximum(value = "1000000")))]
+    #[oai(default = "one", validator(minimum(value = "1"), maximum(value = "1000000")))]
     admin_seats: u32,
     /// Seats of the built-in `user` type.
     #[oai(default, validator(maximum(value = "1000000")))]

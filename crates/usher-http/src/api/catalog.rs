@@ -7,7 +7,7 @@ use usher_domain::id::{AccountId, RoleId, UserTypeId};
 use usher_domain::model::{Role, SeatUsage, UserType};
 use usher_domain::service::roles::{self, RoleError, RolePatch};
 use usher_domain::service::seats::{self, NewUserType, SeatError, UserTypePatch};
-use usher_domain::value::{Access, Permission};
+use usher_domain::value::Access;
 use uuid::Uuid;
 
 use crate::api::{Done, Plain, Tag, etag, if_match, permissions};
@@ -227,8 +227,8 @@ impl CatalogApi {
     ///
     /// Every `module:access` permission roles, user-type ceilings and API keys may hold.
     #[oai(path = "/permissions", method = "get", operation_id = "list_permissions")]
-    async fn list_permissions(&self, _auth: BearerAuth) -> Result<Json<PermissionList>, CatalogProblems> {
-        let items = Permission::catalog()
+    async fn list_permissions(&self, auth: BearerAuth) -> Result<Json<PermissionList>, CatalogProblems> {
+        let items = usher_domain::service::roles::permission_catalog(&auth.0.actor)?
             .into_iter()
             .map(|permission| PermissionView {
                 name: permission.to_string(),

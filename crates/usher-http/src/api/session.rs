@@ -17,7 +17,7 @@ use crate::auth::BearerAuth;
 use crate::problem::{Problem, problems};
 use crate::state::AppState;
 use crate::types::{Day, Text};
-use crate::views::{UserView, at};
+use crate::views::{SessionList, SessionView, UserView, at};
 use poem::web::Data;
 
 /// A login attempt.
@@ -74,6 +74,15 @@ fn invalid_credentials() -> Problem {
         "invalid_credentials",
         "the account, username or password is wrong, or this user may not log in",
     )
+}
+
+problems! {
+    /// Problems of sessions: listing and ending them.
+    SessionProblems from [usher_domain::service::auth::SessionError] {
+        401 Unauthenticated "No valid bearer token.",
+        403 Forbidden "Not a user, outside the accounts you administer, the user holds more than you (R24), or the password must be changed first.",
+        404 NotFound "No such session or user, or one of another tenant.",
+    }
 }
 
 problems! {
@@ -218,6 +227,53 @@ impl SessionApi {
         let input = body.0.into_input();
         let updated = users::update_own_profile(&state.ports, &auth.0.actor, input, version).await?;
         Ok(UserResponse::of(&updated))
+    }
+
+    /// The caller's sessions
+    ///
+    /// Every open session of the caller, newest first, with when and where it was opened and
+    /// when it was last used; `current` marks the one of this request.
+    #[oai(path = "/me/sessions", method = "get", operation_id = "list_my_sessions")]
+    async fn my_sessions(
+        &self,
+        state: Data<&AppState>,
+        auth: BearerAuth,
+    ) -> Result<Json<SessionList>, SessionProblems> {
+        let sessions = auth::list_own_sessions(&state.ports, &auth.0.actor).await?;
+        let items = sessions.iter().map(|s| SessionView::of(s, auth.0.actor.session)).collect();
+        Ok(Json(SessionList { items, next_cursor: None }))
+    }
+
+    /// A user's sessions
+    ///
+    /// Every open session of a user the caller may read (`users:read`), newest first.
+    #[oai(path = "/users/:id/sessions", method = "get", operation_id = "list_user_sessions")]
+    async fn user_sessions(
+        &self,
+        state: Data<&AppState>,
+        auth: BearerAuth,
+        id: poem_openapi::param::Path<uuid::Uuid>,
+    ) -> Result<Json<SessionList>, SessionProblems> {
+        let user = usher_domain::id::UserId::from_uuid(id.0);
+        let sessions = auth::list_user_sessions(&state.ports, &auth.0.actor, user).await?;
+        let items = sessions.iter().map(|s| SessionView::of(s, auth.0.actor.session)).collect();
+        Ok(Json(SessionList { items, next_cursor: None }))
+    }
+
+    /// End a session
+    ///
+    /// Ends one session at once: the caller's own, or one of a user the caller may change
+    /// (`users:write`, and the user holds nothing the caller lacks, R24). Audited.
+    #[oai(path = "/sessions/:id", method = "delete", operation_id = "end_session")]
+    async fn end_session(
+        &self,
+        state: Data<&AppState>,
+        auth: BearerAuth,
+        id: poem_openapi::param::Path<uuid::Uuid>,
+    ) -> Result<Done, SessionProblems> {
+        let session = usher_domain::id::SessionId::from_uuid(id.0);
+        auth::end_session(&state.ports, &auth.0.actor, session).await?;
+        Ok(Done::NoContent)
     }
 
     /// Change the caller's password

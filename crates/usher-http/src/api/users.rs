@@ -83,9 +83,11 @@ pub(crate) struct NewUserBody {
     locale: Option<Text>,
     /// Image URL.
     image_url: Option<Text>,
-    /// Sales territories.
+    /// Sales territories (at most 100).
+    #[oai(validator(max_items = 100))]
     sales_territories: Option<Vec<Text>>,
-    /// Free attributes.
+    /// Free attributes (at most 50; keys like `cost_center`, values up to 1,000 characters).
+    #[oai(validator(max_properties = 50))]
     attributes: Option<BTreeMap<String, Text>>,
     /// User type.
     user_type: Uuid,
@@ -140,9 +142,11 @@ pub(crate) struct UserPatchBody {
     locale: MaybeUndefined<Text>,
     /// Image URL.
     image_url: MaybeUndefined<Text>,
-    /// Sales territories (replaces the list).
+    /// Sales territories (replaces the list; at most 100).
+    #[oai(validator(max_items = 100))]
     sales_territories: Option<Vec<Text>>,
-    /// Free attributes (replaces the map).
+    /// Free attributes (replaces the map; at most 50, values up to 1,000 characters).
+    #[oai(validator(max_properties = 50))]
     attributes: Option<BTreeMap<String, Text>>,
     /// User type (R1: a seat of the new type; R4: roles within its ceiling).
     user_type: Option<Uuid>,

@@ -7,6 +7,7 @@ use sea_orm_migration::prelude::*;
 mod m20261123_000001_initial;
 mod m20261123_000002_outbox_delivery;
 mod m20261124_000003_invitation_locale;
+mod m20261201_000004_session_activity;
 
 /// Every migration, oldest first.
 #[derive(Debug)]
@@ -19,6 +20,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000001_initial::Migration),
             Box::new(m20261123_000002_outbox_delivery::Migration),
             Box::new(m20261124_000003_invitation_locale::Migration),
+            Box::new(m20261201_000004_session_activity::Migration),
         ]
     }
 }

@@ -1,0 +1,940 @@
+//! The authorization matrix (R19, R23, R24, R16): every operation of the OpenAPI spec, tried by
+//! every kind of actor on targets at the root of its tenant, in its own sub-account, in a
+//! sibling sub-account, on a higher administrator and in another tenant. The expected answer
+//! of every cell is written in the table below; an operation of the spec without a row, or a
+//! cell that answers otherwise, fails the test. After every refusal the newest audit event of
+//! both tenants is the same as before: a refused call changed nothing (R20).
+//!
+//! The cells: `A` a 2xx answer, `3` 403, `4` 404, `1` 401, `C` a 409 or 422 (authorized, then
+//! refused by a rule), `P` anything but 401, 403 and 5xx (a public flow).
+
+use std::collections::BTreeSet;
+
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use usher_e2e::{Server, Tenant};
+
+/// The kinds of actor, in the order of each row's columns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Who {
+    /// The installation's operator.
+    Operator,
+    /// The first administrator of the root account.
+    RootAdmin,
+    /// A root user managing users: what plain users hold, plus `users:write`.
+    UserManager,
+    /// An administrator of the sub-account `east`.
+    SubAdmin,
+    /// A plain user (the built-in `user` role).
+    Plain,
+    /// An API key holding `users:read`.
+    Key,
+    /// Another tenant's administrator.
+    OtherAdmin,
+    /// No token.
+    Anonymous,
+    /// An administrator whose password an administrator set (R16).
+    MustChange,
+}
+
+const WHO: [Who; 9] = [
+    Who::Operator,
+    Who::RootAdmin,
+    Who::UserManager,
+    Who::SubAdmin,
+    Who::Plain,
+    Who::Key,
+    Who::OtherAdmin,
+    Who::Anonymous,
+    Who::MustChange,
+];
+
+/// Where a cell's target lives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Place {
+    /// The root account of `acme`.
+    Root,
+    /// `acme-east`, the sub-account of the sub-account administrator.
+    Sub,
+    /// `acme-west`, its sibling.
+    Sibling,
+    /// A root administrator of `acme` (for users) : someone who holds everything.
+    Higher,
+    /// The root account of `globex`, another tenant.
+    Other,
+}
+
+/// What an operation acts on, which says the places a row's cells try.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Target {
+    /// Nothing but the caller.
+    Caller,
+    /// An account id in the path.
+    Account,
+    /// A user (a fresh one per cell, with a password and a device).
+    User,
+    /// A login session of a fresh user.
+    Session,
+    /// A role of the root catalog.
+    Role,
+    /// A user type of the root catalog.
+    UserType,
+    /// An invitation.
+    Invitation,
+    /// A contact.
+    Contact,
+    /// An API key.
+    ApiKey,
+    /// A queued mail.
+    Mail,
+    /// No bearer token at all: a public flow.
+    Public,
+}
+
+impl Target {
+    fn places(self) -> &'static [Place] {
+        match self {
+            Target::Caller | Target::Public => &[Place::Root],
+            Target::User | Target::Session => {
+                &[Place::Root, Place::Sub, Place::Sibling, Place::Higher, Place::Other]
+            }
+            Target::Role | Target::UserType => &[Place::Root, Place::Other],
+            Target::Account | Target::Invitation | Target::Contact | Target::ApiKey | Target::Mail => {
+                &[Place::Root, Place::Sub, Place::Sibling, Place::Other]
+            }
+        }
+    }
+}
+
+/// One operation: how to call it on a target, and the answer of every cell.
+struct Row {
+    operation: &'static str,
+    target: Target,
+    method: Method,
+    /// The path, with `{account}`, `{id}`, `{device}` and `{n}` (a fresh number) filled in.
+    path: &'static str,
+    /// The body, with the same placeholders in its strings.
+    body: Option<&'static str>,
+    /// The cells: one group per kind of actor (in [`WHO`] order), one letter per place.
+    cells: &'static str,
+}
+
+// Patterns shared by many rows; each is the nine groups of a row.
+const ACCOUNTS: &str = "AAAA AAA4 3334 3A34 3334 3334 444A 1111 3334";
+const SETTINGS_READ: &str = ACCOUNTS;
+const ROOT_LEVEL_CREATE: &str = "AAAA AAA4 3334 3334 3334 3334 444A 1111 3334";
+const USERS_READ_IN: &str = "AAAA AAA4 AAA4 3A34 3334 AAA4 444A 1111 3334";
+const USERS_WRITE_IN: &str = "AAAA AAA4 AAA4 3A34 3334 3334 444A 1111 3334";
+const ADMIN_MODULE_IN: &str = "AAAA AAA4 3334 3A34 3334 3334 444A 1111 3334";
+const CONTACTS_IN: &str = "AAAA AAA4 AAA4 3A34 AAA4 3334 444A 1111 3334";
+const USER_READ: &str = "AAAAA AAAA4 AAAA4 3A334 33334 AAAA4 4444A 11111 33334";
+const USER_WRITE: &str = "AAAAA AAAA4 AAA34 3A334 33334 33334 4444A 11111 33334";
+const ROOT_LEVEL_READ_BY_ID: &str = "AA A4 34 A4 34 34 4A 11 34";
+const ROOT_LEVEL_WRITE_BY_ID: &str = "AA A4 34 34 34 34 4A 11 34";
+const CALLER: &str = "A A A A A 3 A 1 3";
+const PUBLIC: &str = "- - - - - - - P -";
+
+fn rows() -> Vec<Row> {
+    use Target as T;
+    let row =
+        |operation, target, method, path, body, cells| Row { operation, target, method, path, body, cells };
+    vec![
+        // Accounts (R19) and the operator's own calls.
+        row(
+            "create_account",
+            T::Caller,
+            Method::POST,
+            "/v1/accounts",
+            Some(r#"{"slug":"made-{n}","name":"Made","admin_email":"first{n}@made.example.com"}"#),
+            "A 3 3 3 3 3 3 1 3",
+        ),
+        row("get_account", T::Account, Method::GET, "/v1/accounts/{account}", None, ACCOUNTS),
+        row(
+            "update_account",
+            T::Account,
+            Method::PATCH,
+            "/v1/accounts/{account}",
+            Some(r#"{"name":"Renamed {n}"}"#),
+            ACCOUNTS,
+        ),
+        row(
+            "list_sub_accounts",
+            T::Account,
+            Method::GET,
+            "/v1/accounts/{account}/sub-accounts",
+            None,
+            ACCOUNTS,
+        ),
+        row(
+            "create_sub_account",
+            T::Account,
+            Method::POST,
+            "/v1/accounts/{account}/sub-accounts",
+            Some(r#"{"slug":"sub-{n}","name":"Sub"}"#),
+            ACCOUNTS,
+        ),
+        // Root-level objects (R23): read from anywhere in the tenant, changed at the root.
+        row("get_settings", T::Account, Method::GET, "/v1/accounts/{account}/settings", None, SETTINGS_READ),
+        row(
+            "update_settings",
+            T::Account,
+            Method::PATCH,
+            "/v1/accounts/{account}/settings",
+            Some(r#"{"default_clerk_id":"clerk-{n}"}"#),
+            "ACCA ACC4 3334 3334 3334 3334 444A 1111 3334",
+        ),
+        row(
+            "get_subscription",
+            T::Account,
+            Method::GET,
+            "/v1/accounts/{account}/subscription",
+            None,
+            SETTINGS_READ,
+        ),
+        row(
+            "set_subscription",
+            T::Account,
+            Method::PUT,
+            "/v1/accounts/{account}/subscription",
+            Some(r#"{"seats":[{"user_type":"{user_type}","total":100000}]}"#),
+            "AAAA 3334 3334 3334 3334 3334 4443 1111 3334",
+        ),
+        row(
+            "list_user_types",
+            T::Account,
+            Method::GET,
+            "/v1/accounts/{account}/user-types",
+            None,
+            SETTINGS_READ,
+        ),
+        row(
+            "create_user_type",
+            T::Account,
+            Method::POST,
+            "/v1/accounts/{account}/user-types",
+            Some(r#"{"key":"type{n}","name":"Type {n}","consumes_seat":true,"ceiling":["orders:read"]}"#),
+            ROOT_LEVEL_CREATE,
+        ),
+        row(
+            "update_user_type",
+            T::UserType,
+            Method::PATCH,
+            "/v1/user-types/{id}",
+            Some(r#"{"name":"Renamed {n}"}"#),
+            ROOT_LEVEL_WRITE_BY_ID,
+        ),
+        row("list_roles", T::Account, Method::GET, "/v1/accounts/{account}/roles", None, SETTINGS_READ),
+        row(
+            "create_role",
+            T::Account,
+            Method::POST,
+            "/v1/accounts/{account}/roles",
+            Some(r#"{"name":"Role {n}","permissions":["orders:read"]}"#),
+            ROOT_LEVEL_CREATE,
+        ),
+        row("get_role", T::Role, Method::GET, "/v1/roles/{id}", None, ROOT_LEVEL_READ_BY_ID),
+        row(
+            "update_role",
+            T::Role,
+            Method::PATCH,
+            "/v1/roles/{id}",
+            Some(r#"{"name":"Renamed {n}"}"#),
+            ROOT_LEVEL_WRITE_BY_ID,
+        ),
+        row("delete_role", T::Role, Method::DELETE, "/v1/roles/{id}", None, ROOT_LEVEL_WRITE_BY_ID),
+        row("list_permissions", T::Caller, Method::GET, "/v1/permissions", None, "A A A A A A A 1 3"),
+        // Users (R19, R24): nobody acts on a user who holds more.
+        row("list_users", T::Account, Method::GET, "/v1/accounts/{account}/users", None, USERS_READ_IN),
+        row(
+            "create_user",
+            T::Account,
+            Method::POST,
+            "/v1/accounts/{account}/users",
+            Some(r#"{"email":"new{n}@example.com","user_type":"{user_type}","roles":["{user_role}"]}"#),
+            USERS_WRITE_IN,
+        ),
+        row("get_user", T::User, Method::GET, "/v1/users/{id}", None, USER_READ),
+        row(
+            "update_user",
+            T::User,
+            Method::PATCH,
+            "/v1/users/{id}",
+            Some(r#"{"first_name":"Renamed"}"#),
+            USER_WRITE,
+        ),
+        row("delete_user", T::User, Method::DELETE, "/v1/users/{id}", None, USER_WRITE),
+        row("enable_user", T::User, Method::POST, "/v1/users/{id}/enable", None, USER_WRITE),
+        row("disable_user", T::User, Method::POST, "/v1/users/{id}/disable", None, USER_WRITE),
+        row("erase_user", T::User, Method::POST, "/v1/users/{id}/erase", None, USER_WRITE),
+        row(
+            "set_user_password",
+            T::User,
+            Method::PUT,
+            "/v1/users/{id}/password",
+            Some(r#"{"password":"taken over at {n} o'clock"}"#),
+            USER_WRITE,
+        ),
+        row("send_password_reset", T::User, Method::POST, "/v1/users/{id}/password-reset", None, USER_WRITE),
+        row(
+            "send_verification_email",
+            T::User,
+            Method::POST,
+            "/v1/users/{id}/verification-email",
+            None,
+            USER_WRITE,
+        ),
+        row("mark_email_verified", T::User, Method::POST, "/v1/users/{id}/email-verified", None, USER_WRITE),
+        row("list_devices", T::User, Method::GET, "/v1/users/{id}/devices", None, USER_READ),
+        row(
+            "link_device",
+            T::User,
+            Method::POST,
+            "/v1/users/{id}/devices",
+            Some(r#"{"name":"Till","identifier":"till-{n}"}"#),
+            USER_WRITE,
+        ),
+        row("unlink_device", T::User, Method::DELETE, "/v1/users/{id}/devices/{device}", None, USER_WRITE),
+        row("get_attribution", T::User, Method::GET, "/v1/users/{id}/attribution", None, USER_READ),
+        // Sessions: people see and end their own; administrators those of users below them.
+        row("list_my_sessions", T::Caller, Method::GET, "/v1/me/sessions", None, CALLER),
+        row("list_user_sessions", T::User, Method::GET, "/v1/users/{id}/sessions", None, USER_READ),
+        row("end_session", T::Session, Method::DELETE, "/v1/sessions/{id}", None, USER_WRITE),
+        // Invitations, contacts, keys, audit and mail.
+        row(
+            "list_invitations",
+            T::Account,
+            Method::GET,
+            "/v1/accounts/{account}/invitations",
+            None,
+            ADMIN_MODULE_IN,
+        ),
+        row(
+            "invite",
+            T::Account,
+            Method::POST,
+            "/v1/accounts/{account}/invitations",
+            Some(r#"{"emails":["guest{n}@example.com"],"user_type":"{user_type}","roles":["{user_role}"]}"#),
+            ADMIN_MODULE_IN,
+        ),
+        row(
+            "resend_invitation",
+            T::Invitation,
+            Method::POST,
+            "/v1/invitations/{id}/resend",
+            None,
+            ADMIN_MODULE_IN,
+        ),
+        row(
+            "revoke_invitation",
+            T::Invitation,
+            Method::DELETE,
+            "/v1/invitations/{id}",
+            None,
+            ADMIN_MODULE_IN,
+        ),
+        row("list_contacts", T::Account, Method::GET, "/v1/accounts/{account}/contacts", None, CONTACTS_IN),
+        row(
+            "create_contact",
+            T::Account,
+            Method::POST,
+            "/v1/accounts/{account}/contacts",
+            Some(r#"{"kind":"person","last_name":"Contact {n}"}"#),
+            CONTACTS_IN,
+        ),
+        row(
+            "create_user_from_contact",
+            T::Contact,
+            Method::POST,
+            "/v1/contacts/{id}/user",
+            Some(r#"{"email":"from{n}@example.com"}"#),
+            USERS_WRITE_IN,
+        ),
+        row(
+            "list_api_keys",
+            T::Account,
+            Method::GET,
+            "/v1/accounts/{account}/api-keys",
+            None,
+            ADMIN_MODULE_IN,
+        ),
+        row(
+            "create_api_key",
+            T::Account,
+            Method::POST,
+            "/v1/accounts/{account}/api-keys",
+            Some(r#"{"name":"key {n}","permissions":["orders:read"]}"#),
+            ADMIN_MODULE_IN,
+        ),
+        row("revoke_api_key", T::ApiKey, Method::DELETE, "/v1/api-keys/{id}", None, ADMIN_MODULE_IN),
+        row(
+            "list_audit_events",
+            T::Account,
+            Method::GET,
+            "/v1/accounts/{account}/audit-events",
+            None,
+            ADMIN_MODULE_IN,
+        ),
+        row("list_mail", T::Account, Method::GET, "/v1/accounts/{account}/mail", None, SETTINGS_READ),
+        row(
+            "retry_mail",
+            T::Mail,
+            Method::POST,
+            "/v1/mail/{id}/retry",
+            None,
+            "CCCC CCC4 3334 3C34 3334 3334 444C 1111 3334",
+        ),
+        // The caller itself (R16: a user who must change the password may only do that).
+        row("get_me", T::Caller, Method::GET, "/v1/me", None, CALLER),
+        row("update_me", T::Caller, Method::PATCH, "/v1/me", Some(r#"{"first_name":"Me"}"#), CALLER),
+        row(
+            "change_my_password",
+            T::Caller,
+            Method::PUT,
+            "/v1/me/password",
+            Some(r#"{"current_password":"not the password at all","new_password":"a brand new passphrase"}"#),
+            "C C C C C 3 C 1 C",
+        ),
+        row("logout", T::Caller, Method::POST, "/v1/auth/logout", None, "A A A A A A A 1 A"),
+        // Public flows: no bearer token decides anything.
+        // Wrong credentials answer 401, and registration is closed in `acme` (403).
+        row(
+            "login",
+            T::Public,
+            Method::POST,
+            "/v1/auth/login",
+            Some(r#"{"account":"acme","username":"nobody","password":"wrong password"}"#),
+            "- - - - - - - 1 -",
+        ),
+        row(
+            "register",
+            T::Public,
+            Method::POST,
+            "/v1/registrations",
+            Some(r#"{"account":"acme","email":"someone@example.com","password":"a long enough passphrase"}"#),
+            "- - - - - - - 3 -",
+        ),
+        row(
+            "verify_email",
+            T::Public,
+            Method::POST,
+            "/v1/email-verifications",
+            Some(r#"{"token":"not-a-token"}"#),
+            PUBLIC,
+        ),
+        row(
+            "lookup_invitation",
+            T::Public,
+            Method::GET,
+            "/v1/invitations/lookup?token=not-a-token",
+            None,
+            PUBLIC,
+        ),
+        row(
+            "accept_invitation",
+            T::Public,
+            Method::POST,
+            "/v1/invitations/accept",
+            Some(r#"{"token":"not-a-token","password":"a long enough passphrase"}"#),
+            PUBLIC,
+        ),
+        row(
+            "request_password_reset",
+            T::Public,
+            Method::POST,
+            "/v1/password-resets",
+            Some(r#"{"account":"acme","email":"someone@example.com"}"#),
+            PUBLIC,
+        ),
+        row(
+            "complete_password_reset",
+            T::Public,
+            Method::POST,
+            "/v1/password-resets/complete",
+            Some(r#"{"token":"not-a-token","password":"a long enough passphrase"}"#),
+            PUBLIC,
+        ),
+    ]
+}
+
+/// Operational endpoints outside `/v1`, which no actor's token changes.
+const UNAUTHENTICATED_OPS: [&str; 3] = ["healthz", "readyz", "metrics"];
+
+/// The two tenants, their places, and a token per kind of actor.
+struct World {
+    operator: String,
+    acme: Tenant,
+    globex: Tenant,
+    east: String,
+    west: String,
+    tokens: Vec<(Who, Option<String>)>,
+    /// Credentials to log in again, for the logout row.
+    logins: Vec<(Who, String, String, String)>,
+}
+
+fn id(value: &Value) -> String {
+    value["id"].as_str().unwrap_or_else(|| panic!("no id in {value}")).to_owned()
+}
+
+const USER_PERMISSIONS: [&str; 10] = [
+    "contacts:read",
+    "contacts:write",
+    "orders:read",
+    "orders:write",
+    "catalog:read",
+    "catalog:write",
+    "quotes:read",
+    "quotes:write",
+    "reports:read",
+    "reports:write",
+];
+
+async fn ok(server: &Server, method: Method, path: &str, token: &str, body: Value) -> Value {
+    let (status, answer) = server.call(method.clone(), path, Some(token), Some(body)).await;
+    assert!(status.is_success(), "setup {method} {path}: {status} {answer}");
+    answer
+}
+
+/// A user of `tenant` in `account`, given a verified email and a password of its own (or, with
+/// `restricted`, only the administrator's), logged in.
+async fn actor(
+    server: &Server,
+    tenant: &Tenant,
+    account: &str,
+    user_type: &str,
+    role: &str,
+    name: &str,
+    restricted: bool,
+) -> (String, (String, String, String)) {
+    let body = json!({"username": name, "email": format!("{name}@{}.example.com", tenant.slug), "user_type": user_type, "roles": [role]});
+    let user =
+        id(&ok(server, Method::POST, &format!("/v1/accounts/{account}/users"), &tenant.token, body).await);
+    ok(server, Method::POST, &format!("/v1/users/{user}/email-verified"), &tenant.token, json!({})).await;
+    let first = "temporary pass 1234";
+    ok(server, Method::PUT, &format!("/v1/users/{user}/password"), &tenant.token, json!({"password": first}))
+        .await;
+    let token = server.login(&tenant.slug, name, first).await;
+    if restricted {
+        return (token, (tenant.slug.clone(), name.to_owned(), first.to_owned()));
+    }
+    let own = "my own secret phrase";
+    let change = json!({"current_password": first, "new_password": own});
+    let (status, body) = server.call(Method::PUT, "/v1/me/password", Some(&token), Some(change)).await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    (server.login(&tenant.slug, name, own).await, (tenant.slug.clone(), name.to_owned(), own.to_owned()))
+}
+
+async fn world(server: &Server) -> World {
+    let operator = server.operator().await;
+    let acme = server.tenant("acme", 100_000).await;
+    let globex = server.tenant("globex", 100_000).await;
+    for tenant in [&acme, &globex] {
+        let seats = json!({"seats": [{"user_type": tenant.admin_type, "total": 100_000}]});
+        ok(server, Method::PUT, &format!("/v1/accounts/{}/subscription", tenant.account), &operator, seats)
+            .await;
+    }
+    let sub = |slug: &str| json!({"slug": slug, "name": slug});
+    let path = format!("/v1/accounts/{}/sub-accounts", acme.account);
+    let east = id(&ok(server, Method::POST, &path, &acme.token, sub("acme-east")).await);
+    let west = id(&ok(server, Method::POST, &path, &acme.token, sub("acme-west")).await);
+    let mut permissions: Vec<&str> = USER_PERMISSIONS.to_vec();
+    permissions.extend(["users:read", "users:write"]);
+    let managers = json!({"name": "User managers", "permissions": permissions});
+    let path = format!("/v1/accounts/{}/roles", acme.account);
+    let managers = id(&ok(server, Method::POST, &path, &acme.token, managers).await);
+    let a = acme.account.clone();
+    let (manager, manager_login) =
+        actor(server, &acme, &a, &acme.admin_type, &managers, "manager", false).await;
+    let (sub_admin, sub_login) =
+        actor(server, &acme, &east, &acme.admin_type, &acme.admin_role, "eastadmin", false).await;
+    let (plain, plain_login) =
+        actor(server, &acme, &a, &acme.user_type, &acme.user_role, "plain", false).await;
+    let (must_change, change_login) =
+        actor(server, &acme, &a, &acme.admin_type, &acme.admin_role, "newadmin", true).await;
+    let key = json!({"name": "reader", "permissions": ["users:read"]});
+    let key = ok(server, Method::POST, &format!("/v1/accounts/{a}/api-keys"), &acme.token, key).await;
+    let key = key["secret"].as_str().expect("secret").to_owned();
+    let root_login = (
+        acme.slug.clone(),
+        format!("admin@{}.example.com", acme.slug),
+        usher_e2e::TENANT_PASSWORD.to_owned(),
+    );
+    let other_login = (
+        globex.slug.clone(),
+        format!("admin@{}.example.com", globex.slug),
+        usher_e2e::TENANT_PASSWORD.to_owned(),
+    );
+    let operator_login = ("default".to_owned(), "admin".to_owned(), usher_e2e::OPERATOR_PASSWORD.to_owned());
+    let tokens = vec![
+        (Who::Operator, Some(operator.clone())),
+        (Who::RootAdmin, Some(acme.token.clone())),
+        (Who::UserManager, Some(manager)),
+        (Who::SubAdmin, Some(sub_admin)),
+        (Who::Plain, Some(plain)),
+        (Who::Key, Some(key)),
+        (Who::OtherAdmin, Some(globex.token.clone())),
+        (Who::Anonymous, None),
+        (Who::MustChange, Some(must_change)),
+    ];
+    let logins = [
+        (Who::Operator, operator_login),
+        (Who::RootAdmin, root_login),
+        (Who::UserManager, manager_login),
+        (Who::SubAdmin, sub_login),
+        (Who::Plain, plain_login),
+        (Who::OtherAdmin, other_login),
+        (Who::MustChange, change_login),
+    ]
+    .into_iter()
+    .map(|(who, (account, username, password))| (who, account, username, password))
+    .collect();
+    World { operator, acme, globex, east, west, tokens, logins }
+}
+
+impl World {
+    fn tenant(&self, place: Place) -> &Tenant {
+        if place == Place::Other { &self.globex } else { &self.acme }
+    }
+    fn account(&self, place: Place) -> String {
+        match place {
+            Place::Root | Place::Higher => self.acme.account.clone(),
+            Place::Sub => self.east.clone(),
+            Place::Sibling => self.west.clone(),
+            Place::Other => self.globex.account.clone(),
+        }
+    }
+    fn token(&self, who: Who) -> Option<String> {
+        self.tokens.iter().find(|(w, _)| *w == who).and_then(|(_, token)| token.clone())
+    }
+
+    /// A fresh target of `target` at `place`, made by the operator: its id and, for a user,
+    /// its device.
+    async fn fresh(&self, server: &Server, target: Target, place: Place, n: u32) -> (String, String) {
+        let tenant = self.tenant(place);
+        let account = self.account(place);
+        let op = &self.operator;
+        match target {
+            Target::Caller | Target::Public | Target::Account => (account, String::new()),
+            Target::Session => {
+                let (user, _) = Box::pin(self.fresh(server, Target::User, place, n)).await;
+                ok(server, Method::POST, &format!("/v1/users/{user}/email-verified"), op, json!({})).await;
+                server.login(&tenant.slug, &format!("target{n}"), "the target's passphrase").await;
+                let sessions =
+                    ok(server, Method::GET, &format!("/v1/users/{user}/sessions"), op, Value::Null).await;
+                (id(&sessions["items"][0]), String::new())
+            }
+            Target::User => {
+                let (user_type, role) = if place == Place::Higher {
+                    (&tenant.admin_type, &tenant.admin_role)
+                } else {
+                    (&tenant.user_type, &tenant.user_role)
+                };
+                let body = json!({"username": format!("target{n}"), "email": format!("target{n}@example.com"), "user_type": user_type, "roles": [role]});
+                let user =
+                    id(&ok(server, Method::POST, &format!("/v1/accounts/{account}/users"), op, body).await);
+                let password = json!({"password": "the target's passphrase"});
+                ok(server, Method::PUT, &format!("/v1/users/{user}/password"), op, password).await;
+                let device = json!({"name": "Till", "identifier": format!("target-till-{n}")});
+                let device =
+                    id(&ok(server, Method::POST, &format!("/v1/users/{user}/devices"), op, device).await);
+                (user, device)
+            }
+            Target::Role => {
+                let body = json!({"name": format!("Target role {n}"), "permissions": ["orders:read"]});
+                (
+                    id(&ok(server, Method::POST, &format!("/v1/accounts/{account}/roles"), op, body).await),
+                    String::new(),
+                )
+            }
+            Target::UserType => {
+                let body = json!({"key": format!("target{n}"), "name": "Target", "consumes_seat": true, "ceiling": ["orders:read"]});
+                (
+                    id(&ok(server, Method::POST, &format!("/v1/accounts/{account}/user-types"), op, body)
+                        .await),
+                    String::new(),
+                )
+            }
+            Target::Invitation | Target::Mail => {
+                let body = json!({"emails": [format!("invitee{n}@example.com")], "user_type": tenant.user_type, "roles": [tenant.user_role]});
+                let outcomes =
+                    ok(server, Method::POST, &format!("/v1/accounts/{account}/invitations"), op, body).await;
+                let invitation =
+                    outcomes["items"][0]["invitation"]["id"].as_str().expect("invited").to_owned();
+                if target == Target::Invitation {
+                    return (invitation, String::new());
+                }
+                let mail =
+                    ok(server, Method::GET, &format!("/v1/accounts/{account}/mail"), op, Value::Null).await;
+                let newest = mail["items"].as_array().and_then(|items| items.last()).expect("a mail");
+                (id(newest), String::new())
+            }
+            Target::Contact => {
+                let body =
+                    json!({"kind": "person", "first_name": "Carl", "last_name": format!("Contact {n}")});
+                (
+                    id(&ok(server, Method::POST, &format!("/v1/accounts/{account}/contacts"), op, body)
+                        .await),
+                    String::new(),
+                )
+            }
+            Target::ApiKey => {
+                let body = json!({"name": format!("target {n}"), "permissions": ["orders:read"]});
+                let key =
+                    ok(server, Method::POST, &format!("/v1/accounts/{account}/api-keys"), op, body).await;
+                (id(&key["api_key"]), String::new())
+            }
+        }
+    }
+
+    /// The newest audit event of both tenants (and the operator's): what a refusal must leave.
+    async fn newest_events(&self, server: &Server) -> Vec<Value> {
+        let mut newest = Vec::new();
+        for account in [&self.acme.account, &self.globex.account] {
+            let path = format!("/v1/accounts/{account}/audit-events?limit=1");
+            let (_, page) = server.call(Method::GET, &path, Some(&self.operator), None).await;
+            newest.push(page["items"][0]["id"].clone());
+        }
+        newest
+    }
+}
+
+fn fill(template: &str, world: &World, place: Place, target: &(String, String), n: u32) -> String {
+    let tenant = world.tenant(place);
+    template
+        .replace("{account}", &world.account(place))
+        .replace("{id}", &target.0)
+        .replace("{device}", &target.1)
+        .replace("{user_type}", &tenant.user_type)
+        .replace("{user_role}", &tenant.user_role)
+        .replace("{n}", &n.to_string())
+}
+
+fn matches(cell: char, status: StatusCode) -> bool {
+    match cell {
+        'A' => status.is_success(),
+        '3' => status == StatusCode::FORBIDDEN,
+        '4' => status == StatusCode::NOT_FOUND,
+        '1' => status == StatusCode::UNAUTHORIZED,
+        'C' => status == StatusCode::CONFLICT || status == StatusCode::UNPROCESSABLE_ENTITY,
+        'P' => {
+            !matches!(status, StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN) && !status.is_server_error()
+        }
+        _ => false,
+    }
+}
+
+/// Runs every row; answers the cells that differ from the table.
+async fn run(server: &Server) -> Vec<String> {
+    let world = world(server).await;
+    let mut n = 0u32;
+    let mut differences = Vec::new();
+    for row in rows() {
+        let groups: Vec<&str> = row.cells.split(' ').collect();
+        assert_eq!(groups.len(), WHO.len(), "{}: one group per kind of actor", row.operation);
+        for (who, group) in WHO.iter().zip(&groups) {
+            if *group == "-" {
+                continue;
+            }
+            let places = row.target.places();
+            assert_eq!(group.chars().count(), places.len(), "{} {who:?}: one cell per place", row.operation);
+            for (place, cell) in places.iter().zip(group.chars()) {
+                n += 1;
+                let target = world.fresh(server, row.target, *place, n).await;
+                let path = fill(row.path, &world, *place, &target, n);
+                let body = row
+                    .body
+                    .map(|body| serde_json::from_str::<Value>(&fill(body, &world, *place, &target, n)))
+                    .transpose()
+                    .expect("the row's body is JSON");
+                let token = match (row.operation, world.token(*who)) {
+                    // Logging out ends a session: a fresh one of the same actor.
+                    ("logout", Some(token)) => match world.logins.iter().find(|(w, ..)| w == who) {
+                        Some((_, account, username, password)) => {
+                            Some(server.login(account, username, password).await)
+                        }
+                        None => Some(token),
+                    },
+                    (_, token) => token,
+                };
+                let before = world.newest_events(server).await;
+                let (status, answer) = server.call(row.method.clone(), &path, token.as_deref(), body).await;
+                if !matches(cell, status) {
+                    differences.push(format!(
+                        "{} by {who:?} at {place:?}: expected {cell}, got {status} {answer}",
+                        row.operation
+                    ));
+                } else if !status.is_success() && cell != 'P' && world.newest_events(server).await != before {
+                    differences
+                        .push(format!("{} by {who:?} at {place:?}: refused, yet audited", row.operation));
+                }
+            }
+        }
+    }
+    differences
+}
+
+/// Ids sent in bodies are authorized like ids in paths: another tenant's user type, role,
+/// sub-account, sales representative or settings default reads as not found (or as an
+/// unknown reference), and changes nothing.
+async fn body_ids(server: &Server, world: &World) -> Vec<String> {
+    let acme = &world.acme;
+    let globex = &world.globex;
+    let foreigner = {
+        let body = json!({"email": "foreigner@example.com", "user_type": globex.user_type, "roles": [globex.user_role]});
+        id(&ok(server, Method::POST, &format!("/v1/accounts/{}/users", globex.account), &globex.token, body)
+            .await)
+    };
+    let a = &acme.account;
+    let new_user = |extra: Value| {
+        let mut body =
+            json!({"email": "body-ids@example.com", "user_type": acme.user_type, "roles": [acme.user_role]});
+        if let (Value::Object(body), Value::Object(extra)) = (&mut body, extra) {
+            body.extend(extra);
+        }
+        body
+    };
+    let cases = [
+        (
+            "user type",
+            format!("/v1/accounts/{a}/users"),
+            new_user(json!({"user_type": globex.user_type})),
+            "4",
+        ),
+        ("role", format!("/v1/accounts/{a}/users"), new_user(json!({"roles": [globex.user_role]})), "4"),
+        (
+            "sub-account scope",
+            format!("/v1/accounts/{a}/users"),
+            new_user(json!({"sub_accounts": [globex.account]})),
+            "4",
+        ),
+        (
+            "sales representative",
+            format!("/v1/accounts/{a}/users"),
+            new_user(json!({"sales_representative": foreigner})),
+            "4",
+        ),
+        (
+            "invitation type",
+            format!("/v1/accounts/{a}/invitations"),
+            json!({"emails": ["x@example.com"], "user_type": globex.user_type, "roles": [acme.user_role]}),
+            "4",
+        ),
+        (
+            "default roles",
+            format!("/v1/accounts/{a}/settings"),
+            json!({"default_roles": [globex.user_role]}),
+            "C",
+        ),
+        (
+            "default user type",
+            format!("/v1/accounts/{a}/settings"),
+            json!({"default_user_type": globex.user_type}),
+            "C",
+        ),
+        (
+            "seat type",
+            format!("/v1/accounts/{a}/subscription"),
+            json!({"seats": [{"user_type": globex.user_type, "total": 5}]}),
+            "4",
+        ),
+    ];
+    let mut differences = Vec::new();
+    for (what, path, body, cell) in cases {
+        let method = if path.ends_with("/settings") {
+            Method::PATCH
+        } else if path.ends_with("/subscription") {
+            Method::PUT
+        } else {
+            Method::POST
+        };
+        let token = if method == Method::PUT { &world.operator } else { &acme.token };
+        let before = world.newest_events(server).await;
+        let (status, answer) = server.call(method, &path, Some(token), Some(body)).await;
+        let cell = cell.chars().next().unwrap_or('?');
+        if !matches(cell, status) || world.newest_events(server).await != before {
+            differences
+                .push(format!("another tenant's {what} in a body: expected {cell}, got {status} {answer}"));
+        }
+    }
+    differences
+}
+
+async fn every_operation_answers_as_the_table_says(
+    server: usher_e2e::Server,
+    db: usher_e2e::Db,
+) -> usher_e2e::Db {
+    // An operation of the spec without a row fails the test.
+    let spec: Value = server.call(Method::GET, "/openapi.json", None, None).await.1;
+    let in_spec: BTreeSet<String> = spec["paths"]
+        .as_object()
+        .expect("paths")
+        .values()
+        .flat_map(|operations| operations.as_object().expect("operations").values())
+        .filter_map(|operation| operation["operationId"].as_str().map(str::to_owned))
+        .filter(|operation| !UNAUTHENTICATED_OPS.contains(&operation.as_str()))
+        .collect();
+    let in_table: BTreeSet<String> = rows().iter().map(|row| row.operation.to_owned()).collect();
+    let missing: Vec<&String> = in_spec.difference(&in_table).collect();
+    assert!(missing.is_empty(), "operations of the spec without a row in the matrix: {missing:?}");
+    let stale: Vec<&String> = in_table.difference(&in_spec).collect();
+    assert!(stale.is_empty(), "rows for operations the spec does not have: {stale:?}");
+
+    let mut differences = run(&server).await;
+    let world = world_again(&server).await;
+    differences.extend(body_ids(&server, &world).await);
+    assert!(differences.is_empty(), "{} cells differ:\n{}", differences.len(), differences.join("\n"));
+    db
+}
+
+/// The world of a server whose tenants exist already (the body-id cases run after the matrix).
+async fn world_again(server: &Server) -> World {
+    let operator = server.operator().await;
+    let login = |slug: &str| {
+        let slug = slug.to_owned();
+        async move {
+            let token =
+                server.login(&slug, &format!("admin@{slug}.example.com"), usher_e2e::TENANT_PASSWORD).await;
+            let (_, accounts) = server.call(Method::GET, "/v1/me", Some(&token), None).await;
+            let account = accounts["account_id"].as_str().expect("home account").to_owned();
+            let (_, types) = server
+                .call(Method::GET, &format!("/v1/accounts/{account}/user-types"), Some(&token), None)
+                .await;
+            let (_, roles) =
+                server.call(Method::GET, &format!("/v1/accounts/{account}/roles"), Some(&token), None).await;
+            let find = |list: &Value, field: &str, value: &str| {
+                list["items"]
+                    .as_array()
+                    .expect("items")
+                    .iter()
+                    .find(|item| item[field] == value)
+                    .map(id)
+                    .expect(value)
+            };
+            Tenant {
+                slug: slug.clone(),
+                account,
+                token,
+                user_type: find(&types, "key", "user"),
+                admin_type: find(&types, "key", "admin"),
+                member_type: find(&types, "key", "member"),
+                user_role: find(&roles, "name", "user"),
+                admin_role: find(&roles, "name", "admin"),
+            }
+        }
+    };
+    let acme = login("acme").await;
+    let globex = login("globex").await;
+    World {
+        operator,
+        acme,
+        globex,
+        east: String::new(),
+        west: String::new(),
+        tokens: Vec::new(),
+        logins: Vec::new(),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn r19_r23_r24_the_authorization_matrix_covers_every_operation() {
+    usher_e2e::on_sqlite(every_operation_answers_as_the_table_says).await;
+}
