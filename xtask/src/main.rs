@@ -7,6 +7,7 @@
     reason = "a developer tool: it prints, reads the environment and fails loudly"
 )]
 
+mod mutants;
 mod schemathesis;
 mod tidy;
 
@@ -21,6 +22,9 @@ commands:
                      the OpenAPI snapshot, schemathesis against usher serve, tidy
   openapi [--write]  compare docs/openapi.json with the spec the server serves; --write refreshes it
   schemathesis       only the schemathesis step (builds the workspace first)
+  mutants [FILE...]  cargo-mutants over usher-domain (or only FILEs, e.g.
+                     crates/usher-domain/src/authz.rs) against the domain tests and the
+                     in-memory contract suite; prints the score and every surviving mutant
   help               this text
 ";
 
@@ -30,6 +34,7 @@ fn main() -> ExitCode {
         Some("test") | Some("ci") => test(),
         Some("openapi") => openapi(args.iter().any(|a| a == "--write")),
         Some("schemathesis") => schemathesis_only(),
+        Some("mutants") => mutants_score(&args[1..]),
         Some("help") | None => {
             print!("{HELP}");
             ExitCode::SUCCESS
@@ -37,6 +42,31 @@ fn main() -> ExitCode {
         Some(other) => {
             eprintln!("xtask: unknown command {other:?}\n\n{HELP}");
             ExitCode::from(2)
+        }
+    }
+}
+
+/// Runs cargo-mutants and prints the score.
+fn mutants_score(files: &[String]) -> ExitCode {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    match mutants::run(&project_root(), &cargo, files) {
+        Ok(score) => {
+            for survivor in &score.survivors {
+                println!("xtask: survived: {survivor}");
+            }
+            println!(
+                "xtask: mutants: {:.1} % caught ({} caught, {} timed out, {} missed; {} unviable)",
+                score.percent(),
+                score.caught,
+                score.timeout,
+                score.missed,
+                score.unviable
+            );
+            ExitCode::SUCCESS
+        }
+        Err(err) => {
+            eprintln!("xtask: {err}");
+            ExitCode::FAILURE
         }
     }
 }

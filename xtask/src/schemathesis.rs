@@ -1,5 +1,9 @@
 //! The schemathesis step: a pinned schemathesis in a venv under `target/`, run with every
-//! check and the stateful phase against a fresh `usher serve`, authenticated as the operator.
+//! check and the stateful phase against a fresh `usher serve`. It acts as four identities (a
+//! Web Fuzzing Commons auth document): the administrator of a sub-account of `acme`, the
+//! administrator of another tenant `globex`, the administrator of `acme`'s root and the
+//! operator; the first two are peers, whose objects its object-level authorization check
+//! requires to stay out of each other's reach.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -102,40 +106,111 @@ fn start(root: &Path) -> Result<Server, String> {
     }
 }
 
-/// Logs the operator in over plain HTTP/1.1 and answers the session token.
-fn login(address: &str) -> Result<String, String> {
-    let body = serde_json::json!({"account": "default", "username": "admin", "password": OPERATOR_PASSWORD})
-        .to_string();
+/// One JSON request over plain HTTP/1.1; answers the body of a 2xx answer.
+fn call(
+    address: &str,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: &serde_json::Value,
+) -> Result<serde_json::Value, String> {
+    let body = body.to_string();
     let mut stream = TcpStream::connect(address).map_err(|err| err.to_string())?;
     stream.set_read_timeout(Some(Duration::from_secs(30))).map_err(|err| err.to_string())?;
+    let authorization = token.map(|token| format!("Authorization: Bearer {token}\r\n")).unwrap_or_default();
     write!(
         stream,
-        "POST /v1/auth/login HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        "{method} {path} HTTP/1.1\r\nHost: {address}\r\n{authorization}Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
     )
     .map_err(|err| err.to_string())?;
     let mut answer = String::new();
     stream.read_to_string(&mut answer).map_err(|err| err.to_string())?;
-    let json = answer.split_once("\r\n\r\n").map(|(_, body)| body).ok_or("no HTTP body")?;
-    let value: serde_json::Value = serde_json::from_str(json).map_err(|err| format!("{err}: {json}"))?;
-    value["token"].as_str().map(str::to_owned).ok_or_else(|| format!("login failed: {json}"))
+    let (head, json) = answer.split_once("\r\n\r\n").ok_or("no HTTP body")?;
+    if !head.split(' ').nth(1).is_some_and(|status| status.starts_with('2')) {
+        return Err(format!("{method} {path}: {head}: {json}"));
+    }
+    if json.trim().is_empty() {
+        return Ok(serde_json::Value::Null);
+    }
+    serde_json::from_str(json).map_err(|err| format!("{err}: {json}"))
+}
+
+fn login(address: &str, account: &str, username: &str, password: &str) -> Result<String, String> {
+    let body = serde_json::json!({"account": account, "username": username, "password": password});
+    let session = call(address, "POST", "/v1/auth/login", None, &body)?;
+    session["token"].as_str().map(str::to_owned).ok_or_else(|| format!("login failed: {session}"))
+}
+
+const ADMIN_PASSWORD: &str = "schemathesis administrator passphrase";
+
+/// Two tenants and a sub-account administrator; answers the Web Fuzzing Commons document that
+/// names them with the operator, peers first, so schemathesis tries them first.
+fn identities(address: &str) -> Result<serde_json::Value, String> {
+    use serde_json::json;
+    let operator = login(address, "default", "admin", OPERATOR_PASSWORD)?;
+    let mut admins = Vec::new();
+    for slug in ["acme", "globex"] {
+        let email = format!("admin@{slug}.example.com");
+        let account = json!({"slug": slug, "name": slug, "admin_email": email, "admin_password": ADMIN_PASSWORD, "admin_seats": 10, "user_seats": 100});
+        let created = call(address, "POST", "/v1/accounts", Some(&operator), &account)?;
+        let id = created["account"]["id"].as_str().ok_or("no account id")?.to_owned();
+        admins.push((id, login(address, slug, &email, ADMIN_PASSWORD)?));
+    }
+    let [(acme, acme_token), (_, globex_token)] = <[_; 2]>::try_from(admins).map_err(|_| "two tenants")?;
+    let sub = json!({"slug": "acme-east", "name": "East"});
+    let east = call(address, "POST", &format!("/v1/accounts/{acme}/sub-accounts"), Some(&acme_token), &sub)?;
+    let east = east["id"].as_str().ok_or("no sub-account id")?.to_owned();
+    let catalog = |path: &str| {
+        call(address, "GET", &format!("/v1/accounts/{acme}/{path}"), Some(&acme_token), &json!(null))
+    };
+    let find = |list: &serde_json::Value, field: &str, value: &str| -> Result<String, String> {
+        let items = list["items"].as_array().ok_or("no items")?;
+        let item = items.iter().find(|item| item[field] == value).ok_or(format!("no {value}"))?;
+        item["id"].as_str().map(str::to_owned).ok_or_else(|| "no id".to_owned())
+    };
+    let admin_type = find(&catalog("user-types")?, "key", "admin")?;
+    let admin_role = find(&catalog("roles")?, "name", "admin")?;
+    let user = json!({"username": "east-admin", "email": "east@acme.example.com", "user_type": admin_type, "roles": [admin_role]});
+    let user = call(address, "POST", &format!("/v1/accounts/{east}/users"), Some(&acme_token), &user)?;
+    let user = user["id"].as_str().ok_or("no user id")?.to_owned();
+    call(address, "POST", &format!("/v1/users/{user}/email-verified"), Some(&acme_token), &json!({}))?;
+    let first = "a first passphrase for east";
+    let password = json!({"password": first});
+    call(address, "PUT", &format!("/v1/users/{user}/password"), Some(&acme_token), &password)?;
+    let restricted = login(address, "acme", "east-admin", first)?;
+    let change = json!({"current_password": first, "new_password": ADMIN_PASSWORD});
+    call(address, "PUT", "/v1/me/password", Some(&restricted), &change)?;
+    let east_token = login(address, "acme", "east-admin", ADMIN_PASSWORD)?;
+    let entry = |name: &str, token: &str| json!({"name": name, "fixedHeaders": [{"name": "Authorization", "value": format!("Bearer {token}")}]});
+    Ok(json!({"auth": [
+        entry("east-admin", &east_token),
+        entry("globex-admin", &globex_token),
+        entry("acme-admin", &acme_token),
+        entry("operator", &operator),
+    ]}))
 }
 
 /// Runs schemathesis; `Ok` when it finds nothing.
 pub(crate) fn check(root: &Path) -> Result<(), String> {
     let executable = install(root)?;
     let server = start(root)?;
-    let token = login(&server.address)?;
+    let document = identities(&server.address)?;
+    let wfc = server._dir.0.join("identities.json");
+    std::fs::write(&wfc, document.to_string()).map_err(|err| err.to_string())?;
     let config = root.join("tests").join("schemathesis").join("schemathesis.toml");
+    // Its cache and reports go under target/, so a run leaves the tree as it found it.
+    let workdir = root.join("target").join("schemathesis-run");
+    std::fs::create_dir_all(&workdir).map_err(|err| err.to_string())?;
     let status = Command::new(&executable)
+        .current_dir(&workdir)
         .arg("--config-file")
         .arg(&config)
         .arg("run")
         .arg(format!("http://{}/openapi.json", server.address))
         .args(["--checks", "all", "--phases", "examples,coverage,fuzzing,stateful", "--workers", "1"])
         .args(["--seed", SEED, "--no-color"])
-        .arg("--header")
-        .arg(format!("Authorization: Bearer {token}"))
+        .env("USHER_SCHEMATHESIS_IDENTITIES", &wfc)
         .status()
         .map_err(|err| format!("cannot run schemathesis: {err}"))?;
     drop(server);

@@ -108,21 +108,17 @@ impl Actor {
     }
     /// The permissions the actor holds everywhere it reaches (`None`: unrestricted).
     pub fn held_permissions(&self) -> Option<&BTreeSet<Permission>> {
+        static NOTHING: BTreeSet<Permission> = BTreeSet::new();
         match &self.kind {
             ActorKind::Principal(principal) => Some(&principal.permissions),
             ActorKind::Operator { .. } | ActorKind::System => None,
-            ActorKind::Anonymous => Some(empty()),
+            ActorKind::Anonymous => Some(&NOTHING),
         }
     }
     /// Whether the actor is the operator or usher itself.
     pub fn is_unrestricted(&self) -> bool {
         matches!(self.kind, ActorKind::Operator { .. } | ActorKind::System)
     }
-}
-
-fn empty() -> &'static BTreeSet<Permission> {
-    static EMPTY: BTreeSet<Permission> = BTreeSet::new();
-    &EMPTY
 }
 
 /// Why an actor may not do something.
