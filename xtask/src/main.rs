@@ -22,9 +22,11 @@ commands:
                      the OpenAPI snapshot, schemathesis against usher serve, tidy
   openapi [--write]  compare docs/openapi.json with the spec the server serves; --write refreshes it
   schemathesis       only the schemathesis step (builds the workspace first)
-  mutants [FILE...]  cargo-mutants over usher-domain (or only FILEs, e.g.
+  mutants [--iterate] [FILE...]
+                     cargo-mutants over usher-domain (or only FILEs, e.g.
                      crates/usher-domain/src/authz.rs) against the domain tests and the
                      in-memory contract suite; prints the score and every surviving mutant
+                     (--iterate: only those the last run missed)
   help               this text
 ";
 

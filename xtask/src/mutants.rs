@@ -58,7 +58,10 @@ fn install(root: &Path, cargo: &str) -> Result<std::path::PathBuf, String> {
 }
 
 /// Runs cargo-mutants over `usher-domain` (optionally only `files`) and reads the outcome.
-pub(crate) fn run(root: &Path, cargo: &str, files: &[String]) -> Result<Score, String> {
+/// With `--iterate` among the arguments, only the mutants the last run missed are tried again.
+pub(crate) fn run(root: &Path, cargo: &str, arguments: &[String]) -> Result<Score, String> {
+    let iterate = arguments.iter().any(|a| a == "--iterate");
+    let files: Vec<&String> = arguments.iter().filter(|a| *a != "--iterate").collect();
     let executable = install(root, cargo)?;
     let output = root.join("target").join("mutants");
     let mut command = Command::new(&executable);
@@ -69,6 +72,9 @@ pub(crate) fn run(root: &Path, cargo: &str, files: &[String]) -> Result<Score, S
         .current_dir(root);
     for file in files {
         command.args(["--file", file]);
+    }
+    if iterate {
+        command.arg("--iterate");
     }
     // cargo-mutants exits non-zero when a mutant survives; the score is what counts.
     command.status().map_err(|err| format!("cannot run cargo-mutants: {err}"))?;

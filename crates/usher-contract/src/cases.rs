@@ -60,15 +60,28 @@ macro_rules! store_contract {
         );
         $crate::store_contract!(@security
             r8_erasure_reaches_invitations_contacts_and_mail,
+            r10_invitation_limits_expiry_and_tally,
+            r4_r19_a_user_names_only_what_it_may,
+            r9_r21_links_prove_what_they_should,
             r12_members_are_never_made_by_hand,
+            r12_r21_public_flows_keep_what_they_should,
+            r13_r24_sessions_and_keys_end_when_they_should,
+            r14_a_distributed_attack_holds_back_failing_sources_only,
+            r14_nobody_logs_in_under_a_suspended_account,
+            r20_a_created_user_is_audited_with_its_fields,
+            settings_name_only_the_tenants_own_catalog,
             r21_public_forms_are_throttled_per_address_and_source,
             r23_sub_account_admins_never_change_root_level_objects,
             r23_seat_totals_belong_to_the_operator,
             r24_a_user_manager_cannot_take_over_an_administrator,
             r24_api_keys_end_with_their_creator,
             r24_sessions_are_seen_and_ended_by_their_user_and_those_above,
+            r17_contacts_give_their_names_and_phone,
+            r22_r24_roles_keep_their_versions_and_limits,
+            r23_seats_and_types_of_the_tenant_only,
             r25_links_are_bound_to_what_they_were_issued_for,
-            sales_representatives_are_users_of_the_tenant
+            sales_representatives_are_users_of_the_tenant,
+            every_change_answers_the_stored_version
         );
         $crate::store_contract!(@races
             r1_race_1000_creations_and_acceptances_for_10_seats,
@@ -768,6 +781,11 @@ pub async fn r11_accepting_creates_a_verified_user_once(store: Arc<dyn Store>) {
     assert!(user.email_verified_at.is_some());
     assert_eq!(user.user_type, tenant.user_type.id);
     assert_eq!(user.roles, BTreeSet::from([tenant.user_role]));
+    let names = (
+        user.profile.first_name.as_ref().map(|n| n.as_str()),
+        user.profile.last_name.as_ref().map(|n| n.as_str()),
+    );
+    assert_eq!(names, (Some("Joan"), Some("Joiner")), "the names typed on the page");
     assert_eq!(seats_of(&h, &tenant).await, (1, 0, 2), "the reservation became a used seat");
     h.login("acme", "joiner").await;
     let err = invitations::accept(&h.ports, acceptance).await.unwrap_err();

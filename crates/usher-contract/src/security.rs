@@ -567,3 +567,632 @@ pub async fn r24_sessions_are_seen_and_ended_by_their_user_and_those_above(store
             .any(|s| s.id == admin_session)
     );
 }
+
+/// R14: a user under attack from many sources is held back only from the sources that
+/// failed for it; once its failures pass the total limit, every failing source waits, while a
+/// clean source still logs in with the right password.
+pub async fn r14_a_distributed_attack_holds_back_failing_sources_only(store: Arc<dyn Store>) {
+    let h = Harness::new(store);
+    h.tenant("acme", 5).await;
+    let policy = h.ports.throttle;
+    let attempt = |password: &str| auth::Credentials {
+        account: "acme".into(),
+        username: "admin".into(),
+        password: PlainPassword::new(password),
+    };
+    let per_source = policy.per_user - 1;
+    let n_sources = policy.per_user_total.div_ceil(per_source);
+    for source in 0..n_sources {
+        for _ in 0..per_source {
+            let address = format!("198.51.100.{source}");
+            let err = auth::login(&h.ports, Some(&address), attempt("a wrong guess")).await.unwrap_err();
+            assert!(matches!(err, auth::LoginError::InvalidCredentials), "{source}: {err:?}");
+        }
+    }
+    let err = auth::login(&h.ports, Some("198.51.100.0"), attempt(PASSWORD)).await.unwrap_err();
+    assert!(matches!(err, auth::LoginError::Throttled { .. }), "a failing source waits: {err:?}");
+    auth::login(&h.ports, Some("192.0.2.200"), attempt(PASSWORD)).await.unwrap();
+}
+
+/// R14: nobody logs in to a suspended account, nor to a sub-account of one.
+pub async fn r14_nobody_logs_in_under_a_suspended_account(store: Arc<dyn Store>) {
+    let h = Harness::new(store);
+    let tenant = h.tenant("acme", 5).await;
+    let east = h.sub_account(&tenant, tenant.account.id, "acme-east").await;
+    let easterner = h.user(&tenant, east.id, "easterner").await.unwrap();
+    h.give_password(&tenant, easterner.id).await;
+    let credentials = |username: &str| auth::Credentials {
+        account: "acme".into(),
+        username: username.into(),
+        password: PlainPassword::new(PASSWORD),
+    };
+    auth::login(&h.ports, None, credentials("easterner")).await.unwrap();
+    let suspend = accounts::AccountPatch {
+        state: Some(usher_domain::model::AccountState::Suspended),
+        ..Default::default()
+    };
+    accounts::update_account(&h.ports, &h.operator, tenant.account.id, suspend.clone()).await.unwrap();
+    for username in ["admin", "easterner"] {
+        let err = auth::login(&h.ports, None, credentials(username)).await.unwrap_err();
+        assert!(matches!(err, auth::LoginError::InvalidCredentials), "{username}: {err:?}");
+    }
+    let active = accounts::AccountPatch {
+        state: Some(usher_domain::model::AccountState::Active),
+        ..Default::default()
+    };
+    accounts::update_account(&h.ports, &h.operator, tenant.account.id, active).await.unwrap();
+    accounts::update_account(&h.ports, &h.operator, east.id, suspend).await.unwrap();
+    let err = auth::login(&h.ports, None, credentials("easterner")).await.unwrap_err();
+    assert!(matches!(err, auth::LoginError::InvalidCredentials), "a suspended sub-account: {err:?}");
+    auth::login(&h.ports, None, credentials("admin")).await.unwrap();
+}
+
+/// Settings name only the tenant's own user types and roles, and keep their limits.
+pub async fn settings_name_only_the_tenants_own_catalog(store: Arc<dyn Store>) {
+    let h = Harness::new(store);
+    let tenant = h.tenant("acme", 5).await;
+    let other = h.tenant("globex", 5).await;
+    let before = h.counts(tenant.account.id).await;
+    let patches = [
+        (
+            "default_user_type",
+            accounts::SettingsPatch { default_user_type: Some(other.user_type.id), ..Default::default() },
+        ),
+        (
+            "member_user_type",
+            accounts::SettingsPatch { member_user_type: Some(other.member_type), ..Default::default() },
+        ),
+        (
+            "default_roles",
+            accounts::SettingsPatch {
+                default_roles: Some(BTreeSet::from([other.user_role])),
+                ..Default::default()
+            },
+        ),
+    ];
+    for (name, patch) in patches {
+        let err = accounts::update_settings(&h.ports, &tenant.admin_actor, tenant.account.id, patch)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, accounts::AccountError::UnknownReference { field, .. } if field == name),
+            "{name}: {err:?}"
+        );
+    }
+    let too_long = accounts::SettingsPatch { default_clerk_id: Some("c".repeat(101)), ..Default::default() };
+    let err = accounts::update_settings(&h.ports, &tenant.admin_actor, tenant.account.id, too_long)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, accounts::AccountError::Invalid(_)), "{err:?}");
+    assert_eq!(h.counts(tenant.account.id).await, before, "refusals change nothing");
+    let own = accounts::SettingsPatch {
+        default_roles: Some(BTreeSet::from([tenant.user_role, tenant.admin_role])),
+        default_clerk_id: Some("c".repeat(100)),
+        ..Default::default()
+    };
+    let settings =
+        accounts::update_settings(&h.ports, &tenant.admin_actor, tenant.account.id, own).await.unwrap();
+    assert_eq!(settings.default_roles, BTreeSet::from([tenant.user_role, tenant.admin_role]));
+    assert_eq!(settings.default_clerk_id.map(|c| c.len()), Some(100));
+}
+
+/// R20: the audit event of a new user records what it was made with (never a secret).
+pub async fn r20_a_created_user_is_audited_with_its_fields(store: Arc<dyn Store>) {
+    let h = Harness::new(store);
+    let tenant = h.tenant("acme", 5).await;
+    let user = h.user(&tenant, tenant.account.id, "audited").await.unwrap();
+    let page = usher_domain::service::audit::list_audit_events(
+        &h.ports,
+        &tenant.admin_actor,
+        tenant.account.id,
+        usher_domain::ports::PageRequest::first(50),
+    )
+    .await
+    .unwrap();
+    let created =
+        page.items.iter().find(|e| e.action == "user.created" && e.target_id == user.id.to_string()).unwrap();
+    assert_eq!(created.diff["username"]["after"], "audited", "{}", created.diff);
+    assert_eq!(created.diff["email"]["after"], "audited@people.example.com");
+}
+
+/// R13, R24: sessions and keys end when they should: at logout, at expiry (to the
+/// microsecond), when their account is suspended, when revoked, and when the key that made
+/// them is revoked; a session's last use is recorded to the minute.
+pub async fn r13_r24_sessions_and_keys_end_when_they_should(store: Arc<dyn Store>) {
+    let h = Harness::new(store);
+    let tenant = h.tenant("acme", 5).await;
+    let credentials = || auth::Credentials {
+        account: "acme".into(),
+        username: "admin".into(),
+        password: PlainPassword::new(PASSWORD),
+    };
+
+    // Logout ends the session.
+    let session = auth::login(&h.ports, None, credentials()).await.unwrap();
+    auth::logout(&h.ports, session.token.expose()).await.unwrap();
+    assert!(auth::authenticate(&h.ports, session.token.expose(), None).await.is_err(), "after logout");
+
+    // Last use is recorded once a minute has passed; expiry is exact.
+    let session = auth::login(&h.ports, Some("192.0.2.7"), credentials()).await.unwrap();
+    h.clock.advance(usher_domain::time::Duration::minutes(2));
+    let actor = auth::authenticate(&h.ports, session.token.expose(), None).await.unwrap().actor;
+    let listed = auth::list_own_sessions(&h.ports, &actor).await.unwrap();
+    let mine = listed.iter().find(|s| Some(s.id) == actor.session).unwrap();
+    assert_eq!(mine.last_seen_at, h.ports.clock.now(), "last seen now");
+    assert_eq!(mine.source.as_deref(), Some("192.0.2.7"));
+    let until_expiry = mine.expires_at.unix_micros() - h.ports.clock.now().unix_micros();
+    h.clock.advance(usher_domain::time::Duration::microseconds(until_expiry));
+    assert!(auth::authenticate(&h.ports, session.token.expose(), None).await.is_err(), "expired at its end");
+    let listed = auth::list_own_sessions(&h.ports, &actor).await.unwrap();
+    assert!(listed.iter().all(|s| Some(s.id) != actor.session), "an expired session is not listed");
+    let listed = auth::list_user_sessions(&h.ports, &h.operator, tenant.admin.id).await.unwrap();
+    assert!(listed.iter().all(|s| Some(s.id) != actor.session), "nor to an administrator");
+
+    // Keys: revoked, expired, under a suspended account, or made by a revoked key.
+    let admin = h.login("acme", "admin").await;
+    let scopes = BTreeSet::from([
+        Permission::new(Module::ApiKeys, Access::Write),
+        Permission::new(Module::Users, Access::Read),
+    ]);
+    let (parent, parent_secret) =
+        auth::create_api_key(&h.ports, &admin, tenant.account.id, "parent", scopes, Some(1)).await.unwrap();
+    let parent_actor = auth::authenticate(&h.ports, parent_secret.expose(), None).await.unwrap().actor;
+    let readers = BTreeSet::from([Permission::new(Module::Users, Access::Read)]);
+    let (_, child_secret) =
+        auth::create_api_key(&h.ports, &parent_actor, tenant.account.id, "child", readers, None)
+            .await
+            .unwrap();
+    auth::authenticate(&h.ports, child_secret.expose(), None).await.unwrap();
+    auth::revoke_api_key(&h.ports, &admin, parent.id).await.unwrap();
+    assert!(auth::authenticate(&h.ports, parent_secret.expose(), None).await.is_err(), "revoked");
+    assert!(
+        auth::authenticate(&h.ports, child_secret.expose(), None).await.is_err(),
+        "made by a revoked key"
+    );
+
+    let readers = BTreeSet::from([Permission::new(Module::Users, Access::Read)]);
+    let (expiring, secret) =
+        auth::create_api_key(&h.ports, &admin, tenant.account.id, "daily", readers, Some(1)).await.unwrap();
+    let until_expiry = expiring.expires_at.unwrap().unix_micros() - h.ports.clock.now().unix_micros();
+    h.clock.advance(usher_domain::time::Duration::microseconds(until_expiry - 1));
+    auth::authenticate(&h.ports, secret.expose(), None).await.unwrap();
+    h.clock.advance(usher_domain::time::Duration::microseconds(1));
+    assert!(auth::authenticate(&h.ports, secret.expose(), None).await.is_err(), "expired at its end");
+
+    let readers = BTreeSet::from([Permission::new(Module::Users, Access::Read)]);
+    let (_, secret) =
+        auth::create_api_key(&h.ports, &admin, tenant.account.id, "erp", readers, None).await.unwrap();
+    let session = auth::login(&h.ports, None, credentials()).await.unwrap();
+    let suspend = accounts::AccountPatch {
+        state: Some(usher_domain::model::AccountState::Suspended),
+        ..Default::default()
+    };
+    accounts::update_account(&h.ports, &h.operator, tenant.account.id, suspend).await.unwrap();
+    assert!(
+        auth::authenticate(&h.ports, secret.expose(), None).await.is_err(),
+        "a key under a suspended account"
+    );
+    assert!(auth::authenticate(&h.ports, session.token.expose(), None).await.is_err(), "a session too");
+}
+
+/// R10: one request takes at most the limit of addresses, an expired invitation is issued
+/// anew, and the audit event counts each outcome; the keys of an account are listed.
+pub async fn r10_invitation_limits_expiry_and_tally(store: Arc<dyn Store>) {
+    let h = Harness::new(store);
+    let tenant = h.tenant("acme", 5).await;
+    let command = |emails: Vec<String>| invitations::NewInvitations {
+        emails,
+        user_type: tenant.user_type.id,
+        roles: BTreeSet::from([tenant.user_role]),
+        scope: BTreeSet::new(),
+        locale: None,
+    };
+    let max = invitations::MAX_INVITATIONS_PER_REQUEST;
+    let too_many = command(vec!["not an address".to_owned(); max + 1]);
+    let err =
+        invitations::invite(&h.ports, &tenant.admin_actor, tenant.account.id, too_many).await.unwrap_err();
+    assert!(
+        matches!(err, InviteError::TooMany { max: m, actual } if m == max && actual == max + 1),
+        "{err:?}"
+    );
+    let at_the_limit = command(vec!["not an address".to_owned(); max]);
+    let outcomes =
+        invitations::invite(&h.ports, &tenant.admin_actor, tenant.account.id, at_the_limit).await.unwrap();
+    assert_eq!(outcomes.len(), max);
+
+    let emails = vec!["a@example.com".to_owned(), "b@example.com".to_owned(), "bad".to_owned()];
+    invitations::invite(&h.ports, &tenant.admin_actor, tenant.account.id, command(emails)).await.unwrap();
+    let page = usher_domain::service::audit::list_audit_events(
+        &h.ports,
+        &tenant.admin_actor,
+        tenant.account.id,
+        usher_domain::ports::PageRequest::first(1),
+    )
+    .await
+    .unwrap();
+    assert_eq!(page.items[0].diff["outcomes"], serde_json::json!({"invited": 2, "invalid_email": 1}));
+    let again = invitations::invite(
+        &h.ports,
+        &tenant.admin_actor,
+        tenant.account.id,
+        command(vec!["a@example.com".into()]),
+    )
+    .await
+    .unwrap();
+    assert!(matches!(again[0].1, invitations::InviteOutcome::AlreadyInvited), "{again:?}");
+    h.clock.advance(usher_domain::time::Duration::days(8));
+    let again = invitations::invite(
+        &h.ports,
+        &tenant.admin_actor,
+        tenant.account.id,
+        command(vec!["a@example.com".into()]),
+    )
+    .await
+    .unwrap();
+    assert!(
+        matches!(again[0].1, invitations::InviteOutcome::Invited(_)),
+        "an expired one is issued anew: {again:?}"
+    );
+
+    let scopes = BTreeSet::from([Permission::new(Module::Users, Access::Read)]);
+    let (key, _) =
+        auth::create_api_key(&h.ports, &tenant.admin_actor, tenant.account.id, "erp", scopes, None)
+            .await
+            .unwrap();
+    let keys = auth::list_api_keys(&h.ports, &tenant.admin_actor, tenant.account.id).await.unwrap();
+    assert_eq!(keys.iter().map(|k| k.id).collect::<Vec<_>>(), vec![key.id]);
+}
+
+/// R17: a person's names and phone go to the user; a person needs no first name, an
+/// organization does.
+pub async fn r17_contacts_give_their_names_and_phone(store: Arc<dyn Store>) {
+    let h = Harness::new(store);
+    let tenant = h.tenant("acme", 5).await;
+    let person = |first: Option<&str>, last: &str, email: &str, kind: ContactKind| contacts::NewContact {
+        kind,
+        first_name: first.map(str::to_owned),
+        last_name: Some(last.to_owned()),
+        email: Some(email.to_owned()),
+        phone: Some("+49 30 1234567".to_owned()),
+    };
+    let from = contacts::FromContact {
+        username: None,
+        email: None,
+        first_name: None,
+        last_name: None,
+        send_welcome: false,
+    };
+    let full = person(Some("Carla"), "Contact", "carla@example.com", ContactKind::Person);
+    let contact =
+        contacts::create_contact(&h.ports, &tenant.admin_actor, tenant.account.id, full).await.unwrap();
+    let user = contacts::create_user_from_contact(&h.ports, &tenant.admin_actor, contact.id, from.clone())
+        .await
+        .unwrap();
+    assert_eq!(user.profile.first_name.as_ref().map(|n| n.as_str()), Some("Carla"));
+    assert_eq!(user.profile.last_name.as_ref().map(|n| n.as_str()), Some("Contact"));
+    assert_eq!(user.profile.phone.as_ref().map(|n| n.as_str()), Some("+49 30 1234567"));
+    let surname_only = person(None, "Solo", "solo@example.com", ContactKind::Person);
+    let contact = contacts::create_contact(&h.ports, &tenant.admin_actor, tenant.account.id, surname_only)
+        .await
+        .unwrap();
+    contacts::create_user_from_contact(&h.ports, &tenant.admin_actor, contact.id, from.clone())
+        .await
+        .unwrap();
+    let company = person(None, "Acme Supplies", "orders@supplies.example.com", ContactKind::Organization);
+    let contact =
+        contacts::create_contact(&h.ports, &tenant.admin_actor, tenant.account.id, company).await.unwrap();
+    let err = contacts::create_user_from_contact(&h.ports, &tenant.admin_actor, contact.id, from)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, UserError::Invalid(_)), "an organization needs a first name: {err:?}");
+}
+
+/// R9, R12, R21: what the public flows keep and send. Registration keeps the names typed and
+/// mails no disabled owner; a verification link works once; a welcome link asks for a first
+/// password and a reset link for a new one; the dispatcher turns each reset request into a
+/// mail or nothing and reports it; each form is throttled on its own.
+pub async fn r12_r21_public_flows_keep_what_they_should(store: Arc<dyn Store>) {
+    use usher_domain::service::outbox::{DeliveryPolicy, dispatch_due};
+    let h = Harness::new(store);
+    let tenant = h.tenant("acme", 5).await;
+    let open = accounts::SettingsPatch { self_registration: Some(true), ..Default::default() };
+    accounts::update_settings(&h.ports, &tenant.admin_actor, tenant.account.id, open).await.unwrap();
+    let registration = |email: &str| public::Registration {
+        account: "acme".into(),
+        email: email.into(),
+        password: PlainPassword::new(PASSWORD),
+        first_name: Some("Rita".into()),
+        last_name: Some("Registered".into()),
+    };
+    public::register(&h.ports, Some("192.0.2.50"), registration("rita@example.com")).await.unwrap();
+    let rita = h.user_by_email(tenant.account.id, "rita@example.com").await;
+    let names = (
+        rita.profile.first_name.as_ref().map(|n| n.as_str()),
+        rita.profile.last_name.as_ref().map(|n| n.as_str()),
+    );
+    assert_eq!(names, (Some("Rita"), Some("Registered")));
+
+    // The verification link works once, and the user it answers is as stored.
+    let link = last_link(&h, &tenant).await;
+    let verified = public::verify_email(&h.ports, None, &link).await.unwrap();
+    assert_eq!(verified.version, h.user_by_email(tenant.account.id, "rita@example.com").await.version);
+    let err = public::verify_email(&h.ports, None, &link).await.unwrap_err();
+    assert!(matches!(err, public::PublicError::Link(LinkProblem::Used)), "{err:?}");
+
+    // A disabled owner of the address is not mailed about a registration attempt.
+    users::disable_user(&h.ports, &tenant.admin_actor, rita.id).await.unwrap();
+    let (_, mails) = h.counts(tenant.account.id).await;
+    public::register(&h.ports, Some("192.0.2.50"), registration("rita@example.com")).await.unwrap();
+    assert_eq!(h.counts(tenant.account.id).await.1, mails, "no mail to a disabled user");
+
+    // Welcome and reset links say which they are.
+    let newcomer = h.user(&tenant, tenant.account.id, "newcomer").await.unwrap();
+    users::send_password_reset(&h.ports, &tenant.admin_actor, newcomer.id).await.unwrap();
+    let welcome = public::password_link(&h.ports, &last_link(&h, &tenant).await).await.unwrap();
+    assert!(welcome.first_password, "no password yet: a welcome link");
+    h.give_password(&tenant, newcomer.id).await;
+    users::send_password_reset(&h.ports, &tenant.admin_actor, newcomer.id).await.unwrap();
+    let reset = public::password_link(&h.ports, &last_link(&h, &tenant).await).await.unwrap();
+    assert!(!reset.first_password, "a password: a reset link");
+
+    // The dispatcher resolves reset requests and says how many.
+    public::request_password_reset(&h.ports, None, "acme", "newcomer@people.example.com").await.unwrap();
+    public::request_password_reset(&h.ports, None, "acme", "nobody@example.com").await.unwrap();
+    let mailer = crate::memory::RecordingMailer::default();
+    let report = dispatch_due(&h.ports, &crate::memory::PlainRenderer, &mailer, &DeliveryPolicy::standard())
+        .await
+        .unwrap();
+    assert_eq!(report.resolved, 2, "{report:?}");
+
+    // Each form counts on its own: a source that used up its resets still registers.
+    for n in 0..h.ports.throttle.per_source {
+        let address = format!("spray{n}@example.com");
+        public::request_password_reset(&h.ports, Some("203.0.113.77"), "acme", &address).await.unwrap();
+    }
+    let err = public::request_password_reset(&h.ports, Some("203.0.113.77"), "acme", "x@example.com")
+        .await
+        .unwrap_err();
+    assert!(matches!(err, public::PublicError::Throttled { .. }), "{err:?}");
+    public::register(&h.ports, Some("203.0.113.77"), registration("other@example.com")).await.unwrap();
+}
+
+/// R9, R21: completing a link: a welcome link proves the address, a reset link does not, and
+/// each is audited as what it was; a reset request for a disabled user's address sends nothing.
+pub async fn r9_r21_links_prove_what_they_should(store: Arc<dyn Store>) {
+    let h = Harness::new(store);
+    let tenant = h.tenant("acme", 5).await;
+    let welcome_user = h.user(&tenant, tenant.account.id, "welcomed").await.unwrap();
+    users::send_password_reset(&h.ports, &tenant.admin_actor, welcome_user.id).await.unwrap();
+    let link = last_link(&h, &tenant).await;
+    let done =
+        public::complete_password_link(&h.ports, None, &link, &PlainPassword::new(PASSWORD)).await.unwrap();
+    assert!(done.email_verified_at.is_some(), "the welcome mail reached the address");
+    assert_eq!(done.version, users::get_user(&h.ports, &tenant.admin_actor, done.id).await.unwrap().version);
+
+    let resetter = h.user(&tenant, tenant.account.id, "resetter").await.unwrap();
+    users::set_password(
+        &h.ports,
+        &tenant.admin_actor,
+        resetter.id,
+        &PlainPassword::new("set by the administrator"),
+    )
+    .await
+    .unwrap();
+    users::send_password_reset(&h.ports, &tenant.admin_actor, resetter.id).await.unwrap();
+    let link = last_link(&h, &tenant).await;
+    let done =
+        public::complete_password_link(&h.ports, None, &link, &PlainPassword::new(PASSWORD)).await.unwrap();
+    assert!(done.email_verified_at.is_none(), "a reset link proves nothing new");
+    let page = usher_domain::service::audit::list_audit_events(
+        &h.ports,
+        &tenant.admin_actor,
+        tenant.account.id,
+        usher_domain::ports::PageRequest::first(50),
+    )
+    .await
+    .unwrap();
+    let action_on = |user: usher_domain::id::UserId, action: &str| {
+        page.items.iter().any(|e| e.action == action && e.target_id == user.to_string())
+    };
+    assert!(action_on(welcome_user.id, "user.password_set_by_link"));
+    assert!(action_on(resetter.id, "user.password_reset"));
+
+    users::disable_user(&h.ports, &tenant.admin_actor, resetter.id).await.unwrap();
+    public::request_password_reset(&h.ports, None, "acme", "resetter@people.example.com").await.unwrap();
+    assert_eq!(resolve_reset_requests(&h, &tenant).await, 0, "a disabled user is sent nothing");
+}
+
+/// R4, R22, R24: roles keep their versions and their limits: a stale version is refused, a
+/// role is its own replacement never, a manager changes no role granting more than it holds
+/// (though it may read it), and the catalog lists every permission.
+pub async fn r22_r24_roles_keep_their_versions_and_limits(store: Arc<dyn Store>) {
+    let h = Harness::new(store);
+    let tenant = h.tenant("acme", 5).await;
+    let custom =
+        roles::create_role(&h.ports, &tenant.admin_actor, tenant.account.id, "custom", users_write())
+            .await
+            .unwrap();
+    let stale = roles::RolePatch {
+        name: Some("renamed".into()),
+        if_version: Some(custom.version + 1),
+        ..Default::default()
+    };
+    let err = roles::update_role(&h.ports, &tenant.admin_actor, custom.id, stale).await.unwrap_err();
+    assert!(matches!(err, roles::RoleError::VersionMismatch { .. }), "{err:?}");
+    let fresh = roles::RolePatch {
+        name: Some("renamed".into()),
+        if_version: Some(custom.version),
+        ..Default::default()
+    };
+    let renamed = roles::update_role(&h.ports, &tenant.admin_actor, custom.id, fresh).await.unwrap();
+    assert_eq!(
+        renamed.version,
+        roles::get_role(&h.ports, &tenant.admin_actor, custom.id).await.unwrap().version
+    );
+    assert_ne!(renamed.version, custom.version);
+
+    let mut holder = h.new_user(&tenant, "holder");
+    holder.roles = BTreeSet::from([tenant.user_role, custom.id]);
+    let types = seats::list_user_types(&h.ports, &tenant.admin_actor, tenant.account.id).await.unwrap();
+    holder.user_type = types.iter().find(|t| t.key.as_str() == "admin").unwrap().id;
+    seats::set_subscription(&h.ports, &h.operator, tenant.account.id, vec![(holder.user_type, 10)])
+        .await
+        .unwrap();
+    users::create_user(&h.ports, &tenant.admin_actor, tenant.account.id, holder).await.unwrap();
+    let err =
+        roles::delete_role(&h.ports, &tenant.admin_actor, custom.id, Some(custom.id)).await.unwrap_err();
+    assert!(matches!(err, roles::RoleError::StillAssigned { .. }), "its own replacement: {err:?}");
+
+    let mut readers = BuiltinRole::User.permissions();
+    readers.extend([Permission::new(Module::Roles, Access::Write)]);
+    let role_editors =
+        roles::create_role(&h.ports, &tenant.admin_actor, tenant.account.id, "role editors", readers)
+            .await
+            .unwrap();
+    let (_, editor) = h.administrator(&tenant, tenant.account.id, "editor", role_editors.id).await;
+    roles::get_role(&h.ports, &editor, tenant.admin_role).await.unwrap();
+    let patch = roles::RolePatch { name: Some("mine now".into()), ..Default::default() };
+    let err = roles::update_role(&h.ports, &editor, custom.id, patch).await.unwrap_err();
+    assert!(matches!(err, roles::RoleError::Denied(Denied::TargetHoldsMore { .. })), "{err:?}");
+    assert_eq!(roles::permission_catalog(&editor).unwrap(), Permission::catalog());
+}
+
+/// R1, R23: seat totals name only the tenant's own user types; widening a seat-consuming
+/// type is the root administrator's to do; profile lists keep their bounds.
+pub async fn r23_seats_and_types_of_the_tenant_only(store: Arc<dyn Store>) {
+    let h = Harness::new(store);
+    let tenant = h.tenant("acme", 5).await;
+    let other = h.tenant("globex", 5).await;
+    let err =
+        seats::set_subscription(&h.ports, &h.operator, tenant.account.id, vec![(other.user_type.id, 9)])
+            .await
+            .unwrap_err();
+    assert!(matches!(err, seats::SeatError::NotFound { .. }), "another tenant's type: {err:?}");
+    let clerk = seats::NewUserType {
+        key: "clerk".into(),
+        name: "Clerk".into(),
+        consumes_seat: true,
+        ceiling: BTreeSet::from([Permission::new(Module::Orders, Access::Read)]),
+    };
+    let clerk =
+        seats::create_user_type(&h.ports, &tenant.admin_actor, tenant.account.id, clerk).await.unwrap();
+    let wider = seats::UserTypePatch { ceiling: Some(BuiltinRole::User.permissions()), ..Default::default() };
+    seats::update_user_type(&h.ports, &tenant.admin_actor, clerk.id, wider).await.unwrap();
+
+    let mut command = h.new_user(&tenant, "territorial");
+    command.profile.sales_territories =
+        Some((0..=users::MAX_SALES_TERRITORIES).map(|n| format!("T{n}")).collect());
+    let err = users::create_user(&h.ports, &tenant.admin_actor, tenant.account.id, command.clone())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, UserError::Invalid(_)), "{err:?}");
+    command.profile.sales_territories =
+        Some((1..=users::MAX_SALES_TERRITORIES).map(|n| format!("T{n}")).collect());
+    users::create_user(&h.ports, &tenant.admin_actor, tenant.account.id, command).await.unwrap();
+}
+
+/// R4, R19: a user names only its tenant's user type and roles, a scope within its own
+/// account, an http(s) image and attributes within their bounds.
+pub async fn r4_r19_a_user_names_only_what_it_may(store: Arc<dyn Store>) {
+    let h = Harness::new(store);
+    let tenant = h.tenant("acme", 10).await;
+    let other = h.tenant("globex", 10).await;
+    let east = h.sub_account(&tenant, tenant.account.id, "acme-east").await;
+    let west = h.sub_account(&tenant, tenant.account.id, "acme-west").await;
+    let shop = h.sub_account(&tenant, east.id, "acme-east-shop").await;
+    let create = |command: users::NewUser, account| {
+        users::create_user(&h.ports, &tenant.admin_actor, account, command)
+    };
+
+    let mut foreign_type = h.new_user(&tenant, "t1");
+    foreign_type.user_type = other.user_type.id;
+    let err = create(foreign_type, tenant.account.id).await.unwrap_err();
+    assert!(matches!(err, UserError::NotFound { entity: "user type" }), "{err:?}");
+    let mut foreign_role = h.new_user(&tenant, "t2");
+    foreign_role.roles = BTreeSet::from([other.user_role]);
+    let err = create(foreign_role, tenant.account.id).await.unwrap_err();
+    assert!(matches!(err, UserError::NotFound { entity: "role" }), "{err:?}");
+    let mut sideways = h.new_user(&tenant, "t3");
+    sideways.scope = BTreeSet::from([west.id]);
+    let err = create(sideways, east.id).await.unwrap_err();
+    assert!(matches!(err, UserError::Denied(Denied::OutsideScope)), "a scope outside its account: {err:?}");
+    let mut below = h.new_user(&tenant, "t4");
+    below.scope = BTreeSet::from([shop.id]);
+    create(below, east.id).await.unwrap();
+
+    let profile = |image: &str, value_length: usize| users::ProfileInput {
+        image_url: Some(image.to_owned()),
+        attributes: Some(std::collections::BTreeMap::from([(
+            "cost_center".to_owned(),
+            "x".repeat(value_length),
+        )])),
+        ..Default::default()
+    };
+    let limit = users::MAX_ATTRIBUTE_LENGTH;
+    for (image, length, ok) in [
+        ("https://cdn.example.com/me.png", limit, true),
+        ("http://cdn.example.com/me.png", 1, true),
+        ("", 1, true),
+        ("ftp://cdn.example.com/me.png", 1, false),
+        ("javascript:alert(1)", 1, false),
+        (&format!("https://example.com/{}", "x".repeat(2000)), 1, false),
+        ("https://cdn.example.com/me.png", limit + 1, false),
+    ] {
+        let applied = profile(image, length).apply(usher_domain::model::Profile::default());
+        assert_eq!(
+            applied.is_ok(),
+            ok,
+            "{} / {length}: {applied:?}",
+            image.chars().take(40).collect::<String>()
+        );
+        if let (Ok(applied), "") = (&applied, image) {
+            assert_eq!(applied.image_url, None, "empty text clears the image");
+        }
+    }
+}
+
+/// Optimistic locking: every change answers the user at the version the store now holds, and
+/// a change naming another version is refused, by an administrator or by the user itself.
+pub async fn every_change_answers_the_stored_version(store: Arc<dyn Store>) {
+    let h = Harness::new(store);
+    let tenant = h.tenant("acme", 5).await;
+    let admin = &tenant.admin_actor;
+    let user = h.user(&tenant, tenant.account.id, "versioned").await.unwrap();
+    let h = &h;
+    let stored = |id| async move { users::get_user(&h.ports, &h.operator, id).await.unwrap().version };
+    let mut last = user.version;
+    let check = |last: &mut u64, answered: u64, stored: u64, what: &str| {
+        assert_eq!(answered, stored, "{what}: the answer is the stored version");
+        assert!(answered > *last, "{what}: the version moved on");
+        *last = answered;
+    };
+    let changed =
+        users::set_password(&h.ports, admin, user.id, &PlainPassword::new("set by the administrator"))
+            .await
+            .unwrap();
+    check(&mut last, changed.version, stored(user.id).await, "set password");
+    let changed = users::mark_email_verified(&h.ports, admin, user.id).await.unwrap();
+    check(&mut last, changed.version, stored(user.id).await, "verify");
+    let changed = users::disable_user(&h.ports, admin, user.id).await.unwrap();
+    check(&mut last, changed.version, stored(user.id).await, "disable");
+    let changed = users::enable_user(&h.ports, admin, user.id).await.unwrap();
+    check(&mut last, changed.version, stored(user.id).await, "enable");
+
+    let stale = UserPatch { if_version: Some(changed.version + 1), ..Default::default() };
+    let err = users::update_user(&h.ports, admin, user.id, stale).await.unwrap_err();
+    assert!(matches!(err, UserError::VersionMismatch { .. }), "{err:?}");
+    let current = UserPatch { if_version: Some(changed.version), ..Default::default() };
+    let changed = users::update_user(&h.ports, admin, user.id, current).await.unwrap();
+    check(&mut last, changed.version, stored(user.id).await, "update");
+
+    h.give_password(&tenant, user.id).await;
+    last = stored(user.id).await;
+    let own = h.login("acme", "versioned").await;
+    let profile = users::ProfileInput { first_name: Some("Vera".into()), ..Default::default() };
+    let err = users::update_own_profile(&h.ports, &own, profile.clone(), Some(last + 1)).await.unwrap_err();
+    assert!(matches!(err, UserError::VersionMismatch { .. }), "{err:?}");
+    let changed = users::update_own_profile(&h.ports, &own, profile, Some(last)).await.unwrap();
+    check(&mut last, changed.version, stored(user.id).await, "own profile");
+    let changed = users::erase_user(&h.ports, admin, user.id).await.unwrap();
+    check(&mut last, changed.version, stored(user.id).await, "erase");
+}

@@ -108,9 +108,10 @@ pub fn username_from_format(format: &UsernameFormat, parts: NameParts<'_>) -> Us
     let mut text = format.as_str().to_owned();
     for (placeholder, value) in substitutions {
         if text.contains(placeholder) {
+            // A name is never blank (`Name` is trimmed and non-empty), so neither is its squash.
             match value {
-                Some(value) if !value.is_empty() => text = text.replace(placeholder, &value),
-                _ => return email_username(parts.email),
+                Some(value) => text = text.replace(placeholder, &value),
+                None => return email_username(parts.email),
             }
         }
     }

@@ -505,7 +505,6 @@ pub async fn change_own_password(
     user.must_change_password = false;
     user.updated_at = ports.now();
     tx.update_user(&user).await?;
-    user.version += 1;
     let ended = tx.delete_sessions_of(user.id).await?;
     retire_password_links(ports, tx.as_mut(), user.id).await?;
     let message = MailMessage::PasswordChanged { user: user.id };

@@ -410,6 +410,12 @@ mod mocked {
         assert!(matches!(err, accounts::AccountError::Denied(Denied::OperatorOnly)), "{err:?}");
     }
 
+    #[test]
+    fn ports_debug_shows_the_throttle_policy_and_nothing_else() {
+        let shown = format!("{:?}", ports(MockStore::new(), MockPasswordHasher::new()));
+        assert!(shown.starts_with("Ports") && shown.contains("per_address: 5"), "{shown}");
+    }
+
     #[tokio::test]
     async fn a_store_failure_while_loading_an_account_is_a_failure_not_a_404() {
         let mut store = MockStore::new();

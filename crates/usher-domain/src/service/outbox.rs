@@ -226,4 +226,11 @@ mod tests {
         let middle = policy.backoff_with_jitter(3, 128);
         assert!(middle > Duration::seconds(60) && middle < Duration::seconds(120), "{middle:?}");
     }
+
+    #[test]
+    fn a_round_handled_every_mail_it_sent_retried_failed_or_resolved() {
+        let report = DispatchReport { sent: 1, retried: 2, failed: 3, resolved: 4 };
+        assert_eq!(report.handled(), 10);
+        assert_eq!(DispatchReport::default().handled(), 0);
+    }
 }
