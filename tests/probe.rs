@@ -9,25 +9,35 @@ fn id(value: &Value) -> String {
     value["id"].as_str().unwrap_or_else(|| panic!("no id in {value}")).to_owned()
 }
 
-/// A user of `tenant` at its root with a verified email and the password `password` set by
+/// A user of `tenant` in `account` with a verified email and the password `password` set by
 /// the administrator (so it must change it, R16), and its id.
 async fn user_with_password(
     server: &Server,
     tenant: &Tenant,
+    account: &str,
     name: &str,
     roles: &[&str],
     password: &str,
 ) -> String {
-    let body = json!({"username": name, "email": format!("{name}@{}.example.com", tenant.slug), "user_type": tenant.admin_type, "roles": roles});
-    let (status, user) =
-        server.post(&format!("/v1/accounts/{}/users", tenant.account), &tenant.token, body).await;
+    let email = format!("{name}@{}.example.com", tenant.slug);
+    let body = json!({"username": name, "email": email, "user_type": tenant.admin_type, "roles": roles});
+    let (status, user) = server.post(&format!("/v1/accounts/{account}/users"), &tenant.token, body).await;
     assert_eq!(status, StatusCode::CREATED, "{user}");
     let user = id(&user);
     server.post(&format!("/v1/users/{user}/email-verified"), &tenant.token, json!({})).await;
-    let (status, body) =
-        server.put(&format!("/v1/users/{user}/password"), &tenant.token, json!({"password": password})).await;
+    let password = json!({"password": password});
+    let (status, body) = server.put(&format!("/v1/users/{user}/password"), &tenant.token, password).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     user
+}
+
+/// The operator (who owns seats, R23) sells the tenant `total` administrator seats.
+async fn administrator_seats(server: &Server, tenant: &Tenant, total: u32) {
+    let operator = server.operator().await;
+    let seats = json!({"seats": [{"user_type": tenant.admin_type, "total": total}]});
+    let (status, body) =
+        server.put(&format!("/v1/accounts/{}/subscription", tenant.account), &operator, seats).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
 }
 
 /// Logs a user in with the administrator's password and changes it to `own`.
@@ -54,22 +64,8 @@ async fn finding_1_a_sub_account_admin_cannot_rewrite_the_companys_seats_or_cata
         )
         .await;
     let sub = id(&sub);
-    let body = json!({"username": "east", "email": "east@acme.example.com", "user_type": tenant.admin_type, "roles": [tenant.admin_role]});
-    let operator = server.operator().await;
-    server
-        .put(
-            &format!("/v1/accounts/{}/subscription", tenant.account),
-            &operator,
-            json!({"seats": [{"user_type": tenant.admin_type, "total": 5}]}),
-        )
-        .await;
-    let (status, east) = server.post(&format!("/v1/accounts/{sub}/users"), &tenant.token, body).await;
-    assert_eq!(status, StatusCode::CREATED, "{east}");
-    let east = id(&east);
-    server.post(&format!("/v1/users/{east}/email-verified"), &tenant.token, json!({})).await;
-    server
-        .put(&format!("/v1/users/{east}/password"), &tenant.token, json!({"password": "temporary pass 1234"}))
-        .await;
+    administrator_seats(&server, &tenant, 5).await;
+    user_with_password(&server, &tenant, &sub, "east", &[&tenant.admin_role], "temporary pass 1234").await;
     let token = own_password(&server, &tenant, "east", "temporary pass 1234", "east's own passphrase").await;
 
     let seats = json!({"seats": [{"user_type": tenant.user_type, "total": 500}]});
@@ -104,18 +100,11 @@ async fn finding_2_a_user_manager_cannot_take_over_an_administrator() {
     let db = Db::sqlite().await;
     let server = Server::start(&db).await;
     let tenant = server.tenant("acme", 5).await;
-    let operator = server.operator().await;
-    server
-        .put(
-            &format!("/v1/accounts/{}/subscription", tenant.account),
-            &operator,
-            json!({"seats": [{"user_type": tenant.admin_type, "total": 5}]}),
-        )
-        .await;
+    administrator_seats(&server, &tenant, 5).await;
     let role = json!({"name": "User managers", "permissions": ["users:read", "users:write", "orders:write"]});
     let (_, role) = server.post(&format!("/v1/accounts/{}/roles", tenant.account), &tenant.token, role).await;
     let role = id(&role);
-    user_with_password(&server, &tenant, "manager", &[&role], "temporary pass 1234").await;
+    user_with_password(&server, &tenant, &tenant.account, "manager", &[&role], "temporary pass 1234").await;
     let manager =
         own_password(&server, &tenant, "manager", "temporary pass 1234", "the manager's passphrase").await;
     let (_, me) = server.get("/v1/me", &tenant.token).await;
@@ -234,16 +223,16 @@ async fn finding_5_tokens_do_not_outlive_what_they_stood_for() {
     let db = Db::sqlite().await;
     let server = Server::start(&db).await;
     let tenant = server.tenant("acme", 5).await;
-    let operator = server.operator().await;
-    server
-        .put(
-            &format!("/v1/accounts/{}/subscription", tenant.account),
-            &operator,
-            json!({"seats": [{"user_type": tenant.admin_type, "total": 5}]}),
-        )
-        .await;
-    let user =
-        user_with_password(&server, &tenant, "keeper", &[&tenant.admin_role], "temporary pass 1234").await;
+    administrator_seats(&server, &tenant, 5).await;
+    let user = user_with_password(
+        &server,
+        &tenant,
+        &tenant.account,
+        "keeper",
+        &[&tenant.admin_role],
+        "temporary pass 1234",
+    )
+    .await;
     let keeper =
         own_password(&server, &tenant, "keeper", "temporary pass 1234", "the keeper's passphrase").await;
     let (_, key) = server
@@ -389,15 +378,16 @@ async fn finding_8_a_user_who_must_change_the_password_may_do_nothing_else() {
     let db = Db::sqlite().await;
     let server = Server::start(&db).await;
     let tenant = server.tenant("acme", 5).await;
-    let operator = server.operator().await;
-    server
-        .put(
-            &format!("/v1/accounts/{}/subscription", tenant.account),
-            &operator,
-            json!({"seats": [{"user_type": tenant.admin_type, "total": 5}]}),
-        )
-        .await;
-    user_with_password(&server, &tenant, "fresh", &[&tenant.admin_role], "temporary pass 1234").await;
+    administrator_seats(&server, &tenant, 5).await;
+    user_with_password(
+        &server,
+        &tenant,
+        &tenant.account,
+        "fresh",
+        &[&tenant.admin_role],
+        "temporary pass 1234",
+    )
+    .await;
     let token = server.login("acme", "fresh", "temporary pass 1234").await;
     for path in
         ["/v1/me", "/v1/permissions", "/v1/me/sessions", &format!("/v1/accounts/{}/users", tenant.account)]
