@@ -523,6 +523,16 @@ pub async fn r8_erasure_reaches_invitations_contacts_and_mail(store: Arc<dyn Sto
         (&None, &None, &None, &None)
     );
     assert_eq!(h.counts(tenant.account.id).await.0, n_audit + 2, "the audit chain stays, with the erasures");
+    let page = usher_domain::service::audit::list_audit_events(
+        &h.ports,
+        &tenant.admin_actor,
+        tenant.account.id,
+        usher_domain::ports::PageRequest::first(200),
+    )
+    .await
+    .unwrap();
+    let log = serde_json::to_string(&page.items.iter().map(|e| &e.diff).collect::<Vec<_>>()).unwrap();
+    assert!(!log.contains(address) && !log.contains("Carl"), "the audit diffs forget them: {log}");
 }
 
 /// R24 (ASVS V7.4.5, V7.5.2): people list and end their own sessions; an administrator lists

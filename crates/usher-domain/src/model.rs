@@ -161,7 +161,7 @@ impl UsernameFormat {
             return Err(ValueError::TooLong { max: 100, actual: value.len() });
         }
         let mut rest = value;
-        let mut n_placeholders = 0;
+        let mut n_placeholders = 0_usize;
         while let Some(start) = rest.find('{') {
             let after = rest.get(start..).unwrap_or_default();
             let Some(known) = Self::PLACEHOLDERS.iter().find(|p| after.starts_with(**p)) else {
@@ -483,13 +483,6 @@ pub struct User {
     pub erased_at: Option<Timestamp>,
     /// Optimistic-locking version; the store increments it on every update.
     pub version: u64,
-}
-
-impl User {
-    /// Whether the user counts against a seat of its type (R1).
-    pub fn holds_seat(&self) -> bool {
-        self.state == UserState::Active
-    }
 }
 
 /// The state an invitation was left in; `Expired` is derived from the clock.
@@ -923,6 +916,60 @@ mod tests {
 
     fn account(n: u128) -> AccountId {
         AccountId::from_uuid(Uuid::from_u128(n))
+    }
+
+    #[test]
+    fn stored_paths_are_restored_unless_they_loop_and_know_their_root() {
+        let path = AccountPath::restore(account(3), vec![account(1), account(2)]).unwrap();
+        assert_eq!(path, AccountPath::root_of(account(1)).child(account(2)).child(account(3)));
+        assert!(
+            AccountPath::restore(account(3), vec![account(1), account(1)]).is_err(),
+            "a repeated ancestor"
+        );
+        assert!(AccountPath::restore(account(1), vec![account(1)]).is_err(), "its own ancestor");
+        let account_at = |path: AccountPath| Account {
+            id: path.id(),
+            path,
+            slug: crate::value::Slug::parse("acme").unwrap(),
+            name: Name::parse("Acme").unwrap(),
+            state: AccountState::Active,
+            created_at: crate::time::Timestamp::from_unix_micros(0).unwrap(),
+        };
+        assert!(account_at(AccountPath::root_of(account(1))).is_root());
+        assert!(!account_at(AccountPath::root_of(account(1)).child(account(2))).is_root());
+    }
+
+    #[test]
+    fn lifetimes_stay_between_five_minutes_and_a_year() {
+        const YEAR: i64 = 365 * 24 * 3600;
+        assert_eq!(Lifetime::from_seconds(300).map(|l| l.seconds()), Ok(300));
+        assert_eq!(Lifetime::from_seconds(YEAR).map(|l| l.seconds()), Ok(YEAR));
+        assert!(Lifetime::from_seconds(299).is_err());
+        assert!(Lifetime::from_seconds(YEAR + 1).is_err());
+        assert_eq!(Lifetime::hours(12).seconds(), 12 * 3600);
+        assert_eq!(Lifetime::days(7).seconds(), 7 * 24 * 3600);
+        assert_eq!(Lifetime::hours(0).seconds(), 3600, "at least an hour");
+    }
+
+    #[test]
+    fn r5_username_formats_are_short_and_use_known_placeholders() {
+        let long = format!("{{first}}{}", "x".repeat(93));
+        assert_eq!(long.len(), 100);
+        assert!(UsernameFormat::parse(&long).is_ok());
+        assert!(UsernameFormat::parse(&format!("{long}x")).is_err());
+        assert!(UsernameFormat::parse("{first}.{last}").is_ok());
+        assert!(UsernameFormat::parse("plain").is_err(), "no placeholder");
+        assert!(UsernameFormat::parse("{nickname}").is_err(), "an unknown one");
+    }
+
+    #[test]
+    fn delivery_states_have_their_names_and_mail_debug_shows_only_the_kind() {
+        assert_eq!(
+            [DeliveryState::Pending, DeliveryState::Sent, DeliveryState::Failed].map(DeliveryState::as_str),
+            ["pending", "sent", "failed"]
+        );
+        let message = MailMessage::PasswordChanged { user: crate::id::UserId::from_uuid(Uuid::from_u128(4)) };
+        assert_eq!(format!("{message:?}"), "MailMessage::password_changed");
     }
 
     #[test]

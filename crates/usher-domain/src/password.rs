@@ -158,6 +158,9 @@ mod tests {
         assert_eq!(check(policy, "short-pass1"), Err(PasswordRejected::TooShort { min: 12, actual: 11 }));
         assert_eq!(check(policy, "ääääääääääää"), Ok(()), "12 non-ASCII characters are 12, not 24");
         assert_eq!(check(policy, &"x".repeat(129)), Err(PasswordRejected::TooLong { max: 128, actual: 129 }));
+        assert_eq!(check(policy, &format!("{}q", "horse battery ".repeat(9))), Ok(()), "127 characters");
+        assert_eq!(check(policy, &format!("{}qz", "horse battery ".repeat(9))), Ok(()), "exactly 128");
+        assert!(!ShippedPasswordList.is_empty() && ShippedPasswordList.len() > 10_000);
     }
 
     #[test]

@@ -563,6 +563,15 @@ mod tests {
         assert_eq!(Cursor::decode(&cursor.encode()), Some(cursor));
         assert_eq!(Cursor::decode("zz.123"), None);
         assert_eq!(Cursor::decode("no-dot"), None);
+        assert_eq!(
+            Cursor::decode("abc.00000000000000000000000000000042"),
+            None,
+            "an odd number of hex digits"
+        );
+        let longest = Cursor { key: "k".repeat(1024), id: Uuid::from_u128(7) };
+        assert_eq!(Cursor::decode(&longest.encode()), Some(longest), "2,048 hex digits");
+        let longer = Cursor { key: "k".repeat(1025), id: Uuid::from_u128(7) };
+        assert_eq!(Cursor::decode(&longer.encode()), None, "more is refused");
     }
 
     #[test]

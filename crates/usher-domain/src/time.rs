@@ -77,4 +77,13 @@ mod tests {
         assert_eq!(at.unix_micros() % 1_000_000, 123_456);
         assert_eq!(Timestamp::from_unix_micros(at.unix_micros()), Some(at));
     }
+
+    #[test]
+    fn retry_after_rounds_up_to_whole_seconds_and_rfc3339_reads_as_utc() {
+        let at = Timestamp::from_datetime(time::macros::datetime!(2026-11-23 10:00:00 UTC));
+        assert_eq!(at.plus(Duration::milliseconds(1_500)).seconds_after(at), 2);
+        assert_eq!(at.plus(Duration::seconds(90)).seconds_after(at), 90);
+        assert_eq!(at.seconds_after(at), 1, "never zero");
+        assert_eq!(at.to_rfc3339(), "2026-11-23T10:00:00Z");
+    }
 }
