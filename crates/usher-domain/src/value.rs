@@ -703,6 +703,74 @@ mod tests {
     }
 
     #[test]
+    fn emails_follow_the_usual_shape_at_its_limits() {
+        let local64 = "l".repeat(64);
+        let label63 = "d".repeat(63);
+        for (raw, ok) in [
+            ("ada@example.com", true),
+            (&format!("{local64}@example.com"), true),
+            (&format!("{local64}x@example.com"), false),
+            (&format!("ada@{label63}.com"), true),
+            (&format!("ada@{label63}d.com"), false),
+            ("@example.com", false),
+            ("ada@example", false),
+            ("ada@@example.com", false),
+            (".ada@example.com", false),
+            ("ada.@example.com", false),
+            ("a..da@example.com", false),
+            ("ad<a@example.com", false),
+            ("ada@-example.com", false),
+            ("ada@example-.com", false),
+            ("ada@exa_mple.com", false),
+            ("ada@example..com", false),
+        ] {
+            assert_eq!(Email::parse(raw).is_ok(), ok, "{raw}");
+        }
+    }
+
+    #[test]
+    fn names_slugs_locales_and_hashes_keep_their_bounds() {
+        assert!(Name::parse(&"n".repeat(200)).is_ok());
+        assert_eq!(Name::parse(&"n".repeat(201)), Err(ValueError::TooLong { max: 200, actual: 201 }));
+        assert_eq!(Name::parse("  "), Err(ValueError::Empty));
+        for (raw, ok) in
+            [("ab", true), ("a", false), ("a-b", true), ("-ab", false), ("ab-", false), ("a_b", false)]
+        {
+            assert_eq!(Slug::parse(raw).is_ok(), ok, "slug {raw}");
+        }
+        assert!(Slug::parse(&"s".repeat(63)).is_ok() && Slug::parse(&"s".repeat(64)).is_err());
+        for (raw, ok) in [
+            ("en", true),
+            ("de_CH", true),
+            ("de-1996", true),
+            ("e", false),
+            ("en-", false),
+            ("e1", false),
+            ("en-toolongsub", false),
+        ] {
+            assert_eq!(Locale::parse(raw).is_ok(), ok, "locale {raw}");
+        }
+        assert!(PasswordHash::parse("$argon2id$v=19$m=19456").is_ok());
+        for bad in ["argon2id", "$argon2id $v", &format!("${}", "h".repeat(512))] {
+            assert!(PasswordHash::parse(bad).is_err(), "{bad}");
+        }
+        assert!(Username::parse("ada\u{7}").is_err(), "a control character");
+        assert!(Username::parse("a da").is_err(), "a space");
+        let listed = permission_list(&[
+            Permission::new(Module::Users, Access::Write),
+            Permission::new(Module::Roles, Access::Read),
+        ]);
+        assert_eq!(listed, "users:write, roles:read");
+    }
+
+    #[test]
+    fn debug_output_names_values_but_never_secrets() {
+        assert_eq!(format!("{:?}", Email::parse("ada@example.com").unwrap()), "Email(ada@example.com)");
+        assert_eq!(format!("{:?}", Username::parse("ada").unwrap()), "Username(ada)");
+        assert!(!format!("{:?}", PlainPassword::new("hunter2 hunter2")).contains("hunter2"));
+    }
+
+    #[test]
     fn r5_confusable_and_invisible_usernames_are_refused() {
         // UTS #39: a name that passes for another is refused; honest names in any script pass.
         for spoof in [
