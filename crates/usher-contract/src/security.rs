@@ -533,6 +533,12 @@ pub async fn r8_erasure_reaches_invitations_contacts_and_mail(store: Arc<dyn Sto
     .unwrap();
     let log = serde_json::to_string(&page.items.iter().map(|e| &e.diff).collect::<Vec<_>>()).unwrap();
     assert!(!log.contains(address) && !log.contains("Carl"), "the audit diffs forget them: {log}");
+    let created = page
+        .items
+        .iter()
+        .find(|e| e.action == "user.created_from_contact" && e.target_id == carl.id.to_string())
+        .unwrap();
+    assert_eq!(created.diff["email"], "[erased]", "the chain keeps the event, with the person's data erased");
 }
 
 /// R24 (ASVS V7.4.5, V7.5.2): people list and end their own sessions; an administrator lists

@@ -949,6 +949,8 @@ mod tests {
         assert_eq!(Lifetime::hours(12).seconds(), 12 * 3600);
         assert_eq!(Lifetime::days(7).seconds(), 7 * 24 * 3600);
         assert_eq!(Lifetime::hours(0).seconds(), 3600, "at least an hour");
+        assert_eq!(Lifetime::hours(8760).seconds(), YEAR, "at most a year");
+        assert_eq!(Lifetime::hours(9000).seconds(), YEAR);
     }
 
     #[test]

@@ -764,6 +764,17 @@ mod tests {
     }
 
     #[test]
+    fn tokens_and_hashes_keep_their_shape() {
+        assert!(SecretToken::parse(&"t".repeat(16)).is_ok() && SecretToken::parse(&"t".repeat(15)).is_err());
+        assert!(
+            SecretToken::parse(&"t".repeat(256)).is_ok() && SecretToken::parse(&"t".repeat(257)).is_err()
+        );
+        assert!(TokenHash::parse(&"a".repeat(64)).is_ok());
+        assert!(TokenHash::parse(&"a".repeat(63)).is_err() && TokenHash::parse(&"g".repeat(64)).is_err());
+        assert!(PasswordHash::parse(&format!("${}", "h".repeat(511))).is_ok(), "512 characters");
+    }
+
+    #[test]
     fn debug_output_names_values_but_never_secrets() {
         assert_eq!(format!("{:?}", Email::parse("ada@example.com").unwrap()), "Email(ada@example.com)");
         assert_eq!(format!("{:?}", Username::parse("ada").unwrap()), "Username(ada)");
