@@ -317,6 +317,18 @@ pub async fn r25_links_are_bound_to_what_they_were_issued_for(store: Arc<dyn Sto
     assert!(verified.email_verified_at.is_some());
 }
 
+/// The newest `limit` audit events of a tenant, as its administrator reads them.
+async fn audit_of(
+    h: &Harness,
+    tenant: &Tenant,
+    limit: u16,
+) -> usher_domain::ports::Page<usher_domain::model::AuditEvent> {
+    let page = usher_domain::ports::PageRequest::first(limit);
+    usher_domain::service::audit::list_audit_events(&h.ports, &tenant.admin_actor, tenant.account.id, page)
+        .await
+        .unwrap()
+}
+
 /// A reset link that no longer works: it reads as used.
 async fn assert_link_used(h: &Harness, link: &str, when: &str) {
     let attempt = PlainPassword::new("the attacker's one");
@@ -523,14 +535,7 @@ pub async fn r8_erasure_reaches_invitations_contacts_and_mail(store: Arc<dyn Sto
         (&None, &None, &None, &None)
     );
     assert_eq!(h.counts(tenant.account.id).await.0, n_audit + 2, "the audit chain stays, with the erasures");
-    let page = usher_domain::service::audit::list_audit_events(
-        &h.ports,
-        &tenant.admin_actor,
-        tenant.account.id,
-        usher_domain::ports::PageRequest::first(200),
-    )
-    .await
-    .unwrap();
+    let page = audit_of(&h, &tenant, 200).await;
     let log = serde_json::to_string(&page.items.iter().map(|e| &e.diff).collect::<Vec<_>>()).unwrap();
     assert!(!log.contains(address) && !log.contains("Carl"), "the audit diffs forget them: {log}");
     let created = page
@@ -697,14 +702,7 @@ pub async fn r20_a_created_user_is_audited_with_its_fields(store: Arc<dyn Store>
     let h = Harness::new(store);
     let tenant = h.tenant("acme", 5).await;
     let user = h.user(&tenant, tenant.account.id, "audited").await.unwrap();
-    let page = usher_domain::service::audit::list_audit_events(
-        &h.ports,
-        &tenant.admin_actor,
-        tenant.account.id,
-        usher_domain::ports::PageRequest::first(50),
-    )
-    .await
-    .unwrap();
+    let page = audit_of(&h, &tenant, 50).await;
     let created =
         page.items.iter().find(|e| e.action == "user.created" && e.target_id == user.id.to_string()).unwrap();
     assert_eq!(created.diff["username"]["after"], "audited", "{}", created.diff);
@@ -818,14 +816,7 @@ pub async fn r10_invitation_limits_expiry_and_tally(store: Arc<dyn Store>) {
 
     let emails = vec!["a@example.com".to_owned(), "b@example.com".to_owned(), "bad".to_owned()];
     invitations::invite(&h.ports, &tenant.admin_actor, tenant.account.id, command(emails)).await.unwrap();
-    let page = usher_domain::service::audit::list_audit_events(
-        &h.ports,
-        &tenant.admin_actor,
-        tenant.account.id,
-        usher_domain::ports::PageRequest::first(1),
-    )
-    .await
-    .unwrap();
+    let page = audit_of(&h, &tenant, 1).await;
     assert_eq!(page.items[0].diff["outcomes"], serde_json::json!({"invited": 2, "invalid_email": 1}));
     let again = invitations::invite(
         &h.ports,
@@ -999,14 +990,7 @@ pub async fn r9_r21_links_prove_what_they_should(store: Arc<dyn Store>) {
     let done =
         public::complete_password_link(&h.ports, None, &link, &PlainPassword::new(PASSWORD)).await.unwrap();
     assert!(done.email_verified_at.is_none(), "a reset link proves nothing new");
-    let page = usher_domain::service::audit::list_audit_events(
-        &h.ports,
-        &tenant.admin_actor,
-        tenant.account.id,
-        usher_domain::ports::PageRequest::first(50),
-    )
-    .await
-    .unwrap();
+    let page = audit_of(&h, &tenant, 50).await;
     let action_on = |user: usher_domain::id::UserId, action: &str| {
         page.items.iter().any(|e| e.action == action && e.target_id == user.to_string())
     };
