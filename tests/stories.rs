@@ -281,7 +281,7 @@ async fn r16_an_admin_set_password_must_be_changed_first(server: Server, db: Db)
     assert_eq!(problem["code"], "password_change_required");
     let wrong = json!({"current_password": "not the password", "new_password": "ida's own passphrase"});
     let (status, problem) = server.put("/v1/me/password", &token, wrong).await;
-    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+    assert_eq!(status, StatusCode::FORBIDDEN, "{problem}");
     assert_eq!(problem["code"], "wrong_password");
     let change = json!({"current_password": "set by the admin 1", "new_password": "ida's own passphrase"});
     let (status, _) = server.put("/v1/me/password", &token, change).await;

@@ -59,6 +59,7 @@ macro_rules! store_contract {
             sub_accounts_form_a_tree
         );
         $crate::store_contract!(@security
+            a_cursor_of_another_list_is_a_position_not_a_failure,
             r8_erasure_reaches_invitations_contacts_and_mail,
             r10_invitation_limits_expiry_and_tally,
             r4_r19_a_user_names_only_what_it_may,
@@ -68,6 +69,8 @@ macro_rules! store_contract {
             r13_r24_sessions_and_keys_end_when_they_should,
             r14_a_distributed_attack_holds_back_failing_sources_only,
             r14_nobody_logs_in_under_a_suspended_account,
+            r14_throttle_counts_hide_who_and_are_forgotten,
+            r14_a_stolen_session_cannot_guess_the_password,
             r20_a_created_user_is_audited_with_its_fields,
             settings_name_only_the_tenants_own_catalog,
             r21_public_forms_are_throttled_per_address_and_source,

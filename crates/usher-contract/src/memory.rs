@@ -776,6 +776,16 @@ impl Tx for MemoryTx {
         self.work.failures.remove(key);
         Ok(())
     }
+    async fn forget_login_failures_before(&mut self, before: Timestamp) -> Result<u64, RepoError> {
+        let mut forgotten = 0;
+        self.work.failures.retain(|_, times| {
+            let count = times.len();
+            times.retain(|t| *t > before);
+            forgotten += count - times.len();
+            !times.is_empty()
+        });
+        Ok(u64::try_from(forgotten).unwrap_or(u64::MAX))
+    }
 }
 
 /// A clock that moves only when told to.

@@ -615,6 +615,89 @@ pub async fn r14_a_distributed_attack_holds_back_failing_sources_only(store: Arc
     auth::login(&h.ports, Some("192.0.2.200"), attempt(PASSWORD)).await.unwrap();
 }
 
+/// R14, R8: the throttle counts hold no username, address or source in clear, and are
+/// forgotten once out of the window, so an erased person's attempts do not outlive it.
+pub async fn r14_throttle_counts_hide_who_and_are_forgotten(store: Arc<dyn Store>) {
+    let h = Harness::new(store);
+    h.tenant("acme", 5).await;
+    let wrong = auth::Credentials {
+        account: "acme".into(),
+        username: "admin".into(),
+        password: PlainPassword::new("nope"),
+    };
+    auth::login(&h.ports, Some("198.51.100.9"), wrong.clone()).await.unwrap_err();
+    public::request_password_reset(&h.ports, Some("198.51.100.9"), "acme", "someone@example.com")
+        .await
+        .unwrap();
+    let user_key = usher_domain::rules::throttle_key("login-user", &["acme", "admin"]);
+    let address_key =
+        usher_domain::rules::throttle_key("password-reset-address", &["acme:someone@example.com"]);
+    let epoch = usher_domain::time::Timestamp::from_unix_micros(0).unwrap();
+    let counted = |key: String| {
+        let store = h.ports.store.clone();
+        async move {
+            let mut tx = store.begin().await.unwrap();
+            tx.login_failures_since(&key, epoch).await.unwrap().len()
+        }
+    };
+    assert_eq!(counted(user_key.clone()).await, 1, "counted under the hashed key");
+    assert_eq!(counted(address_key.clone()).await, 1, "counted under the hashed key");
+    assert_eq!(counted("user:acme:admin".into()).await, 0, "no key in clear");
+
+    h.clock.advance(h.ports.throttle.window + usher_domain::time::Duration::seconds(1));
+    auth::login(&h.ports, Some("192.0.2.1"), auth::Credentials { username: "other".into(), ..wrong })
+        .await
+        .unwrap_err();
+    assert_eq!(counted(user_key).await, 0, "forgotten past the window");
+    assert_eq!(counted(address_key).await, 0, "forgotten past the window");
+}
+
+/// A cursor from another list (a username where a time belongs) reads as a position, never
+/// as a failure. The audit log runs newest first: every event comes after a key sorting after
+/// every time, none after one sorting before them.
+pub async fn a_cursor_of_another_list_is_a_position_not_a_failure(store: Arc<dyn Store>) {
+    use usher_domain::ports::{Cursor, PageRequest};
+    let h = Harness::new(store);
+    let tenant = h.tenant("acme", 5).await;
+    let events = audit_of(&h, &tenant, 50).await.items.len();
+    assert!(events > 0);
+    for (key, expected) in [("admin", events), ("-", 0)] {
+        let page = PageRequest::after(Cursor { key: key.into(), id: uuid::Uuid::nil() }, 50);
+        let listed = usher_domain::service::audit::list_audit_events(
+            &h.ports,
+            &tenant.admin_actor,
+            tenant.account.id,
+            page,
+        )
+        .await
+        .unwrap();
+        assert_eq!(listed.items.len(), expected, "after {key:?}");
+    }
+}
+
+/// R14: a session cannot be used to guess the password behind it. Past the per-user limit of
+/// wrong current passwords, even the right one waits out the window; then it works.
+pub async fn r14_a_stolen_session_cannot_guess_the_password(store: Arc<dyn Store>) {
+    let h = Harness::new(store);
+    let tenant = h.tenant("acme", 5).await;
+    let new = PlainPassword::new("a brand new passphrase");
+    for _ in 0..h.ports.throttle.per_user {
+        let err =
+            auth::change_own_password(&h.ports, &tenant.admin_actor, &PlainPassword::new("a guess!"), &new)
+                .await
+                .unwrap_err();
+        assert!(matches!(err, auth::ChangePasswordError::WrongPassword), "{err:?}");
+    }
+    let err = auth::change_own_password(&h.ports, &tenant.admin_actor, &PlainPassword::new(PASSWORD), &new)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, auth::ChangePasswordError::Throttled { seconds } if seconds > 0), "{err:?}");
+    h.clock.advance(h.ports.throttle.window + usher_domain::time::Duration::seconds(1));
+    auth::change_own_password(&h.ports, &tenant.admin_actor, &PlainPassword::new(PASSWORD), &new)
+        .await
+        .unwrap();
+}
+
 /// R14: nobody logs in to a suspended account, nor to a sub-account of one.
 pub async fn r14_nobody_logs_in_under_a_suspended_account(store: Arc<dyn Store>) {
     let h = Harness::new(store);

@@ -304,6 +304,9 @@ pub trait Tx: Send {
     ) -> Result<Vec<Timestamp>, RepoError>;
     /// Forgets a key's failures (after a successful login).
     async fn clear_login_failures(&mut self, key: &str) -> Result<(), RepoError>;
+    /// Forgets every key's failures at or before `before` (out of the window); answers how
+    /// many.
+    async fn forget_login_failures_before(&mut self, before: Timestamp) -> Result<u64, RepoError>;
 }
 
 /// The clock.
@@ -427,7 +430,7 @@ impl Cursor {
         text.push_str(&self.id.simple().to_string());
         text
     }
-    /// Parses the opaque text; `None` if it was not made by [`Cursor::encode`].
+    /// Parses the opaque text; `None` unless it has the shape [`Cursor::encode`] writes.
     pub fn decode(text: &str) -> Option<Cursor> {
         let (hex, id) = text.rsplit_once('.')?;
         if hex.len() % 2 != 0 || hex.len() > 2048 {
@@ -437,7 +440,8 @@ impl Cursor {
             .step_by(2)
             .map(|i| hex.get(i..i + 2).and_then(|pair| u8::from_str_radix(pair, 16).ok()))
             .collect::<Option<Vec<u8>>>()?;
-        Some(Cursor { key: String::from_utf8(bytes).ok()?, id: Uuid::try_parse(id).ok()? })
+        // Any text is a position, so bytes that are not UTF-8 are read as the nearest text.
+        Some(Cursor { key: String::from_utf8_lossy(&bytes).into_owned(), id: Uuid::try_parse(id).ok()? })
     }
 }
 

@@ -313,6 +313,22 @@ impl ThrottlePolicy {
     }
 }
 
+/// The store key under which a throttle counts: the scope (`login-user`,
+/// `registration-address`, …) in clear and the identity (account and username, address,
+/// source) as SHA-256, so the counts hold no username, address or IP address in clear. They
+/// are forgotten once out of the window.
+pub fn throttle_key(scope: &str, identity: &[&str]) -> String {
+    use sha2::{Digest, Sha256};
+    let mut hasher = Sha256::new();
+    for part in identity {
+        // Length-prefixed, so ("ab", "c") and ("a", "bc") count apart.
+        hasher.update((part.len() as u64).to_be_bytes());
+        hasher.update(part.as_bytes());
+    }
+    let digest: String = hasher.finalize().iter().map(|b| format!("{b:02x}")).collect();
+    format!("{scope}:{digest}")
+}
+
 /// R14: with `failures` (times, oldest first) inside the window and a `limit`, when the
 /// caller may try again; `None` when not throttled.
 pub fn throttled_until(failures: &[Timestamp], limit: u32, window: Duration) -> Option<Timestamp> {
@@ -334,6 +350,17 @@ mod tests {
     use proptest::prelude::*;
     use std::collections::BTreeMap;
     use uuid::Uuid;
+
+    #[test]
+    fn r14_throttle_keys_hide_the_identity_and_keep_parts_apart() {
+        let key = throttle_key("login-user", &["acme", "alice@example.com"]);
+        assert!(key.starts_with("login-user:"));
+        assert!(!key.contains("alice") && !key.contains("acme"));
+        assert_eq!(key.len(), "login-user:".len() + 64);
+        assert_eq!(key, throttle_key("login-user", &["acme", "alice@example.com"]));
+        assert_ne!(key, throttle_key("login-user", &["acmea", "lice@example.com"]));
+        assert_ne!(key, throttle_key("login-source", &["acme", "alice@example.com"]));
+    }
 
     fn t(seconds: i64) -> Timestamp {
         Timestamp::from_unix_micros(1_700_000_000_000_000 + seconds * 1_000_000).unwrap()

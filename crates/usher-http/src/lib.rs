@@ -276,6 +276,7 @@ pub fn app(state: AppState) -> impl Endpoint<Output = Response> {
         .at("/openapi.json", poem::get(spec_endpoint))
         .nest("/docs", docs)
         .around(limit_body)
+        .around(readable_preconditions)
         .around(observe)
         .catch_all_error(answer_problem)
         .around(allow_header)
@@ -305,6 +306,16 @@ async fn limit_body<E: Endpoint>(next: E, mut req: Request) -> poem::Result<Resp
     }
     let body = req.take_body().into_bytes_limit(limit).await.map_err(|_| too_large())?;
     req.set_body(body);
+    next.call(req).await.map(IntoResponse::into_response)
+}
+
+/// Refuses (400) an `If-Match` that is not visible ASCII: the framework would read it as absent
+/// and apply a change the caller meant to make conditional.
+async fn readable_preconditions<E: Endpoint>(next: E, req: Request) -> poem::Result<Response> {
+    if req.headers().get_all("if-match").iter().any(|value| value.to_str().is_err()) {
+        let problem = Problem::bad_request("If-Match must be `*` or an ETag of visible ASCII characters");
+        return Err(poem::Error::from(ProblemError(problem)));
+    }
     next.call(req).await.map(IntoResponse::into_response)
 }
 

@@ -556,13 +556,15 @@ impl From<ChangePasswordError> for Problem {
     fn from(err: ChangePasswordError) -> Problem {
         let detail = err.to_string();
         match err {
+            // The body is well formed; proving who one is failed, so the change is refused.
             ChangePasswordError::WrongPassword => {
-                Problem::unprocessable("wrong_password", detail).with_field("current_password")
+                Problem::new(StatusCode::FORBIDDEN, "wrong_password", detail).with_field("current_password")
             }
             ChangePasswordError::Password(rejected) => {
                 Problem { field: Some("new_password".to_owned()), ..rejected.into() }
             }
             ChangePasswordError::NotAUser => Problem::new(StatusCode::FORBIDDEN, "not_a_user", detail),
+            ChangePasswordError::Throttled { seconds } => throttled(seconds, detail),
             ChangePasswordError::Repo(err) => err.into(),
         }
     }

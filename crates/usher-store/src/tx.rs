@@ -234,8 +234,11 @@ async fn within_condition<C: ColumnTrait>(
     Ok(Some(Condition::all().add(column.in_subquery(subtree))))
 }
 
-fn time_cursor(cursor: &Cursor) -> Result<i64, RepoError> {
-    cursor.key.parse::<i64>().map_err(|_| RepoError::corrupt("cursor", "not a time cursor"))
+/// The time of a cursor on a list sorted by time. A cursor of another list (a username where
+/// a time belongs) is a position all the same, never an error: it sorts where its text would
+/// among the zero-padded times [`Cursor::at_time`] writes, before them or after them.
+fn time_cursor(cursor: &Cursor) -> i64 {
+    cursor.key.parse::<i64>().unwrap_or(if cursor.key.as_str() < "0" { i64::MIN } else { i64::MAX })
 }
 
 /// Keyset condition: rows strictly after (or before, when descending) the cursor.
@@ -825,7 +828,7 @@ impl Tx for SqlTx {
             select = select.filter(after(
                 invitation::Column::CreatedAt,
                 invitation::Column::Id,
-                time_cursor(cursor)?,
+                time_cursor(cursor),
                 cursor.id,
                 false,
             ));
@@ -880,7 +883,7 @@ impl Tx for SqlTx {
             select = select.filter(after(
                 contact::Column::CreatedAt,
                 contact::Column::Id,
-                time_cursor(cursor)?,
+                time_cursor(cursor),
                 cursor.id,
                 false,
             ));
@@ -1065,7 +1068,7 @@ impl Tx for SqlTx {
             select = select.filter(after(
                 audit_event::Column::At,
                 audit_event::Column::Id,
-                time_cursor(cursor)?,
+                time_cursor(cursor),
                 cursor.id,
                 true,
             ));
@@ -1115,7 +1118,7 @@ impl Tx for SqlTx {
             select = select.filter(after(
                 outbox::Column::CreatedAt,
                 outbox::Column::Id,
-                time_cursor(cursor)?,
+                time_cursor(cursor),
                 cursor.id,
                 false,
             ));
@@ -1279,6 +1282,14 @@ impl Tx for SqlTx {
             .await
             .map_err(repo)?;
         Ok(())
+    }
+    async fn forget_login_failures_before(&mut self, before: Timestamp) -> Result<u64, RepoError> {
+        let result = login_failure::Entity::delete_many()
+            .filter(login_failure::Column::At.lte(before.unix_micros()))
+            .exec(&self.txn)
+            .await
+            .map_err(repo)?;
+        Ok(result.rows_affected)
     }
 }
 

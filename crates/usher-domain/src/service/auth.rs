@@ -10,7 +10,7 @@ use crate::id::{AccountId, ApiKeyId, SessionId, UserId};
 use crate::model::{ActorRef, ApiKey, MailMessage, Session, User, UserState};
 use crate::password::PasswordRejected;
 use crate::ports::Tx;
-use crate::rules::{LoginFacts, ThrottlePolicy, check_login, throttled_until};
+use crate::rules::{LoginFacts, ThrottlePolicy, check_login, throttle_key, throttled_until};
 use crate::service::users::{permissions_of, retire_password_links};
 use crate::service::{
     AuditEntry, Gate, Ports, common_errors, enqueue, guard, load_account, load_settings, record, record_user,
@@ -75,11 +75,14 @@ struct LoginKeys {
 
 impl LoginKeys {
     fn new(account: &str, username: &str, source: Option<&str>) -> LoginKeys {
-        let user = format!("user:{}:{}", account.trim().to_lowercase(), username.trim().to_lowercase());
+        let (account, username) = (account.trim().to_lowercase(), username.trim().to_lowercase());
         LoginKeys {
-            user_from_source: format!("{user}:from:{}", source.unwrap_or("-")),
-            user,
-            source: source.map(|source| format!("source:{source}")),
+            user: throttle_key("login-user", &[&account, &username]),
+            user_from_source: throttle_key(
+                "login-user-source",
+                &[&account, &username, source.unwrap_or("-")],
+            ),
+            source: source.map(|source| throttle_key("login-source", &[source])),
         }
     }
 
@@ -163,6 +166,7 @@ pub async fn login(
         for key in keys.all() {
             tx.record_login_failure(key, now).await?;
         }
+        tx.forget_login_failures_before(now.minus(ports.throttle.window)).await?;
         tx.commit().await?;
         return Err(LoginError::InvalidCredentials);
     };
@@ -460,6 +464,13 @@ pub enum ChangePasswordError {
     /// Only users have passwords.
     #[error("only a logged-in user can change a password")]
     NotAUser,
+    /// Too many wrong current passwords in the window (R14): a stolen session cannot guess
+    /// the password behind it.
+    #[error("too many wrong passwords; try again in {seconds} s")]
+    Throttled {
+        /// Seconds to wait.
+        seconds: u64,
+    },
     /// Storage failure.
     #[error(transparent)]
     Repo(RepoError),
@@ -480,8 +491,15 @@ pub async fn change_own_password(
     new: &PlainPassword,
 ) -> Result<(), ChangePasswordError> {
     let user = actor.own_user().ok_or(ChangePasswordError::NotAUser)?;
+    let now = ports.now();
+    let policy = ports.throttle;
+    let key = throttle_key("password-change-user", &[&user.as_uuid().to_string()]);
     let (found, hash, settings) = {
         let mut tx = ports.begin().await?;
+        let failures = tx.login_failures_since(&key, now.minus(policy.window)).await?;
+        if let Some(until) = throttled_until(&failures, policy.per_user, policy.window) {
+            return Err(ChangePasswordError::Throttled { seconds: until.seconds_after(now) });
+        }
         let found = tx.user(user).await?.ok_or(ChangePasswordError::NotAUser)?;
         let hash = tx.password_hash(user).await?;
         let settings = load_settings(tx.as_mut(), found.root).await?;
@@ -489,6 +507,10 @@ pub async fn change_own_password(
     };
     let verified = ports.hasher.verify(current, hash).await.map_err(RepoError::backend)?;
     if !verified {
+        let mut tx = ports.begin().await?;
+        tx.record_login_failure(&key, now).await?;
+        tx.forget_login_failures_before(now.minus(policy.window)).await?;
+        tx.commit().await?;
         return Err(ChangePasswordError::WrongPassword);
     }
     settings
@@ -502,6 +524,7 @@ pub async fn change_own_password(
     let mut tx = ports.begin().await?;
     let mut user = tx.user(user).await?.ok_or(ChangePasswordError::NotAUser)?;
     tx.set_password_hash(user.id, Some(new_hash)).await?;
+    tx.clear_login_failures(&key).await?;
     user.must_change_password = false;
     user.updated_at = ports.now();
     tx.update_user(&user).await?;

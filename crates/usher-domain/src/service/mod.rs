@@ -373,6 +373,7 @@ mod mocked {
         tx.expect_login_failures_since().returning(|_, _| Ok(Vec::new()));
         tx.expect_account_by_slug().returning(|_| Ok(None));
         tx.expect_record_login_failure().times(0..=3).returning(|_, _| Ok(()));
+        tx.expect_forget_login_failures_before().times(0..=1).returning(|_| Ok(0));
         tx.expect_commit().returning(|| Ok(()));
         Box::new(tx)
     }

@@ -11,7 +11,7 @@ use crate::id::UserId;
 use crate::model::{MailMessage, OneTimeToken, Origin, OutboxMail, Profile, TokenPurpose, User, UserState};
 use crate::password::PasswordRejected;
 use crate::ports::Tx;
-use crate::rules::{NoSeatAvailable, check_seats, throttled_until};
+use crate::rules::{NoSeatAvailable, check_seats, throttle_key, throttled_until};
 use crate::service::invitations::LinkProblem;
 use crate::service::users::{
     LinkKind, ProfileInput, issue_link, load_user_type, password_link_kind, retire_password_links,
@@ -82,8 +82,8 @@ impl Form {
     fn as_str(self) -> &'static str {
         match self {
             Form::Registration => "registration",
-            Form::PasswordReset => "password_reset",
-            Form::VerificationResend => "verification_resend",
+            Form::PasswordReset => "password-reset",
+            Form::VerificationResend => "verification-resend",
         }
     }
 }
@@ -102,10 +102,11 @@ pub(crate) async fn throttle_form(
     let policy = ports.throttle;
     let now = ports.now();
     let since = now.minus(policy.window);
+    let address = address.trim().to_lowercase();
     let mut keys =
-        vec![(format!("{}:address:{}", form.as_str(), address.trim().to_lowercase()), policy.per_address)];
+        vec![(throttle_key(&format!("{}-address", form.as_str()), &[&address]), policy.per_address)];
     if let Some(source) = source {
-        keys.push((format!("{}:source:{source}", form.as_str()), policy.per_source));
+        keys.push((throttle_key(&format!("{}-source", form.as_str()), &[source]), policy.per_source));
     }
     let mut retry_after = None;
     for (key, limit) in &keys {
@@ -118,6 +119,7 @@ pub(crate) async fn throttle_form(
     for (key, _) in &keys {
         tx.record_login_failure(key, now).await?;
     }
+    tx.forget_login_failures_before(since).await?;
     Ok(None)
 }
 

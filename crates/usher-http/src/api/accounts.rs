@@ -2,7 +2,7 @@
 
 use poem_openapi::param::{Header, Path};
 use poem_openapi::payload::Json;
-use poem_openapi::types::{MaybeUndefined, Password};
+use poem_openapi::types::MaybeUndefined;
 use poem_openapi::{ApiResponse, Object, OpenApi};
 use usher_domain::id::{AccountId, RoleId, UserTypeId};
 use usher_domain::model::Settings;
@@ -14,7 +14,10 @@ use crate::api::{Plain, Tag, id_set};
 use crate::auth::BearerAuth;
 use crate::problem::problems;
 use crate::state::AppState;
-use crate::types::Text;
+use crate::types::{
+    EmailKind, EtagKind, NameKind, NewPasswordKind, ShortTextKind, SlugKind, Text, UsernameFormatKind,
+    UsernameKind,
+};
 use crate::views::{AccountList, AccountStateView, AccountView, SettingsView, UserView};
 use poem::web::Data;
 
@@ -35,16 +38,16 @@ problems! {
 #[derive(Object, Debug)]
 pub(crate) struct NewAccountBody {
     /// Slug, globally unique (used to log in).
-    slug: Text,
+    slug: Text<SlugKind>,
     /// Name.
-    name: Text,
+    name: Text<NameKind>,
     /// Email of the first administrator.
-    admin_email: Text,
+    admin_email: Text<EmailKind>,
     /// Username of the first administrator (the email when omitted).
-    admin_username: Option<Text>,
+    admin_username: Option<Text<UsernameKind>>,
     /// Password of the first administrator; without one a welcome mail with a set-password
     /// link is sent.
-    admin_password: Option<Password>,
+    admin_password: Option<Text<NewPasswordKind>>,
     /// Seats of the built-in `admin` type (at least 1).
     #[oai(default = "one", validator(minimum(value = "1"), maximum(value = "1000000")))]
     admin_seats: u32,
@@ -84,7 +87,7 @@ pub(crate) enum SubAccountCreated {
 #[derive(Object, Debug)]
 pub(crate) struct AccountPatchBody {
     /// New name.
-    name: Option<Text>,
+    name: Option<Text<NameKind>>,
     /// Suspend or reactivate (operator only).
     state: Option<AccountStateView>,
 }
@@ -93,9 +96,9 @@ pub(crate) struct AccountPatchBody {
 #[derive(Object, Debug)]
 pub(crate) struct NewSubAccount {
     /// Slug, globally unique.
-    slug: Text,
+    slug: Text<SlugKind>,
     /// Name.
-    name: Text,
+    name: Text<NameKind>,
 }
 
 /// Changes to settings; an absent field stays as it is.
@@ -110,13 +113,13 @@ pub(crate) struct SettingsPatchBody {
     /// Usernames must be email addresses.
     usernames_must_be_emails: Option<bool>,
     /// Username format, e.g. `{first}.{last}`.
-    username_format: Option<Text>,
+    username_format: Option<Text<UsernameFormatKind>>,
     /// User type of users created from contacts and imports.
     default_user_type: Option<Uuid>,
     /// Default roles.
     default_roles: Option<Vec<Uuid>>,
     /// Default clerk id (`null` clears it).
-    default_clerk_id: MaybeUndefined<Text>,
+    default_clerk_id: MaybeUndefined<Text<ShortTextKind>>,
     /// Invitation lifetime (300 s to 365 days).
     invitation_lifetime_seconds: Option<i64>,
     /// Lifetime of verification, set-password and reset links.
@@ -272,15 +275,20 @@ impl AccountsApi {
         state: Data<&AppState>,
         auth: BearerAuth,
         account_id: Path<Uuid>,
-        #[oai(name = "If-Match")] if_match_header: Header<Option<String>>,
+        #[oai(name = "If-Match")] if_match_header: Header<Option<Text<EtagKind>>>,
         body: Json<SettingsPatchBody>,
     ) -> Result<SettingsResponse, AccountProblems> {
         let account = AccountId::from_uuid(account_id.0);
         let actor = &auth.0.actor;
         // The fingerprint inside `"s…"`; anything else names no settings of ours and never
         // matches. The domain compares it under the settings' lock.
-        let if_fingerprint =
-            if_match_header.0.as_deref().map(str::trim).filter(|t| !t.is_empty() && *t != "*").map(|etag| {
+        let if_fingerprint = if_match_header
+            .0
+            .as_ref()
+            .map(Text::as_str)
+            .map(str::trim)
+            .filter(|t| !t.is_empty() && *t != "*")
+            .map(|etag| {
                 etag.strip_prefix("\"s").and_then(|rest| rest.strip_suffix('"')).unwrap_or(etag).to_owned()
             });
         let body = body.0;

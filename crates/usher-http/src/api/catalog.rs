@@ -14,7 +14,7 @@ use crate::api::{Done, Plain, Tag, etag, if_match, permissions};
 use crate::auth::BearerAuth;
 use crate::problem::problems;
 use crate::state::AppState;
-use crate::types::Text;
+use crate::types::{EtagKind, KeyKind, NameKind, PermissionKind, Text};
 use crate::views::{
     PermissionList, PermissionView, RoleList, RoleView, SeatLine, Subscription, UserTypeList, UserTypeView,
 };
@@ -37,23 +37,23 @@ problems! {
 #[derive(Object, Debug)]
 pub(crate) struct NewUserTypeBody {
     /// Key, unique in the root account (e.g. `sales`).
-    key: Text,
+    key: Text<KeyKind>,
     /// Name.
-    name: Text,
+    name: Text<NameKind>,
     /// Whether users of this type take a license seat.
     consumes_seat: bool,
     /// The permissions users of this type may ever be granted.
     #[oai(default)]
-    ceiling: Vec<Text>,
+    ceiling: Vec<Text<PermissionKind>>,
 }
 
 /// Changes to a user type.
 #[derive(Object, Debug)]
 pub(crate) struct UserTypePatchBody {
     /// New name.
-    name: Option<Text>,
+    name: Option<Text<NameKind>>,
     /// New ceiling (replaces the set).
-    ceiling: Option<Vec<Text>>,
+    ceiling: Option<Vec<Text<PermissionKind>>>,
 }
 
 #[derive(ApiResponse, Debug)]
@@ -83,19 +83,19 @@ pub(crate) struct SubscriptionBody {
 #[derive(Object, Debug)]
 pub(crate) struct NewRoleBody {
     /// Name, unique in the root account.
-    name: Text,
+    name: Text<NameKind>,
     /// Permissions, e.g. `users:write` (only ones the caller holds, R4).
     #[oai(default)]
-    permissions: Vec<Text>,
+    permissions: Vec<Text<PermissionKind>>,
 }
 
 /// Changes to a role.
 #[derive(Object, Debug)]
 pub(crate) struct RolePatchBody {
     /// New name.
-    name: Option<Text>,
+    name: Option<Text<NameKind>>,
     /// New permissions (replaces the set).
-    permissions: Option<Vec<Text>>,
+    permissions: Option<Vec<Text<PermissionKind>>>,
 }
 
 /// A role with its `ETag`.
@@ -300,7 +300,7 @@ impl CatalogApi {
         state: Data<&AppState>,
         auth: BearerAuth,
         id: Path<Uuid>,
-        #[oai(name = "If-Match")] if_match_header: Header<Option<String>>,
+        #[oai(name = "If-Match")] if_match_header: Header<Option<Text<EtagKind>>>,
         body: Json<RolePatchBody>,
     ) -> Result<RoleResponse, CatalogProblems> {
         let body = body.0;
@@ -311,7 +311,7 @@ impl CatalogApi {
         let patch = RolePatch {
             name: body.name.plain(),
             permissions: granted,
-            if_version: if_match(if_match_header.0.as_deref(), "role")?,
+            if_version: if_match(if_match_header.0.as_ref().map(Text::as_str), "role")?,
         };
         let role = roles::update_role(&state.ports, &auth.0.actor, RoleId::from_uuid(id.0), patch).await?;
         Ok(RoleResponse::of(&role))

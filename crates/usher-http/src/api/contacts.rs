@@ -13,7 +13,7 @@ use crate::api::{Plain, Tag, page};
 use crate::auth::BearerAuth;
 use crate::problem::problems;
 use crate::state::AppState;
-use crate::types::Text;
+use crate::types::{CursorKind, EmailKind, NameKind, Text, UsernameKind};
 use crate::views::{ContactKindView, ContactList, ContactView, next_cursor};
 use poem::web::Data;
 
@@ -35,13 +35,13 @@ pub(crate) struct NewContactBody {
     /// Person or organization.
     kind: ContactKindView,
     /// First name.
-    first_name: Option<Text>,
+    first_name: Option<Text<NameKind>>,
     /// Last name, or the organization's name.
-    last_name: Text,
+    last_name: Text<NameKind>,
     /// Email.
-    email: Option<Text>,
+    email: Option<Text<EmailKind>>,
     /// Phone.
-    phone: Option<Text>,
+    phone: Option<Text<NameKind>>,
 }
 
 #[derive(ApiResponse, Debug)]
@@ -55,13 +55,13 @@ pub(crate) enum ContactCreated {
 #[derive(Object, Debug, Default)]
 pub(crate) struct FromContactBody {
     /// Username (generated from the format when omitted).
-    username: Option<Text>,
+    username: Option<Text<UsernameKind>>,
     /// Email: required for an organization or a person without one.
-    email: Option<Text>,
+    email: Option<Text<EmailKind>>,
     /// First name: required with `last_name` for an organization.
-    first_name: Option<Text>,
+    first_name: Option<Text<NameKind>>,
     /// Last name.
-    last_name: Option<Text>,
+    last_name: Option<Text<NameKind>>,
     /// Send a welcome mail with a set-password link.
     #[oai(default)]
     send_welcome: bool,
@@ -81,12 +81,12 @@ impl ContactsApi {
         auth: BearerAuth,
         account_id: Path<Uuid>,
         /// `next_cursor` of the previous page.
-        cursor: Query<Option<String>>,
+        cursor: Query<Option<Text<CursorKind>>>,
         /// Page size.
         #[oai(validator(minimum(value = "1"), maximum(value = "200")))]
         limit: Query<Option<u16>>,
     ) -> Result<Json<ContactList>, ContactProblems> {
-        let page = page(cursor.0.as_deref(), limit.0)?;
+        let page = page(cursor.0.as_ref().map(Text::as_str), limit.0)?;
         let found =
             contacts::list_contacts(&state.ports, &auth.0.actor, AccountId::from_uuid(account_id.0), page)
                 .await?;

@@ -13,7 +13,7 @@ use crate::api::{Done, Plain, Tag, id_set, page};
 use crate::auth::BearerAuth;
 use crate::problem::problems;
 use crate::state::AppState;
-use crate::types::Text;
+use crate::types::{CursorKind, EmailKind, LocaleKind, Text};
 use crate::views::{InvitationList, InvitationStateView, InvitationView, next_cursor};
 use poem::web::Data;
 
@@ -34,7 +34,7 @@ problems! {
 pub(crate) struct NewInvitationsBody {
     /// Addresses (up to 5,000); each gets exactly one outcome.
     #[oai(validator(max_items = 5000))]
-    emails: Vec<Text>,
+    emails: Vec<Text<EmailKind>>,
     /// User type the invited users get.
     user_type: Uuid,
     /// Roles they get.
@@ -45,7 +45,7 @@ pub(crate) struct NewInvitationsBody {
     sub_accounts: Vec<Uuid>,
     /// The invitees' language (BCP 47, e.g. `de`): the mail is written in it and it becomes
     /// their preferred locale. English when omitted.
-    locale: Option<Text>,
+    locale: Option<Text<LocaleKind>>,
 }
 
 /// What happened to one address.
@@ -129,12 +129,12 @@ impl InvitationsApi {
         #[oai(name = "state")]
         state_filter: Query<Option<InvitationStateView>>,
         /// `next_cursor` of the previous page.
-        cursor: Query<Option<String>>,
+        cursor: Query<Option<Text<CursorKind>>>,
         /// Page size.
         #[oai(validator(minimum(value = "1"), maximum(value = "200")))]
         limit: Query<Option<u16>>,
     ) -> Result<Json<InvitationList>, InvitationProblems> {
-        let page = page(cursor.0.as_deref(), limit.0)?;
+        let page = page(cursor.0.as_ref().map(Text::as_str), limit.0)?;
         let found = invitations::list_invitations(
             &state.ports,
             &auth.0.actor,

@@ -12,7 +12,7 @@ use crate::api::{Done, Tag, page, permissions};
 use crate::auth::BearerAuth;
 use crate::problem::problems;
 use crate::state::AppState;
-use crate::types::Text;
+use crate::types::{CursorKind, NameKind, PermissionKind, Text};
 use crate::views::{ApiKeyList, ApiKeyView, AuditEventList, AuditEventView, next_cursor};
 use poem::web::Data;
 
@@ -31,9 +31,9 @@ problems! {
 #[derive(Object, Debug)]
 pub(crate) struct NewApiKeyBody {
     /// Name.
-    name: Text,
+    name: Text<NameKind>,
     /// Permissions (only ones the caller holds, R4).
-    permissions: Vec<Text>,
+    permissions: Vec<Text<PermissionKind>>,
     /// Days until the key stops working (never when omitted).
     #[oai(validator(minimum(value = "1"), maximum(value = "3650")))]
     lifetime_days: Option<u16>,
@@ -124,12 +124,12 @@ impl IntegrationsApi {
         auth: BearerAuth,
         account_id: Path<Uuid>,
         /// `next_cursor` of the previous page.
-        cursor: Query<Option<String>>,
+        cursor: Query<Option<Text<CursorKind>>>,
         /// Page size.
         #[oai(validator(minimum(value = "1"), maximum(value = "200")))]
         limit: Query<Option<u16>>,
     ) -> Result<Json<AuditEventList>, IntegrationProblems> {
-        let page = page(cursor.0.as_deref(), limit.0)?;
+        let page = page(cursor.0.as_ref().map(Text::as_str), limit.0)?;
         let found =
             audit::list_audit_events(&state.ports, &auth.0.actor, AccountId::from_uuid(account_id.0), page)
                 .await?;

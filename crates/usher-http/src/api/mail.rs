@@ -13,6 +13,7 @@ use crate::api::{Tag, page};
 use crate::auth::BearerAuth;
 use crate::problem::problems;
 use crate::state::AppState;
+use crate::types::{CursorKind, Text};
 use crate::views::{DeliveryStateView, QueuedMailList, QueuedMailView, next_cursor};
 
 problems! {
@@ -57,12 +58,12 @@ impl MailApi {
         #[oai(name = "state")]
         state_filter: Query<Option<DeliveryStateView>>,
         /// `next_cursor` of the previous page.
-        cursor: Query<Option<String>>,
+        cursor: Query<Option<Text<CursorKind>>>,
         /// Page size.
         #[oai(validator(minimum(value = "1"), maximum(value = "200")))]
         limit: Query<Option<u16>>,
     ) -> Result<Json<QueuedMailList>, MailProblems> {
-        let page = page(cursor.0.as_deref(), limit.0)?;
+        let page = page(cursor.0.as_ref().map(Text::as_str), limit.0)?;
         let account = AccountId::from_uuid(account_id.0);
         let found =
             outbox::list_mail(&state.ports, &auth.0.actor, account, state_filter.0.map(Into::into), page)

@@ -12,7 +12,7 @@ use usher_domain::value::Permission;
 use uuid::Uuid;
 
 use crate::problem::Problem;
-use crate::types::Text;
+use crate::types::{PermissionKind, Text, TextKind};
 
 pub(crate) mod accounts;
 pub(crate) mod catalog;
@@ -94,7 +94,10 @@ pub(crate) fn if_match(header: Option<&str>, entity: &str) -> Result<Option<u64>
 }
 
 /// Parses permissions named `module:access`, naming the bad entry.
-pub(crate) fn permissions(field: &str, raw: &[Text]) -> Result<BTreeSet<Permission>, Box<Problem>> {
+pub(crate) fn permissions(
+    field: &str,
+    raw: &[Text<PermissionKind>],
+) -> Result<BTreeSet<Permission>, Box<Problem>> {
     raw.iter()
         .enumerate()
         .map(|(index, text)| {
@@ -111,7 +114,7 @@ pub(crate) fn id_set<T: Ord>(raw: &[Uuid], wrap: fn(Uuid) -> T) -> BTreeSet<T> {
 }
 
 /// A text field that may be absent (unchanged), `null` (cleared) or a value.
-pub(crate) fn clearable(field: &MaybeUndefined<Text>) -> Option<String> {
+pub(crate) fn clearable<K: TextKind>(field: &MaybeUndefined<Text<K>>) -> Option<String> {
     match field {
         MaybeUndefined::Undefined => None,
         MaybeUndefined::Null => Some(String::new()),
@@ -127,7 +130,7 @@ pub(crate) trait Plain {
     fn plain(self) -> Self::Output;
 }
 
-impl Plain for Text {
+impl<K: TextKind> Plain for Text<K> {
     type Output = String;
     fn plain(self) -> String {
         self.0
@@ -148,7 +151,7 @@ impl<T: Plain> Plain for Vec<T> {
     }
 }
 
-impl Plain for std::collections::BTreeMap<String, Text> {
+impl<K: TextKind> Plain for std::collections::BTreeMap<String, Text<K>> {
     type Output = std::collections::BTreeMap<String, String>;
     fn plain(self) -> Self::Output {
         self.into_iter().map(|(key, value)| (key, value.0)).collect()

@@ -4,7 +4,6 @@
 use poem::Request;
 use poem_openapi::param::Query;
 use poem_openapi::payload::Json;
-use poem_openapi::types::Password;
 use poem_openapi::{ApiResponse, Object, OpenApi};
 use time::OffsetDateTime;
 use usher_domain::service::invitations::{self, AcceptError, Acceptance};
@@ -14,7 +13,7 @@ use usher_domain::value::PlainPassword;
 use crate::api::{Done, Plain, Queued, Tag};
 use crate::problem::problems;
 use crate::state::AppState;
-use crate::types::Text;
+use crate::types::{EmailKind, NameKind, NewPasswordKind, SlugKind, Text, TokenKind, UsernameKind};
 use crate::views::{UserView, at};
 use poem::web::Data;
 
@@ -52,15 +51,15 @@ pub(crate) struct InvitationPreviewView {
 #[derive(Object, Debug)]
 pub(crate) struct AcceptBody {
     /// The token from the invitation link.
-    token: Text,
+    token: Text<TokenKind>,
     /// The password to set (R15).
-    password: Password,
+    password: Text<NewPasswordKind>,
     /// First name.
-    first_name: Option<Text>,
+    first_name: Option<Text<NameKind>>,
     /// Last name.
-    last_name: Option<Text>,
+    last_name: Option<Text<NameKind>>,
     /// Username (the invited address when omitted).
-    username: Option<Text>,
+    username: Option<Text<UsernameKind>>,
 }
 
 #[derive(ApiResponse, Debug)]
@@ -74,40 +73,40 @@ pub(crate) enum UserCreatedPublic {
 #[derive(Object, Debug)]
 pub(crate) struct RegistrationBody {
     /// Account slug.
-    account: Text,
+    account: Text<SlugKind>,
     /// Email (it becomes the username, R12).
-    email: Text,
+    email: Text<EmailKind>,
     /// Password (R15).
-    password: Password,
+    password: Text<NewPasswordKind>,
     /// First name.
-    first_name: Option<Text>,
+    first_name: Option<Text<NameKind>>,
     /// Last name.
-    last_name: Option<Text>,
+    last_name: Option<Text<NameKind>>,
 }
 
 /// A link token.
 #[derive(Object, Debug)]
 pub(crate) struct TokenBody {
     /// The token from the link.
-    token: Text,
+    token: Text<TokenKind>,
 }
 
 /// A password-reset request.
 #[derive(Object, Debug)]
 pub(crate) struct ResetRequestBody {
     /// Account slug.
-    account: Text,
+    account: Text<SlugKind>,
     /// The user's email.
-    email: Text,
+    email: Text<EmailKind>,
 }
 
 /// Completing a reset or set-password link.
 #[derive(Object, Debug)]
 pub(crate) struct ResetCompleteBody {
     /// The token from the link.
-    token: Text,
+    token: Text<TokenKind>,
     /// The new password (R15).
-    password: Password,
+    password: Text<NewPasswordKind>,
 }
 
 /// The public flows.

@@ -4,7 +4,7 @@ use poem::Request;
 use poem::http::StatusCode;
 use poem_openapi::param::Header;
 use poem_openapi::payload::Json;
-use poem_openapi::types::{MaybeUndefined, Password};
+use poem_openapi::types::MaybeUndefined;
 use poem_openapi::{ApiResponse, Object, OpenApi};
 use time::OffsetDateTime;
 use usher_domain::service::auth::{self, Credentials, LoginError};
@@ -16,7 +16,10 @@ use crate::api::{Done, Plain, Tag, clearable, if_match};
 use crate::auth::BearerAuth;
 use crate::problem::{Problem, problems};
 use crate::state::AppState;
-use crate::types::{Day, Text};
+use crate::types::{
+    Day, EmailKind, EtagKind, LocaleKind, NameKind, NewPasswordKind, PasswordKind, SlugKind, Text, UrlKind,
+    UsernameKind,
+};
 use crate::views::{SessionList, SessionView, UserView, at};
 use poem::web::Data;
 
@@ -24,11 +27,11 @@ use poem::web::Data;
 #[derive(Object, Debug)]
 pub(crate) struct LoginBody {
     /// Account slug.
-    account: Text,
+    account: Text<SlugKind>,
     /// Username.
-    username: Text,
+    username: Text<UsernameKind>,
     /// Password.
-    password: Password,
+    password: Text<PasswordKind>,
 }
 
 /// A new session.
@@ -90,10 +93,11 @@ problems! {
     SelfProblems from [usher_domain::service::users::UserError, usher_domain::service::auth::ChangePasswordError, usher_domain::service::auth::AuthError] {
         400 BadRequest "The request could not be read.",
         401 Unauthenticated "No valid bearer token.",
-        403 Forbidden "Not a user, or the password must be changed first.",
+        403 Forbidden "Not a user, the password must be changed first, or the current password is wrong.",
         409 Conflict "The user was erased.",
         412 PreconditionFailed "`If-Match` names another version.",
-        422 Unprocessable "A field is invalid, the current password is wrong, or the new one is refused.",
+        422 Unprocessable "A field is invalid, or the new password is refused by the policy (R15).",
+        429 TooManyRequests "Too many wrong current passwords (R14); `Retry-After` says when to try again.",
     }
 }
 
@@ -101,19 +105,19 @@ problems! {
 #[derive(Object, Debug, Default)]
 pub(crate) struct ProfilePatch {
     /// First name.
-    first_name: MaybeUndefined<Text>,
+    first_name: MaybeUndefined<Text<NameKind>>,
     /// Last name.
-    last_name: MaybeUndefined<Text>,
+    last_name: MaybeUndefined<Text<NameKind>>,
     /// Where notifications go.
-    notification_email: MaybeUndefined<Text>,
+    notification_email: MaybeUndefined<Text<EmailKind>>,
     /// Phone.
-    phone: MaybeUndefined<Text>,
+    phone: MaybeUndefined<Text<NameKind>>,
     /// Birthday (`null` leaves it as it is).
     birthday: MaybeUndefined<Day>,
     /// Preferred locale (BCP 47).
-    locale: MaybeUndefined<Text>,
+    locale: MaybeUndefined<Text<LocaleKind>>,
     /// Image URL.
-    image_url: MaybeUndefined<Text>,
+    image_url: MaybeUndefined<Text<UrlKind>>,
 }
 
 impl ProfilePatch {
@@ -136,9 +140,9 @@ impl ProfilePatch {
 #[derive(Object, Debug)]
 pub(crate) struct PasswordChange {
     /// The password in use.
-    current_password: Password,
+    current_password: Text<PasswordKind>,
     /// The new password (R15: 8–128 characters by default 12+, not a common one).
-    new_password: Password,
+    new_password: Text<NewPasswordKind>,
 }
 
 /// Logging in and the caller's own account.
@@ -220,10 +224,10 @@ impl SessionApi {
         &self,
         state: Data<&AppState>,
         auth: BearerAuth,
-        #[oai(name = "If-Match")] if_match_header: Header<Option<String>>,
+        #[oai(name = "If-Match")] if_match_header: Header<Option<Text<EtagKind>>>,
         body: Json<ProfilePatch>,
     ) -> Result<UserResponse, SelfProblems> {
-        let version = if_match(if_match_header.0.as_deref(), "user")?;
+        let version = if_match(if_match_header.0.as_ref().map(Text::as_str), "user")?;
         let input = body.0.into_input();
         let updated = users::update_own_profile(&state.ports, &auth.0.actor, input, version).await?;
         Ok(UserResponse::of(&updated))

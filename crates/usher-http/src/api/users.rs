@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use poem_openapi::param::{Header, Path, Query};
 use poem_openapi::payload::Json;
-use poem_openapi::types::{MaybeUndefined, Password};
+use poem_openapi::types::MaybeUndefined;
 use poem_openapi::{ApiResponse, Object, OpenApi};
 use usher_domain::id::{AccountId, DeviceId, RoleId, UserId, UserTypeId};
 use usher_domain::model::User;
@@ -17,7 +17,10 @@ use crate::api::{Done, Plain, Queued, Tag, clearable, etag, id_set, if_match, pa
 use crate::auth::BearerAuth;
 use crate::problem::problems;
 use crate::state::AppState;
-use crate::types::{Day, Text};
+use crate::types::{
+    AttributeKind, CursorKind, Day, EmailKind, EtagKind, KeyKind, LocaleKind, NameKind, NewPasswordKind,
+    ShortTextKind, Text, UrlKind, UsernameKind,
+};
 use crate::views::{AttributionView, DeviceList, DeviceView, UserList, UserStateView, UserView, next_cursor};
 use poem::web::Data;
 
@@ -66,29 +69,29 @@ impl UserCreated {
 #[derive(Object, Debug)]
 pub(crate) struct NewUserBody {
     /// Username; generated from the account's username format when omitted (R5).
-    username: Option<Text>,
+    username: Option<Text<UsernameKind>>,
     /// Email.
-    email: Text,
+    email: Text<EmailKind>,
     /// First name.
-    first_name: Option<Text>,
+    first_name: Option<Text<NameKind>>,
     /// Last name.
-    last_name: Option<Text>,
+    last_name: Option<Text<NameKind>>,
     /// Where notifications go.
-    notification_email: Option<Text>,
+    notification_email: Option<Text<EmailKind>>,
     /// Phone.
-    phone: Option<Text>,
+    phone: Option<Text<NameKind>>,
     /// Birthday.
     birthday: Option<Day>,
     /// Preferred locale (BCP 47).
-    locale: Option<Text>,
+    locale: Option<Text<LocaleKind>>,
     /// Image URL.
-    image_url: Option<Text>,
+    image_url: Option<Text<UrlKind>>,
     /// Sales territories (at most 100).
     #[oai(validator(max_items = 100))]
-    sales_territories: Option<Vec<Text>>,
+    sales_territories: Option<Vec<Text<NameKind>>>,
     /// Free attributes (at most 50; keys like `cost_center`, values up to 1,000 characters).
     #[oai(validator(max_properties = 50))]
-    attributes: Option<BTreeMap<String, Text>>,
+    attributes: Option<BTreeMap<String, Text<AttributeKind>>>,
     /// User type.
     user_type: Uuid,
     /// Roles (at least one unless `enabled` is false, R3).
@@ -105,7 +108,7 @@ pub(crate) struct NewUserBody {
     send_welcome: bool,
     /// External ids, e.g. `erp_salesperson`, `pos_clerk`.
     #[oai(default)]
-    external_ids: BTreeMap<String, Text>,
+    external_ids: BTreeMap<String, Text<ShortTextKind>>,
     /// The user's sales representative.
     sales_representative: Option<Uuid>,
     /// Receives system messages.
@@ -122,32 +125,32 @@ fn yes() -> bool {
 pub(crate) struct UserPatchBody {
     /// New username (R6: refused for registered members; needs `acknowledge_external_link`
     /// when the username matches an external id).
-    username: Option<Text>,
+    username: Option<Text<UsernameKind>>,
     /// Consent to break the link between the username and an external id (audited).
     #[oai(default)]
     acknowledge_external_link: bool,
     /// New email (it becomes unverified).
-    email: Option<Text>,
+    email: Option<Text<EmailKind>>,
     /// First name.
-    first_name: MaybeUndefined<Text>,
+    first_name: MaybeUndefined<Text<NameKind>>,
     /// Last name.
-    last_name: MaybeUndefined<Text>,
+    last_name: MaybeUndefined<Text<NameKind>>,
     /// Where notifications go.
-    notification_email: MaybeUndefined<Text>,
+    notification_email: MaybeUndefined<Text<EmailKind>>,
     /// Phone.
-    phone: MaybeUndefined<Text>,
+    phone: MaybeUndefined<Text<NameKind>>,
     /// Birthday (`null` leaves it as it is).
     birthday: MaybeUndefined<Day>,
     /// Preferred locale.
-    locale: MaybeUndefined<Text>,
+    locale: MaybeUndefined<Text<LocaleKind>>,
     /// Image URL.
-    image_url: MaybeUndefined<Text>,
+    image_url: MaybeUndefined<Text<UrlKind>>,
     /// Sales territories (replaces the list; at most 100).
     #[oai(validator(max_items = 100))]
-    sales_territories: Option<Vec<Text>>,
+    sales_territories: Option<Vec<Text<NameKind>>>,
     /// Free attributes (replaces the map; at most 50, values up to 1,000 characters).
     #[oai(validator(max_properties = 50))]
-    attributes: Option<BTreeMap<String, Text>>,
+    attributes: Option<BTreeMap<String, Text<AttributeKind>>>,
     /// User type (R1: a seat of the new type; R4: roles within its ceiling).
     user_type: Option<Uuid>,
     /// Roles (replaces the set).
@@ -155,7 +158,7 @@ pub(crate) struct UserPatchBody {
     /// Sub-account scope (replaces the set).
     sub_accounts: Option<Vec<Uuid>>,
     /// External ids (replaces the map).
-    external_ids: Option<BTreeMap<String, Text>>,
+    external_ids: Option<BTreeMap<String, Text<ShortTextKind>>>,
     /// Sales representative (`null` removes it).
     sales_representative: MaybeUndefined<Uuid>,
     /// Receives system messages.
@@ -166,16 +169,16 @@ pub(crate) struct UserPatchBody {
 #[derive(Object, Debug)]
 pub(crate) struct PasswordBody {
     /// The password.
-    password: Password,
+    password: Text<NewPasswordKind>,
 }
 
 /// A device to link.
 #[derive(Object, Debug)]
 pub(crate) struct NewDevice {
     /// Name.
-    name: Text,
+    name: Text<NameKind>,
     /// Identifier, unique across users.
-    identifier: Text,
+    identifier: Text<KeyKind>,
 }
 
 #[derive(ApiResponse, Debug)]
@@ -216,12 +219,12 @@ impl UsersApi {
         /// Only users with this role.
         role: Query<Option<Uuid>>,
         /// `next_cursor` of the previous page.
-        cursor: Query<Option<String>>,
+        cursor: Query<Option<Text<CursorKind>>>,
         /// Page size.
         #[oai(validator(minimum(value = "1"), maximum(value = "200")))]
         limit: Query<Option<u16>>,
     ) -> Result<Json<UserList>, UserProblems> {
-        let page = page(cursor.0.as_deref(), limit.0)?;
+        let page = page(cursor.0.as_ref().map(Text::as_str), limit.0)?;
         let filter = UserFilter {
             state: state_filter.0.map(Into::into),
             q: q.0,
@@ -301,7 +304,7 @@ impl UsersApi {
         state: Data<&AppState>,
         auth: BearerAuth,
         id: Path<Uuid>,
-        #[oai(name = "If-Match")] if_match_header: Header<Option<String>>,
+        #[oai(name = "If-Match")] if_match_header: Header<Option<Text<EtagKind>>>,
         body: Json<UserPatchBody>,
     ) -> Result<UserResponse, UserProblems> {
         let body = body.0;
@@ -330,7 +333,7 @@ impl UsersApi {
                 MaybeUndefined::Value(id) => Some(Some(UserId::from_uuid(id))),
             },
             receive_system_messages: body.receive_system_messages,
-            if_version: if_match(if_match_header.0.as_deref(), "user")?,
+            if_version: if_match(if_match_header.0.as_ref().map(Text::as_str), "user")?,
         };
         let user = users::update_user(&state.ports, &auth.0.actor, user_id(id.0), patch).await?;
         Ok(UserResponse::of(&user))
