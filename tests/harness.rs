@@ -358,6 +358,12 @@ impl Server {
         self.call(Method::DELETE, path, Some(token), None).await
     }
 
+    /// The `/metrics` text.
+    pub async fn metrics(&self) -> String {
+        let (_, metrics) = self.call(Method::GET, "/metrics", None, None).await;
+        metrics.as_str().unwrap_or_default().to_owned()
+    }
+
     /// Logs in; panics unless it succeeds.
     pub async fn login(&self, account: &str, username: &str, password: &str) -> String {
         let body = json!({"account": account, "username": username, "password": password});
@@ -437,6 +443,21 @@ pub struct Tenant {
     pub user_role: String,
     /// The built-in `admin` role.
     pub admin_role: String,
+}
+
+/// Waits up to 30 seconds for `check` to answer `Some`, polling every 100 ms; panics naming
+/// `what` otherwise. Tests wait for a state this way, never for a time.
+pub async fn until<T, Fut>(what: &str, mut check: impl FnMut() -> Fut) -> T
+where
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    for _ in 0..300 {
+        if let Some(value) = check().await {
+            return value;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("{what} did not happen within 30 s");
 }
 
 /// Runs `story` against a fresh server on SQLite.

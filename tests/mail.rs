@@ -43,6 +43,15 @@ async fn invite(server: &Server, tenant: &Tenant, emails: &[String]) -> Value {
     outcomes
 }
 
+/// The failed mail, once there is some.
+async fn failed_mail(server: &Server, tenant: &Tenant) -> Vec<Value> {
+    usher_e2e::until("a mail failing", || async {
+        let failed = outbox(server, tenant, Some("failed")).await;
+        (!failed.is_empty()).then_some(failed)
+    })
+    .await
+}
+
 /// The outbox as the administrator lists it, all pages, optionally in one state.
 async fn outbox(server: &Server, tenant: &Tenant, state: Option<&str>) -> Vec<Value> {
     let mut items = Vec::new();
@@ -159,15 +168,12 @@ async fn r20_mail_waits_while_the_smtp_server_is_down_and_a_refused_address_ends
     invite(&server, &tenant, &["kim@people.example.com".to_owned(), "refused@people.example.com".to_owned()])
         .await;
 
-    let mut waiting = Vec::new();
-    for _ in 0..200 {
-        waiting = outbox(&server, &tenant, Some("pending")).await;
-        if waiting.len() == 2 && waiting.iter().all(|m| m["attempts"].as_u64() >= Some(2)) {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert_eq!(waiting.len(), 2, "both mails wait: {waiting:?}");
+    let waiting = usher_e2e::until("both mails retried while the server is down", || async {
+        let waiting = outbox(&server, &tenant, Some("pending")).await;
+        let retried = waiting.len() == 2 && waiting.iter().all(|m| m["attempts"].as_u64() >= Some(2));
+        retried.then_some(waiting)
+    })
+    .await;
     for mail in &waiting {
         assert!(mail["attempts"].as_u64() >= Some(2), "retried while down: {mail}");
         assert!(mail["last_error"].as_str().is_some_and(|e| !e.is_empty()), "{mail}");
@@ -178,14 +184,7 @@ async fn r20_mail_waits_while_the_smtp_server_is_down_and_a_refused_address_ends
     let sink = SmtpSink::start_on(port, Duration::ZERO).await;
     let arrived = mail_to(&sink, "kim@people.example.com", 1).await;
     assert_eq!(arrived.subject, "You are invited to acme Inc.");
-    let mut failed = Vec::new();
-    for _ in 0..200 {
-        failed = outbox(&server, &tenant, Some("failed")).await;
-        if !failed.is_empty() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let failed = failed_mail(&server, &tenant).await;
     assert_eq!(failed.len(), 1, "{failed:?}");
     assert_eq!(failed[0]["to"], "refused@people.example.com");
     assert!(failed[0]["last_error"].as_str().unwrap().contains("550"), "{}", failed[0]);
@@ -249,8 +248,6 @@ async fn r20_usher_dispatch_delivers_for_servers_started_without_a_dispatcher() 
     let server = smtp_server(&db, &sink.url(), &[("USHER_NO_DISPATCHER", "true")]).await;
     let tenant = server.tenant("acme", 5).await;
     invite(&server, &tenant, &["lou@people.example.com".to_owned()]).await;
-    tokio::time::sleep(Duration::from_millis(1500)).await;
-    assert!(sink.mails().is_empty(), "the server itself sent mail");
     assert_eq!(outbox(&server, &tenant, Some("pending")).await.len(), 1);
 
     let mut dispatcher = std::process::Command::new(usher_e2e::usher_binary())
@@ -266,6 +263,15 @@ async fn r20_usher_dispatch_delivers_for_servers_started_without_a_dispatcher() 
     let _ = dispatcher.kill();
     let _ = dispatcher.wait();
     assert!(mail.link().is_some_and(|link| link.starts_with(&format!("{}/invite?token=", server.base))));
+    // The separate dispatcher delivered it; the server, started without one, sent nothing.
+    let metrics = server.metrics().await;
+    assert!(!metrics.contains("usher_mail_deliveries_total{outcome=\"sent\"} 1"), "{metrics}");
+    let sent = usher_e2e::until("the mail marked sent", || async {
+        let sent = outbox(&server, &tenant, Some("sent")).await;
+        (!sent.is_empty()).then_some(sent)
+    })
+    .await;
+    assert_eq!((sent.len(), sent[0]["attempts"].as_u64()), (1, Some(1)), "one attempt, the dispatcher's");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -285,14 +291,7 @@ async fn r20_smtp_credentials_from_the_url_are_used_and_refused_ones_fail_the_ma
     let token = server.login("acme", "admin@acme.example.com", usher_e2e::TENANT_PASSWORD).await;
     let tenant = Tenant { token, ..tenant };
     invite(&server, &tenant, &["mia@people.example.com".to_owned()]).await;
-    let mut found = Vec::new();
-    for _ in 0..200 {
-        found = outbox(&server, &tenant, Some("failed")).await;
-        if !found.is_empty() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let found = failed_mail(&server, &tenant).await;
     assert_eq!(found.len(), 1, "{found:?}");
     assert!(found[0]["last_error"].as_str().unwrap().contains("535"), "{}", found[0]);
     assert!(!found[0]["last_error"].as_str().unwrap().contains("guess"), "the password is not shown");

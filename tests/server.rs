@@ -193,9 +193,17 @@ async fn r20_queued_mail_is_written_as_eml_files_with_the_link() {
             mails[0].html
         );
     }
-    // Delivered once: no second copy on later rounds.
-    tokio::time::sleep(std::time::Duration::from_millis(1200)).await;
+    // Delivered once: both are marked sent, which keeps later rounds from sending them again,
+    // and each was written once.
+    let path = format!("/v1/accounts/{}/mail?state=sent", tenant.account);
+    usher_e2e::until("both invitations marked sent", || async {
+        let (_, page) = server.get(&path, &tenant.token).await;
+        (page["items"].as_array().map_or(0, Vec::len) == 2).then_some(())
+    })
+    .await;
     assert_eq!(db.mails().len(), 2);
+    let metrics = server.metrics().await;
+    assert!(metrics.contains("usher_mail_deliveries_total{outcome=\"sent\"} 2"), "{metrics}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -19,14 +19,16 @@ cargo xtask <command>
 
 commands:
   test               fmt --check, clippy -D warnings, every test, the embedding example,
-                     the OpenAPI snapshot, schemathesis against usher serve, tidy
+                     the OpenAPI snapshot, schemathesis against usher serve, tidy, and
+                     that the run left the git tree as it found it
   openapi [--write]  compare docs/openapi.json with the spec the server serves; --write refreshes it
   schemathesis       only the schemathesis step (builds the workspace first)
-  mutants [--iterate] [FILE...]
+  mutants [--iterate] [--since REV] [FILE...]
                      cargo-mutants over usher-domain (or only FILEs, e.g.
                      crates/usher-domain/src/authz.rs) against the domain tests and the
                      in-memory contract suite; prints the score and every surviving mutant
-                     (--iterate: only those the last run missed)
+                     (--iterate: only those the last run missed; --since: only on lines
+                     changed since REV)
   help               this text
 ";
 
@@ -152,6 +154,7 @@ fn test() -> ExitCode {
     let (mut passed, mut failed) = (0u64, 0u64);
     let mut failures = Vec::new();
     let ci = std::env::var("CI").is_ok_and(|v| v == "true");
+    let tree_before = tidy::tree_status(&root);
     let postgres = postgres_url();
     let postgres_up = postgres_answers(&postgres);
     if postgres_up {
@@ -225,8 +228,24 @@ fn test() -> ExitCode {
             failures.push("dependency direction");
         }
     }
+    println!("xtask: == the tree as the run found it (git status)");
+    if let (Some(before), Some(after)) = (&tree_before, tidy::tree_status(&root)) {
+        let changes = tidy::tree_changes(before, &after);
+        if changes.is_empty() {
+            println!("xtask: the run left the tree as it found it");
+        } else {
+            eprintln!("xtask: the run changed the tree (keep caches and reports under target/):");
+            for change in &changes {
+                eprintln!("  {change}");
+            }
+            failures.push("clean tree");
+        }
+    }
     let steps: Vec<&str> = STEPS.iter().map(|s| s.name).collect();
-    println!("xtask: ran {}, openapi snapshot, schemathesis, dependency direction", steps.join(", "));
+    println!(
+        "xtask: ran {}, openapi snapshot, schemathesis, dependency direction, clean tree",
+        steps.join(", ")
+    );
     if !failures.is_empty() {
         println!("xtask: failed steps: {}", failures.join(", "));
     }

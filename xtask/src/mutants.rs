@@ -58,12 +58,23 @@ fn install(root: &Path, cargo: &str) -> Result<std::path::PathBuf, String> {
 }
 
 /// Runs cargo-mutants over `usher-domain` (optionally only `files`) and reads the outcome.
-/// With `--iterate` among the arguments, only the mutants the last run missed are tried again.
+/// With `--iterate` among the arguments, only the mutants the last run missed are tried again;
+/// with `--since REV`, only those on lines changed since that commit.
 pub(crate) fn run(root: &Path, cargo: &str, arguments: &[String]) -> Result<Score, String> {
     let iterate = arguments.iter().any(|a| a == "--iterate");
-    let files: Vec<&String> = arguments.iter().filter(|a| *a != "--iterate").collect();
+    let since = arguments.iter().position(|a| a == "--since").map(|at| arguments.get(at + 1));
+    let since = match since {
+        Some(Some(rev)) => Some(rev.clone()),
+        Some(None) => return Err("--since needs a commit, e.g. --since main~3".to_owned()),
+        None => None,
+    };
+    let files: Vec<&String> = arguments
+        .iter()
+        .filter(|a| *a != "--iterate" && *a != "--since" && Some(*a) != since.as_ref())
+        .collect();
     let executable = install(root, cargo)?;
     let output = root.join("target").join("mutants");
+    std::fs::create_dir_all(&output).map_err(|err| err.to_string())?;
     let mut command = Command::new(&executable);
     command
         .args(["mutants", "--package", "usher-domain", "--test-package", "usher-domain"])
@@ -75,6 +86,19 @@ pub(crate) fn run(root: &Path, cargo: &str, arguments: &[String]) -> Result<Scor
     }
     if iterate {
         command.arg("--iterate");
+    }
+    if let Some(rev) = &since {
+        let diff = Command::new("git")
+            .args(["diff", rev.as_str(), "--", "crates/usher-domain"])
+            .current_dir(root)
+            .output()
+            .map_err(|err| format!("cannot run git diff: {err}"))?;
+        if !diff.status.success() {
+            return Err(format!("git diff {rev} failed: {}", String::from_utf8_lossy(&diff.stderr).trim()));
+        }
+        let file = output.join("since.diff");
+        std::fs::write(&file, &diff.stdout).map_err(|err| err.to_string())?;
+        command.arg("--in-diff").arg(&file);
     }
     // cargo-mutants exits non-zero when a mutant survives; the score is what counts.
     command.status().map_err(|err| format!("cannot run cargo-mutants: {err}"))?;

@@ -26,11 +26,37 @@ pub(crate) fn domain_tree_violations(cargo: &str, root: &Path) -> Result<Vec<Str
         .collect())
 }
 
+/// `git status --porcelain` of the tree (untracked files included), or `None` outside a git
+/// checkout. A test run must leave it as it found it: caches and reports belong under
+/// `target/`.
+pub(crate) fn tree_status(root: &Path) -> Option<String> {
+    let output = Command::new("git")
+        .args(["status", "--porcelain", "--untracked-files=all"])
+        .current_dir(root)
+        .output()
+        .ok()?;
+    output.status.success().then(|| String::from_utf8_lossy(&output.stdout).into_owned())
+}
+
+/// The lines of `after` that `before` lacks: what a run added to or changed in the tree.
+pub(crate) fn tree_changes(before: &str, after: &str) -> Vec<String> {
+    let seen: std::collections::BTreeSet<&str> = before.lines().collect();
+    after.lines().filter(|line| !seen.contains(line)).map(str::to_owned).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::fs;
     use std::path::PathBuf;
+
+    #[test]
+    fn tree_changes_are_the_new_status_lines() {
+        let before = " M README.md\n";
+        let after = " M README.md\n?? .schemathesis/cache.json\n";
+        assert_eq!(tree_changes(before, after), vec!["?? .schemathesis/cache.json".to_owned()]);
+        assert!(tree_changes(after, after).is_empty());
+    }
 
     fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
         let Ok(entries) = fs::read_dir(dir) else { return };
