@@ -39,15 +39,9 @@ pub trait Store: Send + Sync {
     }
 }
 
-/// One unit of work on the store. Every read sees the transaction's own writes.
-/// Every query is scoped: ids belong to one root account, and lists take the root explicitly.
-#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+/// Accounts and their sub-accounts.
 #[async_trait]
-pub trait Tx: Send {
-    /// Commits every write of the transaction, or none.
-    async fn commit(self: Box<Self>) -> Result<(), RepoError>;
-
-    // Accounts.
+pub trait AccountRepo: Send {
     /// Inserts an account; `Duplicate { field: "slug" }` when the slug is taken.
     async fn insert_account(&mut self, account: &Account) -> Result<(), RepoError>;
     /// Replaces an account's name and state.
@@ -58,8 +52,11 @@ pub trait Tx: Send {
     async fn account_by_slug(&mut self, slug: &Slug) -> Result<Option<Account>, RepoError>;
     /// The direct children of an account, by slug.
     async fn sub_accounts(&mut self, parent: AccountId) -> Result<Vec<Account>, RepoError>;
+}
 
-    // Settings.
+/// A root's catalog: settings, user types and their seats, roles.
+#[async_trait]
+pub trait CatalogRepo: Send {
     /// A root account's settings.
     async fn settings(&mut self, root: AccountId) -> Result<Option<Settings>, RepoError>;
     /// A root account's settings, locked until the transaction ends (`SELECT … FOR UPDATE` on
@@ -68,8 +65,6 @@ pub trait Tx: Send {
     async fn settings_for_update(&mut self, root: AccountId) -> Result<Option<Settings>, RepoError>;
     /// Stores a root account's settings.
     async fn put_settings(&mut self, root: AccountId, settings: &Settings) -> Result<(), RepoError>;
-
-    // User types and seats.
     /// Inserts a user type; `Duplicate { field: "key" }` when the key is taken in the root.
     async fn insert_user_type(&mut self, user_type: &UserType) -> Result<(), RepoError>;
     /// Replaces a user type.
@@ -100,8 +95,6 @@ pub trait Tx: Send {
         user_type: UserTypeId,
         now: Timestamp,
     ) -> Result<SeatUsage, RepoError>;
-
-    // Roles.
     /// Inserts a role; `Duplicate { field: "name" }` when the name is taken (case-insensitive).
     async fn insert_role(&mut self, role: &Role) -> Result<(), RepoError>;
     /// Replaces a role if its stored version equals `role.version` (then increments it), else `Stale`.
@@ -116,8 +109,11 @@ pub trait Tx: Send {
     async fn role_assignments(&mut self, id: RoleId) -> Result<u64, RepoError>;
     /// Replaces `from` by `to` on every user, invitation and the settings' default roles.
     async fn reassign_role(&mut self, root: AccountId, from: RoleId, to: RoleId) -> Result<(), RepoError>;
+}
 
-    // Users.
+/// Users and their devices.
+#[async_trait]
+pub trait UserRepo: Send {
     /// Inserts a user; `Duplicate { field: "username" | "email" }` on a taken key (case-insensitive, NFC).
     async fn insert_user(&mut self, user: &User) -> Result<(), RepoError>;
     /// Replaces a user if its stored version equals `user.version` (then increments it), else `Stale`.
@@ -139,14 +135,19 @@ pub trait Tx: Send {
     async fn user_by_email(&mut self, root: AccountId, email: &Email) -> Result<Option<User>, RepoError>;
     /// A page of users, ordered by username key then id.
     async fn list_users(&mut self, query: &UserQuery) -> Result<Page<User>, RepoError>;
-    /// The stored password hash of a user.
-    async fn password_hash(&mut self, user: UserId) -> Result<Option<PasswordHash>, RepoError>;
-    /// Stores (or clears) a user's password hash.
-    async fn set_password_hash(&mut self, user: UserId, hash: Option<PasswordHash>) -> Result<(), RepoError>;
     /// Whether the user acted in the system (an audit event with the user as actor).
     async fn has_acted(&mut self, user: UserId) -> Result<bool, RepoError>;
+    /// Links a device; `Duplicate { field: "identifier" }` when the user already has it.
+    async fn insert_device(&mut self, device: &Device) -> Result<(), RepoError>;
+    /// Unlinks a device.
+    async fn delete_device(&mut self, id: DeviceId) -> Result<(), RepoError>;
+    /// A user's devices.
+    async fn devices(&mut self, user: UserId) -> Result<Vec<Device>, RepoError>;
+}
 
-    // Invitations.
+/// Invitations.
+#[async_trait]
+pub trait InvitationRepo: Send {
     /// Inserts an invitation; `Duplicate { field: "email" }` when the root already has a
     /// stored-pending invitation for the address.
     async fn insert_invitation(&mut self, invitation: &Invitation) -> Result<(), RepoError>;
@@ -176,8 +177,11 @@ pub trait Tx: Send {
         email: &Email,
         replacement: &Email,
     ) -> Result<(), RepoError>;
+}
 
-    // Contacts.
+/// Contacts (R17).
+#[async_trait]
+pub trait ContactRepo: Send {
     /// Inserts a contact.
     async fn insert_contact(&mut self, contact: &Contact) -> Result<(), RepoError>;
     /// Links a contact to the user created from it; `Stale` if it is already linked.
@@ -188,16 +192,15 @@ pub trait Tx: Send {
     async fn list_contacts(&mut self, query: &ContactQuery) -> Result<Page<Contact>, RepoError>;
     /// Clears a contact's personal data (names, email, phone) for an erasure (R8).
     async fn erase_contact(&mut self, id: ContactId) -> Result<(), RepoError>;
+}
 
-    // Devices.
-    /// Links a device; `Duplicate { field: "identifier" }` when the user already has it.
-    async fn insert_device(&mut self, device: &Device) -> Result<(), RepoError>;
-    /// Unlinks a device.
-    async fn delete_device(&mut self, id: DeviceId) -> Result<(), RepoError>;
-    /// A user's devices.
-    async fn devices(&mut self, user: UserId) -> Result<Vec<Device>, RepoError>;
-
-    // Sessions.
+/// What proves who someone is: password hashes, sessions, one-time tokens, API keys, and the throttle counts of failed proofs (R13, R14).
+#[async_trait]
+pub trait CredentialRepo: Send {
+    /// The stored password hash of a user.
+    async fn password_hash(&mut self, user: UserId) -> Result<Option<PasswordHash>, RepoError>;
+    /// Stores (or clears) a user's password hash.
+    async fn set_password_hash(&mut self, user: UserId, hash: Option<PasswordHash>) -> Result<(), RepoError>;
     /// Stores a session.
     async fn insert_session(&mut self, session: &Session) -> Result<(), RepoError>;
     /// A session by token hash (expired ones too; the caller checks expiry).
@@ -214,8 +217,6 @@ pub trait Tx: Send {
     async fn touch_session(&mut self, id: SessionId, at: Timestamp) -> Result<(), RepoError>;
     /// Ends every session of a user; returns how many ended (R21).
     async fn delete_sessions_of(&mut self, user: UserId) -> Result<u64, RepoError>;
-
-    // One-time tokens.
     /// Stores a token.
     async fn insert_token(&mut self, token: &OneTimeToken) -> Result<(), RepoError>;
     /// A token by hash.
@@ -229,8 +230,6 @@ pub trait Tx: Send {
         purpose: crate::model::TokenPurpose,
         now: Timestamp,
     ) -> Result<(), RepoError>;
-
-    // API keys.
     /// Stores an API key.
     async fn insert_api_key(&mut self, key: &ApiKey) -> Result<(), RepoError>;
     /// Replaces an API key (revocation).
@@ -241,14 +240,35 @@ pub trait Tx: Send {
     async fn api_key_by_token(&mut self, hash: &TokenHash) -> Result<Option<ApiKey>, RepoError>;
     /// The API keys of an account.
     async fn api_keys(&mut self, account: AccountId) -> Result<Vec<ApiKey>, RepoError>;
+    /// Records a failed login for a key.
+    async fn record_login_failure(&mut self, key: &str, at: Timestamp) -> Result<(), RepoError>;
+    /// Failed logins of a key since `since`, oldest first (their times).
+    async fn login_failures_since(
+        &mut self,
+        key: &str,
+        since: Timestamp,
+    ) -> Result<Vec<Timestamp>, RepoError>;
+    /// Forgets a key's failures (after a successful login).
+    async fn clear_login_failures(&mut self, key: &str) -> Result<(), RepoError>;
+    /// Forgets every key's failures at or before `before` (out of the window); answers how
+    /// many.
+    async fn forget_login_failures_before(&mut self, before: Timestamp) -> Result<u64, RepoError>;
+}
 
-    // Audit and outbox (R20).
+/// The audit log (R20).
+#[async_trait]
+pub trait AuditRepo: Send {
     /// Appends an audit event.
     async fn append_audit(&mut self, event: &AuditEvent) -> Result<(), RepoError>;
     /// A page of audit events, newest first.
     async fn list_audit(&mut self, query: &AuditQuery) -> Result<Page<AuditEvent>, RepoError>;
     /// Replaces personal data in the diffs of events about an erased user by `"[erased]"` (R8).
     async fn redact_audit_subject(&mut self, user: UserId) -> Result<(), RepoError>;
+}
+
+/// The mail outbox: what use cases queue, and the dispatcher's claims and outcomes.
+#[async_trait]
+pub trait OutboxRepo: Send {
     /// Enqueues a mail.
     async fn enqueue_mail(&mut self, mail: &OutboxMail) -> Result<(), RepoError>;
     /// A page of queued mail with its delivery, oldest first.
@@ -292,21 +312,39 @@ pub trait Tx: Send {
         error: &str,
         retry_at: Option<Timestamp>,
     ) -> Result<(), RepoError>;
+}
 
-    // Login throttling (R14), shared by every server instance.
-    /// Records a failed login for a key.
-    async fn record_login_failure(&mut self, key: &str, at: Timestamp) -> Result<(), RepoError>;
-    /// Failed logins of a key since `since`, oldest first (their times).
-    async fn login_failures_since(
-        &mut self,
-        key: &str,
-        since: Timestamp,
-    ) -> Result<Vec<Timestamp>, RepoError>;
-    /// Forgets a key's failures (after a successful login).
-    async fn clear_login_failures(&mut self, key: &str) -> Result<(), RepoError>;
-    /// Forgets every key's failures at or before `before` (out of the window); answers how
-    /// many.
-    async fn forget_login_failures_before(&mut self, before: Timestamp) -> Result<u64, RepoError>;
+/// One unit of work on the store. Every read sees the transaction's own writes.
+/// Every query is scoped: ids belong to one root account, and lists take the root explicitly.
+///
+/// A store implements each repository for its transaction type; `Tx` only adds `commit`.
+#[async_trait]
+pub trait Tx:
+    AccountRepo
+    + CatalogRepo
+    + UserRepo
+    + InvitationRepo
+    + ContactRepo
+    + CredentialRepo
+    + AuditRepo
+    + OutboxRepo
+    + Send
+{
+    /// Commits every write of the transaction, or none.
+    async fn commit(self: Box<Self>) -> Result<(), RepoError>;
+}
+
+#[cfg(any(test, feature = "mocks"))]
+mod mock;
+#[cfg(any(test, feature = "mocks"))]
+pub use mock::MockTx;
+
+/// The repository traits, to call their methods on a `dyn Tx`.
+pub mod prelude {
+    pub use super::{
+        AccountRepo, AuditRepo, CatalogRepo, ContactRepo, CredentialRepo, InvitationRepo, OutboxRepo, Tx,
+        UserRepo,
+    };
 }
 
 /// The clock.

@@ -1,0 +1,45 @@
+//! Contacts: the [`ContactRepo`] of the in-memory store.
+
+use super::*;
+
+#[async_trait]
+impl ContactRepo for MemoryTx {
+    async fn insert_contact(&mut self, contact: &Contact) -> Result<(), RepoError> {
+        self.work.contacts.insert(contact.id, contact.clone());
+        Ok(())
+    }
+
+    async fn link_contact(&mut self, id: ContactId, user: UserId) -> Result<(), RepoError> {
+        let contact = self.work.contacts.get_mut(&id).ok_or(RepoError::NotFound { entity: "contact" })?;
+        if contact.user.is_some() {
+            return Err(RepoError::Stale { entity: "contact" });
+        }
+        contact.user = Some(user);
+        Ok(())
+    }
+
+    async fn erase_contact(&mut self, id: ContactId) -> Result<(), RepoError> {
+        if let Some(contact) = self.work.contacts.get_mut(&id) {
+            contact.first_name = None;
+            contact.last_name = None;
+            contact.email = None;
+            contact.phone = None;
+        }
+        Ok(())
+    }
+
+    async fn contact(&mut self, id: ContactId) -> Result<Option<Contact>, RepoError> {
+        Ok(self.work.contacts.get(&id).cloned())
+    }
+
+    async fn list_contacts(&mut self, query: &ContactQuery) -> Result<Page<Contact>, RepoError> {
+        let items = self
+            .work
+            .contacts
+            .values()
+            .filter(|c| c.root == query.root && self.within(c.account, &query.within))
+            .map(|c| (Cursor::at_time(c.created_at, c.id.as_uuid()), c.clone()))
+            .collect();
+        Ok(page(items, &query.page, false))
+    }
+}

@@ -1,0 +1,107 @@
+//! Users and their devices: the [`UserRepo`] of the in-memory store.
+
+use super::*;
+
+#[async_trait]
+impl UserRepo for MemoryTx {
+    async fn insert_user(&mut self, user: &User) -> Result<(), RepoError> {
+        self.check_unique_keys(user)?;
+        if self.work.users.contains_key(&user.id) {
+            return Err(RepoError::Duplicate { entity: "user", field: "id" });
+        }
+        self.work.users.insert(user.id, user.clone());
+        Ok(())
+    }
+
+    async fn update_user(&mut self, user: &User) -> Result<(), RepoError> {
+        self.check_unique_keys(user)?;
+        let stored = self.work.users.get_mut(&user.id).ok_or(RepoError::NotFound { entity: "user" })?;
+        if stored.version != user.version {
+            return Err(RepoError::Stale { entity: "user" });
+        }
+        *stored = User { version: user.version + 1, ..user.clone() };
+        Ok(())
+    }
+
+    async fn record_login(&mut self, user: UserId, at: Timestamp) -> Result<(), RepoError> {
+        let stored = self.work.users.get_mut(&user).ok_or(RepoError::NotFound { entity: "user" })?;
+        stored.last_login_at = Some(at);
+        Ok(())
+    }
+
+    async fn delete_user(&mut self, id: UserId) -> Result<(), RepoError> {
+        self.work.users.remove(&id).ok_or(RepoError::NotFound { entity: "user" })?;
+        self.work.passwords.remove(&id);
+        self.work.sessions.retain(|_, s| s.user != id);
+        self.work.tokens.retain(|_, t| t.user != id);
+        self.work.devices.retain(|_, d| d.user != id);
+        Ok(())
+    }
+
+    async fn user(&mut self, id: UserId) -> Result<Option<User>, RepoError> {
+        Ok(self.work.users.get(&id).cloned())
+    }
+
+    async fn user_by_username(
+        &mut self,
+        root: AccountId,
+        key: &UsernameKey,
+    ) -> Result<Option<User>, RepoError> {
+        Ok(self.work.users.values().find(|u| u.root == root && &u.username.key() == key).cloned())
+    }
+
+    async fn user_by_email(&mut self, root: AccountId, email: &Email) -> Result<Option<User>, RepoError> {
+        Ok(self.work.users.values().find(|u| u.root == root && &u.email == email).cloned())
+    }
+
+    async fn list_users(&mut self, query: &UserQuery) -> Result<Page<User>, RepoError> {
+        let matches = |u: &User| {
+            let prefix_ok = query.prefix.as_deref().is_none_or(|p| {
+                let starts = |text: &str| lower(text).starts_with(p);
+                starts(u.username.as_str())
+                    || starts(u.email.as_str())
+                    || u.profile.first_name.as_ref().is_some_and(|n| starts(n.as_str()))
+                    || u.profile.last_name.as_ref().is_some_and(|n| starts(n.as_str()))
+            });
+            u.root == query.root
+                && self.within(u.account, &query.within)
+                && query.state.is_none_or(|s| u.state == s)
+                && query.user_type.is_none_or(|t| u.user_type == t)
+                && query.role.is_none_or(|r| u.roles.contains(&r))
+                && prefix_ok
+        };
+        let items = self
+            .work
+            .users
+            .values()
+            .filter(|u| matches(u))
+            .map(|u| (Cursor { key: u.username.key().as_str().to_owned(), id: u.id.as_uuid() }, u.clone()))
+            .collect();
+        Ok(page(items, &query.page, false))
+    }
+
+    async fn has_acted(&mut self, user: UserId) -> Result<bool, RepoError> {
+        use usher_domain::model::ActorRef;
+        Ok(self
+            .work
+            .audit
+            .iter()
+            .any(|e| matches!(e.actor, ActorRef::User(id) | ActorRef::Operator(id) if id == user)))
+    }
+
+    async fn insert_device(&mut self, device: &Device) -> Result<(), RepoError> {
+        if self.work.devices.values().any(|d| d.user == device.user && d.identifier == device.identifier) {
+            return Err(RepoError::Duplicate { entity: "device", field: "identifier" });
+        }
+        self.work.devices.insert(device.id, device.clone());
+        Ok(())
+    }
+
+    async fn delete_device(&mut self, id: DeviceId) -> Result<(), RepoError> {
+        self.work.devices.remove(&id).map(|_| ()).ok_or(RepoError::NotFound { entity: "device" })
+    }
+
+    async fn devices(&mut self, user: UserId) -> Result<Vec<Device>, RepoError> {
+        Ok(self.work.devices.values().filter(|d| d.user == user).cloned().collect())
+    }
+}

@@ -1,0 +1,174 @@
+//! A mock transaction (mockall) implementing every repository, for unit tests of use cases.
+
+use super::*;
+
+mockall::mock! {
+    /// A mock transaction (mockall), for unit tests of use cases.
+    pub Tx {}
+    #[async_trait]
+    impl AccountRepo for Tx {
+        async fn insert_account(&mut self, account: &Account) -> Result<(), RepoError>;
+        async fn update_account(&mut self, account: &Account) -> Result<(), RepoError>;
+        async fn account(&mut self, id: AccountId) -> Result<Option<Account>, RepoError>;
+        async fn account_by_slug(&mut self, slug: &Slug) -> Result<Option<Account>, RepoError>;
+        async fn sub_accounts(&mut self, parent: AccountId) -> Result<Vec<Account>, RepoError>;
+    }
+    #[async_trait]
+    impl CatalogRepo for Tx {
+        async fn settings(&mut self, root: AccountId) -> Result<Option<Settings>, RepoError>;
+        async fn settings_for_update(&mut self, root: AccountId) -> Result<Option<Settings>, RepoError>;
+        async fn put_settings(&mut self, root: AccountId, settings: &Settings) -> Result<(), RepoError>;
+        async fn insert_user_type(&mut self, user_type: &UserType) -> Result<(), RepoError>;
+        async fn update_user_type(&mut self, user_type: &UserType) -> Result<(), RepoError>;
+        async fn user_type(&mut self, id: UserTypeId) -> Result<Option<UserType>, RepoError>;
+        async fn user_types(&mut self, root: AccountId) -> Result<Vec<UserType>, RepoError>;
+        async fn set_seat_total(
+            &mut self,
+            root: AccountId,
+            user_type: UserTypeId,
+            total: u32,
+        ) -> Result<(), RepoError>;
+        async fn seat_usage(
+            &mut self,
+            root: AccountId,
+            user_type: UserTypeId,
+            now: Timestamp,
+        ) -> Result<SeatUsage, RepoError>;
+        async fn lock_seat_pool(
+            &mut self,
+            root: AccountId,
+            user_type: UserTypeId,
+            now: Timestamp,
+        ) -> Result<SeatUsage, RepoError>;
+        async fn insert_role(&mut self, role: &Role) -> Result<(), RepoError>;
+        async fn update_role(&mut self, role: &Role) -> Result<(), RepoError>;
+        async fn delete_role(&mut self, id: RoleId) -> Result<(), RepoError>;
+        async fn role(&mut self, id: RoleId) -> Result<Option<Role>, RepoError>;
+        async fn roles(&mut self, root: AccountId) -> Result<Vec<Role>, RepoError>;
+        async fn role_assignments(&mut self, id: RoleId) -> Result<u64, RepoError>;
+        async fn reassign_role(&mut self, root: AccountId, from: RoleId, to: RoleId) -> Result<(), RepoError>;
+    }
+    #[async_trait]
+    impl UserRepo for Tx {
+        async fn insert_user(&mut self, user: &User) -> Result<(), RepoError>;
+        async fn update_user(&mut self, user: &User) -> Result<(), RepoError>;
+        async fn record_login(&mut self, user: UserId, at: Timestamp) -> Result<(), RepoError>;
+        async fn delete_user(&mut self, id: UserId) -> Result<(), RepoError>;
+        async fn user(&mut self, id: UserId) -> Result<Option<User>, RepoError>;
+        async fn user_by_username(
+            &mut self,
+            root: AccountId,
+            key: &UsernameKey,
+        ) -> Result<Option<User>, RepoError>;
+        async fn user_by_email(&mut self, root: AccountId, email: &Email) -> Result<Option<User>, RepoError>;
+        async fn list_users(&mut self, query: &UserQuery) -> Result<Page<User>, RepoError>;
+        async fn has_acted(&mut self, user: UserId) -> Result<bool, RepoError>;
+        async fn insert_device(&mut self, device: &Device) -> Result<(), RepoError>;
+        async fn delete_device(&mut self, id: DeviceId) -> Result<(), RepoError>;
+        async fn devices(&mut self, user: UserId) -> Result<Vec<Device>, RepoError>;
+    }
+    #[async_trait]
+    impl InvitationRepo for Tx {
+        async fn insert_invitation(&mut self, invitation: &Invitation) -> Result<(), RepoError>;
+        async fn update_invitation(
+            &mut self,
+            invitation: &Invitation,
+            expected: InvitationState,
+        ) -> Result<(), RepoError>;
+        async fn invitation(&mut self, id: InvitationId) -> Result<Option<Invitation>, RepoError>;
+        async fn invitation_by_token(&mut self, hash: &TokenHash) -> Result<Option<Invitation>, RepoError>;
+        async fn pending_invitation_for(
+            &mut self,
+            root: AccountId,
+            email: &Email,
+        ) -> Result<Option<Invitation>, RepoError>;
+        async fn list_invitations(&mut self, query: &InvitationQuery) -> Result<Page<Invitation>, RepoError>;
+        async fn erase_invitations_to(
+            &mut self,
+            root: AccountId,
+            email: &Email,
+            replacement: &Email,
+        ) -> Result<(), RepoError>;
+    }
+    #[async_trait]
+    impl ContactRepo for Tx {
+        async fn insert_contact(&mut self, contact: &Contact) -> Result<(), RepoError>;
+        async fn link_contact(&mut self, id: ContactId, user: UserId) -> Result<(), RepoError>;
+        async fn contact(&mut self, id: ContactId) -> Result<Option<Contact>, RepoError>;
+        async fn list_contacts(&mut self, query: &ContactQuery) -> Result<Page<Contact>, RepoError>;
+        async fn erase_contact(&mut self, id: ContactId) -> Result<(), RepoError>;
+    }
+    #[async_trait]
+    impl CredentialRepo for Tx {
+        async fn password_hash(&mut self, user: UserId) -> Result<Option<PasswordHash>, RepoError>;
+        async fn set_password_hash(&mut self, user: UserId, hash: Option<PasswordHash>) -> Result<(), RepoError>;
+        async fn insert_session(&mut self, session: &Session) -> Result<(), RepoError>;
+        async fn session_by_token(&mut self, hash: &TokenHash) -> Result<Option<Session>, RepoError>;
+        async fn delete_session(&mut self, hash: &TokenHash) -> Result<(), RepoError>;
+        async fn sessions_of(&mut self, user: UserId) -> Result<Vec<Session>, RepoError>;
+        async fn session(&mut self, id: SessionId) -> Result<Option<Session>, RepoError>;
+        async fn delete_session_by_id(&mut self, id: SessionId) -> Result<(), RepoError>;
+        async fn touch_session(&mut self, id: SessionId, at: Timestamp) -> Result<(), RepoError>;
+        async fn delete_sessions_of(&mut self, user: UserId) -> Result<u64, RepoError>;
+        async fn insert_token(&mut self, token: &OneTimeToken) -> Result<(), RepoError>;
+        async fn token_by_hash(&mut self, hash: &TokenHash) -> Result<Option<OneTimeToken>, RepoError>;
+        async fn consume_token(&mut self, id: TokenId, now: Timestamp) -> Result<(), RepoError>;
+        async fn retire_tokens(
+            &mut self,
+            user: UserId,
+            purpose: crate::model::TokenPurpose,
+            now: Timestamp,
+        ) -> Result<(), RepoError>;
+        async fn insert_api_key(&mut self, key: &ApiKey) -> Result<(), RepoError>;
+        async fn update_api_key(&mut self, key: &ApiKey) -> Result<(), RepoError>;
+        async fn api_key(&mut self, id: ApiKeyId) -> Result<Option<ApiKey>, RepoError>;
+        async fn api_key_by_token(&mut self, hash: &TokenHash) -> Result<Option<ApiKey>, RepoError>;
+        async fn api_keys(&mut self, account: AccountId) -> Result<Vec<ApiKey>, RepoError>;
+        async fn record_login_failure(&mut self, key: &str, at: Timestamp) -> Result<(), RepoError>;
+        async fn login_failures_since(
+            &mut self,
+            key: &str,
+            since: Timestamp,
+        ) -> Result<Vec<Timestamp>, RepoError>;
+        async fn clear_login_failures(&mut self, key: &str) -> Result<(), RepoError>;
+        async fn forget_login_failures_before(&mut self, before: Timestamp) -> Result<u64, RepoError>;
+    }
+    #[async_trait]
+    impl AuditRepo for Tx {
+        async fn append_audit(&mut self, event: &AuditEvent) -> Result<(), RepoError>;
+        async fn list_audit(&mut self, query: &AuditQuery) -> Result<Page<AuditEvent>, RepoError>;
+        async fn redact_audit_subject(&mut self, user: UserId) -> Result<(), RepoError>;
+    }
+    #[async_trait]
+    impl OutboxRepo for Tx {
+        async fn enqueue_mail(&mut self, mail: &OutboxMail) -> Result<(), RepoError>;
+        async fn list_mail(&mut self, query: &MailQuery) -> Result<Page<QueuedMail>, RepoError>;
+        async fn queued_mail(&mut self, id: MailId) -> Result<Option<QueuedMail>, RepoError>;
+        async fn retry_mail(&mut self, id: MailId, at: Timestamp) -> Result<bool, RepoError>;
+        async fn claim_mail(
+            &mut self,
+            now: Timestamp,
+            lease_until: Timestamp,
+            limit: u32,
+        ) -> Result<Vec<ClaimedMail>, RepoError>;
+        async fn mark_mail_sent(&mut self, mail: &OutboxMail, at: Timestamp) -> Result<(), RepoError>;
+        async fn erase_mail_to(
+            &mut self,
+            root: AccountId,
+            email: &Email,
+            replacement: &Email,
+            username: &str,
+        ) -> Result<(), RepoError>;
+        async fn discard_mail(&mut self, id: MailId) -> Result<(), RepoError>;
+        async fn mark_mail_failed(
+            &mut self,
+            id: MailId,
+            error: &str,
+            retry_at: Option<Timestamp>,
+        ) -> Result<(), RepoError>;
+    }
+    #[async_trait]
+    impl Tx for Tx {
+        async fn commit(self: Box<Self>) -> Result<(), RepoError>;
+    }
+}

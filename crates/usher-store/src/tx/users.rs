@@ -1,0 +1,117 @@
+//! Users and their devices: the [`UserRepo`] of the SQL store.
+
+use super::*;
+
+#[async_trait]
+impl UserRepo for SqlTx {
+    async fn insert_user(&mut self, user: &User) -> Result<(), RepoError> {
+        insert(&self.txn, codec::user_row(user)?.into_active_model()).await?;
+        self.write_roles(user, false).await
+    }
+
+    async fn update_user(&mut self, user: &User) -> Result<(), RepoError> {
+        let mut row = codec::user_row(user)?;
+        row.version = codec::version(user.version + 1);
+        let affected = user::Entity::update_many()
+            .set(row.into_active_model().reset_all())
+            .filter(user::Column::Id.eq(user.id.as_uuid()))
+            .filter(user::Column::Version.eq(codec::version(user.version)))
+            .exec(&self.txn)
+            .await
+            .map_err(repo)?
+            .rows_affected;
+        conditional::<user::Entity>(&self.txn, affected, user.id.as_uuid(), "user").await?;
+        self.write_roles(user, true).await
+    }
+
+    async fn record_login(&mut self, user: UserId, at: Timestamp) -> Result<(), RepoError> {
+        let affected = user::Entity::update_many()
+            .col_expr(user::Column::LastLoginAt, Expr::val(at.unix_micros()))
+            .filter(user::Column::Id.eq(user.as_uuid()))
+            .exec(&self.txn)
+            .await
+            .map_err(repo)?
+            .rows_affected;
+        not_found("user")(affected)
+    }
+
+    async fn delete_user(&mut self, id: UserId) -> Result<(), RepoError> {
+        // Roles, password, sessions, tokens and devices go with the row (ON DELETE CASCADE).
+        let affected =
+            user::Entity::delete_by_id(id.as_uuid()).exec(&self.txn).await.map_err(repo)?.rows_affected;
+        not_found("user")(affected)
+    }
+
+    async fn user(&mut self, id: UserId) -> Result<Option<User>, RepoError> {
+        self.one_user(user::Entity::find_by_id(id.as_uuid())).await
+    }
+
+    async fn user_by_username(
+        &mut self,
+        root: AccountId,
+        key: &UsernameKey,
+    ) -> Result<Option<User>, RepoError> {
+        self.one_user(
+            user::Entity::find()
+                .filter(user::Column::RootId.eq(root.as_uuid()))
+                .filter(user::Column::UsernameKey.eq(key.as_str())),
+        )
+        .await
+    }
+
+    async fn user_by_email(&mut self, root: AccountId, email: &Email) -> Result<Option<User>, RepoError> {
+        self.one_user(
+            user::Entity::find()
+                .filter(user::Column::RootId.eq(root.as_uuid()))
+                .filter(user::Column::Email.eq(email.as_str())),
+        )
+        .await
+    }
+
+    async fn list_users(&mut self, query: &UserQuery) -> Result<Page<User>, RepoError> {
+        let rows =
+            list_users_select(&self.txn, self.backend, query).await?.all(&self.txn).await.map_err(repo)?;
+        let limit = usize::from(query.page.limit);
+        let has_more = rows.len() > limit;
+        let mut users = self.users_from_rows(rows).await?;
+        users.truncate(limit);
+        let next = if has_more {
+            users.last().map(|u| Cursor { key: u.username.key().as_str().to_owned(), id: u.id.as_uuid() })
+        } else {
+            None
+        };
+        Ok(Page { items: users, next })
+    }
+
+    async fn has_acted(&mut self, user: UserId) -> Result<bool, RepoError> {
+        let acted = audit_event::Entity::find()
+            .filter(audit_event::Column::ActorUser.eq(user.as_uuid()))
+            .limit(1)
+            .one(&self.txn)
+            .await
+            .map_err(repo)?;
+        Ok(acted.is_some())
+    }
+
+    async fn insert_device(&mut self, device: &Device) -> Result<(), RepoError> {
+        insert(&self.txn, codec::device_row(device).into_active_model()).await
+    }
+
+    async fn delete_device(&mut self, id: DeviceId) -> Result<(), RepoError> {
+        let affected =
+            device::Entity::delete_by_id(id.as_uuid()).exec(&self.txn).await.map_err(repo)?.rows_affected;
+        not_found("device")(affected)
+    }
+
+    async fn devices(&mut self, user: UserId) -> Result<Vec<Device>, RepoError> {
+        device::Entity::find()
+            .filter(device::Column::UserId.eq(user.as_uuid()))
+            .order_by_asc(device::Column::Id)
+            .all(&self.txn)
+            .await
+            .map_err(repo)?
+            .into_iter()
+            .map(codec::device_from_row)
+            .collect()
+    }
+}
