@@ -485,6 +485,58 @@ pub struct User {
     pub version: u64,
 }
 
+/// Who a new user is and where: what every way of creating one must say.
+#[derive(Debug, Clone)]
+pub struct Newcomer {
+    /// Root account.
+    pub root: AccountId,
+    /// Home account.
+    pub account: AccountId,
+    /// Login name.
+    pub username: Username,
+    /// Email.
+    pub email: Email,
+    /// User type.
+    pub user_type: UserTypeId,
+    /// How the user comes to exist.
+    pub origin: Origin,
+}
+
+impl User {
+    /// The one constructor of a new user: active, with system messages on and nothing else
+    /// yet (no profile, roles, scope or password; unverified; version 0). Callers set the
+    /// rest with struct update syntax, so a new field is added here once.
+    pub fn new(id: UserId, newcomer: Newcomer, now: Timestamp) -> User {
+        let Newcomer { root, account, username, email, user_type, origin } = newcomer;
+        User {
+            id,
+            root,
+            account,
+            username,
+            email,
+            profile: Profile::default(),
+            receive_system_messages: true,
+            sales_representative: None,
+            external_ids: BTreeMap::new(),
+            user_type,
+            roles: BTreeSet::new(),
+            scope: BTreeSet::new(),
+            origin,
+            state: UserState::Active,
+            email_verified_at: None,
+            has_password: false,
+            must_change_password: false,
+            is_operator: false,
+            contact: None,
+            created_at: now,
+            updated_at: now,
+            last_login_at: None,
+            erased_at: None,
+            version: 0,
+        }
+    }
+}
+
 /// The state an invitation was left in; `Expired` is derived from the clock.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]

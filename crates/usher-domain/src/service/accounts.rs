@@ -8,8 +8,8 @@ use crate::authz::{Actor, ActorKind, Denied, require_operator};
 use crate::error::{Invalid, RepoError, field};
 use crate::id::{AccountId, RoleId, UserId, UserTypeId};
 use crate::model::{
-    Account, AccountPath, AccountState, BuiltinRole, Lifetime, Origin, Profile, Role, Settings, User,
-    UserState, UserType, UsernameFormat,
+    Account, AccountPath, AccountState, BuiltinRole, Lifetime, Newcomer, Origin, Role, Settings, User,
+    UserType, UsernameFormat,
 };
 use crate::password::{PasswordPolicy, PasswordRejected};
 use crate::ports::Tx;
@@ -199,31 +199,22 @@ pub async fn create_root_account(
     insert_account(tx.as_mut(), &account).await?;
     let catalog = seed_catalog(ports, tx.as_mut(), id, command.admin_seats, command.user_seats).await?;
     let admin = User {
-        id: ports.new_id(UserId::from_uuid),
-        root: id,
-        account: id,
-        username,
-        email,
-        profile: Profile::default(),
-        receive_system_messages: true,
-        sales_representative: None,
-        external_ids: Default::default(),
-        user_type: catalog.admin_type,
         roles: BTreeSet::from([catalog.admin_role]),
-        scope: BTreeSet::new(),
-        origin: Origin::Admin,
-        state: UserState::Active,
         // The operator vouches for the creator's address.
         email_verified_at: Some(now),
         has_password: hash.is_some(),
-        must_change_password: false,
-        is_operator: false,
-        contact: None,
-        created_at: now,
-        updated_at: now,
-        last_login_at: None,
-        erased_at: None,
-        version: 0,
+        ..User::new(
+            ports.new_id(UserId::from_uuid),
+            Newcomer {
+                root: id,
+                account: id,
+                username,
+                email,
+                user_type: catalog.admin_type,
+                origin: Origin::Admin,
+            },
+            now,
+        )
     };
     tx.insert_user(&admin).await?;
     if let Some(hash) = hash {
@@ -296,30 +287,22 @@ pub async fn bootstrap_operator(
     }
     let catalog = seed_catalog(ports, tx.as_mut(), id, 1, 0).await?;
     let operator = User {
-        id: ports.new_id(UserId::from_uuid),
-        root: id,
-        account: id,
-        username: field("username", Username::parse("admin"))?,
-        email: field("email", Email::parse("admin@localhost.localdomain"))?,
-        profile: Profile::default(),
-        receive_system_messages: true,
-        sales_representative: None,
-        external_ids: Default::default(),
-        user_type: catalog.admin_type,
         roles: BTreeSet::from([catalog.admin_role]),
-        scope: BTreeSet::new(),
-        origin: Origin::Admin,
-        state: UserState::Active,
         email_verified_at: Some(now),
         has_password: true,
-        must_change_password: false,
         is_operator: true,
-        contact: None,
-        created_at: now,
-        updated_at: now,
-        last_login_at: None,
-        erased_at: None,
-        version: 0,
+        ..User::new(
+            ports.new_id(UserId::from_uuid),
+            Newcomer {
+                root: id,
+                account: id,
+                username: field("username", Username::parse("admin"))?,
+                email: field("email", Email::parse("admin@localhost.localdomain"))?,
+                user_type: catalog.admin_type,
+                origin: Origin::Admin,
+            },
+            now,
+        )
     };
     tx.insert_user(&operator).await?;
     tx.set_password_hash(operator.id, Some(hash)).await?;

@@ -1,13 +1,11 @@
 //! Contacts (persons and organizations) and users created from them (R17).
 
-use std::collections::BTreeMap;
-
 use serde_json::json;
 
 use crate::authz::Actor;
 use crate::error::{Invalid, RepoError};
 use crate::id::{AccountId, ContactId, UserId};
-use crate::model::{Contact, ContactKind, Origin, Profile, User, UserState};
+use crate::model::{Contact, ContactKind, Newcomer, Origin, Profile, User, UserState};
 use crate::ports::{ContactQuery, Page, PageRequest};
 use crate::service::users::{
     Draft, LinkKind, UserError, check_draft, choose_username, issue_link, load_user_type, reject_member_type,
@@ -166,30 +164,22 @@ pub async fn create_user_from_contact(
         choose_username(tx.as_mut(), &settings, root, command.username.as_deref(), &email, &profile).await?;
     let now = ports.now();
     let user = User {
-        id: ports.new_id(UserId::from_uuid),
-        root,
-        account: account.id,
-        username,
-        email,
         profile,
-        receive_system_messages: true,
-        sales_representative: None,
-        external_ids: BTreeMap::new(),
-        user_type: user_type.id,
         roles,
         scope,
-        origin: Origin::Contact,
-        state: UserState::Active,
-        email_verified_at: None,
-        has_password: false,
-        must_change_password: false,
-        is_operator: false,
         contact: Some(contact.id),
-        created_at: now,
-        updated_at: now,
-        last_login_at: None,
-        erased_at: None,
-        version: 0,
+        ..User::new(
+            ports.new_id(UserId::from_uuid),
+            Newcomer {
+                root,
+                account: account.id,
+                username,
+                email,
+                user_type: user_type.id,
+                origin: Origin::Contact,
+            },
+            now,
+        )
     };
     match tx.insert_user(&user).await {
         Err(RepoError::Duplicate { field: "email", .. }) => {

@@ -9,7 +9,7 @@ use crate::authz::{Actor, Denied, GrantDenied};
 use crate::error::{Invalid, RepoError, field};
 use crate::id::{AccountId, InvitationId, RoleId, UserId, UserTypeId};
 use crate::model::{
-    Invitation, InvitationState, InvitationStatus, MailMessage, Origin, Profile, User, UserState,
+    Invitation, InvitationState, InvitationStatus, MailMessage, Newcomer, Origin, Profile, User, UserState,
 };
 use crate::password::PasswordRejected;
 use crate::ports::{InvitationQuery, Page, PageRequest, Tx};
@@ -579,30 +579,23 @@ pub async fn accept(ports: &Ports, command: Acceptance) -> Result<User, AcceptEr
         };
     let profile = Profile { locale: invitation.locale.clone(), ..profile };
     let user = User {
-        id: ports.new_id(UserId::from_uuid),
-        root,
-        account: invitation.account,
-        username,
-        email,
         profile,
-        receive_system_messages: true,
-        sales_representative: None,
-        external_ids: BTreeMap::new(),
-        user_type: invitation.user_type,
         roles: invitation.roles.clone(),
         scope: invitation.scope.clone(),
-        origin: Origin::Invitation,
-        state: UserState::Active,
         email_verified_at: Some(now),
         has_password: true,
-        must_change_password: false,
-        is_operator: false,
-        contact: None,
-        created_at: now,
-        updated_at: now,
-        last_login_at: None,
-        erased_at: None,
-        version: 0,
+        ..User::new(
+            ports.new_id(UserId::from_uuid),
+            Newcomer {
+                root,
+                account: invitation.account,
+                username,
+                email,
+                user_type: invitation.user_type,
+                origin: Origin::Invitation,
+            },
+            now,
+        )
     };
     invitation.state = InvitationState::Accepted;
     invitation.accepted_user = Some(user.id);

@@ -1,14 +1,14 @@
 //! Public flows reached without logging in: self-registration, email verification, password
 //! reset and set-password links (R9, R12, R13, R21).
 
-use std::collections::BTreeMap;
-
 use serde_json::json;
 
 use crate::authz::{Actor, ActorKind};
 use crate::error::{Invalid, RepoError, field};
 use crate::id::UserId;
-use crate::model::{MailMessage, OneTimeToken, Origin, OutboxMail, Profile, TokenPurpose, User, UserState};
+use crate::model::{
+    MailMessage, Newcomer, OneTimeToken, Origin, OutboxMail, Profile, TokenPurpose, User, UserState,
+};
 use crate::password::PasswordRejected;
 use crate::ports::Tx;
 use crate::rules::{NoSeatAvailable, check_seats, throttle_key, throttled_until};
@@ -205,30 +205,21 @@ pub async fn register(ports: &Ports, source: Option<&str>, command: Registration
     }
     let username = field("email", Username::parse(email.as_str()))?;
     let user = User {
-        id: ports.new_id(UserId::from_uuid),
-        root: root.root(),
-        account: root.id,
-        username,
-        email,
         profile,
-        receive_system_messages: true,
-        sales_representative: None,
-        external_ids: BTreeMap::new(),
-        user_type: user_type.id,
         roles: settings.default_roles.clone(),
-        scope: Default::default(),
-        origin: Origin::Registration,
-        state: UserState::Active,
-        email_verified_at: None,
         has_password: true,
-        must_change_password: false,
-        is_operator: false,
-        contact: None,
-        created_at: now,
-        updated_at: now,
-        last_login_at: None,
-        erased_at: None,
-        version: 0,
+        ..User::new(
+            ports.new_id(UserId::from_uuid),
+            Newcomer {
+                root: root.root(),
+                account: root.id,
+                username,
+                email,
+                user_type: user_type.id,
+                origin: Origin::Registration,
+            },
+            now,
+        )
     };
     match tx.insert_user(&user).await {
         // A registration of the same address won the race: the same answer.

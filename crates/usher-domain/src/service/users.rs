@@ -11,8 +11,8 @@ use crate::authz::{
 use crate::error::{Invalid, RepoError, field};
 use crate::id::{AccountId, DeviceId, RoleId, TokenId, UserId, UserTypeId};
 use crate::model::{
-    Account, Device, MailMessage, OneTimeToken, Origin, Profile, Settings, TokenPurpose, User, UserState,
-    UserType,
+    Account, Device, MailMessage, Newcomer, OneTimeToken, Origin, Profile, Settings, TokenPurpose, User,
+    UserState, UserType,
 };
 use crate::password::PasswordRejected;
 use crate::ports::{Page, PageRequest, Tx, UserQuery};
@@ -468,30 +468,25 @@ pub async fn create_user(
         choose_username(tx.as_mut(), &settings, root, command.username.as_deref(), &email, &profile).await?;
     let now = ports.now();
     let user = User {
-        id: ports.new_id(UserId::from_uuid),
-        root,
-        account: account.id,
-        username,
-        email,
         profile,
         receive_system_messages: command.receive_system_messages,
         sales_representative: command.sales_representative,
         external_ids,
-        user_type: user_type.id,
         roles: command.roles,
         scope: command.scope,
-        origin: Origin::Admin,
         state,
-        email_verified_at: None,
-        has_password: false,
-        must_change_password: false,
-        is_operator: false,
-        contact: None,
-        created_at: now,
-        updated_at: now,
-        last_login_at: None,
-        erased_at: None,
-        version: 0,
+        ..User::new(
+            ports.new_id(UserId::from_uuid),
+            Newcomer {
+                root,
+                account: account.id,
+                username,
+                email,
+                user_type: user_type.id,
+                origin: Origin::Admin,
+            },
+            now,
+        )
     };
     tx.insert_user(&user).await.map_err(|err| UserError::from_insert(err, &user))?;
     if command.send_welcome {
