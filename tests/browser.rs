@@ -6,13 +6,7 @@
 //! chromedriver is found on the PATH (or at `USHER_CHROMEDRIVER`, chromium at
 //! `USHER_CHROMIUM`); without it the test says `SKIPPED: browser` and passes, unless
 //! `CI=true`, where `.ci/run` installs both.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::print_stderr,
-    clippy::disallowed_methods,
-    reason = "tests read their environment"
-)]
+#![allow(clippy::print_stderr, clippy::disallowed_methods, reason = "tests read their environment")]
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -94,7 +88,9 @@ async fn r11_an_invitee_accepts_in_a_browser_logs_in_and_the_used_link_says_so()
     let (status, _) =
         server.post(&format!("/v1/accounts/{}/invitations", tenant.account), &tenant.token, body).await;
     assert_eq!(status, StatusCode::OK);
-    let link = db.mails_to("ann@people.example.com").await[0].link().expect("the invitation's link");
+    let link = db.mails_to("ann@people.example.com", "You are invited").await[0]
+        .link()
+        .expect("the invitation's link");
 
     let mut capabilities = serde_json::Map::new();
     capabilities.insert(

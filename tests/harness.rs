@@ -3,10 +3,10 @@
 //! after it), and talk to it over real HTTP.
 //!
 //! The binary is the one `cargo test --workspace` built beside the test executables
-//! (`target/<profile>/usher`), or `USHER_BIN`. PostgreSQL is found at
-//! `USHER_TEST_POSTGRES_URL`, else at `postgres://postgres@127.0.0.1:5432/postgres`; when none
-//! answers the PostgreSQL tests say `SKIPPED: PostgreSQL` and pass, unless `CI=true` or
-//! `USHER_REQUIRE_POSTGRES=1`.
+//! (`target/<profile>/usher`), or `USHER_BIN`. PostgreSQL databases come from `usher-testdb`,
+//! the fixture the store's tests share: found at `USHER_TEST_POSTGRES_URL`, else at
+//! `postgres://postgres@127.0.0.1:5432/postgres`; when none answers the PostgreSQL tests say
+//! `SKIPPED: PostgreSQL` and pass, unless `CI=true` or `USHER_REQUIRE_POSTGRES=1`.
 #![allow(
     clippy::disallowed_methods,
     clippy::print_stderr,
@@ -20,13 +20,12 @@
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::mpsc;
 use std::time::Duration;
 
 use reqwest::{Method, StatusCode};
-use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
 use serde_json::{Value, json};
+use usher_testdb::ScratchPostgres;
 
 /// The operator's password in every test server.
 pub const OPERATOR_PASSWORD: &str = "e2e operator passphrase 42";
@@ -48,33 +47,19 @@ pub fn usher_binary() -> PathBuf {
     binary
 }
 
-fn postgres_base_url() -> String {
-    std::env::var("USHER_TEST_POSTGRES_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
-}
-
-fn postgres_required() -> bool {
-    std::env::var("CI").is_ok_and(|v| v == "true")
-        || std::env::var("USHER_REQUIRE_POSTGRES").is_ok_and(|v| v == "1")
-}
-
-fn with_database(url: &str, name: &str) -> String {
-    let (head, query) = url.split_once('?').map_or((url, String::new()), |(h, q)| (h, format!("?{q}")));
-    let authority = head.find("://").map_or(0, |i| i + 3);
-    let base = head[authority..].find('/').map_or(head, |slash| &head[..authority + slash]);
-    format!("{base}/{name}{query}")
-}
-
-static NEXT: AtomicU32 = AtomicU32::new(0);
-
 pub mod smtp;
+
+/// The `id` of a JSON object the server answered.
+pub fn id(value: &Value) -> String {
+    value["id"].as_str().unwrap_or_else(|| panic!("no id in {value}")).to_owned()
+}
 
 /// The database a test's servers share, and the folder their file mailers write to.
 pub struct Db {
     /// The URL handed to `usher serve`.
     pub url: String,
     dir: tempfile::TempDir,
-    postgres: Option<(DatabaseConnection, String)>,
+    postgres: Option<ScratchPostgres>,
 }
 
 impl Db {
@@ -88,46 +73,15 @@ impl Db {
     /// A fresh PostgreSQL database, or `None` (after saying so) when no server answers and
     /// none is required.
     pub async fn postgres() -> Option<Db> {
-        let base = postgres_base_url();
-        let admin = match Database::connect(base.as_str()).await {
-            Ok(admin) => admin,
-            Err(err) if !postgres_required() => {
-                eprintln!("SKIPPED: PostgreSQL: no server answers at {base}: {err}");
-                return None;
-            }
-            Err(err) => panic!("PostgreSQL is required (CI=true) but {base} does not answer: {err}"),
-        };
-        let name = format!("usher_e2e_{}_{}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed));
-        admin
-            .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-            .await
-            .expect("drop old");
-        admin.execute_unprepared(&format!("CREATE DATABASE {name}")).await.expect("create database");
-        let url = with_database(&base, &name);
-        Some(Db { url, dir: tempfile::tempdir().expect("temp dir"), postgres: Some((admin, name)) })
+        let database = ScratchPostgres::create("usher_e2e").await?;
+        let url = database.url().to_owned();
+        Some(Db { url, dir: tempfile::tempdir().expect("temp dir"), postgres: Some(database) })
     }
 
     /// Drops a PostgreSQL database (call after the servers stopped).
     pub async fn drop_database(self) {
-        if let Some((admin, name)) = self.postgres {
-            // Servers killed a moment ago may still hold connections; FORCE ends them, and a
-            // second try covers a connection that was being set up meanwhile.
-            let mut last = None;
-            for _ in 0..5 {
-                match admin.execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await
-                {
-                    Ok(_) => {
-                        last = None;
-                        break;
-                    }
-                    Err(err) => last = Some(err),
-                }
-                tokio::time::sleep(Duration::from_millis(300)).await;
-            }
-            if let Some(err) = last {
-                panic!("cannot drop the test database {name}: {err}");
-            }
-            let _ = admin.close().await;
+        if let Some(database) = self.postgres {
+            database.drop_database().await;
         }
     }
 
@@ -147,21 +101,29 @@ impl Db {
             .collect()
     }
 
-    /// The mail delivered to `email`, waiting up to 30 seconds for the first one.
-    pub async fn mails_to(&self, email: &str) -> Vec<Mail> {
-        for _ in 0..300 {
-            let found: Vec<Mail> = self.mails().into_iter().filter(|mail| mail.to == email).collect();
-            if !found.is_empty() {
-                return found;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        panic!("no mail reached {email} within 30 s");
+    /// The mails delivered to `email` whose subject starts with `subject`, waiting up to 30
+    /// seconds for the first. A recipient often gets several kinds of mail, written in any
+    /// order by the outbox worker, so a test names the one it waits for.
+    pub async fn mails_to(&self, email: &str, subject: &str) -> Vec<Mail> {
+        until(&format!("a mail \"{subject}…\" to {email}"), || async {
+            let found: Vec<Mail> = self
+                .mails()
+                .into_iter()
+                .filter(|mail| mail.to == email && mail.subject.starts_with(subject))
+                .collect();
+            (!found.is_empty()).then_some(found)
+        })
+        .await
     }
 
-    /// The link tokens mailed to `email` (waiting for the first mail).
-    pub async fn tokens_mailed_to(&self, email: &str) -> Vec<String> {
-        self.mails_to(email).await.iter().filter_map(Mail::token).collect()
+    /// The link token of the mail to `email` whose subject starts with `subject` (waiting for
+    /// it).
+    pub async fn token_mailed_to(&self, email: &str, subject: &str) -> String {
+        let mails = self.mails_to(email, subject).await;
+        mails
+            .iter()
+            .find_map(Mail::token)
+            .unwrap_or_else(|| panic!("the mail \"{subject}…\" to {email} has no link"))
     }
 }
 

@@ -1,7 +1,6 @@
 //! Mail end to end (R20): usher delivers its mail to a real SMTP server over TCP, with links
 //! that open the hosted pages; mail waits while the server is down, a refused address ends as
 //! failed and is listed; and a server killed mid-send delivers every mail after a restart.
-#![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests")]
 
 use std::collections::BTreeSet;
 use std::time::Duration;

@@ -13,7 +13,7 @@ use std::collections::BTreeSet;
 
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use usher_e2e::{Server, Tenant};
+use usher_e2e::{Server, Tenant, id};
 
 /// The kinds of actor, in the order of each row's columns.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -226,10 +226,6 @@ struct World {
     tokens: Vec<(Who, Option<String>)>,
     /// Credentials to log in again, for the logout row.
     logins: Vec<(Who, String, String, String)>,
-}
-
-fn id(value: &Value) -> String {
-    value["id"].as_str().unwrap_or_else(|| panic!("no id in {value}")).to_owned()
 }
 
 const USER_PERMISSIONS: [&str; 10] = [

@@ -3,11 +3,7 @@
 
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use usher_e2e::{Db, Server, Tenant};
-
-fn id(value: &Value) -> String {
-    value["id"].as_str().unwrap_or_else(|| panic!("no id in {value}")).to_owned()
-}
+use usher_e2e::{Db, Server, Tenant, id};
 
 /// A user of `tenant` in `account` with a verified email and the password `password` set by
 /// the administrator (so it must change it, R16), and its id.
@@ -172,7 +168,7 @@ async fn finding_3_registration_and_reset_do_not_tell_which_addresses_exist() {
         server.call(Method::POST, "/v1/registrations", None, Some(register(&existing))).await;
     assert_eq!((status_new, &body_new), (StatusCode::ACCEPTED, &body_old), "one answer for both");
     assert_eq!(status_old, StatusCode::ACCEPTED);
-    let notice = db.mails_to(&existing).await;
+    let notice = db.mails_to(&existing, "Someone tried to register").await;
     assert!(notice.iter().any(|mail| mail.text.contains("tried to register")), "the owner is told");
 
     let reset = json!({"account": "acme", "email": "victim@example.com"});
@@ -246,7 +242,7 @@ async fn finding_5_tokens_do_not_outlive_what_they_stood_for() {
     assert_eq!(server.get(&format!("/v1/users/{user}"), &secret).await.0, StatusCode::OK);
 
     server.post(&format!("/v1/users/{user}/password-reset"), &tenant.token, json!({})).await;
-    let link = db.tokens_mailed_to("keeper@acme.example.com").await.pop().unwrap();
+    let link = db.token_mailed_to("keeper@acme.example.com", "Reset your password").await;
     server
         .put(
             &format!("/v1/users/{user}/password"),
@@ -263,7 +259,7 @@ async fn finding_5_tokens_do_not_outlive_what_they_stood_for() {
         .patch(&format!("/v1/users/{user}"), &tenant.token, json!({"email": "moved@acme.example.com"}))
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    let asked = db.mails_to("moved@acme.example.com").await;
+    let asked = db.mails_to("moved@acme.example.com", "Confirm your email").await;
     assert!(asked.iter().any(|mail| mail.token().is_some()), "the new address gets a verification link");
 
     server.post(&format!("/v1/users/{user}/disable"), &tenant.token, json!({})).await;
@@ -357,7 +353,7 @@ async fn finding_7_members_only_by_registration_and_erasure_reaches_invitations(
     let invite =
         json!({"emails": ["ingrid@example.com"], "user_type": tenant.user_type, "roles": [tenant.user_role]});
     server.post(&format!("/v1/accounts/{}/invitations", tenant.account), &tenant.token, invite).await;
-    let token = db.tokens_mailed_to("ingrid@example.com").await.pop().unwrap();
+    let token = db.token_mailed_to("ingrid@example.com", "You are invited").await;
     let accept = json!({"token": token, "password": "ingrid's long passphrase", "first_name": "Ingrid", "last_name": "I"});
     let (status, user) = server.call(Method::POST, "/v1/invitations/accept", None, Some(accept)).await;
     assert_eq!(status, StatusCode::CREATED, "{user}");

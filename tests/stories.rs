@@ -1,10 +1,9 @@
 //! The seeds' stories, driven over real HTTP against the built `usher` binary, each on SQLite
 //! and on PostgreSQL.
-#![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests")]
 
 use reqwest::{Method, StatusCode};
-use serde_json::{Value, json};
-use usher_e2e::{Db, OPERATOR_PASSWORD, Server, Tenant};
+use serde_json::json;
+use usher_e2e::{Db, OPERATOR_PASSWORD, Server, Tenant, id};
 
 /// Runs a story on both backends.
 macro_rules! on_both {
@@ -40,10 +39,6 @@ on_both!(
     if_match_refuses_a_stale_edit_with_412,
     r14_login_failures_look_alike_and_are_throttled,
 );
-
-fn id(value: &Value) -> String {
-    value["id"].as_str().unwrap_or_else(|| panic!("no id in {value}")).to_owned()
-}
 
 /// Creates a user (enabled, with `roles`) in `account` and answers its id.
 async fn create_user(

@@ -1,17 +1,9 @@
 //! Two tenants: every endpoint that takes an id answers 404 to the other tenant's
 //! administrator, exactly as for an id that does not exist (R19), and changes nothing.
-#![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests")]
 
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use usher_e2e::{Db, Server, Tenant};
-
-mod matrix;
-mod probe;
-
-fn id(value: &Value) -> String {
-    value["id"].as_str().unwrap_or_else(|| panic!("no id in {value}")).to_owned()
-}
+use usher_e2e::{Db, Server, Tenant, id};
 
 /// Ids of one object of every kind in `tenant`.
 struct Objects {

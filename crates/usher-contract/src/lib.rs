@@ -19,4 +19,3 @@ pub mod cases;
 pub mod fixture;
 pub mod harness;
 pub mod memory;
-pub mod security;

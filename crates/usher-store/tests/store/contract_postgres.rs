@@ -1,8 +1,6 @@
 //! The whole contract suite, race cases included, on PostgreSQL: a database per case, and two
 //! separate pools for the races, as two server instances would have.
 
-mod common;
-
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -10,10 +8,10 @@ use usher_contract::fixture::Fixture;
 use usher_domain::ports::Store;
 
 /// A PostgreSQL database, or nothing when no server answers and none is required.
-struct MaybePostgres(Option<common::PostgresFixture>);
+struct MaybePostgres(Option<crate::fixture::PostgresFixture>);
 
 async fn make_store() -> MaybePostgres {
-    MaybePostgres(common::PostgresFixture::new().await)
+    MaybePostgres(crate::fixture::PostgresFixture::new().await)
 }
 
 #[async_trait]
@@ -41,13 +39,3 @@ impl Fixture for MaybePostgres {
 }
 
 usher_contract::store_contract!();
-
-#[test]
-fn database_names_replace_the_path_of_the_url() {
-    assert_eq!(common::with_database("postgres://u@h:5432/postgres", "t1"), "postgres://u@h:5432/t1");
-    assert_eq!(common::with_database("postgres://u@h:5432", "t1"), "postgres://u@h:5432/t1");
-    assert_eq!(
-        common::with_database("postgres://u@h/db?sslmode=disable", "t1"),
-        "postgres://u@h/t1?sslmode=disable"
-    );
-}

@@ -1,9 +1,6 @@
 //! The user list and its searches are served by indexes: on a table of 100,000 users, the
 //! query plan of every variant (`EXPLAIN QUERY PLAN` on SQLite, `EXPLAIN` on PostgreSQL) has
 //! no full scan of `users` or `user_roles`.
-#![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests")]
-
-mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -195,13 +192,13 @@ async fn check_plans(store: &SqlStore, url: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite_user_lists_use_indexes_on_100k_users() {
-    let fixture = common::SqliteFixture::new().await;
+    let fixture = crate::fixture::SqliteFixture::new().await;
     check_plans(&fixture.store, &fixture.url).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_user_lists_use_indexes_on_100k_users() {
-    let Some(fixture) = common::PostgresFixture::new().await else { return };
+    let Some(fixture) = crate::fixture::PostgresFixture::new().await else { return };
     let url = fixture.url.clone();
     let outcome = tokio::spawn({
         let store = fixture.store.clone();

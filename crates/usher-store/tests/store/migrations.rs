@@ -1,8 +1,5 @@
 //! Migrations: an empty database migrates up, and running them again is a no-op, on SQLite
 //! (a file and `sqlite::memory:`) and on PostgreSQL.
-#![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests")]
-
-mod common;
 
 use usher_contract::fixture::Fixture;
 use usher_domain::ports::Store;
@@ -20,7 +17,7 @@ async fn check_idempotent(store: &SqlStore) {
 
 #[tokio::test]
 async fn sqlite_file_migrates_up_once() {
-    let fixture = common::SqliteFixture::new().await;
+    let fixture = crate::fixture::SqliteFixture::new().await;
     check_idempotent(&fixture.store).await;
     // A second process opening the same file finds nothing to do.
     let again = SqlStore::open(&StoreConfig::new(fixture.url.clone())).await.unwrap();
@@ -36,7 +33,7 @@ async fn sqlite_memory_migrates_up_once() {
 
 #[tokio::test]
 async fn postgres_migrates_up_once() {
-    let Some(fixture) = common::PostgresFixture::new().await else { return };
+    let Some(fixture) = crate::fixture::PostgresFixture::new().await else { return };
     check_idempotent(&fixture.store).await;
     let second = fixture.second_store().await;
     drop(second);

@@ -1,0 +1,536 @@
+//! R3–R8, R24: users, their roles, names, states and versions.
+
+use super::*;
+use usher_domain::service::{accounts, contacts, invitations, public, users};
+
+/// R3: an enabled user needs a role; a disabled one may have none.
+pub async fn r3_enabled_users_need_a_role(store: Arc<dyn Store>) {
+    let h = Harness::new(store);
+    let tenant = h.tenant("acme", 5).await;
+    let mut command = h.new_user(&tenant, "roleless");
+    command.roles.clear();
+    let err = users::create_user(&h.ports, &tenant.admin_actor, tenant.account.id, command.clone())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, UserError::RoleRequired(_)), "{err:?}");
+    command.enabled = false;
+    let user = users::create_user(&h.ports, &tenant.admin_actor, tenant.account.id, command).await.unwrap();
+    let err = users::enable_user(&h.ports, &tenant.admin_actor, user.id).await.unwrap_err();
+    assert!(matches!(err, UserError::RoleRequired(_)), "{err:?}");
+    let patch = UserPatch { roles: Some(BTreeSet::from([tenant.user_role])), ..Default::default() };
+    users::update_user(&h.ports, &tenant.admin_actor, user.id, patch).await.unwrap();
+    users::enable_user(&h.ports, &tenant.admin_actor, user.id).await.unwrap();
+}
+
+/// R4: no role above the type's ceiling; no granting what the granter lacks.
+pub async fn r4_roles_above_the_ceiling_or_the_granters_permissions_are_refused(store: Arc<dyn Store>) {
+    let h = Harness::new(store);
+    let tenant = h.tenant("acme", 5).await;
+    let mut command = h.new_user(&tenant, "clerk");
+    command.roles = BTreeSet::from([tenant.admin_role]);
+    let err =
+        users::create_user(&h.ports, &tenant.admin_actor, tenant.account.id, command).await.unwrap_err();
+    assert!(
+        matches!(err, UserError::Grant(usher_domain::authz::GrantDenied::AboveCeiling { .. })),
+        "{err:?}"
+    );
+
+    // A user manager without pricing cannot create a role with pricing, nor grant one.
+    let managers = BTreeSet::from([
+        Permission::new(Module::Users, Access::Write),
+        Permission::new(Module::Roles, Access::Write),
+        Permission::new(Module::Orders, Access::Write),
+    ]);
+    let manager_role =
+        roles::create_role(&h.ports, &tenant.admin_actor, tenant.account.id, "managers", managers)
+            .await
+            .unwrap();
+    let (manager, manager_actor) =
+        h.administrator(&tenant, tenant.account.id, "manager", manager_role.id).await;
+    let pricing = BTreeSet::from([Permission::new(Module::Pricing, Access::Read)]);
+    let err = roles::create_role(&h.ports, &manager_actor, tenant.account.id, "pricing", pricing)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, roles::RoleError::Escalation { .. }), "{err:?}");
+    let mut escalate = h.new_user(&tenant, "escalated");
+    escalate.user_type = manager.user_type;
+    escalate.roles = BTreeSet::from([tenant.admin_role]);
+    let err = users::create_user(&h.ports, &manager_actor, tenant.account.id, escalate).await.unwrap_err();
+    assert!(matches!(err, UserError::Grant(usher_domain::authz::GrantDenied::Escalation { .. })), "{err:?}");
+}
+
+/// R5: usernames are unique per root ignoring case and Unicode composition.
+pub async fn r5_usernames_are_unique_ignoring_case_and_composition(store: Arc<dyn Store>) {
+    let h = Harness::new(store.clone());
+    let tenant = h.tenant("acme", 10).await;
+    h.user(&tenant, tenant.account.id, "J\u{f6}rg").await.unwrap();
+    let mut clash = h.new_user(&tenant, "jo\u{308}RG");
+    clash.email = "other@example.com".into();
+    let err = users::create_user(&h.ports, &tenant.admin_actor, tenant.account.id, clash).await.unwrap_err();
+    assert!(matches!(err, UserError::UsernameTaken { .. }), "{err:?}");
+
+    // The store itself refuses the duplicate key, whatever the use case checked.
+    let mut tx = store.begin().await.unwrap();
+    let existing = tx
+        .user_by_username(tenant.account.id, &usher_domain::value::Username::parse("JÖRG").unwrap().key())
+        .await
+        .unwrap()
+        .unwrap();
+    let mut copy = existing.clone();
+    copy.id = usher_domain::id::UserId::from_uuid(uuid::Uuid::from_u128(0xfeed));
+    copy.email = usher_domain::value::Email::parse("copy@example.com").unwrap();
+    copy.username = usher_domain::value::Username::parse("JO\u{308}RG").unwrap();
+    let err = tx.insert_user(&copy).await.unwrap_err();
+    assert!(matches!(err, RepoError::Duplicate { field: "username", .. }), "{err:?}");
+    drop(tx);
+
+    // Another tenant may use the same username and email.
+    let other = h.tenant("globex", 10).await;
+    h.user(&other, other.account.id, "jörg").await.unwrap();
+}
+
+/// R5: usernames generated from the format take a numeric suffix on collision.
+pub async fn r5_generated_usernames_get_a_numeric_suffix(store: Arc<dyn Store>) {
+    let h = Harness::new(store);
+    let tenant = h.tenant("acme", 10).await;
+    let patch = accounts::SettingsPatch { username_format: Some("{f}{last}".into()), ..Default::default() };
+    accounts::update_settings(&h.ports, &tenant.admin_actor, tenant.account.id, patch).await.unwrap();
+    let mut names = Vec::new();
+    for n in 0..3 {
+        let mut command = h.new_user(&tenant, "x");
+        command.username = None;
+        command.email = format!("ada{n}@example.com");
+        names.push(
+            users::create_user(&h.ports, &tenant.admin_actor, tenant.account.id, command)
+                .await
+                .unwrap()
+                .username
+                .to_string(),
+        );
+    }
+    assert_eq!(names, ["alovelace", "alovelace2", "alovelace3"]);
+    let patch = accounts::SettingsPatch { usernames_must_be_emails: Some(true), ..Default::default() };
+    accounts::update_settings(&h.ports, &tenant.admin_actor, tenant.account.id, patch).await.unwrap();
+    let err = h.user(&tenant, tenant.account.id, "not-an-email").await.unwrap_err();
+    assert!(matches!(err, UserError::UsernameMustBeEmail), "{err:?}");
+}
+
+/// R6: members keep their username; external-id links need an acknowledgement, audited.
+pub async fn r6_rename_rules(store: Arc<dyn Store>) {
+    let h = Harness::new(store);
+    let tenant = h.tenant("acme", 10).await;
+    let mut command = h.new_user(&tenant, "S100");
+    command.external_ids.insert("erp_salesperson".into(), "S100".into());
+    let clerk = users::create_user(&h.ports, &tenant.admin_actor, tenant.account.id, command).await.unwrap();
+    let rename = |ack| UserPatch {
+        username: Some("S200".into()),
+        acknowledge_external_link: ack,
+        ..Default::default()
+    };
+    let err = users::update_user(&h.ports, &tenant.admin_actor, clerk.id, rename(false)).await.unwrap_err();
+    assert!(matches!(err, UserError::Rename(_)), "{err:?}");
+    let renamed = users::update_user(&h.ports, &tenant.admin_actor, clerk.id, rename(true)).await.unwrap();
+    assert_eq!(renamed.username.as_str(), "S200");
+    let events =
+        audit::list_audit_events(&h.ports, &tenant.admin_actor, tenant.account.id, PageRequest::first(1))
+            .await
+            .unwrap();
+    assert_eq!(events.items[0].diff["external_link_broken"], serde_json::json!(true));
+
+    let open = accounts::SettingsPatch { self_registration: Some(true), ..Default::default() };
+    accounts::update_settings(&h.ports, &tenant.admin_actor, tenant.account.id, open).await.unwrap();
+    public::register(
+        &h.ports,
+        None,
+        public::Registration {
+            account: "acme".into(),
+            email: "member@example.com".into(),
+            password: password(),
+            first_name: None,
+            last_name: None,
+        },
+    )
+    .await
+    .unwrap();
+    let member = h.user_by_email(tenant.account.id, "member@example.com").await;
+    let patch = UserPatch {
+        username: Some("renamed@example.com".into()),
+        acknowledge_external_link: true,
+        ..Default::default()
+    };
+    let err = users::update_user(&h.ports, &tenant.admin_actor, member.id, patch).await.unwrap_err();
+    assert!(
+        matches!(err, UserError::Rename(usher_domain::rules::RenameRefused::RegisteredMember)),
+        "{err:?}"
+    );
+}
+
+/// R7: ERP salesperson, then POS clerk, then the default clerk.
+pub async fn r7_order_attribution(store: Arc<dyn Store>) {
+    let h = Harness::new(store);
+    let tenant = h.tenant("acme", 10).await;
+    let patch = accounts::SettingsPatch { default_clerk_id: Some("C-DEFAULT".into()), ..Default::default() };
+    accounts::update_settings(&h.ports, &tenant.admin_actor, tenant.account.id, patch).await.unwrap();
+    let mut command = h.new_user(&tenant, "p7");
+    command.external_ids.insert("pos_clerk".into(), "P7".into());
+    let clerk = users::create_user(&h.ports, &tenant.admin_actor, tenant.account.id, command).await.unwrap();
+    let plain = h.user(&tenant, tenant.account.id, "plain").await.unwrap();
+    let of = |id| users::order_attribution(&h.ports, &tenant.admin_actor, id);
+    assert_eq!(of(clerk.id).await.unwrap(), Attribution::PosClerk("P7".into()));
+    assert_eq!(of(plain.id).await.unwrap(), Attribution::DefaultClerk("C-DEFAULT".into()));
+}
+
+/// R8: delete only users without history; erasure anonymises and keeps audit events.
+pub async fn r8_delete_only_without_history_and_erase_keeps_the_audit_chain(store: Arc<dyn Store>) {
+    let h = Harness::new(store);
+    let tenant = h.tenant("acme", 10).await;
+    let mistake = h.user(&tenant, tenant.account.id, "mistake").await.unwrap();
+    users::delete_user(&h.ports, &tenant.admin_actor, mistake.id).await.unwrap();
+    let err = users::get_user(&h.ports, &tenant.admin_actor, mistake.id).await.unwrap_err();
+    assert!(matches!(err, UserError::NotFound { .. }), "{err:?}");
+
+    let veteran = h.user(&tenant, tenant.account.id, "veteran").await.unwrap();
+    h.give_password(&tenant, veteran.id).await;
+    h.login("acme", "veteran").await;
+    let err = users::delete_user(&h.ports, &tenant.admin_actor, veteran.id).await.unwrap_err();
+    assert!(matches!(err, UserError::HasHistory(_)), "{err:?}");
+
+    let (n_audit_before, _) = h.counts(tenant.account.id).await;
+    let erased = users::erase_user(&h.ports, &tenant.admin_actor, veteran.id).await.unwrap();
+    assert!(erased.username.as_str().starts_with("erased-"));
+    assert!(erased.profile.first_name.is_none() && erased.email.as_str().ends_with("@erased.invalid"));
+    assert_eq!(erased.state, UserState::Disabled);
+    let (n_audit_after, _) = h.counts(tenant.account.id).await;
+    assert_eq!(n_audit_after, n_audit_before + 1, "erasure adds its event and removes none");
+    let events =
+        audit::list_audit_events(&h.ports, &tenant.admin_actor, tenant.account.id, PageRequest::first(200))
+            .await
+            .unwrap();
+    let text = serde_json::to_string(&events.items.iter().map(|e| &e.diff).collect::<Vec<_>>()).unwrap();
+    assert!(!text.contains("veteran@people.example.com"), "personal data is redacted from the audit diffs");
+}
+
+/// R8: an administrator never locks themselves out: their own user cannot be disabled,
+/// deleted, erased or given an administrator-set password by themselves; nothing is written.
+pub async fn r8_nobody_disables_deletes_or_erases_their_own_user(store: Arc<dyn Store>) {
+    let h = Harness::new(store);
+    let tenant = h.tenant("acme", 10).await;
+    let me = tenant.admin.id;
+    let (audit_before, _) = h.counts(tenant.account.id).await;
+    let refusals = [
+        users::disable_user(&h.ports, &tenant.admin_actor, me).await.map(|_| ()),
+        users::delete_user(&h.ports, &tenant.admin_actor, me).await,
+        users::erase_user(&h.ports, &tenant.admin_actor, me).await.map(|_| ()),
+        users::set_password(&h.ports, &tenant.admin_actor, me, &password()).await.map(|_| ()),
+    ];
+    for refusal in refusals {
+        assert!(matches!(refusal, Err(UserError::OwnUser { .. })), "{refusal:?}");
+    }
+    let still = users::get_user(&h.ports, &tenant.admin_actor, me).await.unwrap();
+    assert_eq!(still.state, UserState::Active);
+    assert_eq!(h.counts(tenant.account.id).await.0, audit_before, "nothing audited");
+}
+
+/// R8: erasure anonymises the person everywhere usher keeps them: the user, the invitations to
+/// the address, the contact the user came from, and the mail log (unsent mail is dropped),
+/// while the audit chain stays.
+pub async fn r8_erasure_reaches_invitations_contacts_and_mail(store: Arc<dyn Store>) {
+    let h = Harness::new(store);
+    let tenant = h.tenant("acme", 5).await;
+    let address = "ingrid@example.com";
+    let command = invitations::NewInvitations {
+        emails: vec![address.into()],
+        user_type: tenant.user_type.id,
+        roles: BTreeSet::from([tenant.user_role]),
+        scope: BTreeSet::new(),
+        locale: None,
+    };
+    invitations::invite(&h.ports, &tenant.admin_actor, tenant.account.id, command).await.unwrap();
+    let token = last_link(&h, &tenant).await;
+    let acceptance = invitations::Acceptance {
+        token,
+        first_name: Some("Ingrid".into()),
+        last_name: Some("Invited".into()),
+        username: Some("ingrid".into()),
+        password: PlainPassword::new(PASSWORD),
+    };
+    let invited = invitations::accept(&h.ports, acceptance).await.unwrap();
+    users::send_password_reset(&h.ports, &tenant.admin_actor, invited.id).await.unwrap();
+
+    let person = contacts::NewContact {
+        kind: ContactKind::Person,
+        first_name: Some("Carl".into()),
+        last_name: Some("Contact".into()),
+        email: Some("carl@example.com".into()),
+        phone: Some("+49 30 1234567".into()),
+    };
+    let contact =
+        contacts::create_contact(&h.ports, &tenant.admin_actor, tenant.account.id, person).await.unwrap();
+    let from = contacts::FromContact {
+        username: None,
+        email: None,
+        first_name: None,
+        last_name: None,
+        send_welcome: true,
+    };
+    let carl =
+        contacts::create_user_from_contact(&h.ports, &tenant.admin_actor, contact.id, from).await.unwrap();
+    let (n_audit, _) = h.counts(tenant.account.id).await;
+
+    users::erase_user(&h.ports, &tenant.admin_actor, invited.id).await.unwrap();
+    users::erase_user(&h.ports, &tenant.admin_actor, carl.id).await.unwrap();
+
+    let mails = outbox_of(&h, &tenant).await;
+    for personal in [address, "carl@example.com"] {
+        assert!(mails.iter().all(|m| m.mail.to.as_str() != personal), "no mail to {personal} is kept");
+    }
+    assert!(
+        mails.iter().all(|m| m.mail.message.kind() != "password_reset" && m.mail.message.kind() != "welcome"),
+        "unsent mail to an erased person is dropped"
+    );
+    let page = invitations::list_invitations(
+        &h.ports,
+        &tenant.admin_actor,
+        tenant.account.id,
+        None,
+        usher_domain::ports::PageRequest::first(50),
+    )
+    .await
+    .unwrap();
+    assert!(page.items.iter().all(|i| i.email.as_str() != address), "the invitation forgets the address");
+    let page = contacts::list_contacts(
+        &h.ports,
+        &tenant.admin_actor,
+        tenant.account.id,
+        usher_domain::ports::PageRequest::first(50),
+    )
+    .await
+    .unwrap();
+    let erased = page.items.iter().find(|c| c.id == contact.id).unwrap();
+    assert_eq!(
+        (&erased.first_name, &erased.last_name, &erased.email, &erased.phone),
+        (&None, &None, &None, &None)
+    );
+    assert_eq!(h.counts(tenant.account.id).await.0, n_audit + 2, "the audit chain stays, with the erasures");
+    let page = audit_of(&h, &tenant, 200).await;
+    let log = serde_json::to_string(&page.items.iter().map(|e| &e.diff).collect::<Vec<_>>()).unwrap();
+    assert!(!log.contains(address) && !log.contains("Carl"), "the audit diffs forget them: {log}");
+    let created = page
+        .items
+        .iter()
+        .find(|e| e.action == "user.created_from_contact" && e.target_id == carl.id.to_string())
+        .unwrap();
+    assert_eq!(created.diff["email"], "[erased]", "the chain keeps the event, with the person's data erased");
+}
+
+/// R4, R19: a user names only its tenant's user type and roles, a scope within its own
+/// account, an http(s) image and attributes within their bounds.
+pub async fn r4_r19_a_user_names_only_what_it_may(store: Arc<dyn Store>) {
+    let h = Harness::new(store);
+    let tenant = h.tenant("acme", 10).await;
+    let other = h.tenant("globex", 10).await;
+    let east = h.sub_account(&tenant, tenant.account.id, "acme-east").await;
+    let west = h.sub_account(&tenant, tenant.account.id, "acme-west").await;
+    let shop = h.sub_account(&tenant, east.id, "acme-east-shop").await;
+    let create = |command: users::NewUser, account| {
+        users::create_user(&h.ports, &tenant.admin_actor, account, command)
+    };
+
+    let mut foreign_type = h.new_user(&tenant, "t1");
+    foreign_type.user_type = other.user_type.id;
+    let err = create(foreign_type, tenant.account.id).await.unwrap_err();
+    assert!(matches!(err, UserError::NotFound { entity: "user type" }), "{err:?}");
+    let mut foreign_role = h.new_user(&tenant, "t2");
+    foreign_role.roles = BTreeSet::from([other.user_role]);
+    let err = create(foreign_role, tenant.account.id).await.unwrap_err();
+    assert!(matches!(err, UserError::NotFound { entity: "role" }), "{err:?}");
+    let mut sideways = h.new_user(&tenant, "t3");
+    sideways.scope = BTreeSet::from([west.id]);
+    let err = create(sideways, east.id).await.unwrap_err();
+    assert!(matches!(err, UserError::Denied(Denied::OutsideScope)), "a scope outside its account: {err:?}");
+    let mut below = h.new_user(&tenant, "t4");
+    below.scope = BTreeSet::from([shop.id]);
+    create(below, east.id).await.unwrap();
+
+    let profile = |image: &str, value_length: usize| users::ProfileInput {
+        image_url: Some(image.to_owned()),
+        attributes: Some(std::collections::BTreeMap::from([(
+            "cost_center".to_owned(),
+            "x".repeat(value_length),
+        )])),
+        ..Default::default()
+    };
+    let limit = users::MAX_ATTRIBUTE_LENGTH;
+    for (image, length, ok) in [
+        ("https://cdn.example.com/me.png", limit, true),
+        ("http://cdn.example.com/me.png", 1, true),
+        ("", 1, true),
+        ("ftp://cdn.example.com/me.png", 1, false),
+        ("javascript:alert(1)", 1, false),
+        (&format!("https://example.com/{}", "x".repeat(2000)), 1, false),
+        ("https://cdn.example.com/me.png", limit + 1, false),
+    ] {
+        let applied = profile(image, length).apply(usher_domain::model::Profile::default());
+        assert_eq!(
+            applied.is_ok(),
+            ok,
+            "{} / {length}: {applied:?}",
+            image.chars().take(40).collect::<String>()
+        );
+        if let (Ok(applied), "") = (&applied, image) {
+            assert_eq!(applied.image_url, None, "empty text clears the image");
+        }
+    }
+}
+
+/// R24: a user manager acts on plain users, but on nobody who holds more than it: no
+/// password, disable, erase, edit, role change, verification, reset, device or key revocation
+/// on the root administrator. Nothing changes on any refusal.
+pub async fn r24_a_user_manager_cannot_take_over_an_administrator(store: Arc<dyn Store>) {
+    let h = Harness::new(store);
+    let tenant = h.tenant("acme", 5).await;
+    let manager = user_manager(&h, &tenant).await;
+    let plain = h.user(&tenant, tenant.account.id, "plain").await.unwrap();
+    let admin = tenant.admin.id;
+    let before = h.counts(tenant.account.id).await;
+
+    let takeover = PlainPassword::new("the manager's chosen passphrase");
+    is_denied(users::set_password(&h.ports, &manager, admin, &takeover).await, "set password");
+    is_denied(users::disable_user(&h.ports, &manager, admin).await, "disable");
+    is_denied(users::erase_user(&h.ports, &manager, admin).await, "erase");
+    is_denied(users::delete_user(&h.ports, &manager, admin).await, "delete");
+    let demote = UserPatch { roles: Some(BTreeSet::from([tenant.user_role])), ..Default::default() };
+    is_denied(users::update_user(&h.ports, &manager, admin, demote).await, "demote");
+    let rename = UserPatch {
+        profile: users::ProfileInput { first_name: Some("Mallory".into()), ..Default::default() },
+        ..Default::default()
+    };
+    is_denied(users::update_user(&h.ports, &manager, admin, rename).await, "edit");
+    is_denied(users::mark_email_verified(&h.ports, &manager, admin).await, "verify");
+    is_denied(users::send_password_reset(&h.ports, &manager, admin).await, "reset");
+    is_denied(users::link_device(&h.ports, &manager, admin, "Till", "till-9").await, "device");
+    is_denied(users::enable_user(&h.ports, &manager, admin).await, "enable");
+    assert_eq!(h.counts(tenant.account.id).await, before, "refusals change nothing");
+    let credentials = auth::Credentials {
+        account: "acme".into(),
+        username: "admin".into(),
+        password: PlainPassword::new(PASSWORD),
+    };
+    auth::login(&h.ports, None, credentials).await.unwrap();
+
+    // The administrator's API key holds more than the manager: it stays.
+    let key_scopes = BTreeSet::from([Permission::new(Module::Roles, Access::Write)]);
+    let (key, _) =
+        auth::create_api_key(&h.ports, &tenant.admin_actor, tenant.account.id, "erp", key_scopes, None)
+            .await
+            .unwrap();
+    let err = auth::revoke_api_key(&h.ports, &manager, key.id).await.unwrap_err();
+    assert!(
+        matches!(err, auth::ApiKeyError::Denied(_)),
+        "a key with more than the manager is not the manager's to revoke: {err:?}"
+    );
+
+    // A user holding no more than the manager is the manager's to manage.
+    users::set_password(&h.ports, &manager, plain.id, &takeover).await.unwrap();
+    users::disable_user(&h.ports, &manager, plain.id).await.unwrap();
+}
+
+fn is_denied<T: std::fmt::Debug>(result: Result<T, UserError>, what: &str) {
+    match result {
+        Err(UserError::Denied(Denied::TargetHoldsMore { permissions })) => {
+            assert!(!permissions.is_empty(), "{what}: the refusal names what the target holds more");
+        }
+        other => panic!("{what}: expected target_holds_more, got {other:?}"),
+    }
+}
+
+/// A sales representative is a user of the same tenant.
+pub async fn sales_representatives_are_users_of_the_tenant(store: Arc<dyn Store>) {
+    let h = Harness::new(store);
+    let tenant = h.tenant("acme", 5).await;
+    let other = h.tenant("globex", 5).await;
+    let foreigner = h.user(&other, other.account.id, "foreigner").await.unwrap();
+    let colleague = h.user(&tenant, tenant.account.id, "colleague").await.unwrap();
+    let mut command = h.new_user(&tenant, "rep");
+    command.sales_representative = Some(foreigner.id);
+    let err =
+        users::create_user(&h.ports, &tenant.admin_actor, tenant.account.id, command).await.unwrap_err();
+    assert!(matches!(err, UserError::NotFound { entity: "sales representative" }), "{err:?}");
+    let patch = UserPatch { sales_representative: Some(Some(foreigner.id)), ..Default::default() };
+    let err = users::update_user(&h.ports, &tenant.admin_actor, colleague.id, patch).await.unwrap_err();
+    assert!(matches!(err, UserError::NotFound { entity: "sales representative" }), "{err:?}");
+    let patch = UserPatch { sales_representative: Some(Some(tenant.admin.id)), ..Default::default() };
+    let updated = users::update_user(&h.ports, &tenant.admin_actor, colleague.id, patch).await.unwrap();
+    assert_eq!(updated.sales_representative, Some(tenant.admin.id));
+    assert_eq!(updated.state, UserState::Active);
+}
+
+/// Optimistic locking: a write based on an old version is refused.
+pub async fn optimistic_locking_refuses_stale_writes(store: Arc<dyn Store>) {
+    let h = Harness::new(store.clone());
+    let tenant = h.tenant("acme", 5).await;
+    let user = h.user(&tenant, tenant.account.id, "versioned").await.unwrap();
+    let patch = |name: &str, version| UserPatch {
+        profile: users::ProfileInput { first_name: Some(name.into()), ..Default::default() },
+        if_version: Some(version),
+        ..Default::default()
+    };
+    let updated =
+        users::update_user(&h.ports, &tenant.admin_actor, user.id, patch("Ann", user.version)).await.unwrap();
+    assert_eq!(updated.version, user.version + 1);
+    let err = users::update_user(&h.ports, &tenant.admin_actor, user.id, patch("Bob", user.version))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, UserError::VersionMismatch { .. }), "{err:?}");
+
+    let mut tx = store.begin().await.unwrap();
+    tx.update_user(&user).await.expect_err("the store refuses an old version");
+    let err = tx.update_user(&user).await.unwrap_err();
+    assert!(matches!(err, RepoError::Stale { .. }), "{err:?}");
+}
+
+/// Optimistic locking: every change answers the user at the version the store now holds, and
+/// a change naming another version is refused, by an administrator or by the user itself.
+pub async fn every_change_answers_the_stored_version(store: Arc<dyn Store>) {
+    let h = Harness::new(store);
+    let tenant = h.tenant("acme", 5).await;
+    let admin = &tenant.admin_actor;
+    let user = h.user(&tenant, tenant.account.id, "versioned").await.unwrap();
+    let h = &h;
+    let stored = |id| async move { users::get_user(&h.ports, &h.operator, id).await.unwrap().version };
+    let mut last = user.version;
+    let check = |last: &mut u64, answered: u64, stored: u64, what: &str| {
+        assert_eq!(answered, stored, "{what}: the answer is the stored version");
+        assert!(answered > *last, "{what}: the version moved on");
+        *last = answered;
+    };
+    let changed =
+        users::set_password(&h.ports, admin, user.id, &PlainPassword::new("set by the administrator"))
+            .await
+            .unwrap();
+    check(&mut last, changed.version, stored(user.id).await, "set password");
+    let changed = users::mark_email_verified(&h.ports, admin, user.id).await.unwrap();
+    check(&mut last, changed.version, stored(user.id).await, "verify");
+    let changed = users::disable_user(&h.ports, admin, user.id).await.unwrap();
+    check(&mut last, changed.version, stored(user.id).await, "disable");
+    let changed = users::enable_user(&h.ports, admin, user.id).await.unwrap();
+    check(&mut last, changed.version, stored(user.id).await, "enable");
+
+    let stale = UserPatch { if_version: Some(changed.version + 1), ..Default::default() };
+    let err = users::update_user(&h.ports, admin, user.id, stale).await.unwrap_err();
+    assert!(matches!(err, UserError::VersionMismatch { .. }), "{err:?}");
+    let current = UserPatch { if_version: Some(changed.version), ..Default::default() };
+    let changed = users::update_user(&h.ports, admin, user.id, current).await.unwrap();
+    check(&mut last, changed.version, stored(user.id).await, "update");
+
+    h.give_password(&tenant, user.id).await;
+    last = stored(user.id).await;
+    let own = h.login("acme", "versioned").await;
+    let profile = users::ProfileInput { first_name: Some("Vera".into()), ..Default::default() };
+    let err = users::update_own_profile(&h.ports, &own, profile.clone(), Some(last + 1)).await.unwrap_err();
+    assert!(matches!(err, UserError::VersionMismatch { .. }), "{err:?}");
+    let changed = users::update_own_profile(&h.ports, &own, profile, Some(last)).await.unwrap();
+    check(&mut last, changed.version, stored(user.id).await, "own profile");
+    let changed = users::erase_user(&h.ports, admin, user.id).await.unwrap();
+    check(&mut last, changed.version, stored(user.id).await, "erase");
+}

@@ -1,0 +1,21 @@
+//! The end-to-end tests: one binary, one module per area, each starting the built `usher`
+//! binary over real HTTP (see the harness in `harness.rs`). One binary links the whole stack
+//! once instead of once per area.
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests")]
+
+/// The invited user's journey in headless Chromium.
+mod browser;
+/// Several server processes over one database.
+mod instances;
+/// The outbox through a real SMTP server.
+mod mail;
+/// The authorization matrix: every operation, every kind of actor.
+mod matrix;
+/// The black-box probe's findings, each reproduced and shown closed.
+mod probe;
+/// The server process: start-up, shutdown, headers, hosted pages.
+mod server;
+/// The product's stories told over HTTP.
+mod stories;
+/// Tenant isolation: another tenant's ids read as not found.
+mod tenants;
