@@ -600,29 +600,52 @@ pub fn problem_response(problem: &Problem) -> poem::Response {
     response
 }
 
+/// The value of a header a problem's response carries: `Retry-After` for a throttled request
+/// and `WWW-Authenticate` for a missing or invalid token.
+pub(crate) fn problem_header(name: &str, problem: &Problem) -> Option<String> {
+    match name {
+        "Retry-After" => problem.retry_after.map(|seconds| seconds.to_string()),
+        "WWW-Authenticate" => (problem.status == 401).then(|| "Bearer".to_owned()),
+        _ => None,
+    }
+}
+
 /// Declares the error response of an area of the API: one variant per status it documents,
-/// each `application/problem+json`, and a default for anything else (e.g. 413 or 415 from the
-/// framework).
+/// each `application/problem+json` with the headers listed after it (see [`problem_header`]),
+/// and a default for anything else (e.g. 413 or 415 from the framework).
 macro_rules! problems {
-    ($(#[doc = $doc:literal])* $name:ident from [$($error:ty),* $(,)?] { $($status:literal $variant:ident $desc:literal),* $(,)? }) => {
+    ($(#[doc = $doc:literal])* $name:ident from [$($error:ty),* $(,)?] { $($status:literal $variant:ident $desc:literal $([$($header:literal),*])?),* $(,)? }) => {
         $(#[doc = $doc])*
         #[derive(poem_openapi::ApiResponse, Debug)]
         pub enum $name {
             $(
                 #[doc = $desc]
                 #[oai(status = $status, content_type = "application/problem+json")]
-                $variant(poem_openapi::payload::Json<$crate::problem::Problem>),
+                $variant(poem_openapi::payload::Json<$crate::problem::Problem> $($(, #[oai(header = $header)] Option<String>)*)?),
             )*
             /// Any other problem (e.g. 413 body too large, 415 wrong media type, 500).
             #[oai(content_type = "application/problem+json")]
-            Other(poem::http::StatusCode, poem_openapi::payload::Json<$crate::problem::Problem>),
+            Other(
+                poem::http::StatusCode,
+                poem_openapi::payload::Json<$crate::problem::Problem>,
+                #[oai(header = "Retry-After")] Option<String>,
+                #[oai(header = "WWW-Authenticate")] Option<String>,
+            ),
         }
 
         impl From<$crate::problem::Problem> for $name {
             fn from(problem: $crate::problem::Problem) -> Self {
                 match problem.status {
-                    $($status => Self::$variant(poem_openapi::payload::Json(problem)),)*
-                    _ => Self::Other(problem.status_code(), poem_openapi::payload::Json(problem)),
+                    $($status => Self::$variant(
+                        poem_openapi::payload::Json(problem.clone())
+                        $($(, $crate::problem::problem_header($header, &problem))*)?
+                    ),)*
+                    _ => Self::Other(
+                        problem.status_code(),
+                        poem_openapi::payload::Json(problem.clone()),
+                        $crate::problem::problem_header("Retry-After", &problem),
+                        $crate::problem::problem_header("WWW-Authenticate", &problem),
+                    ),
                 }
             }
         }
@@ -643,3 +666,6 @@ macro_rules! problems {
     };
 }
 pub(crate) use problems;
+
+#[cfg(test)]
+mod tests;

@@ -25,7 +25,7 @@ problems! {
     /// Problems of the account and settings operations.
     AccountProblems from [AccountError] {
         400 BadRequest "The request could not be read.",
-        401 Unauthenticated "No valid bearer token.",
+        401 Unauthenticated "No valid bearer token." ["WWW-Authenticate"],
         403 Forbidden "The caller lacks the permission, or only the operator may do this.",
         404 NotFound "No such account in the caller's reach.",
         409 Conflict "The slug is taken, or settings were asked of a sub-account.",

@@ -24,7 +24,7 @@ problems! {
     /// Problems of the user type, seat and role operations.
     CatalogProblems from [SeatError, RoleError] {
         400 BadRequest "The request could not be read.",
-        401 Unauthenticated "No valid bearer token.",
+        401 Unauthenticated "No valid bearer token." ["WWW-Authenticate"],
         403 Forbidden "The caller lacks the permission, or would grant permissions it lacks (R4).",
         404 NotFound "No such account, user type or role in the caller's tenant.",
         409 Conflict "Key or name taken, seats below what is used and reserved (R2), a built-in or still assigned role (R22).",

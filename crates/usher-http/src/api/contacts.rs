@@ -21,7 +21,7 @@ problems! {
     /// Problems of the contact operations.
     ContactProblems from [UserError] {
         400 BadRequest "The request could not be read.",
-        401 Unauthenticated "No valid bearer token.",
+        401 Unauthenticated "No valid bearer token." ["WWW-Authenticate"],
         403 Forbidden "The caller lacks the permission.",
         404 NotFound "No such account or contact in the caller's tenant.",
         409 Conflict "The contact already has a user, no seat is free, or the username or email is taken.",

@@ -21,7 +21,7 @@ problems! {
     /// Problems of the invitation operations.
     InvitationProblems from [InviteError] {
         400 BadRequest "The request could not be read.",
-        401 Unauthenticated "No valid bearer token.",
+        401 Unauthenticated "No valid bearer token." ["WWW-Authenticate"],
         403 Forbidden "The caller lacks the permission or would grant what it lacks (R4, R19).",
         404 NotFound "No such account, user type, role or invitation in the caller's tenant.",
         409 Conflict "The invitation is no longer pending, or no seat is free to renew an expired one.",

@@ -20,9 +20,10 @@ problems! {
     /// Problems of the API key and audit operations.
     IntegrationProblems from [ApiKeyError, AuditError] {
         400 BadRequest "The request could not be read.",
-        401 Unauthenticated "No valid bearer token.",
+        401 Unauthenticated "No valid bearer token." ["WWW-Authenticate"],
         403 Forbidden "The caller lacks the permission, or would give the key permissions it lacks (R4).",
         404 NotFound "No such account or key in the caller's tenant.",
+        409 Conflict "The key was changed by another request at the same time (`concurrent_update`).",
         422 Unprocessable "A field is invalid (named in `field`).",
     }
 }

@@ -20,7 +20,7 @@ problems! {
     /// Problems of the outbox operations.
     MailProblems from [OutboxError] {
         400 BadRequest "The request could not be read.",
-        401 Unauthenticated "No valid bearer token.",
+        401 Unauthenticated "No valid bearer token." ["WWW-Authenticate"],
         403 Forbidden "The caller lacks the `settings` permission.",
         404 NotFound "No such account or mail in the caller's tenant.",
         409 Conflict "The mail is not failed (`mail_not_failed`); only failed mail is retried.",

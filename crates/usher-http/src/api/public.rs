@@ -26,7 +26,7 @@ problems! {
         403 Forbidden "Registration is not open for this account.",
         409 Conflict "The username is taken, or no seat is free.",
         422 Unprocessable "A field is invalid or the password is refused (R15).",
-        429 TooManyRequests "Too many requests for this address or from this source (`too_many_requests`; see `retry_after`).",
+        429 TooManyRequests "Too many requests for this address or from this source (`too_many_requests`; see `retry_after`)." ["Retry-After"],
     }
 }
 

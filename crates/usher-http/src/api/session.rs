@@ -82,9 +82,11 @@ fn invalid_credentials() -> Problem {
 problems! {
     /// Problems of sessions: listing and ending them.
     SessionProblems from [usher_domain::service::auth::SessionError] {
-        401 Unauthenticated "No valid bearer token.",
+        401 Unauthenticated "No valid bearer token." ["WWW-Authenticate"],
         403 Forbidden "Not a user, outside the accounts you administer, the user holds more than you (R24), or the password must be changed first.",
         404 NotFound "No such session or user, or one of another tenant.",
+        409 Conflict "The session was changed by another request at the same time (`concurrent_update`).",
+        422 Unprocessable "A parameter is invalid (named in `field`).",
     }
 }
 
@@ -92,12 +94,13 @@ problems! {
     /// Problems of the caller's own profile and password.
     SelfProblems from [usher_domain::service::users::UserError, usher_domain::service::auth::ChangePasswordError, usher_domain::service::auth::AuthError] {
         400 BadRequest "The request could not be read.",
-        401 Unauthenticated "No valid bearer token.",
+        401 Unauthenticated "No valid bearer token." ["WWW-Authenticate"],
         403 Forbidden "Not a user, the password must be changed first, or the current password is wrong.",
+        404 NotFound "The caller's user is gone (deleted since the token was issued).",
         409 Conflict "The user was erased.",
         412 PreconditionFailed "`If-Match` names another version.",
         422 Unprocessable "A field is invalid, or the new password is refused by the policy (R15).",
-        429 TooManyRequests "Too many wrong current passwords (R14); `Retry-After` says when to try again.",
+        429 TooManyRequests "Too many wrong current passwords (R14); `Retry-After` says when to try again." ["Retry-After"],
     }
 }
 

@@ -28,12 +28,13 @@ problems! {
     /// Problems of the user operations.
     UserProblems from [UserError] {
         400 BadRequest "The request could not be read (malformed JSON, a bad id or cursor).",
-        401 Unauthenticated "No valid bearer token.",
+        401 Unauthenticated "No valid bearer token." ["WWW-Authenticate"],
         403 Forbidden "The caller lacks the permission, the account is outside its reach, or it would grant what it lacks (R4, R19).",
         404 NotFound "No such user, account, user type or role in the caller's tenant.",
         409 Conflict "A rule refused the change: no seat (with the numbers), username or email taken, the user has history, …",
         412 PreconditionFailed "`If-Match` names another version.",
         422 Unprocessable "A field is invalid (named in `field`), a role is missing, or a role is above the type's ceiling.",
+        429 TooManyRequests "Too many verification mails for this address (`too_many_requests`; see `retry_after`)." ["Retry-After"],
     }
 }
 
