@@ -11,7 +11,7 @@ use usher_domain::ports::{MailcheckerList, Store, TokenGen};
 use usher_domain::rules::ThrottlePolicy;
 use usher_domain::service::Ports;
 use usher_domain::service::accounts::{AccountError, bootstrap_operator};
-use usher_domain::service::outbox::DeliveryPolicy;
+use usher_domain::service::mail::DeliveryPolicy;
 use usher_domain::value::PlainPassword;
 use usher_http::{AppState, HttpConfig, Readiness};
 use usher_store::{SqlStore, StoreConfig, StoreError};

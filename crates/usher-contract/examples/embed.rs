@@ -11,7 +11,7 @@ use usher_domain::password::ShippedPasswordList;
 use usher_domain::ports::MailcheckerList;
 use usher_domain::rules::ThrottlePolicy;
 use usher_domain::service::invitations::{self, NewInvitations};
-use usher_domain::service::{Ports, accounts, auth, seats};
+use usher_domain::service::{Ports, accounts, catalog, sessions};
 use usher_domain::time::Timestamp;
 use usher_domain::value::PlainPassword;
 
@@ -51,17 +51,17 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("created account {} with admin {}", created.account.slug, created.admin.username);
 
     // 3. The admin logs in; the token resolves to an actor with effective permissions.
-    let credentials = auth::Credentials { account: "acme".into(), username: "owner".into(), password };
-    let session = auth::login(&ports, Some("127.0.0.1"), credentials).await?;
-    let admin = auth::authenticate(&ports, session.token.expose(), None).await?.actor;
+    let credentials = sessions::Credentials { account: "acme".into(), username: "owner".into(), password };
+    let session = sessions::login(&ports, Some("127.0.0.1"), credentials).await?;
+    let admin = sessions::authenticate(&ports, session.token.expose(), None).await?.actor;
 
     // 4. Bulk invitation: one outcome per address; pending invitations reserve seats (R1, R10).
-    let user_type = seats::list_user_types(&ports, &admin, created.account.id)
+    let user_type = catalog::list_user_types(&ports, &admin, created.account.id)
         .await?
         .into_iter()
         .find(|t| t.key.as_str() == "user")
         .ok_or("no user type")?;
-    let user_role = usher_domain::service::roles::list_roles(&ports, &admin, created.account.id)
+    let user_role = usher_domain::service::catalog::list_roles(&ports, &admin, created.account.id)
         .await?
         .into_iter()
         .find(|r| r.name.as_str() == "user")
@@ -87,7 +87,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     for (email, outcome) in &outcomes {
         println!("{email}: {}", outcome.code());
     }
-    for (user_type, usage) in seats::get_subscription(&ports, &admin, created.account.id).await? {
+    for (user_type, usage) in catalog::get_subscription(&ports, &admin, created.account.id).await? {
         println!(
             "{}: {} used, {} reserved, {} free of {}",
             user_type.key,

@@ -11,7 +11,7 @@ use usher_domain::password::ShippedPasswordList;
 use usher_domain::ports::{MailcheckerList, PageRequest, Store};
 use usher_domain::rules::ThrottlePolicy;
 use usher_domain::service::Ports;
-use usher_domain::service::{accounts, auth, roles, seats, users};
+use usher_domain::service::{accounts, catalog, sessions, users};
 use usher_domain::time::Timestamp;
 use usher_domain::value::PlainPassword;
 
@@ -102,10 +102,11 @@ impl Harness {
         .await
         .unwrap_or_else(|err| panic!("create tenant {slug}: {err}"));
         let admin_actor = self.login(slug, "admin").await;
-        let types =
-            seats::list_user_types(&self.ports, &self.operator, created.account.id).await.unwrap_or_default();
+        let types = catalog::list_user_types(&self.ports, &self.operator, created.account.id)
+            .await
+            .unwrap_or_default();
         let roles =
-            roles::list_roles(&self.ports, &self.operator, created.account.id).await.unwrap_or_default();
+            catalog::list_roles(&self.ports, &self.operator, created.account.id).await.unwrap_or_default();
         let role = |name: &str| roles.iter().find(|r| r.name.as_str() == name).map(|r| r.id);
         let user_type = |key: &str| types.iter().find(|t| t.key.as_str() == key).cloned();
         Tenant {
@@ -128,15 +129,15 @@ impl Harness {
 
     /// Logs a user in with [`PASSWORD`] and returns the authenticated actor.
     pub async fn login(&self, account: &str, username: &str) -> Actor {
-        let credentials = auth::Credentials {
+        let credentials = sessions::Credentials {
             account: account.to_owned(),
             username: username.to_owned(),
             password: PlainPassword::new(PASSWORD),
         };
-        let logged_in = auth::login(&self.ports, Some("192.0.2.1"), credentials)
+        let logged_in = sessions::login(&self.ports, Some("192.0.2.1"), credentials)
             .await
             .unwrap_or_else(|err| panic!("login {account}/{username}: {err}"));
-        auth::authenticate(&self.ports, logged_in.token.expose(), None)
+        sessions::authenticate(&self.ports, logged_in.token.expose(), None)
             .await
             .unwrap_or_else(|err| panic!("authenticate {username}: {err}"))
             .actor
@@ -181,7 +182,7 @@ impl Harness {
         username: &str,
         role: RoleId,
     ) -> (User, Actor) {
-        let types = seats::list_user_types(&self.ports, &tenant.admin_actor, tenant.account.id)
+        let types = catalog::list_user_types(&self.ports, &tenant.admin_actor, tenant.account.id)
             .await
             .unwrap_or_default();
         let admin_type =
@@ -207,19 +208,19 @@ impl Harness {
         let found = users::mark_email_verified(&self.ports, &tenant.admin_actor, user)
             .await
             .unwrap_or_else(|err| panic!("verify: {err}"));
-        let credentials = auth::Credentials {
+        let credentials = sessions::Credentials {
             account: tenant.account.slug.to_string(),
             username: found.username.to_string(),
             password: PlainPassword::new(FIRST),
         };
-        let logged_in = auth::login(&self.ports, Some("192.0.2.1"), credentials)
+        let logged_in = sessions::login(&self.ports, Some("192.0.2.1"), credentials)
             .await
             .unwrap_or_else(|err| panic!("first login: {err}"));
-        let restricted = auth::authenticate(&self.ports, logged_in.token.expose(), None)
+        let restricted = sessions::authenticate(&self.ports, logged_in.token.expose(), None)
             .await
             .unwrap_or_else(|err| panic!("authenticate: {err}"))
             .actor;
-        auth::change_own_password(
+        sessions::change_own_password(
             &self.ports,
             &restricted,
             &PlainPassword::new(FIRST),

@@ -6,7 +6,7 @@ use poem_openapi::SecurityScheme;
 use poem_openapi::auth::Bearer;
 use usher_domain::authz::Actor;
 use usher_domain::model::User;
-use usher_domain::service::auth;
+use usher_domain::service::sessions;
 
 use crate::problem::{Problem, ProblemError};
 use crate::state::AppState;
@@ -33,7 +33,7 @@ async fn check_bearer(req: &Request, bearer: Bearer) -> poem::Result<Caller> {
     };
     let source = state.source_of(req);
     // The actor carries any restriction (R16); the use cases enforce it, not this layer.
-    let authenticated = auth::authenticate(&state.ports, &bearer.token, source.as_deref())
+    let authenticated = sessions::authenticate(&state.ports, &bearer.token, source.as_deref())
         .await
         .map_err(|err| ProblemError(err.into()))?;
     Ok(Caller { actor: authenticated.actor, user: authenticated.user, token: bearer.token })

@@ -89,14 +89,15 @@ impl OpsApi {
 
 type Apis = (
     OpsApi,
-    api::session::SessionApi,
+    api::sessions::SessionApi,
     api::accounts::AccountsApi,
     api::catalog::CatalogApi,
     api::users::UsersApi,
     api::invitations::InvitationsApi,
     api::public::PublicApi,
     api::contacts::ContactsApi,
-    api::keys::IntegrationsApi,
+    api::integrations::IntegrationsApi,
+    api::audit::AuditApi,
     api::mail::MailApi,
 );
 

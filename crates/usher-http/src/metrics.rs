@@ -70,7 +70,7 @@ impl Metrics {
     }
 
     /// Counts the outcomes of one dispatch round.
-    pub(crate) fn count_mail(&self, report: &usher_domain::service::outbox::DispatchReport) {
+    pub(crate) fn count_mail(&self, report: &usher_domain::service::mail::DispatchReport) {
         for (outcome, n) in [("sent", report.sent), ("retried", report.retried), ("failed", report.failed)] {
             self.mail.get_or_create(&MailLabels { outcome }).inc_by(u64::try_from(n).unwrap_or(u64::MAX));
         }

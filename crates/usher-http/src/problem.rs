@@ -12,12 +12,13 @@ use usher_domain::error::{Invalid, RepoError};
 use usher_domain::password::PasswordRejected;
 use usher_domain::service::accounts::AccountError;
 use usher_domain::service::audit::AuditError;
-use usher_domain::service::auth::{ApiKeyError, AuthError, ChangePasswordError};
+use usher_domain::service::catalog::RoleError;
+use usher_domain::service::catalog::SeatError;
+use usher_domain::service::integrations::ApiKeyError;
 use usher_domain::service::invitations::{AcceptError, InviteError, LinkProblem};
-use usher_domain::service::outbox::OutboxError;
+use usher_domain::service::mail::OutboxError;
 use usher_domain::service::public::PublicError;
-use usher_domain::service::roles::RoleError;
-use usher_domain::service::seats::SeatError;
+use usher_domain::service::sessions::{AuthError, ChangePasswordError};
 use usher_domain::service::users::UserError;
 
 /// The media type of every error body.
@@ -538,9 +539,9 @@ impl From<AuthError> for Problem {
     }
 }
 
-impl From<usher_domain::service::auth::SessionError> for Problem {
-    fn from(err: usher_domain::service::auth::SessionError) -> Problem {
-        use usher_domain::service::auth::SessionError;
+impl From<usher_domain::service::sessions::SessionError> for Problem {
+    fn from(err: usher_domain::service::sessions::SessionError) -> Problem {
+        use usher_domain::service::sessions::SessionError;
         let detail = err.to_string();
         match err {
             SessionError::NotFound { entity } => Problem::not_found(entity),

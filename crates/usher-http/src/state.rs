@@ -72,7 +72,7 @@ impl AppState {
 
     /// Counts the outcome of a dispatch round in `usher_mail_deliveries_total` (by outcome:
     /// sent, retried, failed), for the dispatcher running beside the server.
-    pub fn count_mail(&self, report: &usher_domain::service::outbox::DispatchReport) {
+    pub fn count_mail(&self, report: &usher_domain::service::mail::DispatchReport) {
         self.metrics.count_mail(report);
     }
 

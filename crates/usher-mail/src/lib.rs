@@ -13,7 +13,7 @@ use lettre::message::{Mailbox, MultiPart, header};
 
 use usher_domain::ports::{MailError, MailRenderer, Mailer, RenderedMail};
 use usher_domain::service::Ports;
-use usher_domain::service::outbox::{DeliveryPolicy, DispatchReport, dispatch_due};
+use usher_domain::service::mail::{DeliveryPolicy, DispatchReport, dispatch_due};
 
 mod file;
 mod smtp;

@@ -1,33 +1,35 @@
 //! R22, R23: roles, user types and settings.
 
 use super::*;
-use usher_domain::service::{accounts, seats, users};
+use usher_domain::service::{accounts, catalog, users};
 
 /// R22: a role still held needs a replacement; built-in roles are fixed.
 pub async fn r22_role_deletion_needs_a_replacement(store: Arc<dyn Store>) {
     let h = Harness::new(store);
     let tenant = h.tenant("acme", 5).await;
     let perms = BTreeSet::from([Permission::new(Module::Orders, Access::Write)]);
-    let sales = roles::create_role(&h.ports, &tenant.admin_actor, tenant.account.id, "sales", perms.clone())
+    let sales =
+        catalog::create_role(&h.ports, &tenant.admin_actor, tenant.account.id, "sales", perms.clone())
+            .await
+            .unwrap();
+    let backup = catalog::create_role(&h.ports, &tenant.admin_actor, tenant.account.id, "backup", perms)
         .await
         .unwrap();
-    let backup =
-        roles::create_role(&h.ports, &tenant.admin_actor, tenant.account.id, "backup", perms).await.unwrap();
     let mut command = h.new_user(&tenant, "seller");
     command.roles = BTreeSet::from([sales.id]);
     let seller = users::create_user(&h.ports, &tenant.admin_actor, tenant.account.id, command).await.unwrap();
-    let err = roles::delete_role(&h.ports, &tenant.admin_actor, sales.id, None).await.unwrap_err();
-    assert!(matches!(err, roles::RoleError::StillAssigned { assignments: 1, .. }), "{err:?}");
-    roles::delete_role(&h.ports, &tenant.admin_actor, sales.id, Some(backup.id)).await.unwrap();
+    let err = catalog::delete_role(&h.ports, &tenant.admin_actor, sales.id, None).await.unwrap_err();
+    assert!(matches!(err, catalog::RoleError::StillAssigned { assignments: 1, .. }), "{err:?}");
+    catalog::delete_role(&h.ports, &tenant.admin_actor, sales.id, Some(backup.id)).await.unwrap();
     let seller = users::get_user(&h.ports, &tenant.admin_actor, seller.id).await.unwrap();
     assert_eq!(seller.roles, BTreeSet::from([backup.id]));
-    let err = roles::delete_role(&h.ports, &tenant.admin_actor, tenant.admin_role, Some(backup.id))
+    let err = catalog::delete_role(&h.ports, &tenant.admin_actor, tenant.admin_role, Some(backup.id))
         .await
         .unwrap_err();
-    assert!(matches!(err, roles::RoleError::Builtin { .. }), "{err:?}");
-    let strip = roles::RolePatch { permissions: Some(BTreeSet::new()), ..Default::default() };
-    let err = roles::update_role(&h.ports, &tenant.admin_actor, tenant.user_role, strip).await.unwrap_err();
-    assert!(matches!(err, roles::RoleError::Builtin { .. }), "{err:?}");
+    assert!(matches!(err, catalog::RoleError::Builtin { .. }), "{err:?}");
+    let strip = catalog::RolePatch { permissions: Some(BTreeSet::new()), ..Default::default() };
+    let err = catalog::update_role(&h.ports, &tenant.admin_actor, tenant.user_role, strip).await.unwrap_err();
+    assert!(matches!(err, catalog::RoleError::Builtin { .. }), "{err:?}");
 }
 
 /// R4, R22, R24: roles keep their versions and their limits: a stale version is refused, a
@@ -37,52 +39,52 @@ pub async fn r22_r24_roles_keep_their_versions_and_limits(store: Arc<dyn Store>)
     let h = Harness::new(store);
     let tenant = h.tenant("acme", 5).await;
     let custom =
-        roles::create_role(&h.ports, &tenant.admin_actor, tenant.account.id, "custom", users_write())
+        catalog::create_role(&h.ports, &tenant.admin_actor, tenant.account.id, "custom", users_write())
             .await
             .unwrap();
-    let stale = roles::RolePatch {
+    let stale = catalog::RolePatch {
         name: Some("renamed".into()),
         if_version: Some(custom.version + 1),
         ..Default::default()
     };
-    let err = roles::update_role(&h.ports, &tenant.admin_actor, custom.id, stale).await.unwrap_err();
-    assert!(matches!(err, roles::RoleError::VersionMismatch { .. }), "{err:?}");
-    let fresh = roles::RolePatch {
+    let err = catalog::update_role(&h.ports, &tenant.admin_actor, custom.id, stale).await.unwrap_err();
+    assert!(matches!(err, catalog::RoleError::VersionMismatch { .. }), "{err:?}");
+    let fresh = catalog::RolePatch {
         name: Some("renamed".into()),
         if_version: Some(custom.version),
         ..Default::default()
     };
-    let renamed = roles::update_role(&h.ports, &tenant.admin_actor, custom.id, fresh).await.unwrap();
+    let renamed = catalog::update_role(&h.ports, &tenant.admin_actor, custom.id, fresh).await.unwrap();
     assert_eq!(
         renamed.version,
-        roles::get_role(&h.ports, &tenant.admin_actor, custom.id).await.unwrap().version
+        catalog::get_role(&h.ports, &tenant.admin_actor, custom.id).await.unwrap().version
     );
     assert_ne!(renamed.version, custom.version);
 
     let mut holder = h.new_user(&tenant, "holder");
     holder.roles = BTreeSet::from([tenant.user_role, custom.id]);
-    let types = seats::list_user_types(&h.ports, &tenant.admin_actor, tenant.account.id).await.unwrap();
+    let types = catalog::list_user_types(&h.ports, &tenant.admin_actor, tenant.account.id).await.unwrap();
     holder.user_type = types.iter().find(|t| t.key.as_str() == "admin").unwrap().id;
-    seats::set_subscription(&h.ports, &h.operator, tenant.account.id, vec![(holder.user_type, 10)])
+    catalog::set_subscription(&h.ports, &h.operator, tenant.account.id, vec![(holder.user_type, 10)])
         .await
         .unwrap();
     users::create_user(&h.ports, &tenant.admin_actor, tenant.account.id, holder).await.unwrap();
     let err =
-        roles::delete_role(&h.ports, &tenant.admin_actor, custom.id, Some(custom.id)).await.unwrap_err();
-    assert!(matches!(err, roles::RoleError::StillAssigned { .. }), "its own replacement: {err:?}");
+        catalog::delete_role(&h.ports, &tenant.admin_actor, custom.id, Some(custom.id)).await.unwrap_err();
+    assert!(matches!(err, catalog::RoleError::StillAssigned { .. }), "its own replacement: {err:?}");
 
     let mut readers = BuiltinRole::User.permissions();
     readers.extend([Permission::new(Module::Roles, Access::Write)]);
     let role_editors =
-        roles::create_role(&h.ports, &tenant.admin_actor, tenant.account.id, "role editors", readers)
+        catalog::create_role(&h.ports, &tenant.admin_actor, tenant.account.id, "role editors", readers)
             .await
             .unwrap();
     let (_, editor) = h.administrator(&tenant, tenant.account.id, "editor", role_editors.id).await;
-    roles::get_role(&h.ports, &editor, tenant.admin_role).await.unwrap();
-    let patch = roles::RolePatch { name: Some("mine now".into()), ..Default::default() };
-    let err = roles::update_role(&h.ports, &editor, custom.id, patch).await.unwrap_err();
-    assert!(matches!(err, roles::RoleError::Denied(Denied::TargetHoldsMore { .. })), "{err:?}");
-    assert_eq!(roles::permission_catalog(&editor).unwrap(), Permission::catalog());
+    catalog::get_role(&h.ports, &editor, tenant.admin_role).await.unwrap();
+    let patch = catalog::RolePatch { name: Some("mine now".into()), ..Default::default() };
+    let err = catalog::update_role(&h.ports, &editor, custom.id, patch).await.unwrap_err();
+    assert!(matches!(err, catalog::RoleError::Denied(Denied::TargetHoldsMore { .. })), "{err:?}");
+    assert_eq!(catalog::permission_catalog(&editor).unwrap(), Permission::catalog());
 }
 
 /// Settings name only the tenant's own user types and roles, and keep their limits.

@@ -1,7 +1,7 @@
 //! R10, R11: invitations and their acceptance.
 
 use super::*;
-use usher_domain::service::{invitations, users};
+use usher_domain::service::{integrations, invitations, users};
 
 /// R10: one outcome per address, in order, with exactly one mail per invitation.
 pub async fn r10_bulk_invitation_gives_one_outcome_per_address(store: Arc<dyn Store>) {
@@ -170,10 +170,10 @@ pub async fn r10_invitation_limits_expiry_and_tally(store: Arc<dyn Store>) {
 
     let scopes = BTreeSet::from([Permission::new(Module::Users, Access::Read)]);
     let (key, _) =
-        auth::create_api_key(&h.ports, &tenant.admin_actor, tenant.account.id, "erp", scopes, None)
+        integrations::create_api_key(&h.ports, &tenant.admin_actor, tenant.account.id, "erp", scopes, None)
             .await
             .unwrap();
-    let keys = auth::list_api_keys(&h.ports, &tenant.admin_actor, tenant.account.id).await.unwrap();
+    let keys = integrations::list_api_keys(&h.ports, &tenant.admin_actor, tenant.account.id).await.unwrap();
     assert_eq!(keys.iter().map(|k| k.id).collect::<Vec<_>>(), vec![key.id]);
 }
 

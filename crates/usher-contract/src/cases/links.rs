@@ -1,7 +1,7 @@
 //! R9, R13, R25: one-time links and what they prove.
 
 use super::*;
-use usher_domain::service::{accounts, public, users};
+use usher_domain::service::{accounts, audit, public, sessions, users};
 
 /// R9: verification mail only while required and unverified; manual verification is audited.
 pub async fn r9_verification_mail_and_manual_verification(store: Arc<dyn Store>) {
@@ -83,7 +83,7 @@ pub async fn r25_links_are_bound_to_what_they_were_issued_for(store: Arc<dyn Sto
     users::send_password_reset(&h.ports, &tenant.admin_actor, user.id).await.unwrap();
     let reset = last_link(&h, &tenant).await;
     let own = h.login("acme", "bound").await;
-    auth::change_own_password(
+    sessions::change_own_password(
         &h.ports,
         &own,
         &PlainPassword::new(PASSWORD),

@@ -16,7 +16,6 @@ use usher_domain::service::invitations::{
     Acceptance, InviteError, InviteOutcome, LinkProblem, NewInvitations,
 };
 use usher_domain::service::users::{UserError, UserFilter, UserPatch};
-use usher_domain::service::{audit, auth, roles};
 use usher_domain::time::Duration;
 use usher_domain::value::{Access, Module, Permission, PlainPassword, SecretToken};
 
@@ -154,7 +153,7 @@ fn password() -> PlainPassword {
 
 async fn seats_of(h: &Harness, tenant: &Tenant) -> (u32, u32, u32) {
     let figures =
-        usher_domain::service::seats::get_subscription(&h.ports, &tenant.admin_actor, tenant.account.id)
+        usher_domain::service::catalog::get_subscription(&h.ports, &tenant.admin_actor, tenant.account.id)
             .await
             .unwrap();
     let (_, usage) = figures.into_iter().find(|(t, _)| t.id == tenant.user_type.id).unwrap();
@@ -252,10 +251,15 @@ fn user_manager_permissions() -> BTreeSet<Permission> {
 /// A user manager: an `admin`-type user holding [`user_manager_permissions`].
 async fn user_manager(h: &Harness, tenant: &Tenant) -> Actor {
     let permissions = user_manager_permissions();
-    let role =
-        roles::create_role(&h.ports, &tenant.admin_actor, tenant.account.id, "user managers", permissions)
-            .await
-            .unwrap();
+    let role = usher_domain::service::catalog::create_role(
+        &h.ports,
+        &tenant.admin_actor,
+        tenant.account.id,
+        "user managers",
+        permissions,
+    )
+    .await
+    .unwrap();
     h.administrator(tenant, tenant.account.id, "manager", role.id).await.1
 }
 

@@ -1,13 +1,13 @@
 //! R20: the audit and the outbox.
 
 use super::*;
-use usher_domain::service::{invitations, outbox, users};
+use usher_domain::service::{audit, invitations, mail, users};
 
 /// R20: the dispatcher sends every queued mail once; a temporary failure is retried after
 /// the backoff, a claimed mail whose dispatcher died is sent when its lease ends, and
 /// exhausted attempts give up.
 pub async fn r20_the_outbox_is_delivered_once_and_retried_after_failures(store: Arc<dyn Store>) {
-    use usher_domain::service::outbox::{DeliveryPolicy, dispatch_due};
+    use usher_domain::service::mail::{DeliveryPolicy, dispatch_due};
     let h = Harness::new(store);
     let tenant = h.tenant("acme", 10).await;
     let emails = ["a@people.example.com", "b@people.example.com", "c@people.example.com"];
@@ -65,7 +65,7 @@ pub async fn r20_the_outbox_is_delivered_once_and_retried_after_failures(store: 
 
     // The administrator sees the failed mail with its reason, and retries it.
     let admin = &tenant.admin_actor;
-    let failed = outbox::list_mail(
+    let failed = mail::list_mail(
         &h.ports,
         admin,
         tenant.account.id,
@@ -78,14 +78,14 @@ pub async fn r20_the_outbox_is_delivered_once_and_retried_after_failures(store: 
     let failed = &failed.items[0];
     assert_eq!((failed.mail.to.as_str(), failed.delivery.attempts), ("e@people.example.com", 2));
     assert!(failed.delivery.last_error.as_deref().is_some_and(|e| e.contains("told to fail")), "{failed:?}");
-    let retried = outbox::retry_mail(&h.ports, admin, failed.mail.id).await.unwrap();
+    let retried = mail::retry_mail(&h.ports, admin, failed.mail.id).await.unwrap();
     assert_eq!((retried.delivery.state, retried.delivery.attempts), (DeliveryState::Pending, 0));
-    let again = outbox::retry_mail(&h.ports, admin, failed.mail.id).await.unwrap_err();
-    assert!(matches!(again, outbox::OutboxError::NotFailed { state: DeliveryState::Pending }), "{again:?}");
+    let again = mail::retry_mail(&h.ports, admin, failed.mail.id).await.unwrap_err();
+    assert!(matches!(again, mail::OutboxError::NotFailed { state: DeliveryState::Pending }), "{again:?}");
     assert_eq!(dispatch_due(&h.ports, &renderer, &mailer, &policy).await.unwrap().sent, 1);
 
     // Sent mail keeps no link token (the outbox is the only place a raw token ever was).
-    let sent = outbox::list_mail(
+    let sent = mail::list_mail(
         &h.ports,
         admin,
         tenant.account.id,

@@ -1,7 +1,7 @@
 //! R12, R21: self-registration and the public forms.
 
 use super::*;
-use usher_domain::service::{accounts, contacts, invitations, public, users};
+use usher_domain::service::{accounts, contacts, invitations, public, sessions, users};
 
 /// R12: registration creates a member with the member type and default roles, only when open.
 pub async fn r12_self_registration_creates_members_only_when_open(store: Arc<dyn Store>) {
@@ -97,8 +97,8 @@ pub async fn r21_password_reset_request_answers_alike_and_ends_sessions(store: A
     let user = h.user(&tenant, tenant.account.id, "resetter").await.unwrap();
     h.give_password(&tenant, user.id).await;
     let credentials =
-        auth::Credentials { account: "acme".into(), username: "resetter".into(), password: password() };
-    let session = auth::login(&h.ports, None, credentials).await.unwrap();
+        sessions::Credentials { account: "acme".into(), username: "resetter".into(), password: password() };
+    let session = sessions::login(&h.ports, None, credentials).await.unwrap();
     let (_, mails) = h.counts(tenant.account.id).await;
     public::request_password_reset(&h.ports, None, "acme", "nobody@example.com").await.unwrap();
     public::request_password_reset(&h.ports, None, "no-such-account", "resetter@people.example.com")
@@ -115,7 +115,7 @@ pub async fn r21_password_reset_request_answers_alike_and_ends_sessions(store: A
     public::complete_password_link(&h.ports, None, &link, &PlainPassword::new("a fresh long passphrase"))
         .await
         .unwrap();
-    assert!(auth::authenticate(&h.ports, session.token.expose(), None).await.is_err());
+    assert!(sessions::authenticate(&h.ports, session.token.expose(), None).await.is_err());
 }
 
 /// R21: reset requests and registrations are throttled per address and per source, with
@@ -172,7 +172,7 @@ pub async fn r21_public_forms_are_throttled_per_address_and_source(store: Arc<dy
 /// password and a reset link for a new one; the dispatcher turns each reset request into a
 /// mail or nothing and reports it; each form is throttled on its own.
 pub async fn r12_r21_public_flows_keep_what_they_should(store: Arc<dyn Store>) {
-    use usher_domain::service::outbox::{DeliveryPolicy, dispatch_due};
+    use usher_domain::service::mail::{DeliveryPolicy, dispatch_due};
     let h = Harness::new(store);
     let tenant = h.tenant("acme", 5).await;
     let open = accounts::SettingsPatch { self_registration: Some(true), ..Default::default() };

@@ -1,7 +1,7 @@
 //! Races: two handles on one store, as two server instances would have.
 
 use super::*;
-use usher_domain::service::{accounts, invitations, public, users};
+use usher_domain::service::{accounts, invitations, public, sessions, users};
 
 /// Spawns `n` tasks, alternating between two handles on the store, and returns their results
 /// in order.
@@ -256,12 +256,12 @@ pub async fn r14_race_concurrent_logins_of_one_user_all_succeed(a: Arc<dyn Store
     let tenant = h.tenant("acme", 5).await;
     let before = users::get_user(&h.ports, &tenant.admin_actor, tenant.admin.id).await.unwrap();
     let results = race(&h, &other, 20, |h, _| async move {
-        let credentials = auth::Credentials {
+        let credentials = sessions::Credentials {
             account: "acme".to_owned(),
             username: "admin".to_owned(),
             password: PlainPassword::new(PASSWORD),
         };
-        auth::login(&h.ports, Some("192.0.2.7"), credentials).await
+        sessions::login(&h.ports, Some("192.0.2.7"), credentials).await
     })
     .await;
     for result in &results {

@@ -1,7 +1,7 @@
 //! R1, R2, R23: seats and who owns them.
 
 use super::*;
-use usher_domain::service::{accounts, seats, users};
+use usher_domain::service::{accounts, catalog, integrations, sessions, users};
 
 /// R1: pending invitations reserve seats until they expire.
 pub async fn r1_seats_count_pending_invitations_until_they_expire(store: Arc<dyn Store>) {
@@ -51,17 +51,17 @@ pub async fn r1_r8_disabling_frees_a_seat_and_enabling_needs_one(store: Arc<dyn 
     let tenant = h.tenant("acme", 1).await;
     let worker = h.user(&tenant, tenant.account.id, "worker").await.unwrap();
     h.give_password(&tenant, worker.id).await;
-    let token = auth::login(
+    let token = sessions::login(
         &h.ports,
         None,
-        auth::Credentials { account: "acme".into(), username: "worker".into(), password: password() },
+        sessions::Credentials { account: "acme".into(), username: "worker".into(), password: password() },
     )
     .await
     .unwrap()
     .token;
     users::disable_user(&h.ports, &tenant.admin_actor, worker.id).await.unwrap();
     assert!(
-        auth::authenticate(&h.ports, token.expose(), None).await.is_err(),
+        sessions::authenticate(&h.ports, token.expose(), None).await.is_err(),
         "R21: sessions end on disable"
     );
     assert_eq!(seats_of(&h, &tenant).await, (0, 0, 1));
@@ -80,16 +80,16 @@ pub async fn r2_seat_total_cannot_drop_below_usage(store: Arc<dyn Store>) {
     h.user(&tenant, tenant.account.id, "one").await.unwrap();
     invite_all(&h, &tenant, &["a@example.com"]).await;
     let err =
-        seats::set_subscription(&h.ports, &h.operator, tenant.account.id, vec![(tenant.user_type.id, 1)])
+        catalog::set_subscription(&h.ports, &h.operator, tenant.account.id, vec![(tenant.user_type.id, 1)])
             .await
             .unwrap_err();
     match err {
-        seats::SeatError::BelowUsage(below) => {
+        catalog::SeatError::BelowUsage(below) => {
             assert_eq!((below.requested, below.used, below.reserved), (1, 1, 1))
         }
         other => panic!("{other:?}"),
     }
-    seats::set_subscription(&h.ports, &h.operator, tenant.account.id, vec![(tenant.user_type.id, 2)])
+    catalog::set_subscription(&h.ports, &h.operator, tenant.account.id, vec![(tenant.user_type.id, 2)])
         .await
         .unwrap();
     assert_eq!(seats_of(&h, &tenant).await, (1, 1, 2));
@@ -104,49 +104,49 @@ pub async fn r23_sub_account_admins_never_change_root_level_objects(store: Arc<d
     let (_, east_admin) = h.administrator(&tenant, east.id, "east-admin", tenant.admin_role).await;
     let before = h.counts(tenant.account.id).await;
 
-    assert!(!roles::list_roles(&h.ports, &east_admin, east.id).await.unwrap().is_empty());
-    assert!(!seats::list_user_types(&h.ports, &east_admin, east.id).await.unwrap().is_empty());
-    seats::get_subscription(&h.ports, &east_admin, east.id).await.unwrap();
+    assert!(!catalog::list_roles(&h.ports, &east_admin, east.id).await.unwrap().is_empty());
+    assert!(!catalog::list_user_types(&h.ports, &east_admin, east.id).await.unwrap().is_empty());
+    catalog::get_subscription(&h.ports, &east_admin, east.id).await.unwrap();
     accounts::get_settings(&h.ports, &east_admin, east.id).await.unwrap();
-    roles::get_role(&h.ports, &east_admin, tenant.user_role).await.unwrap();
+    catalog::get_role(&h.ports, &east_admin, tenant.user_role).await.unwrap();
 
     let root_level = |result: Result<(), Denied>, what: &str| {
         assert_eq!(result, Err(Denied::RootLevel), "{what}");
     };
-    let denied_of_role = |err: roles::RoleError| match err {
-        roles::RoleError::Denied(denied) => Err(denied),
+    let denied_of_role = |err: catalog::RoleError| match err {
+        catalog::RoleError::Denied(denied) => Err(denied),
         other => panic!("{other:?}"),
     };
-    let denied_of_seat = |err: seats::SeatError| match err {
-        seats::SeatError::Denied(denied) => Err(denied),
+    let denied_of_seat = |err: catalog::SeatError| match err {
+        catalog::SeatError::Denied(denied) => Err(denied),
         other => panic!("{other:?}"),
     };
     let everything = Permission::catalog();
     let err =
-        roles::create_role(&h.ports, &east_admin, east.id, "all", everything.clone()).await.unwrap_err();
+        catalog::create_role(&h.ports, &east_admin, east.id, "all", everything.clone()).await.unwrap_err();
     root_level(denied_of_role(err), "a role in the root catalog");
-    let patch = roles::RolePatch { name: Some("renamed".into()), ..Default::default() };
+    let patch = catalog::RolePatch { name: Some("renamed".into()), ..Default::default() };
     let custom =
-        roles::create_role(&h.ports, &tenant.admin_actor, tenant.account.id, "custom", users_write())
+        catalog::create_role(&h.ports, &tenant.admin_actor, tenant.account.id, "custom", users_write())
             .await
             .unwrap();
     let before = (before.0 + 1, before.1);
-    let err = roles::update_role(&h.ports, &east_admin, custom.id, patch).await.unwrap_err();
+    let err = catalog::update_role(&h.ports, &east_admin, custom.id, patch).await.unwrap_err();
     root_level(denied_of_role(err), "a root role");
-    let err = roles::delete_role(&h.ports, &east_admin, custom.id, None).await.unwrap_err();
+    let err = catalog::delete_role(&h.ports, &east_admin, custom.id, None).await.unwrap_err();
     root_level(denied_of_role(err), "deleting a root role");
-    let no_seat_admin = seats::NewUserType {
+    let no_seat_admin = catalog::NewUserType {
         key: "boss".into(),
         name: "Boss".into(),
         consumes_seat: false,
         ceiling: everything,
     };
-    let err = seats::create_user_type(&h.ports, &east_admin, east.id, no_seat_admin).await.unwrap_err();
+    let err = catalog::create_user_type(&h.ports, &east_admin, east.id, no_seat_admin).await.unwrap_err();
     root_level(denied_of_seat(err), "a user type in the root catalog");
-    let patch = seats::UserTypePatch { name: Some("Renamed".into()), ..Default::default() };
-    let err = seats::update_user_type(&h.ports, &east_admin, tenant.user_type.id, patch).await.unwrap_err();
+    let patch = catalog::UserTypePatch { name: Some("Renamed".into()), ..Default::default() };
+    let err = catalog::update_user_type(&h.ports, &east_admin, tenant.user_type.id, patch).await.unwrap_err();
     root_level(denied_of_seat(err), "a root user type");
-    let err = seats::set_subscription(&h.ports, &east_admin, east.id, vec![(tenant.user_type.id, 500)])
+    let err = catalog::set_subscription(&h.ports, &east_admin, east.id, vec![(tenant.user_type.id, 500)])
         .await
         .unwrap_err();
     root_level(denied_of_seat(err), "the company's seats");
@@ -160,7 +160,7 @@ pub async fn r23_sub_account_admins_never_change_root_level_objects(store: Arc<d
 }
 
 async fn seats_of_user_type(h: &Harness, tenant: &Tenant) -> (u32, u32, u32) {
-    let figures = seats::get_subscription(&h.ports, &h.operator, tenant.account.id).await.unwrap();
+    let figures = catalog::get_subscription(&h.ports, &h.operator, tenant.account.id).await.unwrap();
     let (_, usage) = figures.into_iter().find(|(t, _)| t.id == tenant.user_type.id).unwrap();
     (usage.used, usage.reserved, usage.total)
 }
@@ -176,25 +176,25 @@ pub async fn r23_seat_totals_belong_to_the_operator(store: Arc<dyn Store>) {
     let tenant = h.tenant("acme", 2).await;
     let more = vec![(tenant.user_type.id, 500)];
 
-    let err = seats::set_subscription(&h.ports, &tenant.admin_actor, tenant.account.id, more.clone())
+    let err = catalog::set_subscription(&h.ports, &tenant.admin_actor, tenant.account.id, more.clone())
         .await
         .unwrap_err();
-    assert!(matches!(err, seats::SeatError::Denied(Denied::SeatsBelongToOperator)), "{err:?}");
-    let free_type = seats::NewUserType {
+    assert!(matches!(err, catalog::SeatError::Denied(Denied::SeatsBelongToOperator)), "{err:?}");
+    let free_type = catalog::NewUserType {
         key: "boss".into(),
         name: "Boss".into(),
         consumes_seat: false,
         ceiling: Permission::catalog(),
     };
-    let err = seats::create_user_type(&h.ports, &tenant.admin_actor, tenant.account.id, free_type.clone())
+    let err = catalog::create_user_type(&h.ports, &tenant.admin_actor, tenant.account.id, free_type.clone())
         .await
         .unwrap_err();
-    assert!(matches!(err, seats::SeatError::Denied(Denied::SeatsBelongToOperator)), "{err:?}");
-    let member_type = seats::UserTypePatch { ceiling: Some(Permission::catalog()), ..Default::default() };
-    let err = seats::update_user_type(&h.ports, &tenant.admin_actor, tenant.member_type, member_type)
+    assert!(matches!(err, catalog::SeatError::Denied(Denied::SeatsBelongToOperator)), "{err:?}");
+    let member_type = catalog::UserTypePatch { ceiling: Some(Permission::catalog()), ..Default::default() };
+    let err = catalog::update_user_type(&h.ports, &tenant.admin_actor, tenant.member_type, member_type)
         .await
         .unwrap_err();
-    assert!(matches!(err, seats::SeatError::Denied(Denied::SeatsBelongToOperator)), "widening: {err:?}");
+    assert!(matches!(err, catalog::SeatError::Denied(Denied::SeatsBelongToOperator)), "widening: {err:?}");
     let allow = accounts::SettingsPatch { manages_own_seats: Some(true), ..Default::default() };
     let err = accounts::update_settings(&h.ports, &tenant.admin_actor, tenant.account.id, allow.clone())
         .await
@@ -206,9 +206,9 @@ pub async fn r23_seat_totals_belong_to_the_operator(store: Arc<dyn Store>) {
     let default = operator_user.account;
     let scopes = BTreeSet::from([Permission::new(Module::Subscription, Access::Write)]);
     let (_, secret) =
-        auth::create_api_key(&h.ports, &operator, default, "billing", scopes, None).await.unwrap();
-    let billing = auth::authenticate(&h.ports, secret.expose(), None).await.unwrap().actor;
-    seats::set_subscription(&h.ports, &billing, tenant.account.id, vec![(tenant.user_type.id, 7)])
+        integrations::create_api_key(&h.ports, &operator, default, "billing", scopes, None).await.unwrap();
+    let billing = sessions::authenticate(&h.ports, secret.expose(), None).await.unwrap().actor;
+    catalog::set_subscription(&h.ports, &billing, tenant.account.id, vec![(tenant.user_type.id, 7)])
         .await
         .unwrap();
     assert_eq!(seats_of_user_type(&h, &tenant).await.2, 7, "the operator's key sets seats");
@@ -219,9 +219,9 @@ pub async fn r23_seat_totals_belong_to_the_operator(store: Arc<dyn Store>) {
     );
 
     accounts::update_settings(&h.ports, &operator, tenant.account.id, allow).await.unwrap();
-    seats::set_subscription(&h.ports, &tenant.admin_actor, tenant.account.id, more).await.unwrap();
+    catalog::set_subscription(&h.ports, &tenant.admin_actor, tenant.account.id, more).await.unwrap();
     assert_eq!(seats_of_user_type(&h, &tenant).await.2, 500, "allowed by the operator");
-    seats::create_user_type(&h.ports, &tenant.admin_actor, tenant.account.id, free_type).await.unwrap();
+    catalog::create_user_type(&h.ports, &tenant.admin_actor, tenant.account.id, free_type).await.unwrap();
 }
 
 /// R1, R23: seat totals name only the tenant's own user types; widening a seat-consuming
@@ -231,20 +231,21 @@ pub async fn r23_seats_and_types_of_the_tenant_only(store: Arc<dyn Store>) {
     let tenant = h.tenant("acme", 5).await;
     let other = h.tenant("globex", 5).await;
     let err =
-        seats::set_subscription(&h.ports, &h.operator, tenant.account.id, vec![(other.user_type.id, 9)])
+        catalog::set_subscription(&h.ports, &h.operator, tenant.account.id, vec![(other.user_type.id, 9)])
             .await
             .unwrap_err();
-    assert!(matches!(err, seats::SeatError::NotFound { .. }), "another tenant's type: {err:?}");
-    let clerk = seats::NewUserType {
+    assert!(matches!(err, catalog::SeatError::NotFound { .. }), "another tenant's type: {err:?}");
+    let clerk = catalog::NewUserType {
         key: "clerk".into(),
         name: "Clerk".into(),
         consumes_seat: true,
         ceiling: BTreeSet::from([Permission::new(Module::Orders, Access::Read)]),
     };
     let clerk =
-        seats::create_user_type(&h.ports, &tenant.admin_actor, tenant.account.id, clerk).await.unwrap();
-    let wider = seats::UserTypePatch { ceiling: Some(BuiltinRole::User.permissions()), ..Default::default() };
-    seats::update_user_type(&h.ports, &tenant.admin_actor, clerk.id, wider).await.unwrap();
+        catalog::create_user_type(&h.ports, &tenant.admin_actor, tenant.account.id, clerk).await.unwrap();
+    let wider =
+        catalog::UserTypePatch { ceiling: Some(BuiltinRole::User.permissions()), ..Default::default() };
+    catalog::update_user_type(&h.ports, &tenant.admin_actor, clerk.id, wider).await.unwrap();
 
     let mut command = h.new_user(&tenant, "territorial");
     command.profile.sales_territories =

@@ -1,7 +1,7 @@
 //! R14–R16, R18, R24: logins, passwords, sessions, devices and API keys.
 
 use super::*;
-use usher_domain::service::{accounts, public, users};
+use usher_domain::service::{accounts, catalog, integrations, public, sessions, users};
 
 /// R14: every failure answers alike, unknown users still cost a verification, and failures
 /// are throttled per user.
@@ -11,7 +11,7 @@ pub async fn r14_login_failures_look_alike_and_are_throttled(store: Arc<dyn Stor
     let disabled = h.user(&tenant, tenant.account.id, "disabled").await.unwrap();
     h.give_password(&tenant, disabled.id).await;
     users::disable_user(&h.ports, &tenant.admin_actor, disabled.id).await.unwrap();
-    let attempt = |account: &str, username: &str, pw: &str| auth::Credentials {
+    let attempt = |account: &str, username: &str, pw: &str| sessions::Credentials {
         account: account.into(),
         username: username.into(),
         password: PlainPassword::new(pw),
@@ -23,20 +23,22 @@ pub async fn r14_login_failures_look_alike_and_are_throttled(store: Arc<dyn Stor
         attempt("nowhere", "admin", PASSWORD),
         attempt("acme", "disabled", PASSWORD),
     ] {
-        let err = auth::login(&h.ports, Some("198.51.100.7"), credentials).await.unwrap_err();
-        assert!(matches!(err, auth::LoginError::InvalidCredentials), "{err:?}");
+        let err = sessions::login(&h.ports, Some("198.51.100.7"), credentials).await.unwrap_err();
+        assert!(matches!(err, sessions::LoginError::InvalidCredentials), "{err:?}");
     }
     assert_eq!(h.hasher.verifications() - verifications_before, 4, "a dummy verification for unknown users");
     for _ in 0..5 {
-        let _ = auth::login(&h.ports, Some("203.0.113.66"), attempt("acme", "admin", "still wrong!!")).await;
+        let _ =
+            sessions::login(&h.ports, Some("203.0.113.66"), attempt("acme", "admin", "still wrong!!")).await;
     }
-    let err =
-        auth::login(&h.ports, Some("203.0.113.66"), attempt("acme", "admin", PASSWORD)).await.unwrap_err();
-    assert!(matches!(err, auth::LoginError::Throttled { .. }), "{err:?}");
+    let err = sessions::login(&h.ports, Some("203.0.113.66"), attempt("acme", "admin", PASSWORD))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, sessions::LoginError::Throttled { .. }), "{err:?}");
     // The failing source is held back; the user, from a source that has not failed, is not.
-    auth::login(&h.ports, Some("192.0.2.44"), attempt("acme", "admin", PASSWORD)).await.unwrap();
+    sessions::login(&h.ports, Some("192.0.2.44"), attempt("acme", "admin", PASSWORD)).await.unwrap();
     h.clock.advance(Duration::minutes(16));
-    auth::login(&h.ports, Some("203.0.113.66"), attempt("acme", "admin", PASSWORD)).await.unwrap();
+    sessions::login(&h.ports, Some("203.0.113.66"), attempt("acme", "admin", PASSWORD)).await.unwrap();
 }
 
 /// R14: a user under attack from many sources is held back only from the sources that
@@ -46,7 +48,7 @@ pub async fn r14_a_distributed_attack_holds_back_failing_sources_only(store: Arc
     let h = Harness::new(store);
     h.tenant("acme", 5).await;
     let policy = h.ports.throttle;
-    let attempt = |password: &str| auth::Credentials {
+    let attempt = |password: &str| sessions::Credentials {
         account: "acme".into(),
         username: "admin".into(),
         password: PlainPassword::new(password),
@@ -56,13 +58,13 @@ pub async fn r14_a_distributed_attack_holds_back_failing_sources_only(store: Arc
     for source in 0..n_sources {
         for _ in 0..per_source {
             let address = format!("198.51.100.{source}");
-            let err = auth::login(&h.ports, Some(&address), attempt("a wrong guess")).await.unwrap_err();
-            assert!(matches!(err, auth::LoginError::InvalidCredentials), "{source}: {err:?}");
+            let err = sessions::login(&h.ports, Some(&address), attempt("a wrong guess")).await.unwrap_err();
+            assert!(matches!(err, sessions::LoginError::InvalidCredentials), "{source}: {err:?}");
         }
     }
-    let err = auth::login(&h.ports, Some("198.51.100.0"), attempt(PASSWORD)).await.unwrap_err();
-    assert!(matches!(err, auth::LoginError::Throttled { .. }), "a failing source waits: {err:?}");
-    auth::login(&h.ports, Some("192.0.2.200"), attempt(PASSWORD)).await.unwrap();
+    let err = sessions::login(&h.ports, Some("198.51.100.0"), attempt(PASSWORD)).await.unwrap_err();
+    assert!(matches!(err, sessions::LoginError::Throttled { .. }), "a failing source waits: {err:?}");
+    sessions::login(&h.ports, Some("192.0.2.200"), attempt(PASSWORD)).await.unwrap();
 }
 
 /// R14, R8: the throttle counts hold no username, address or source in clear, and are
@@ -70,12 +72,12 @@ pub async fn r14_a_distributed_attack_holds_back_failing_sources_only(store: Arc
 pub async fn r14_throttle_counts_hide_who_and_are_forgotten(store: Arc<dyn Store>) {
     let h = Harness::new(store);
     h.tenant("acme", 5).await;
-    let wrong = auth::Credentials {
+    let wrong = sessions::Credentials {
         account: "acme".into(),
         username: "admin".into(),
         password: PlainPassword::new("nope"),
     };
-    auth::login(&h.ports, Some("198.51.100.9"), wrong.clone()).await.unwrap_err();
+    sessions::login(&h.ports, Some("198.51.100.9"), wrong.clone()).await.unwrap_err();
     public::request_password_reset(&h.ports, Some("198.51.100.9"), "acme", "someone@example.com")
         .await
         .unwrap();
@@ -95,7 +97,7 @@ pub async fn r14_throttle_counts_hide_who_and_are_forgotten(store: Arc<dyn Store
     assert_eq!(counted("user:acme:admin".into()).await, 0, "no key in clear");
 
     h.clock.advance(h.ports.throttle.window + usher_domain::time::Duration::seconds(1));
-    auth::login(&h.ports, Some("192.0.2.1"), auth::Credentials { username: "other".into(), ..wrong })
+    sessions::login(&h.ports, Some("192.0.2.1"), sessions::Credentials { username: "other".into(), ..wrong })
         .await
         .unwrap_err();
     assert_eq!(counted(user_key).await, 0, "forgotten past the window");
@@ -109,18 +111,23 @@ pub async fn r14_a_stolen_session_cannot_guess_the_password(store: Arc<dyn Store
     let tenant = h.tenant("acme", 5).await;
     let new = PlainPassword::new("a brand new passphrase");
     for _ in 0..h.ports.throttle.per_user {
-        let err =
-            auth::change_own_password(&h.ports, &tenant.admin_actor, &PlainPassword::new("a guess!"), &new)
-                .await
-                .unwrap_err();
-        assert!(matches!(err, auth::ChangePasswordError::WrongPassword), "{err:?}");
-    }
-    let err = auth::change_own_password(&h.ports, &tenant.admin_actor, &PlainPassword::new(PASSWORD), &new)
+        let err = sessions::change_own_password(
+            &h.ports,
+            &tenant.admin_actor,
+            &PlainPassword::new("a guess!"),
+            &new,
+        )
         .await
         .unwrap_err();
-    assert!(matches!(err, auth::ChangePasswordError::Throttled { seconds } if seconds > 0), "{err:?}");
+        assert!(matches!(err, sessions::ChangePasswordError::WrongPassword), "{err:?}");
+    }
+    let err =
+        sessions::change_own_password(&h.ports, &tenant.admin_actor, &PlainPassword::new(PASSWORD), &new)
+            .await
+            .unwrap_err();
+    assert!(matches!(err, sessions::ChangePasswordError::Throttled { seconds } if seconds > 0), "{err:?}");
     h.clock.advance(h.ports.throttle.window + usher_domain::time::Duration::seconds(1));
-    auth::change_own_password(&h.ports, &tenant.admin_actor, &PlainPassword::new(PASSWORD), &new)
+    sessions::change_own_password(&h.ports, &tenant.admin_actor, &PlainPassword::new(PASSWORD), &new)
         .await
         .unwrap();
 }
@@ -132,20 +139,20 @@ pub async fn r14_nobody_logs_in_under_a_suspended_account(store: Arc<dyn Store>)
     let east = h.sub_account(&tenant, tenant.account.id, "acme-east").await;
     let easterner = h.user(&tenant, east.id, "easterner").await.unwrap();
     h.give_password(&tenant, easterner.id).await;
-    let credentials = |username: &str| auth::Credentials {
+    let credentials = |username: &str| sessions::Credentials {
         account: "acme".into(),
         username: username.into(),
         password: PlainPassword::new(PASSWORD),
     };
-    auth::login(&h.ports, None, credentials("easterner")).await.unwrap();
+    sessions::login(&h.ports, None, credentials("easterner")).await.unwrap();
     let suspend = accounts::AccountPatch {
         state: Some(usher_domain::model::AccountState::Suspended),
         ..Default::default()
     };
     accounts::update_account(&h.ports, &h.operator, tenant.account.id, suspend.clone()).await.unwrap();
     for username in ["admin", "easterner"] {
-        let err = auth::login(&h.ports, None, credentials(username)).await.unwrap_err();
-        assert!(matches!(err, auth::LoginError::InvalidCredentials), "{username}: {err:?}");
+        let err = sessions::login(&h.ports, None, credentials(username)).await.unwrap_err();
+        assert!(matches!(err, sessions::LoginError::InvalidCredentials), "{username}: {err:?}");
     }
     let active = accounts::AccountPatch {
         state: Some(usher_domain::model::AccountState::Active),
@@ -153,9 +160,9 @@ pub async fn r14_nobody_logs_in_under_a_suspended_account(store: Arc<dyn Store>)
     };
     accounts::update_account(&h.ports, &h.operator, tenant.account.id, active).await.unwrap();
     accounts::update_account(&h.ports, &h.operator, east.id, suspend).await.unwrap();
-    let err = auth::login(&h.ports, None, credentials("easterner")).await.unwrap_err();
-    assert!(matches!(err, auth::LoginError::InvalidCredentials), "a suspended sub-account: {err:?}");
-    auth::login(&h.ports, None, credentials("admin")).await.unwrap();
+    let err = sessions::login(&h.ports, None, credentials("easterner")).await.unwrap_err();
+    assert!(matches!(err, sessions::LoginError::InvalidCredentials), "a suspended sub-account: {err:?}");
+    sessions::login(&h.ports, None, credentials("admin")).await.unwrap();
 }
 
 /// R15, R16: an administrator's password follows the policy and must be changed at next
@@ -176,23 +183,23 @@ pub async fn r15_r16_admin_set_password_follows_policy_and_forces_a_change(store
     users::set_password(&h.ports, &tenant.admin_actor, user.id, &password()).await.unwrap();
     users::mark_email_verified(&h.ports, &tenant.admin_actor, user.id).await.unwrap();
     let credentials =
-        auth::Credentials { account: "acme".into(), username: "newbie".into(), password: password() };
-    let session = auth::login(&h.ports, None, credentials).await.unwrap();
-    let who = auth::authenticate(&h.ports, session.token.expose(), None).await.unwrap();
+        sessions::Credentials { account: "acme".into(), username: "newbie".into(), password: password() };
+    let session = sessions::login(&h.ports, None, credentials).await.unwrap();
+    let who = sessions::authenticate(&h.ports, session.token.expose(), None).await.unwrap();
     assert_eq!(who.actor.restriction, Some(usher_domain::authz::Restriction::PasswordChangeRequired));
     let err = users::get_user(&h.ports, &who.actor, user.id).await.unwrap_err();
     assert!(matches!(err, UserError::Denied(Denied::PasswordChangeRequired)), "R16: {err:?}");
     let err = users::me(&h.ports, &who.actor).await.unwrap_err();
     assert!(matches!(err, UserError::Denied(Denied::PasswordChangeRequired)), "R16: {err:?}");
     let new = PlainPassword::new("my own long passphrase");
-    auth::change_own_password(&h.ports, &who.actor, &password(), &new).await.unwrap();
-    assert!(auth::authenticate(&h.ports, session.token.expose(), None).await.is_err(), "R21");
-    let credentials = auth::Credentials {
+    sessions::change_own_password(&h.ports, &who.actor, &password(), &new).await.unwrap();
+    assert!(sessions::authenticate(&h.ports, session.token.expose(), None).await.is_err(), "R21");
+    let credentials = sessions::Credentials {
         account: "acme".into(),
         username: "newbie".into(),
         password: PlainPassword::new("my own long passphrase"),
     };
-    let again = auth::login(&h.ports, None, credentials).await.unwrap();
+    let again = sessions::login(&h.ports, None, credentials).await.unwrap();
     assert!(!again.user.must_change_password);
 }
 
@@ -222,31 +229,34 @@ pub async fn r18_devices_need_a_password(store: Arc<dyn Store>) {
 pub async fn r13_r24_sessions_and_keys_end_when_they_should(store: Arc<dyn Store>) {
     let h = Harness::new(store);
     let tenant = h.tenant("acme", 5).await;
-    let credentials = || auth::Credentials {
+    let credentials = || sessions::Credentials {
         account: "acme".into(),
         username: "admin".into(),
         password: PlainPassword::new(PASSWORD),
     };
 
     // Logout ends the session.
-    let session = auth::login(&h.ports, None, credentials()).await.unwrap();
-    auth::logout(&h.ports, session.token.expose()).await.unwrap();
-    assert!(auth::authenticate(&h.ports, session.token.expose(), None).await.is_err(), "after logout");
+    let session = sessions::login(&h.ports, None, credentials()).await.unwrap();
+    sessions::logout(&h.ports, session.token.expose()).await.unwrap();
+    assert!(sessions::authenticate(&h.ports, session.token.expose(), None).await.is_err(), "after logout");
 
     // Last use is recorded once a minute has passed; expiry is exact.
-    let session = auth::login(&h.ports, Some("192.0.2.7"), credentials()).await.unwrap();
+    let session = sessions::login(&h.ports, Some("192.0.2.7"), credentials()).await.unwrap();
     h.clock.advance(usher_domain::time::Duration::minutes(2));
-    let actor = auth::authenticate(&h.ports, session.token.expose(), None).await.unwrap().actor;
-    let listed = auth::list_own_sessions(&h.ports, &actor).await.unwrap();
+    let actor = sessions::authenticate(&h.ports, session.token.expose(), None).await.unwrap().actor;
+    let listed = sessions::list_own_sessions(&h.ports, &actor).await.unwrap();
     let mine = listed.iter().find(|s| Some(s.id) == actor.session).unwrap();
     assert_eq!(mine.last_seen_at, h.ports.clock.now(), "last seen now");
     assert_eq!(mine.source.as_deref(), Some("192.0.2.7"));
     let until_expiry = mine.expires_at.unix_micros() - h.ports.clock.now().unix_micros();
     h.clock.advance(usher_domain::time::Duration::microseconds(until_expiry));
-    assert!(auth::authenticate(&h.ports, session.token.expose(), None).await.is_err(), "expired at its end");
-    let listed = auth::list_own_sessions(&h.ports, &actor).await.unwrap();
+    assert!(
+        sessions::authenticate(&h.ports, session.token.expose(), None).await.is_err(),
+        "expired at its end"
+    );
+    let listed = sessions::list_own_sessions(&h.ports, &actor).await.unwrap();
     assert!(listed.iter().all(|s| Some(s.id) != actor.session), "an expired session is not listed");
-    let listed = auth::list_user_sessions(&h.ports, &h.operator, tenant.admin.id).await.unwrap();
+    let listed = sessions::list_user_sessions(&h.ports, &h.operator, tenant.admin.id).await.unwrap();
     assert!(listed.iter().all(|s| Some(s.id) != actor.session), "nor to an administrator");
 
     // Keys: revoked, expired, under a suspended account, or made by a revoked key.
@@ -256,44 +266,49 @@ pub async fn r13_r24_sessions_and_keys_end_when_they_should(store: Arc<dyn Store
         Permission::new(Module::Users, Access::Read),
     ]);
     let (parent, parent_secret) =
-        auth::create_api_key(&h.ports, &admin, tenant.account.id, "parent", scopes, Some(1)).await.unwrap();
-    let parent_actor = auth::authenticate(&h.ports, parent_secret.expose(), None).await.unwrap().actor;
-    let readers = BTreeSet::from([Permission::new(Module::Users, Access::Read)]);
-    let (_, child_secret) =
-        auth::create_api_key(&h.ports, &parent_actor, tenant.account.id, "child", readers, None)
+        integrations::create_api_key(&h.ports, &admin, tenant.account.id, "parent", scopes, Some(1))
             .await
             .unwrap();
-    auth::authenticate(&h.ports, child_secret.expose(), None).await.unwrap();
-    auth::revoke_api_key(&h.ports, &admin, parent.id).await.unwrap();
-    assert!(auth::authenticate(&h.ports, parent_secret.expose(), None).await.is_err(), "revoked");
+    let parent_actor = sessions::authenticate(&h.ports, parent_secret.expose(), None).await.unwrap().actor;
+    let readers = BTreeSet::from([Permission::new(Module::Users, Access::Read)]);
+    let (_, child_secret) =
+        integrations::create_api_key(&h.ports, &parent_actor, tenant.account.id, "child", readers, None)
+            .await
+            .unwrap();
+    sessions::authenticate(&h.ports, child_secret.expose(), None).await.unwrap();
+    integrations::revoke_api_key(&h.ports, &admin, parent.id).await.unwrap();
+    assert!(sessions::authenticate(&h.ports, parent_secret.expose(), None).await.is_err(), "revoked");
     assert!(
-        auth::authenticate(&h.ports, child_secret.expose(), None).await.is_err(),
+        sessions::authenticate(&h.ports, child_secret.expose(), None).await.is_err(),
         "made by a revoked key"
     );
 
     let readers = BTreeSet::from([Permission::new(Module::Users, Access::Read)]);
     let (expiring, secret) =
-        auth::create_api_key(&h.ports, &admin, tenant.account.id, "daily", readers, Some(1)).await.unwrap();
+        integrations::create_api_key(&h.ports, &admin, tenant.account.id, "daily", readers, Some(1))
+            .await
+            .unwrap();
     let until_expiry = expiring.expires_at.unwrap().unix_micros() - h.ports.clock.now().unix_micros();
     h.clock.advance(usher_domain::time::Duration::microseconds(until_expiry - 1));
-    auth::authenticate(&h.ports, secret.expose(), None).await.unwrap();
+    sessions::authenticate(&h.ports, secret.expose(), None).await.unwrap();
     h.clock.advance(usher_domain::time::Duration::microseconds(1));
-    assert!(auth::authenticate(&h.ports, secret.expose(), None).await.is_err(), "expired at its end");
+    assert!(sessions::authenticate(&h.ports, secret.expose(), None).await.is_err(), "expired at its end");
 
     let readers = BTreeSet::from([Permission::new(Module::Users, Access::Read)]);
-    let (_, secret) =
-        auth::create_api_key(&h.ports, &admin, tenant.account.id, "erp", readers, None).await.unwrap();
-    let session = auth::login(&h.ports, None, credentials()).await.unwrap();
+    let (_, secret) = integrations::create_api_key(&h.ports, &admin, tenant.account.id, "erp", readers, None)
+        .await
+        .unwrap();
+    let session = sessions::login(&h.ports, None, credentials()).await.unwrap();
     let suspend = accounts::AccountPatch {
         state: Some(usher_domain::model::AccountState::Suspended),
         ..Default::default()
     };
     accounts::update_account(&h.ports, &h.operator, tenant.account.id, suspend).await.unwrap();
     assert!(
-        auth::authenticate(&h.ports, secret.expose(), None).await.is_err(),
+        sessions::authenticate(&h.ports, secret.expose(), None).await.is_err(),
         "a key under a suspended account"
     );
-    assert!(auth::authenticate(&h.ports, session.token.expose(), None).await.is_err(), "a session too");
+    assert!(sessions::authenticate(&h.ports, session.token.expose(), None).await.is_err(), "a session too");
 }
 
 /// R24 (ASVS V7.4.5, V7.5.2): people list and end their own sessions; an administrator lists
@@ -305,33 +320,37 @@ pub async fn r24_sessions_are_seen_and_ended_by_their_user_and_those_above(store
     h.give_password(&tenant, plain.id).await;
     let first = h.login("acme", "plain").await;
     let second = h.login("acme", "plain").await;
-    let own = auth::list_own_sessions(&h.ports, &first).await.unwrap();
+    let own = sessions::list_own_sessions(&h.ports, &first).await.unwrap();
     assert!(own.len() >= 2, "both sessions are listed: {own:?}");
     assert!(own.iter().all(|s| s.user == plain.id && s.source.as_deref() == Some("192.0.2.1")));
-    let listed = auth::list_user_sessions(&h.ports, &tenant.admin_actor, plain.id).await.unwrap();
+    let listed = sessions::list_user_sessions(&h.ports, &tenant.admin_actor, plain.id).await.unwrap();
     assert_eq!(listed.len(), own.len());
 
     // The user ends one of its own; the administrator ends another.
-    auth::end_session(&h.ports, &first, second.session.unwrap()).await.unwrap();
+    sessions::end_session(&h.ports, &first, second.session.unwrap()).await.unwrap();
     assert!(
-        auth::list_own_sessions(&h.ports, &first).await.unwrap().iter().all(|s| Some(s.id) != second.session)
+        sessions::list_own_sessions(&h.ports, &first)
+            .await
+            .unwrap()
+            .iter()
+            .all(|s| Some(s.id) != second.session)
     );
-    auth::end_session(&h.ports, &tenant.admin_actor, first.session.unwrap()).await.unwrap();
-    let left = auth::list_user_sessions(&h.ports, &tenant.admin_actor, plain.id).await.unwrap();
+    sessions::end_session(&h.ports, &tenant.admin_actor, first.session.unwrap()).await.unwrap();
+    let left = sessions::list_user_sessions(&h.ports, &tenant.admin_actor, plain.id).await.unwrap();
     assert!(left.iter().all(|s| Some(s.id) != first.session && Some(s.id) != second.session), "{left:?}");
 
     // A user manager ends no session of the administrator, and nobody ends another tenant's.
     let manager = user_manager(&h, &tenant).await;
-    let admin_session = auth::list_own_sessions(&h.ports, &tenant.admin_actor).await.unwrap()[0].id;
-    let err = auth::end_session(&h.ports, &manager, admin_session).await.unwrap_err();
-    assert!(matches!(err, auth::SessionError::Denied(Denied::TargetHoldsMore { .. })), "{err:?}");
+    let admin_session = sessions::list_own_sessions(&h.ports, &tenant.admin_actor).await.unwrap()[0].id;
+    let err = sessions::end_session(&h.ports, &manager, admin_session).await.unwrap_err();
+    assert!(matches!(err, sessions::SessionError::Denied(Denied::TargetHoldsMore { .. })), "{err:?}");
     let other = h.tenant("globex", 5).await;
-    let err = auth::end_session(&h.ports, &other.admin_actor, admin_session).await.unwrap_err();
-    assert!(matches!(err, auth::SessionError::NotFound { .. }), "{err:?}");
-    let err = auth::list_user_sessions(&h.ports, &other.admin_actor, tenant.admin.id).await.unwrap_err();
-    assert!(matches!(err, auth::SessionError::NotFound { .. }), "{err:?}");
+    let err = sessions::end_session(&h.ports, &other.admin_actor, admin_session).await.unwrap_err();
+    assert!(matches!(err, sessions::SessionError::NotFound { .. }), "{err:?}");
+    let err = sessions::list_user_sessions(&h.ports, &other.admin_actor, tenant.admin.id).await.unwrap_err();
+    assert!(matches!(err, sessions::SessionError::NotFound { .. }), "{err:?}");
     assert!(
-        auth::list_own_sessions(&h.ports, &tenant.admin_actor)
+        sessions::list_own_sessions(&h.ports, &tenant.admin_actor)
             .await
             .unwrap()
             .iter()
@@ -345,29 +364,35 @@ pub async fn r24_api_keys_end_with_their_creator(store: Arc<dyn Store>) {
     let tenant = h.tenant("acme", 5).await;
     let permissions = user_manager_permissions();
     let role =
-        roles::create_role(&h.ports, &tenant.admin_actor, tenant.account.id, "user managers", permissions)
+        catalog::create_role(&h.ports, &tenant.admin_actor, tenant.account.id, "user managers", permissions)
             .await
             .unwrap();
     let (manager, manager_actor) = h.administrator(&tenant, tenant.account.id, "manager", role.id).await;
-    let (_, secret) =
-        auth::create_api_key(&h.ports, &manager_actor, tenant.account.id, "sync", users_write(), None)
-            .await
-            .unwrap();
+    let (_, secret) = integrations::create_api_key(
+        &h.ports,
+        &manager_actor,
+        tenant.account.id,
+        "sync",
+        users_write(),
+        None,
+    )
+    .await
+    .unwrap();
     let plain = h.user(&tenant, tenant.account.id, "plain").await.unwrap();
-    let key = auth::authenticate(&h.ports, secret.expose(), None).await.unwrap().actor;
+    let key = sessions::authenticate(&h.ports, secret.expose(), None).await.unwrap().actor;
     users::get_user(&h.ports, &key, plain.id).await.unwrap();
 
     // The creator loses users:write: so does the key.
     let mut fewer = user_manager_permissions();
     fewer.remove(&Permission::new(Module::Users, Access::Write));
-    let readers = roles::RolePatch { permissions: Some(fewer), ..Default::default() };
-    roles::update_role(&h.ports, &tenant.admin_actor, role.id, readers).await.unwrap();
-    let key = auth::authenticate(&h.ports, secret.expose(), None).await.unwrap().actor;
+    let readers = catalog::RolePatch { permissions: Some(fewer), ..Default::default() };
+    catalog::update_role(&h.ports, &tenant.admin_actor, role.id, readers).await.unwrap();
+    let key = sessions::authenticate(&h.ports, secret.expose(), None).await.unwrap().actor;
     let err = users::disable_user(&h.ports, &key, plain.id).await.unwrap_err();
     assert!(matches!(err, UserError::Denied(Denied::MissingPermission { .. })), "{err:?}");
 
     // The creator is disabled: the key stops working.
     users::disable_user(&h.ports, &tenant.admin_actor, manager.id).await.unwrap();
-    let err = auth::authenticate(&h.ports, secret.expose(), None).await.unwrap_err();
-    assert!(matches!(err, auth::AuthError::InvalidToken), "{err:?}");
+    let err = sessions::authenticate(&h.ports, secret.expose(), None).await.unwrap_err();
+    assert!(matches!(err, sessions::AuthError::InvalidToken), "{err:?}");
 }

@@ -1,7 +1,9 @@
 //! R3–R8, R24: users, their roles, names, states and versions.
 
 use super::*;
-use usher_domain::service::{accounts, contacts, invitations, public, users};
+use usher_domain::service::{
+    accounts, audit, catalog, contacts, integrations, invitations, public, sessions, users,
+};
 
 /// R3: an enabled user needs a role; a disabled one may have none.
 pub async fn r3_enabled_users_need_a_role(store: Arc<dyn Store>) {
@@ -42,16 +44,16 @@ pub async fn r4_roles_above_the_ceiling_or_the_granters_permissions_are_refused(
         Permission::new(Module::Orders, Access::Write),
     ]);
     let manager_role =
-        roles::create_role(&h.ports, &tenant.admin_actor, tenant.account.id, "managers", managers)
+        catalog::create_role(&h.ports, &tenant.admin_actor, tenant.account.id, "managers", managers)
             .await
             .unwrap();
     let (manager, manager_actor) =
         h.administrator(&tenant, tenant.account.id, "manager", manager_role.id).await;
     let pricing = BTreeSet::from([Permission::new(Module::Pricing, Access::Read)]);
-    let err = roles::create_role(&h.ports, &manager_actor, tenant.account.id, "pricing", pricing)
+    let err = catalog::create_role(&h.ports, &manager_actor, tenant.account.id, "pricing", pricing)
         .await
         .unwrap_err();
-    assert!(matches!(err, roles::RoleError::Escalation { .. }), "{err:?}");
+    assert!(matches!(err, catalog::RoleError::Escalation { .. }), "{err:?}");
     let mut escalate = h.new_user(&tenant, "escalated");
     escalate.user_type = manager.user_type;
     escalate.roles = BTreeSet::from([tenant.admin_role]);
@@ -411,22 +413,28 @@ pub async fn r24_a_user_manager_cannot_take_over_an_administrator(store: Arc<dyn
     is_denied(users::link_device(&h.ports, &manager, admin, "Till", "till-9").await, "device");
     is_denied(users::enable_user(&h.ports, &manager, admin).await, "enable");
     assert_eq!(h.counts(tenant.account.id).await, before, "refusals change nothing");
-    let credentials = auth::Credentials {
+    let credentials = sessions::Credentials {
         account: "acme".into(),
         username: "admin".into(),
         password: PlainPassword::new(PASSWORD),
     };
-    auth::login(&h.ports, None, credentials).await.unwrap();
+    sessions::login(&h.ports, None, credentials).await.unwrap();
 
     // The administrator's API key holds more than the manager: it stays.
     let key_scopes = BTreeSet::from([Permission::new(Module::Roles, Access::Write)]);
-    let (key, _) =
-        auth::create_api_key(&h.ports, &tenant.admin_actor, tenant.account.id, "erp", key_scopes, None)
-            .await
-            .unwrap();
-    let err = auth::revoke_api_key(&h.ports, &manager, key.id).await.unwrap_err();
+    let (key, _) = integrations::create_api_key(
+        &h.ports,
+        &tenant.admin_actor,
+        tenant.account.id,
+        "erp",
+        key_scopes,
+        None,
+    )
+    .await
+    .unwrap();
+    let err = integrations::revoke_api_key(&h.ports, &manager, key.id).await.unwrap_err();
     assert!(
-        matches!(err, auth::ApiKeyError::Denied(_)),
+        matches!(err, integrations::ApiKeyError::Denied(_)),
         "a key with more than the manager is not the manager's to revoke: {err:?}"
     );
 

@@ -18,13 +18,13 @@ use crate::value::{Email, Locale, Permission, SecretToken};
 
 pub mod accounts;
 pub mod audit;
-pub mod auth;
+pub mod catalog;
 pub mod contacts;
+pub mod integrations;
 pub mod invitations;
-pub mod outbox;
+pub mod mail;
 pub mod public;
-pub mod roles;
-pub mod seats;
+pub mod sessions;
 pub mod users;
 
 /// Everything the use cases need from the outside world.
@@ -333,7 +333,7 @@ mod mocked {
         MailcheckerList, MockClock, MockIdGen, MockPasswordHasher, MockStore, MockTokenGen, MockTx, Tx,
     };
     use crate::rules::ThrottlePolicy;
-    use crate::service::{Ports, accounts, auth};
+    use crate::service::{Ports, accounts, sessions};
     use crate::time::Timestamp;
     use crate::value::PlainPassword;
 
@@ -384,13 +384,13 @@ mod mocked {
         store.expect_begin().times(2).returning(|| Ok(unknown_user_tx()));
         let mut hasher = MockPasswordHasher::new();
         hasher.expect_verify().withf(|_, hash| hash.is_none()).times(1).returning(|_, _| Ok(false));
-        let credentials = auth::Credentials {
+        let credentials = sessions::Credentials {
             account: "nowhere".into(),
             username: "ghost".into(),
             password: PlainPassword::new("whatever it is"),
         };
-        let err = auth::login(&ports(store, hasher), Some("203.0.113.9"), credentials).await.unwrap_err();
-        assert!(matches!(err, auth::LoginError::InvalidCredentials), "{err:?}");
+        let err = sessions::login(&ports(store, hasher), Some("203.0.113.9"), credentials).await.unwrap_err();
+        assert!(matches!(err, sessions::LoginError::InvalidCredentials), "{err:?}");
     }
 
     #[tokio::test]

@@ -5,8 +5,7 @@ use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Object, OpenApi};
 use usher_domain::id::{AccountId, RoleId, UserTypeId};
 use usher_domain::model::{Role, SeatUsage, UserType};
-use usher_domain::service::roles::{self, RoleError, RolePatch};
-use usher_domain::service::seats::{self, NewUserType, SeatError, UserTypePatch};
+use usher_domain::service::catalog::{self, NewUserType, RoleError, RolePatch, SeatError, UserTypePatch};
 use usher_domain::value::Access;
 use uuid::Uuid;
 
@@ -141,7 +140,7 @@ impl CatalogApi {
         account_id: Path<Uuid>,
     ) -> Result<Json<UserTypeList>, CatalogProblems> {
         let types =
-            seats::list_user_types(&state.ports, &auth.0.actor, AccountId::from_uuid(account_id.0)).await?;
+            catalog::list_user_types(&state.ports, &auth.0.actor, AccountId::from_uuid(account_id.0)).await?;
         Ok(Json(UserTypeList { items: types.iter().map(UserTypeView::from).collect(), next_cursor: None }))
     }
 
@@ -163,9 +162,13 @@ impl CatalogApi {
             name: body.name.plain(),
             consumes_seat: body.consumes_seat,
         };
-        let created =
-            seats::create_user_type(&state.ports, &auth.0.actor, AccountId::from_uuid(account_id.0), command)
-                .await?;
+        let created = catalog::create_user_type(
+            &state.ports,
+            &auth.0.actor,
+            AccountId::from_uuid(account_id.0),
+            command,
+        )
+        .await?;
         Ok(UserTypeCreated::Created(Json(UserTypeView::from(&created))))
     }
 
@@ -185,7 +188,8 @@ impl CatalogApi {
         };
         let patch = UserTypePatch { name: body.name.plain(), ceiling };
         let updated =
-            seats::update_user_type(&state.ports, &auth.0.actor, UserTypeId::from_uuid(id.0), patch).await?;
+            catalog::update_user_type(&state.ports, &auth.0.actor, UserTypeId::from_uuid(id.0), patch)
+                .await?;
         Ok(Json(UserTypeView::from(&updated)))
     }
 
@@ -200,7 +204,8 @@ impl CatalogApi {
         account_id: Path<Uuid>,
     ) -> Result<Json<Subscription>, CatalogProblems> {
         let figures =
-            seats::get_subscription(&state.ports, &auth.0.actor, AccountId::from_uuid(account_id.0)).await?;
+            catalog::get_subscription(&state.ports, &auth.0.actor, AccountId::from_uuid(account_id.0))
+                .await?;
         Ok(Json(subscription(&figures)))
     }
 
@@ -217,9 +222,13 @@ impl CatalogApi {
     ) -> Result<Json<Subscription>, CatalogProblems> {
         let totals =
             body.0.seats.iter().map(|line| (UserTypeId::from_uuid(line.user_type), line.total)).collect();
-        let figures =
-            seats::set_subscription(&state.ports, &auth.0.actor, AccountId::from_uuid(account_id.0), totals)
-                .await?;
+        let figures = catalog::set_subscription(
+            &state.ports,
+            &auth.0.actor,
+            AccountId::from_uuid(account_id.0),
+            totals,
+        )
+        .await?;
         Ok(Json(subscription(&figures)))
     }
 
@@ -228,7 +237,7 @@ impl CatalogApi {
     /// Every `module:access` permission roles, user-type ceilings and API keys may hold.
     #[oai(path = "/permissions", method = "get", operation_id = "list_permissions")]
     async fn list_permissions(&self, auth: BearerAuth) -> Result<Json<PermissionList>, CatalogProblems> {
-        let items = usher_domain::service::roles::permission_catalog(&auth.0.actor)?
+        let items = usher_domain::service::catalog::permission_catalog(&auth.0.actor)?
             .into_iter()
             .map(|permission| PermissionView {
                 name: permission.to_string(),
@@ -251,7 +260,7 @@ impl CatalogApi {
         account_id: Path<Uuid>,
     ) -> Result<Json<RoleList>, CatalogProblems> {
         let roles =
-            roles::list_roles(&state.ports, &auth.0.actor, AccountId::from_uuid(account_id.0)).await?;
+            catalog::list_roles(&state.ports, &auth.0.actor, AccountId::from_uuid(account_id.0)).await?;
         Ok(Json(RoleList { items: roles.iter().map(RoleView::from).collect(), next_cursor: None }))
     }
 
@@ -267,7 +276,7 @@ impl CatalogApi {
         body: Json<NewRoleBody>,
     ) -> Result<RoleCreated, CatalogProblems> {
         let granted = permissions("permissions", &body.0.permissions)?;
-        let role = roles::create_role(
+        let role = catalog::create_role(
             &state.ports,
             &auth.0.actor,
             AccountId::from_uuid(account_id.0),
@@ -286,7 +295,7 @@ impl CatalogApi {
         auth: BearerAuth,
         id: Path<Uuid>,
     ) -> Result<RoleResponse, CatalogProblems> {
-        let role = roles::get_role(&state.ports, &auth.0.actor, RoleId::from_uuid(id.0)).await?;
+        let role = catalog::get_role(&state.ports, &auth.0.actor, RoleId::from_uuid(id.0)).await?;
         Ok(RoleResponse::of(&role))
     }
 
@@ -313,7 +322,7 @@ impl CatalogApi {
             permissions: granted,
             if_version: if_match(if_match_header.0.as_ref().map(Text::as_str), "role")?,
         };
-        let role = roles::update_role(&state.ports, &auth.0.actor, RoleId::from_uuid(id.0), patch).await?;
+        let role = catalog::update_role(&state.ports, &auth.0.actor, RoleId::from_uuid(id.0), patch).await?;
         Ok(RoleResponse::of(&role))
     }
 
@@ -331,7 +340,7 @@ impl CatalogApi {
         replacement: Query<Option<Uuid>>,
     ) -> Result<Done, CatalogProblems> {
         let replacement = replacement.0.map(RoleId::from_uuid);
-        roles::delete_role(&state.ports, &auth.0.actor, RoleId::from_uuid(id.0), replacement).await?;
+        catalog::delete_role(&state.ports, &auth.0.actor, RoleId::from_uuid(id.0), replacement).await?;
         Ok(Done::NoContent)
     }
 }

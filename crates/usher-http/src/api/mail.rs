@@ -6,7 +6,7 @@ use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, OpenApi};
 use usher_domain::id::{AccountId, MailId};
-use usher_domain::service::outbox::{self, OutboxError};
+use usher_domain::service::mail::{self, OutboxError};
 use uuid::Uuid;
 
 use crate::api::{Tag, page};
@@ -66,7 +66,7 @@ impl MailApi {
         let page = page(cursor.0.as_ref().map(Text::as_str), limit.0)?;
         let account = AccountId::from_uuid(account_id.0);
         let found =
-            outbox::list_mail(&state.ports, &auth.0.actor, account, state_filter.0.map(Into::into), page)
+            mail::list_mail(&state.ports, &auth.0.actor, account, state_filter.0.map(Into::into), page)
                 .await?;
         Ok(Json(QueuedMailList {
             items: found.items.iter().map(QueuedMailView::from).collect(),
@@ -86,7 +86,7 @@ impl MailApi {
         auth: BearerAuth,
         mail_id: Path<Uuid>,
     ) -> Result<Retried, MailProblems> {
-        let retried = outbox::retry_mail(&state.ports, &auth.0.actor, MailId::from_uuid(mail_id.0)).await?;
+        let retried = mail::retry_mail(&state.ports, &auth.0.actor, MailId::from_uuid(mail_id.0)).await?;
         Ok(Retried::Ok(Json(QueuedMailView::from(&retried))))
     }
 }

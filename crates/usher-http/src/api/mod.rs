@@ -15,20 +15,21 @@ use crate::problem::Problem;
 use crate::types::{PermissionKind, Text, TextKind};
 
 pub(crate) mod accounts;
+pub(crate) mod audit;
 pub(crate) mod catalog;
 pub(crate) mod contacts;
+pub(crate) mod integrations;
 pub(crate) mod invitations;
-pub(crate) mod keys;
 pub(crate) mod mail;
 pub(crate) mod public;
-pub(crate) mod session;
+pub(crate) mod sessions;
 pub(crate) mod users;
 
 /// The groups of operations in the spec.
 #[derive(Tags, Debug)]
 pub(crate) enum Tag {
-    /// Logging in and out, and the caller's own profile and password.
-    Auth,
+    /// Logging in and out, sessions, and the caller's own profile and password.
+    Sessions,
     /// Root accounts (operator) and sub-accounts, and their settings.
     Accounts,
     /// User types, seats (the subscription), roles and the permission catalog.
@@ -41,8 +42,10 @@ pub(crate) enum Tag {
     Public,
     /// Contacts and users created from them.
     Contacts,
-    /// API keys for integrations, and the audit log.
+    /// API keys for the apps that call usher.
     Integrations,
+    /// The audit log of every change.
+    Audit,
     /// The outbox: mail queued, sent and failed, and retries.
     Mail,
 }

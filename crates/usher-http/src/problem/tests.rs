@@ -18,24 +18,26 @@ use usher_domain::password::PasswordRejected;
 use usher_domain::rules::{HasHistory, NoSeatAvailable, RenameRefused, RoleRequired, SeatsBelowUsage};
 use usher_domain::service::accounts::AccountError;
 use usher_domain::service::audit::AuditError;
-use usher_domain::service::auth::{ApiKeyError, AuthError, ChangePasswordError, SessionError};
+use usher_domain::service::catalog::RoleError;
+use usher_domain::service::catalog::SeatError;
+use usher_domain::service::integrations::ApiKeyError;
 use usher_domain::service::invitations::{AcceptError, InviteError, LinkProblem};
-use usher_domain::service::outbox::OutboxError;
+use usher_domain::service::mail::OutboxError;
 use usher_domain::service::public::PublicError;
-use usher_domain::service::roles::RoleError;
-use usher_domain::service::seats::SeatError;
+use usher_domain::service::sessions::{AuthError, ChangePasswordError, SessionError};
 use usher_domain::service::users::UserError;
 use usher_domain::value::{Access, Module, Permission, ValueError};
 
 use super::{PROBLEM_JSON, Problem};
 use crate::api::accounts::AccountProblems;
+use crate::api::audit::AuditProblems;
 use crate::api::catalog::CatalogProblems;
 use crate::api::contacts::ContactProblems;
+use crate::api::integrations::IntegrationProblems;
 use crate::api::invitations::InvitationProblems;
-use crate::api::keys::IntegrationProblems;
 use crate::api::mail::MailProblems;
 use crate::api::public::PublicProblems;
-use crate::api::session::{SelfProblems, SessionProblems};
+use crate::api::sessions::{SelfProblems, SessionProblems};
 use crate::api::users::UserProblems;
 
 /// One labelled sample of each variant.
@@ -499,7 +501,9 @@ fn every_change_password_error() -> Samples<ChangePasswordError> {
 
 /// Variants an area's error type has but its operations cannot produce, with the reason; they
 /// need no documented status there.
-const UNREACHABLE: [(&str, &str, &str); 2] = [
+const UNREACHABLE: [(&str, &str, &str); 4] = [
+    ("audit", "Repo(Duplicate)", "the audit log is only read"),
+    ("audit", "Repo(Stale)", "the audit log is only read"),
     ("contacts", "VersionMismatch", "no contact operation takes If-Match"),
     ("contacts", "Throttled", "no contact operation sends a throttled mail"),
 ];
@@ -581,8 +585,8 @@ async fn every_domain_error_answers_a_status_its_area_documents() {
     check::<SelfProblems, _>("self: profile", every_user_error(), None).await;
     check::<SelfProblems, _>("self: password", every_change_password_error(), Some(&mut table)).await;
     check::<SelfProblems, _>("self: token", every_auth_error(), Some(&mut table)).await;
-    check::<IntegrationProblems, _>("integrations: keys", every_api_key_error(), Some(&mut table)).await;
-    check::<IntegrationProblems, _>("integrations: audit", every_audit_error(), Some(&mut table)).await;
+    check::<IntegrationProblems, _>("integrations", every_api_key_error(), Some(&mut table)).await;
+    check::<AuditProblems, _>("audit", every_audit_error(), Some(&mut table)).await;
     check::<MailProblems, _>("mail", every_outbox_error(), Some(&mut table)).await;
     insta::assert_snapshot!("problem_mapping", table);
 }

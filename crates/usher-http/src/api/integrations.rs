@@ -1,24 +1,23 @@
-//! API keys for integrations, and the audit log.
+//! API keys for integrations.
 
-use poem_openapi::param::{Path, Query};
+use poem_openapi::param::Path;
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Object, OpenApi};
 use usher_domain::id::{AccountId, ApiKeyId};
-use usher_domain::service::audit::{self, AuditError};
-use usher_domain::service::auth::{self, ApiKeyError};
+use usher_domain::service::integrations::{self, ApiKeyError};
 use uuid::Uuid;
 
-use crate::api::{Done, Tag, page, permissions};
+use crate::api::{Done, Tag, permissions};
 use crate::auth::BearerAuth;
 use crate::problem::problems;
 use crate::state::AppState;
-use crate::types::{CursorKind, NameKind, PermissionKind, Text};
-use crate::views::{ApiKeyList, ApiKeyView, AuditEventList, AuditEventView, next_cursor};
+use crate::types::{NameKind, PermissionKind, Text};
+use crate::views::{ApiKeyList, ApiKeyView};
 use poem::web::Data;
 
 problems! {
-    /// Problems of the API key and audit operations.
-    IntegrationProblems from [ApiKeyError, AuditError] {
+    /// Problems of the API key operations.
+    IntegrationProblems from [ApiKeyError] {
         400 BadRequest "The request could not be read.",
         401 Unauthenticated "No valid bearer token." ["WWW-Authenticate"],
         403 Forbidden "The caller lacks the permission, or would give the key permissions it lacks (R4).",
@@ -71,7 +70,8 @@ impl IntegrationsApi {
         account_id: Path<Uuid>,
     ) -> Result<Json<ApiKeyList>, IntegrationProblems> {
         let keys =
-            auth::list_api_keys(&state.ports, &auth.0.actor, AccountId::from_uuid(account_id.0)).await?;
+            integrations::list_api_keys(&state.ports, &auth.0.actor, AccountId::from_uuid(account_id.0))
+                .await?;
         Ok(Json(ApiKeyList { items: keys.iter().map(ApiKeyView::from).collect(), next_cursor: None }))
     }
 
@@ -88,7 +88,7 @@ impl IntegrationsApi {
     ) -> Result<ApiKeyCreated, IntegrationProblems> {
         let body = body.0;
         let granted = permissions("permissions", &body.permissions)?;
-        let (key, secret) = auth::create_api_key(
+        let (key, secret) = integrations::create_api_key(
             &state.ports,
             &auth.0.actor,
             AccountId::from_uuid(account_id.0),
@@ -111,32 +111,7 @@ impl IntegrationsApi {
         auth: BearerAuth,
         id: Path<Uuid>,
     ) -> Result<Done, IntegrationProblems> {
-        auth::revoke_api_key(&state.ports, &auth.0.actor, ApiKeyId::from_uuid(id.0)).await?;
+        integrations::revoke_api_key(&state.ports, &auth.0.actor, ApiKeyId::from_uuid(id.0)).await?;
         Ok(Done::NoContent)
-    }
-
-    /// List audit events
-    ///
-    /// Events of the account's subtree, newest first; secrets are never in a diff.
-    #[oai(path = "/accounts/:account_id/audit-events", method = "get", operation_id = "list_audit_events")]
-    async fn audit(
-        &self,
-        state: Data<&AppState>,
-        auth: BearerAuth,
-        account_id: Path<Uuid>,
-        /// `next_cursor` of the previous page.
-        cursor: Query<Option<Text<CursorKind>>>,
-        /// Page size.
-        #[oai(validator(minimum(value = "1"), maximum(value = "200")))]
-        limit: Query<Option<u16>>,
-    ) -> Result<Json<AuditEventList>, IntegrationProblems> {
-        let page = page(cursor.0.as_ref().map(Text::as_str), limit.0)?;
-        let found =
-            audit::list_audit_events(&state.ports, &auth.0.actor, AccountId::from_uuid(account_id.0), page)
-                .await?;
-        Ok(Json(AuditEventList {
-            items: found.items.iter().map(AuditEventView::from).collect(),
-            next_cursor: next_cursor(found.next.as_ref()),
-        }))
     }
 }

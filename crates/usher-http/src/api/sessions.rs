@@ -7,7 +7,7 @@ use poem_openapi::payload::Json;
 use poem_openapi::types::MaybeUndefined;
 use poem_openapi::{ApiResponse, Object, OpenApi};
 use time::OffsetDateTime;
-use usher_domain::service::auth::{self, Credentials, LoginError};
+use usher_domain::service::sessions::{self, Credentials, LoginError};
 use usher_domain::service::users::{self, ProfileInput};
 use usher_domain::value::PlainPassword;
 
@@ -81,7 +81,7 @@ fn invalid_credentials() -> Problem {
 
 problems! {
     /// Problems of sessions: listing and ending them.
-    SessionProblems from [usher_domain::service::auth::SessionError] {
+    SessionProblems from [usher_domain::service::sessions::SessionError] {
         401 Unauthenticated "No valid bearer token." ["WWW-Authenticate"],
         403 Forbidden "Not a user, outside the accounts you administer, the user holds more than you (R24), or the password must be changed first.",
         404 NotFound "No such session or user, or one of another tenant.",
@@ -92,7 +92,7 @@ problems! {
 
 problems! {
     /// Problems of the caller's own profile and password.
-    SelfProblems from [usher_domain::service::users::UserError, usher_domain::service::auth::ChangePasswordError, usher_domain::service::auth::AuthError] {
+    SelfProblems from [usher_domain::service::users::UserError, usher_domain::service::sessions::ChangePasswordError, usher_domain::service::sessions::AuthError] {
         400 BadRequest "The request could not be read.",
         401 Unauthenticated "No valid bearer token." ["WWW-Authenticate"],
         403 Forbidden "Not a user, the password must be changed first, or the current password is wrong.",
@@ -152,7 +152,7 @@ pub(crate) struct PasswordChange {
 #[derive(Debug, Default)]
 pub(crate) struct SessionApi;
 
-#[OpenApi(prefix_path = "/v1", tag = "Tag::Auth")]
+#[OpenApi(prefix_path = "/v1", tag = "Tag::Sessions")]
 impl SessionApi {
     /// Log in
     ///
@@ -173,7 +173,7 @@ impl SessionApi {
             username: body.username.plain(),
             password: PlainPassword::new(body.password.0),
         };
-        match auth::login(&state.ports, source.as_deref(), credentials).await {
+        match sessions::login(&state.ports, source.as_deref(), credentials).await {
             Ok(logged_in) => Ok(LoginResponse::Ok(Json(Session {
                 token: logged_in.token.expose().to_owned(),
                 expires_at: at(logged_in.expires_at),
@@ -208,7 +208,7 @@ impl SessionApi {
     /// Ends the session of the bearer token (nothing happens for an API key).
     #[oai(path = "/auth/logout", method = "post", operation_id = "logout")]
     async fn logout(&self, state: Data<&AppState>, auth: BearerAuth) -> Result<Done, SelfProblems> {
-        auth::logout(&state.ports, &auth.0.token).await?;
+        sessions::logout(&state.ports, &auth.0.token).await?;
         Ok(Done::NoContent)
     }
 
@@ -246,7 +246,7 @@ impl SessionApi {
         state: Data<&AppState>,
         auth: BearerAuth,
     ) -> Result<Json<SessionList>, SessionProblems> {
-        let sessions = auth::list_own_sessions(&state.ports, &auth.0.actor).await?;
+        let sessions = sessions::list_own_sessions(&state.ports, &auth.0.actor).await?;
         let items = sessions.iter().map(|s| SessionView::of(s, auth.0.actor.session)).collect();
         Ok(Json(SessionList { items, next_cursor: None }))
     }
@@ -262,7 +262,7 @@ impl SessionApi {
         id: poem_openapi::param::Path<uuid::Uuid>,
     ) -> Result<Json<SessionList>, SessionProblems> {
         let user = usher_domain::id::UserId::from_uuid(id.0);
-        let sessions = auth::list_user_sessions(&state.ports, &auth.0.actor, user).await?;
+        let sessions = sessions::list_user_sessions(&state.ports, &auth.0.actor, user).await?;
         let items = sessions.iter().map(|s| SessionView::of(s, auth.0.actor.session)).collect();
         Ok(Json(SessionList { items, next_cursor: None }))
     }
@@ -279,7 +279,7 @@ impl SessionApi {
         id: poem_openapi::param::Path<uuid::Uuid>,
     ) -> Result<Done, SessionProblems> {
         let session = usher_domain::id::SessionId::from_uuid(id.0);
-        auth::end_session(&state.ports, &auth.0.actor, session).await?;
+        sessions::end_session(&state.ports, &auth.0.actor, session).await?;
         Ok(Done::NoContent)
     }
 
@@ -296,7 +296,7 @@ impl SessionApi {
     ) -> Result<Done, SelfProblems> {
         let current = PlainPassword::new(body.0.current_password.0);
         let new = PlainPassword::new(body.0.new_password.0);
-        auth::change_own_password(&state.ports, &auth.0.actor, &current, &new).await?;
+        sessions::change_own_password(&state.ports, &auth.0.actor, &current, &new).await?;
         Ok(Done::NoContent)
     }
 }
