@@ -221,8 +221,8 @@ pub async fn create_root_account(
         tx.set_password_hash(admin.id, Some(hash)).await?;
     } else {
         let settings = load_settings(tx.as_mut(), admin.root).await?;
-        let welcome = crate::service::users::LinkKind::Welcome;
-        crate::service::users::issue_link(ports, tx.as_mut(), &settings, &admin, welcome).await?;
+        let welcome = crate::service::LinkKind::Welcome;
+        crate::service::issue_link(ports, tx.as_mut(), &settings, &admin, welcome).await?;
     }
     let entry = AuditEntry {
         root: id,

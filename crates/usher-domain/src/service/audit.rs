@@ -39,6 +39,6 @@ pub async fn list_audit_events(
     let mut tx = ports.begin_read().await?;
     let account = load_account(tx.as_mut(), account).await?;
     guard(actor, Permission::new(Module::Audit, Access::Read), &account, "account")?;
-    let within = crate::service::users::visible_subtrees(actor, &account);
+    let within = crate::service::visible_subtrees(actor, &account);
     Ok(tx.list_audit(&AuditQuery { root: account.root(), within, page }).await?)
 }

@@ -7,11 +7,10 @@ use crate::error::{Invalid, RepoError};
 use crate::id::{AccountId, ContactId, UserId};
 use crate::model::{Contact, ContactKind, Newcomer, Origin, Profile, User, UserState};
 use crate::ports::{ContactQuery, Page, PageRequest};
-use crate::service::users::{
-    Draft, LinkKind, UserError, check_draft, choose_username, issue_link, load_user_type, reject_member_type,
-};
+use crate::service::users::UserError;
 use crate::service::{
-    AuditEntry, Gate, Ports, diff, guard, load_account, load_settings, optional, record, record_user,
+    AuditEntry, Draft, Gate, LinkKind, Ports, check_draft, choose_username, diff, guard, issue_link,
+    load_account, load_settings, load_user_type, optional, record, record_user, reject_member_type,
     user_view,
 };
 use crate::value::{Access, Email, Module, Name, Permission};
@@ -85,7 +84,7 @@ pub async fn list_contacts(
     let mut tx = ports.begin_read().await?;
     let account = load_account(tx.as_mut(), account).await?;
     guard(actor, Permission::new(Module::Contacts, Access::Read), &account, "account")?;
-    let within = crate::service::users::visible_subtrees(actor, &account);
+    let within = crate::service::visible_subtrees(actor, &account);
     Ok(tx.list_contacts(&ContactQuery { root: account.root(), within, page }).await?)
 }
 

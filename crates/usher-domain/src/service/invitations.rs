@@ -14,12 +14,10 @@ use crate::model::{
 use crate::password::PasswordRejected;
 use crate::ports::{InvitationQuery, Page, PageRequest, Tx};
 use crate::rules::{NoSeatAvailable, RoleRequired, check_seats};
-use crate::service::users::{
-    Draft, UserError, check_draft, choose_username, load_user_type, reject_member_type,
-};
+use crate::service::users::UserError;
 use crate::service::{
-    AuditEntry, Gate, Ports, common_errors, diff, enqueue, guard, load_account, load_settings, record,
-    record_user, user_view,
+    AuditEntry, Draft, Gate, Ports, check_draft, choose_username, common_errors, diff, enqueue, guard,
+    load_account, load_settings, load_user_type, record, record_user, reject_member_type, user_view,
 };
 use crate::value::{Access, Email, Locale, Module, Permission, PlainPassword, SecretToken};
 
@@ -304,7 +302,7 @@ pub async fn list_invitations(
     let mut tx = ports.begin_read().await?;
     let account = load_account(tx.as_mut(), account).await?;
     guard(actor, Permission::new(Module::Invitations, Access::Read), &account, "account")?;
-    let within = crate::service::users::visible_subtrees(actor, &account);
+    let within = crate::service::visible_subtrees(actor, &account);
     let query = InvitationQuery { root: account.root(), within, status, now: ports.now(), page };
     Ok(tx.list_invitations(&query).await?)
 }

@@ -166,7 +166,7 @@ pub async fn list_mail(
     let mut tx = ports.begin_read().await?;
     let account = load_account(tx.as_mut(), account).await?;
     guard(actor, Permission::new(Module::Settings, Access::Read), &account, "account")?;
-    let within = crate::service::users::visible_subtrees(actor, &account);
+    let within = crate::service::visible_subtrees(actor, &account);
     Ok(tx.list_mail(&MailQuery { root: account.root(), within, state, page }).await?)
 }
 

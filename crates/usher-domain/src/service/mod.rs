@@ -4,17 +4,14 @@
 
 use std::sync::Arc;
 
-use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
-use crate::authz::{Actor, Denied, authorize, authorize_root_level};
-use crate::error::{Invalid, RepoError};
-use crate::id::{AccountId, AuditEventId, MailId};
-use crate::model::{Account, AuditEvent, MailMessage, OutboxMail, Settings, User};
+use crate::authz::Denied;
+use crate::error::RepoError;
 use crate::ports::{BreachedPasswords, Clock, DisposableEmails, IdGen, PasswordHasher, Store, TokenGen, Tx};
 use crate::rules::ThrottlePolicy;
 use crate::time::Timestamp;
-use crate::value::{Email, Locale, Permission, SecretToken};
+use crate::value::SecretToken;
 
 pub mod accounts;
 pub mod audit;
@@ -26,6 +23,9 @@ pub mod mail;
 pub mod public;
 pub mod sessions;
 pub mod users;
+
+mod shared;
+pub(crate) use shared::*;
 
 /// Everything the use cases need from the outside world.
 #[derive(Clone)]
@@ -123,202 +123,6 @@ macro_rules! common_errors {
     )*};
 }
 pub(crate) use common_errors;
-
-/// Authorizes `permission` on `account`; another tenant's account reads as not found.
-pub(crate) fn guard(
-    actor: &Actor,
-    permission: Permission,
-    account: &Account,
-    entity: &'static str,
-) -> Result<(), Gate> {
-    authorize(actor, permission, &account.path).map_err(|denied| gate(denied, entity))
-}
-
-/// R23: authorizes `permission` on a root-level object of the tenant `root`; another
-/// tenant's object reads as not found.
-pub(crate) fn guard_root_level(
-    actor: &Actor,
-    permission: Permission,
-    root: AccountId,
-    entity: &'static str,
-) -> Result<(), Gate> {
-    authorize_root_level(actor, permission, root).map_err(|denied| gate(denied, entity))
-}
-
-fn gate(denied: Denied, entity: &'static str) -> Gate {
-    match denied {
-        Denied::OtherTenant => Gate::NotFound { entity },
-        other => Gate::Denied(other),
-    }
-}
-
-/// Loads an account: `Ok(None)` when it does not exist; a storage failure stays one.
-pub(crate) async fn load_account(tx: &mut dyn Tx, id: AccountId) -> Result<Account, Lookup> {
-    match tx.account(id).await? {
-        Some(account) => Ok(account),
-        None => Err(Lookup::Gate(Gate::NotFound { entity: "account" })),
-    }
-}
-
-/// A lookup that failed: missing or refused, or the store failed (never shown as "not found").
-#[derive(Debug)]
-pub(crate) enum Lookup {
-    /// Missing or refused.
-    Gate(Gate),
-    /// The store failed.
-    Repo(RepoError),
-}
-
-impl From<RepoError> for Lookup {
-    fn from(err: RepoError) -> Self {
-        Lookup::Repo(err)
-    }
-}
-
-impl From<Gate> for Lookup {
-    fn from(gate: Gate) -> Self {
-        Lookup::Gate(gate)
-    }
-}
-
-/// Loads a root account's settings (`Corrupt` if a root has none).
-pub(crate) async fn load_settings(tx: &mut dyn Tx, root: AccountId) -> Result<Settings, RepoError> {
-    tx.settings(root).await?.ok_or_else(|| RepoError::corrupt("settings", "root account has no settings"))
-}
-
-/// Fields of one audit event besides the common ones.
-pub(crate) struct AuditEntry<'a> {
-    pub(crate) root: AccountId,
-    pub(crate) account: AccountId,
-    pub(crate) action: &'static str,
-    pub(crate) target_kind: &'static str,
-    pub(crate) target_id: String,
-    pub(crate) diff: Value,
-    pub(crate) actor: &'a Actor,
-}
-
-/// Appends an audit event on the transaction (R20).
-pub(crate) async fn record(ports: &Ports, tx: &mut dyn Tx, entry: AuditEntry<'_>) -> Result<(), RepoError> {
-    let event = AuditEvent {
-        id: ports.new_id(AuditEventId::from_uuid),
-        root: entry.root,
-        account: entry.account,
-        actor: entry.actor.reference(),
-        action: entry.action.to_owned(),
-        target_kind: entry.target_kind.to_owned(),
-        target_id: entry.target_id,
-        at: ports.now(),
-        source: entry.actor.source.clone(),
-        diff: entry.diff,
-    };
-    tx.append_audit(&event).await
-}
-
-/// Records an event about a user.
-pub(crate) async fn record_user(
-    ports: &Ports,
-    tx: &mut dyn Tx,
-    actor: &Actor,
-    action: &'static str,
-    user: &User,
-    diff: Value,
-) -> Result<(), RepoError> {
-    let entry = AuditEntry {
-        root: user.root,
-        account: user.account,
-        action,
-        target_kind: "user",
-        target_id: user.id.to_string(),
-        diff,
-        actor,
-    };
-    record(ports, tx, entry).await
-}
-
-/// Writes a mail to the outbox on the transaction (R20).
-pub(crate) async fn enqueue(
-    ports: &Ports,
-    tx: &mut dyn Tx,
-    root: AccountId,
-    account: AccountId,
-    to: &Email,
-    locale: Option<Locale>,
-    message: MailMessage,
-) -> Result<(), RepoError> {
-    let mail = OutboxMail {
-        id: ports.new_id(MailId::from_uuid),
-        root,
-        account,
-        to: to.clone(),
-        locale,
-        message,
-        created_at: ports.now(),
-    };
-    tx.enqueue_mail(&mail).await
-}
-
-/// The audit view of a user: every field but secrets.
-pub(crate) fn user_view(user: &User) -> Value {
-    json!({
-        "username": user.username,
-        "email": user.email,
-        "account": user.account,
-        "profile": user.profile,
-        "receive_system_messages": user.receive_system_messages,
-        "sales_representative": user.sales_representative,
-        "external_ids": user.external_ids,
-        "user_type": user.user_type,
-        "roles": user.roles,
-        "scope": user.scope,
-        "state": user.state,
-        "email_verified_at": user.email_verified_at,
-        "must_change_password": user.must_change_password,
-    })
-}
-
-/// A field-level diff `{"field": {"before": .., "after": ..}}` of two JSON objects.
-pub(crate) fn diff(before: Option<&Value>, after: Option<&Value>) -> Value {
-    let empty = Map::new();
-    let before_fields = before.and_then(Value::as_object).unwrap_or(&empty);
-    let after_fields = after.and_then(Value::as_object).unwrap_or(&empty);
-    let mut changes = Map::new();
-    let keys: std::collections::BTreeSet<&String> = before_fields.keys().chain(after_fields.keys()).collect();
-    for key in keys {
-        let old = before_fields.get(key).unwrap_or(&Value::Null);
-        let new = after_fields.get(key).unwrap_or(&Value::Null);
-        if old != new {
-            changes.insert(key.clone(), json!({ "before": old, "after": new }));
-        }
-    }
-    Value::Object(changes)
-}
-
-/// Parses an optional text field into a value type.
-pub(crate) fn optional<T>(
-    name: &str,
-    raw: Option<&str>,
-    parse: fn(&str) -> Result<T, crate::value::ValueError>,
-) -> Result<Option<T>, Invalid> {
-    match raw.map(str::trim) {
-        None | Some("") => Ok(None),
-        Some(text) => parse(text).map(Some).map_err(|error| Invalid::new(name, error)),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn diff_lists_changed_fields_only() {
-        let before = json!({"a": 1, "b": 2});
-        let after = json!({"a": 1, "b": 3, "c": 4});
-        assert_eq!(
-            diff(Some(&before), Some(&after)),
-            json!({"b": {"before": 2, "after": 3}, "c": {"before": null, "after": 4}})
-        );
-    }
-}
 
 /// Unit tests of use cases against mockall mocks of the ports: what a use case asks of its
 /// ports, independent of any store.

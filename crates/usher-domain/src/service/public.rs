@@ -13,10 +13,11 @@ use crate::password::PasswordRejected;
 use crate::ports::Tx;
 use crate::rules::{NoSeatAvailable, check_seats, throttle_key, throttled_until};
 use crate::service::invitations::LinkProblem;
-use crate::service::users::{
-    LinkKind, ProfileInput, issue_link, load_user_type, password_link_kind, retire_password_links,
+use crate::service::users::ProfileInput;
+use crate::service::{
+    LinkKind, Ports, diff, enqueue, issue_link, load_settings, load_user_type, password_link_kind,
+    record_user, retire_password_links, user_view,
 };
-use crate::service::{Ports, diff, enqueue, load_settings, record_user, user_view};
 use crate::time::Timestamp;
 use crate::value::{Email, PlainPassword, SecretToken, Username};
 

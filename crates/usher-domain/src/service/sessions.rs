@@ -12,8 +12,9 @@ use crate::model::{ActorRef, ApiKey, MailMessage, Session, User, UserState};
 use crate::password::PasswordRejected;
 use crate::ports::Tx;
 use crate::rules::{LoginFacts, ThrottlePolicy, check_login, throttle_key, throttled_until};
-use crate::service::users::{permissions_of, retire_password_links};
-use crate::service::{Ports, common_errors, enqueue, load_settings, record_user};
+use crate::service::{
+    Ports, common_errors, enqueue, load_settings, permissions_of, record_user, retire_password_links,
+};
 use crate::time::{Duration, Timestamp};
 use crate::value::{Access, PlainPassword, SecretToken, Username};
 
@@ -411,7 +412,7 @@ pub async fn list_user_sessions(
     id: UserId,
 ) -> Result<Vec<Session>, SessionError> {
     let mut tx = ports.begin_read().await?;
-    let (user, _) = crate::service::users::load_user(tx.as_mut(), actor, id, Access::Read).await?;
+    let (user, _) = crate::service::load_user(tx.as_mut(), actor, id, Access::Read).await?;
     let now = ports.now();
     Ok(tx.sessions_of(user.id).await?.into_iter().filter(|s| s.expires_at > now).collect())
 }
@@ -424,7 +425,7 @@ pub async fn end_session(ports: &Ports, actor: &Actor, id: SessionId) -> Result<
         crate::authz::unrestricted(actor).map_err(SessionError::Denied)?;
         tx.user(session.user).await?.ok_or(SessionError::NotFound { entity: "session" })?
     } else {
-        match crate::service::users::load_user(tx.as_mut(), actor, session.user, Access::Write).await {
+        match crate::service::load_user(tx.as_mut(), actor, session.user, Access::Write).await {
             Ok((user, _)) => user,
             // The session of a user out of reach is as unknown as a random id.
             Err(crate::service::users::UserError::NotFound { .. }) => {
