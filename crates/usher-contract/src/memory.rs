@@ -22,7 +22,7 @@ use usher_domain::id::{
 use usher_domain::model::{
     Account, ApiKey, AuditEvent, Contact, Delivery, DeliveryState, Device, Invitation, InvitationState,
     MailMessage, OneTimeToken, OutboxMail, QueuedMail, Role, SeatUsage, Session, Settings, TokenPurpose,
-    User, UserState, UserType,
+    User, UserType,
 };
 use usher_domain::ports::{
     AccountRepo, AuditQuery, AuditRepo, CatalogRepo, ClaimedMail, Clock, ContactQuery, ContactRepo,

@@ -284,7 +284,9 @@ pub struct UserType {
     pub created_at: Timestamp,
 }
 
-/// Seat figures of one user type across a root account and all its sub-accounts.
+/// Seat figures of one user type across a root account and all its sub-accounts: `used`
+/// counts the users that [hold a seat](User::holds_seat), `reserved` the invitations that
+/// [reserve one](Invitation::reserves_seat). A store counts exactly those.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct SeatUsage {
     /// The user type.
@@ -503,6 +505,11 @@ pub struct Newcomer {
 }
 
 impl User {
+    /// R1: whether the user holds a seat of its type (active; a disabled user frees it, R8).
+    pub fn holds_seat(&self) -> bool {
+        self.state == UserState::Active
+    }
+
     /// The one constructor of a new user: active, with system messages on and nothing else
     /// yet (no profile, roles, scope or password; unverified; version 0). Callers set the
     /// rest with struct update syntax, so a new field is added here once.
@@ -609,6 +616,11 @@ impl Invitation {
             InvitationState::Accepted => InvitationStatus::Accepted,
             InvitationState::Revoked => InvitationStatus::Revoked,
         }
+    }
+
+    /// R1: whether the invitation holds a seat of its type at `now` (pending, not expired).
+    pub fn reserves_seat(&self, now: Timestamp) -> bool {
+        self.status(now) == InvitationStatus::Pending
     }
 }
 

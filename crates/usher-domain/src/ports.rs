@@ -107,8 +107,6 @@ pub trait CatalogRepo: Send {
     async fn roles(&mut self, root: AccountId) -> Result<Vec<Role>, RepoError>;
     /// How many users and pending invitations hold the role.
     async fn role_assignments(&mut self, id: RoleId) -> Result<u64, RepoError>;
-    /// Replaces `from` by `to` on every user, invitation and the settings' default roles.
-    async fn reassign_role(&mut self, root: AccountId, from: RoleId, to: RoleId) -> Result<(), RepoError>;
 }
 
 /// Users and their devices.
@@ -143,6 +141,14 @@ pub trait UserRepo: Send {
     async fn delete_device(&mut self, id: DeviceId) -> Result<(), RepoError>;
     /// A user's devices.
     async fn devices(&mut self, user: UserId) -> Result<Vec<Device>, RepoError>;
+    /// Every user of `root` holding role `from` holds `to` instead (once, if it held both),
+    /// its version incremented; returns how many users changed.
+    async fn replace_user_role(
+        &mut self,
+        root: AccountId,
+        from: RoleId,
+        to: RoleId,
+    ) -> Result<u64, RepoError>;
 }
 
 /// Invitations.
@@ -177,6 +183,14 @@ pub trait InvitationRepo: Send {
         email: &Email,
         replacement: &Email,
     ) -> Result<(), RepoError>;
+    /// Every invitation of `root` (whatever its state) naming role `from` names `to` instead;
+    /// returns how many changed.
+    async fn replace_invitation_role(
+        &mut self,
+        root: AccountId,
+        from: RoleId,
+        to: RoleId,
+    ) -> Result<u64, RepoError>;
 }
 
 /// Contacts (R17).

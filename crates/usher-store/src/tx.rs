@@ -107,8 +107,10 @@ impl SqlTx {
         Ok(())
     }
 
-    /// The seat figures in one statement: the pool's total with the counts of active users
-    /// and of pending, unexpired invitations. `None` when the pool has no row yet.
+    /// The seat figures in one statement: the pool's total with the counts of the users that
+    /// hold a seat and the invitations that reserve one, as `User::holds_seat` and
+    /// `Invitation::reserves_seat` define them (active; pending and unexpired). `None` when
+    /// the pool has no row yet.
     async fn seat_figures(
         &self,
         root: AccountId,

@@ -1,9 +1,10 @@
 //! R22, R23: roles, user types and settings.
 
 use super::*;
-use usher_domain::service::{accounts, catalog, users};
+use usher_domain::service::{accounts, catalog, invitations, users};
 
-/// R22: a role still held needs a replacement; built-in roles are fixed.
+/// R22: a role still held (by users and pending invitations) needs a replacement, which every
+/// holder and the default roles then hold; built-in roles are fixed.
 pub async fn r22_role_deletion_needs_a_replacement(store: Arc<dyn Store>) {
     let h = Harness::new(store);
     let tenant = h.tenant("acme", 5).await;
@@ -18,11 +19,35 @@ pub async fn r22_role_deletion_needs_a_replacement(store: Arc<dyn Store>) {
     let mut command = h.new_user(&tenant, "seller");
     command.roles = BTreeSet::from([sales.id]);
     let seller = users::create_user(&h.ports, &tenant.admin_actor, tenant.account.id, command).await.unwrap();
+    let mut invite = invite_command(&tenant, &["new-seller@people.example.com"]);
+    invite.roles = BTreeSet::from([sales.id]);
+    let outcomes =
+        invitations::invite(&h.ports, &tenant.admin_actor, tenant.account.id, invite).await.unwrap();
+    let invited = invitation_of(&outcomes, 0);
+    let defaults = accounts::SettingsPatch {
+        default_roles: Some(BTreeSet::from([sales.id, tenant.user_role])),
+        ..Default::default()
+    };
+    accounts::update_settings(&h.ports, &tenant.admin_actor, tenant.account.id, defaults).await.unwrap();
     let err = catalog::delete_role(&h.ports, &tenant.admin_actor, sales.id, None).await.unwrap_err();
-    assert!(matches!(err, catalog::RoleError::StillAssigned { assignments: 1, .. }), "{err:?}");
+    assert!(matches!(err, catalog::RoleError::StillAssigned { assignments: 2, .. }), "{err:?}");
     catalog::delete_role(&h.ports, &tenant.admin_actor, sales.id, Some(backup.id)).await.unwrap();
+    // Every holder moved: the user, the pending invitation and the default roles.
     let seller = users::get_user(&h.ports, &tenant.admin_actor, seller.id).await.unwrap();
     assert_eq!(seller.roles, BTreeSet::from([backup.id]));
+    let page = invitations::list_invitations(
+        &h.ports,
+        &tenant.admin_actor,
+        tenant.account.id,
+        None,
+        PageRequest::first(10),
+    )
+    .await
+    .unwrap();
+    let invited = page.items.iter().find(|i| i.id == invited.id).unwrap();
+    assert_eq!(invited.roles, BTreeSet::from([backup.id]));
+    let settings = accounts::get_settings(&h.ports, &tenant.admin_actor, tenant.account.id).await.unwrap();
+    assert_eq!(settings.default_roles, BTreeSet::from([backup.id, tenant.user_role]));
     let err = catalog::delete_role(&h.ports, &tenant.admin_actor, tenant.admin_role, Some(backup.id))
         .await
         .unwrap_err();

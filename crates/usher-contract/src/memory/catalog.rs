@@ -65,18 +65,13 @@ impl CatalogRepo for MemoryTx {
             .work
             .users
             .values()
-            .filter(|u| u.root == root && u.user_type == user_type && u.state == UserState::Active)
+            .filter(|u| u.root == root && u.user_type == user_type && u.holds_seat())
             .count();
         let reserved = self
             .work
             .invitations
             .values()
-            .filter(|i| {
-                i.root == root
-                    && i.user_type == user_type
-                    && i.state == InvitationState::Pending
-                    && i.expires_at > now
-            })
+            .filter(|i| i.root == root && i.user_type == user_type && i.reserves_seat(now))
             .count();
         let total = self.work.seat_totals.get(&(root, user_type)).copied().unwrap_or(0);
         Ok(SeatUsage { user_type, total, used: count(used), reserved: count(reserved) })
@@ -142,25 +137,5 @@ impl CatalogRepo for MemoryTx {
             .filter(|i| i.state == InvitationState::Pending && i.roles.contains(&id))
             .count();
         Ok(u64::try_from(users + invitations).unwrap_or(u64::MAX))
-    }
-
-    async fn reassign_role(&mut self, root: AccountId, from: RoleId, to: RoleId) -> Result<(), RepoError> {
-        for user in self.work.users.values_mut().filter(|u| u.root == root) {
-            if user.roles.remove(&from) {
-                user.roles.insert(to);
-                user.version += 1;
-            }
-        }
-        for invitation in self.work.invitations.values_mut().filter(|i| i.root == root) {
-            if invitation.roles.remove(&from) {
-                invitation.roles.insert(to);
-            }
-        }
-        if let Some(settings) = self.work.settings.get_mut(&root).filter(|s| s.default_roles.contains(&from))
-        {
-            settings.default_roles.remove(&from);
-            settings.default_roles.insert(to);
-        }
-        Ok(())
     }
 }

@@ -82,4 +82,20 @@ impl InvitationRepo for MemoryTx {
         }
         Ok(())
     }
+
+    async fn replace_invitation_role(
+        &mut self,
+        root: AccountId,
+        from: RoleId,
+        to: RoleId,
+    ) -> Result<u64, RepoError> {
+        let mut changed = 0;
+        for invitation in self.work.invitations.values_mut().filter(|i| i.root == root) {
+            if invitation.roles.remove(&from) {
+                invitation.roles.insert(to);
+                changed += 1;
+            }
+        }
+        Ok(changed)
+    }
 }

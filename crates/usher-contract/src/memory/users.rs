@@ -104,4 +104,21 @@ impl UserRepo for MemoryTx {
     async fn devices(&mut self, user: UserId) -> Result<Vec<Device>, RepoError> {
         Ok(self.work.devices.values().filter(|d| d.user == user).cloned().collect())
     }
+
+    async fn replace_user_role(
+        &mut self,
+        root: AccountId,
+        from: RoleId,
+        to: RoleId,
+    ) -> Result<u64, RepoError> {
+        let mut changed = 0;
+        for user in self.work.users.values_mut().filter(|u| u.root == root) {
+            if user.roles.remove(&from) {
+                user.roles.insert(to);
+                user.version += 1;
+                changed += 1;
+            }
+        }
+        Ok(changed)
+    }
 }

@@ -46,7 +46,6 @@ mockall::mock! {
         async fn role(&mut self, id: RoleId) -> Result<Option<Role>, RepoError>;
         async fn roles(&mut self, root: AccountId) -> Result<Vec<Role>, RepoError>;
         async fn role_assignments(&mut self, id: RoleId) -> Result<u64, RepoError>;
-        async fn reassign_role(&mut self, root: AccountId, from: RoleId, to: RoleId) -> Result<(), RepoError>;
     }
     #[async_trait]
     impl UserRepo for Tx {
@@ -66,6 +65,7 @@ mockall::mock! {
         async fn insert_device(&mut self, device: &Device) -> Result<(), RepoError>;
         async fn delete_device(&mut self, id: DeviceId) -> Result<(), RepoError>;
         async fn devices(&mut self, user: UserId) -> Result<Vec<Device>, RepoError>;
+        async fn replace_user_role(&mut self, root: AccountId, from: RoleId, to: RoleId) -> Result<u64, RepoError>;
     }
     #[async_trait]
     impl InvitationRepo for Tx {
@@ -89,6 +89,12 @@ mockall::mock! {
             email: &Email,
             replacement: &Email,
         ) -> Result<(), RepoError>;
+        async fn replace_invitation_role(
+            &mut self,
+            root: AccountId,
+            from: RoleId,
+            to: RoleId,
+        ) -> Result<u64, RepoError>;
     }
     #[async_trait]
     impl ContactRepo for Tx {

@@ -127,4 +127,34 @@ impl InvitationRepo for SqlTx {
         let cursor = |r: &invitation::Model| Cursor::at_time(codec_time(r.created_at), r.id);
         page_of(rows, &query.page, cursor, codec::invitation_from_row)
     }
+
+    async fn replace_invitation_role(
+        &mut self,
+        root: AccountId,
+        from: RoleId,
+        to: RoleId,
+    ) -> Result<u64, RepoError> {
+        let holding = invitation::Entity::find()
+            .filter(invitation::Column::RootId.eq(root.as_uuid()))
+            .filter(invitation::Column::Roles.contains(from.as_uuid().to_string()))
+            .all(&self.txn)
+            .await
+            .map_err(repo)?;
+        let mut changed = 0;
+        for row in holding {
+            let mut held = codec::invitation_from_row(row)?;
+            if held.roles.remove(&from) {
+                held.roles.insert(to);
+                let row = codec::invitation_row(&held)?;
+                invitation::Entity::update_many()
+                    .col_expr(invitation::Column::Roles, Expr::val(row.roles))
+                    .filter(invitation::Column::Id.eq(row.id))
+                    .exec(&self.txn)
+                    .await
+                    .map_err(repo)?;
+                changed += 1;
+            }
+        }
+        Ok(changed)
+    }
 }

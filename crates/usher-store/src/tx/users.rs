@@ -114,4 +114,50 @@ impl UserRepo for SqlTx {
             .map(codec::device_from_row)
             .collect()
     }
+
+    async fn replace_user_role(
+        &mut self,
+        root: AccountId,
+        from: RoleId,
+        to: RoleId,
+    ) -> Result<u64, RepoError> {
+        let holders = Query::select()
+            .column(user_role::Column::UserId)
+            .from(user_role::Entity)
+            .and_where(user_role::Column::RoleId.eq(from.as_uuid()))
+            .to_owned();
+        let changed = user::Entity::update_many()
+            .col_expr(user::Column::Version, Expr::col(user::Column::Version).add(1))
+            .filter(user::Column::RootId.eq(root.as_uuid()))
+            .filter(user::Column::Id.in_subquery(holders))
+            .exec(&self.txn)
+            .await
+            .map_err(repo)?
+            .rows_affected;
+        let already = Query::select()
+            .column(user_role::Column::UserId)
+            .from(user_role::Entity)
+            .and_where(user_role::Column::RoleId.eq(to.as_uuid()))
+            .to_owned();
+        let moving = Query::select()
+            .column(user_role::Column::UserId)
+            .expr(Expr::val(to.as_uuid()))
+            .from(user_role::Entity)
+            .and_where(user_role::Column::RoleId.eq(from.as_uuid()))
+            .and_where(user_role::Column::UserId.not_in_subquery(already))
+            .to_owned();
+        let copy = Query::insert()
+            .into_table(user_role::Entity)
+            .columns([user_role::Column::UserId, user_role::Column::RoleId])
+            .select_from(moving)
+            .map_err(|e| RepoError::backend(DbErr::Custom(e.to_string())))?
+            .to_owned();
+        self.txn.execute(&copy).await.map_err(repo)?;
+        user_role::Entity::delete_many()
+            .filter(user_role::Column::RoleId.eq(from.as_uuid()))
+            .exec(&self.txn)
+            .await
+            .map_err(repo)?;
+        Ok(changed)
+    }
 }

@@ -8,6 +8,7 @@ use crate::authz::{Actor, Denied, check_permissions_held};
 use crate::error::{Invalid, RepoError, field};
 use crate::id::{AccountId, RoleId};
 use crate::model::Role;
+use crate::ports::Tx;
 use crate::service::{AuditEntry, Gate, Ports, common_errors, guard, guard_root_level, load_account, record};
 use crate::value::{Access, Module, Name, Permission};
 
@@ -230,7 +231,7 @@ pub async fn delete_role(
         (_, Some(other)) => {
             check_permissions_held(actor, &other.permissions)
                 .map_err(|permissions| RoleError::Escalation { permissions })?;
-            tx.reassign_role(role.root, id, other.id).await?;
+            reassign_role(tx.as_mut(), role.root, id, other.id).await?;
         }
         (n, None) => return Err(RoleError::StillAssigned { name: role.name.to_string(), assignments: n }),
     }
@@ -246,5 +247,19 @@ pub async fn delete_role(
     };
     record(ports, tx.as_mut(), entry).await?;
     tx.commit().await?;
+    Ok(())
+}
+
+/// R22: every holder of `from` (users, invitations, and the default roles of the settings)
+/// holds `to` instead, in the caller's transaction.
+async fn reassign_role(tx: &mut dyn Tx, root: AccountId, from: RoleId, to: RoleId) -> Result<(), RepoError> {
+    tx.replace_user_role(root, from, to).await?;
+    tx.replace_invitation_role(root, from, to).await?;
+    let mut settings =
+        tx.settings_for_update(root).await?.ok_or(RepoError::NotFound { entity: "settings" })?;
+    if settings.default_roles.remove(&from) {
+        settings.default_roles.insert(to);
+        tx.put_settings(root, &settings).await?;
+    }
     Ok(())
 }
