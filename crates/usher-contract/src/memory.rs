@@ -245,10 +245,7 @@ pub struct PlainRenderer;
 
 impl usher_domain::ports::MailRenderer for PlainRenderer {
     fn render(&self, mail: &OutboxMail) -> Result<RenderedMail, String> {
-        let kind = serde_json::to_value(&mail.message)
-            .ok()
-            .and_then(|v| v.get("kind").and_then(|k| k.as_str()).map(str::to_owned))
-            .ok_or("unknown kind")?;
+        let kind = mail.message.kind().to_owned();
         Ok(RenderedMail {
             to: mail.to.clone(),
             subject: kind.clone(),

@@ -11,6 +11,7 @@
 #![deny(missing_docs)]
 
 pub mod authz;
+pub mod document;
 pub mod error;
 pub mod id;
 pub mod model;

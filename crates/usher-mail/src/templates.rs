@@ -13,6 +13,7 @@ use serde_json::Value;
 use time::format_description::BorrowedFormatItem;
 use time::macros::format_description;
 
+use usher_domain::document::MailDocument;
 use usher_domain::model::{MailMessage, OutboxMail};
 use usher_domain::ports::{MailRenderer, RenderedMail};
 
@@ -156,7 +157,10 @@ fn add(templates: &mut Environment<'static>, name: String, source: String) -> Re
 impl MailRenderer for TemplateRenderer {
     fn render(&self, mail: &OutboxMail) -> Result<RenderedMail, String> {
         let kind = mail.message.kind();
-        let mut context = serde_json::to_value(&mail.message).map_err(|err| err.to_string())?;
+        // The template variables are the message's stored document: one format, pinned by a
+        // snapshot in the domain, for the outbox and for custom templates.
+        let document = MailDocument::from(&mail.message);
+        let mut context = serde_json::to_value(&document).map_err(|err| err.to_string())?;
         let link = self.link(kind, context.get("token").and_then(Value::as_str));
         let locale = self.locale_for(kind, mail.locale.as_ref().map(|l| l.as_str()));
         let expires = match &mail.message {

@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use usher_domain::document::{MailDocument, SettingsDocument};
 use usher_domain::error::RepoError;
 use usher_domain::id::{
     AccountId, ApiKeyId, AuditEventId, ContactId, DeviceId, InvitationId, MailId, RoleId, SessionId, TokenId,
@@ -14,15 +15,12 @@ use usher_domain::id::{
 };
 use usher_domain::model::{
     Account, AccountPath, AccountState, ActorRef, Address, ApiKey, AuditEvent, BuiltinRole, Contact,
-    ContactKind, Delivery, DeliveryState, Device, Invitation, InvitationState, Lifetime, MailMessage,
-    OneTimeToken, Origin, OutboxMail, Profile, QueuedMail, Role, Session, Settings, TokenPurpose, User,
-    UserState, UserType, UsernameFormat,
+    ContactKind, Delivery, DeliveryState, Device, Invitation, InvitationState, MailMessage, OneTimeToken,
+    Origin, OutboxMail, Profile, QueuedMail, Role, Session, Settings, TokenPurpose, User, UserState,
+    UserType,
 };
-use usher_domain::password::PasswordPolicy;
 use usher_domain::time::Timestamp;
-use usher_domain::value::{
-    Email, Key, Locale, Name, Permission, SecretToken, Slug, TokenHash, Username, ValueError,
-};
+use usher_domain::value::{Email, Key, Locale, Name, Permission, Slug, TokenHash, Username, ValueError};
 
 use crate::entity::{
     account, api_key, audit_event, contact, device, invitation, one_time_token, outbox, role, session, user,
@@ -163,68 +161,13 @@ pub(crate) fn account_from_row(row: account::Model) -> Result<Account, RepoError
     })
 }
 
-/// Settings as stored: a JSON document, so new settings need no migration.
-#[derive(Serialize, Deserialize)]
-struct SettingsDocument {
-    self_registration: bool,
-    member_user_type: Option<Uuid>,
-    email_verification_required: bool,
-    usernames_must_be_emails: bool,
-    username_format: String,
-    default_user_type: Option<Uuid>,
-    default_roles: Vec<Uuid>,
-    default_clerk_id: Option<String>,
-    invitation_lifetime_seconds: i64,
-    link_lifetime_seconds: i64,
-    password_min_length: u16,
-    password_max_length: u16,
-    session_lifetime_seconds: i64,
-    #[serde(default)]
-    manages_own_seats: bool,
-}
-
+/// Settings as stored: their [`SettingsDocument`].
 pub(crate) fn settings_to_json(settings: &Settings) -> Result<String, RepoError> {
-    to_json(
-        "settings",
-        &SettingsDocument {
-            self_registration: settings.self_registration,
-            member_user_type: settings.member_user_type.map(|t| t.as_uuid()),
-            email_verification_required: settings.email_verification_required,
-            usernames_must_be_emails: settings.usernames_must_be_emails,
-            username_format: settings.username_format.as_str().to_owned(),
-            default_user_type: settings.default_user_type.map(|t| t.as_uuid()),
-            default_roles: settings.default_roles.iter().map(|r| r.as_uuid()).collect(),
-            default_clerk_id: settings.default_clerk_id.clone(),
-            invitation_lifetime_seconds: settings.invitation_lifetime.seconds(),
-            link_lifetime_seconds: settings.link_lifetime.seconds(),
-            password_min_length: settings.password_policy.min_length(),
-            password_max_length: settings.password_policy.max_length(),
-            session_lifetime_seconds: settings.session_lifetime.seconds(),
-            manages_own_seats: settings.manages_own_seats,
-        },
-    )
+    to_json("settings", &SettingsDocument::from(settings))
 }
 
 pub(crate) fn settings_from_json(text: &str) -> Result<Settings, RepoError> {
-    const E: &str = "settings";
-    let doc: SettingsDocument = from_json(E, text)?;
-    let lifetime = |seconds| Lifetime::from_seconds(seconds).map_err(corrupt(E));
-    Ok(Settings {
-        self_registration: doc.self_registration,
-        member_user_type: doc.member_user_type.map(UserTypeId::from_uuid),
-        email_verification_required: doc.email_verification_required,
-        usernames_must_be_emails: doc.usernames_must_be_emails,
-        username_format: UsernameFormat::parse(&doc.username_format).map_err(corrupt(E))?,
-        default_user_type: doc.default_user_type.map(UserTypeId::from_uuid),
-        default_roles: doc.default_roles.into_iter().map(RoleId::from_uuid).collect(),
-        default_clerk_id: doc.default_clerk_id,
-        invitation_lifetime: lifetime(doc.invitation_lifetime_seconds)?,
-        link_lifetime: lifetime(doc.link_lifetime_seconds)?,
-        password_policy: PasswordPolicy::new(doc.password_min_length, doc.password_max_length)
-            .map_err(corrupt(E))?,
-        session_lifetime: lifetime(doc.session_lifetime_seconds)?,
-        manages_own_seats: doc.manages_own_seats,
-    })
+    Settings::try_from(from_json::<SettingsDocument>("settings", text)?).map_err(corrupt("settings"))
 }
 
 pub(crate) fn user_type_row(t: &UserType) -> Result<user_type::Model, RepoError> {
@@ -777,61 +720,13 @@ pub(crate) fn audit_from_row(row: audit_event::Model) -> Result<AuditEvent, Repo
     })
 }
 
-/// A queued mail as stored; the same shape as the domain's serialized [`MailMessage`].
-#[derive(Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-enum MessageDocument {
-    Invitation { invitation: Uuid, account_name: String, token: Option<String>, expires_at: String },
-    Welcome { user: Uuid, username: String, token: Option<String>, expires_at: String },
-    EmailVerification { user: Uuid, token: Option<String>, expires_at: String },
-    PasswordReset { user: Uuid, token: Option<String>, expires_at: String },
-    PasswordChanged { user: Uuid },
-    RegistrationAttempt { user: Uuid, account: String },
-    PasswordResetRequest { source: Option<String> },
-}
-
-fn rfc3339(raw: &str) -> Result<Timestamp, RepoError> {
-    time::OffsetDateTime::parse(raw, &time::format_description::well_known::Rfc3339)
-        .map(Timestamp::from_datetime)
-        .map_err(|e| RepoError::corrupt("mail", e))
+/// The stored text of a message: its [`MailDocument`].
+pub(crate) fn message_to_json(message: &MailMessage) -> Result<String, RepoError> {
+    to_json("mail", &MailDocument::from(message))
 }
 
 fn message_from_json(raw: &str) -> Result<MailMessage, RepoError> {
-    const E: &str = "mail";
-    let token = |t: &Option<String>| t.as_deref().map(SecretToken::parse).transpose().map_err(corrupt(E));
-    Ok(match from_json::<MessageDocument>(E, raw)? {
-        MessageDocument::Invitation { invitation, account_name, token: t, expires_at } => {
-            MailMessage::Invitation {
-                invitation: InvitationId::from_uuid(invitation),
-                account_name,
-                token: token(&t)?,
-                expires_at: rfc3339(&expires_at)?,
-            }
-        }
-        MessageDocument::Welcome { user, username, token: t, expires_at } => MailMessage::Welcome {
-            user: UserId::from_uuid(user),
-            username,
-            token: token(&t)?,
-            expires_at: rfc3339(&expires_at)?,
-        },
-        MessageDocument::EmailVerification { user, token: t, expires_at } => MailMessage::EmailVerification {
-            user: UserId::from_uuid(user),
-            token: token(&t)?,
-            expires_at: rfc3339(&expires_at)?,
-        },
-        MessageDocument::PasswordReset { user, token: t, expires_at } => MailMessage::PasswordReset {
-            user: UserId::from_uuid(user),
-            token: token(&t)?,
-            expires_at: rfc3339(&expires_at)?,
-        },
-        MessageDocument::PasswordChanged { user } => {
-            MailMessage::PasswordChanged { user: UserId::from_uuid(user) }
-        }
-        MessageDocument::RegistrationAttempt { user, account } => {
-            MailMessage::RegistrationAttempt { user: UserId::from_uuid(user), account }
-        }
-        MessageDocument::PasswordResetRequest { source } => MailMessage::PasswordResetRequest { source },
-    })
+    MailMessage::try_from(from_json::<MailDocument>("mail", raw)?).map_err(corrupt("mail"))
 }
 
 /// A stored message as an erasure leaves it (R8): no token, and `username` for any username.
@@ -840,7 +735,7 @@ pub(crate) fn erased_message(raw: &str, username: &str) -> Result<String, RepoEr
     if let MailMessage::Welcome { username: name, .. } = &mut message {
         username.clone_into(name);
     }
-    to_json("mail", &message)
+    message_to_json(&message)
 }
 
 pub(crate) fn mail_row(m: &OutboxMail) -> Result<outbox::Model, RepoError> {
@@ -850,7 +745,7 @@ pub(crate) fn mail_row(m: &OutboxMail) -> Result<outbox::Model, RepoError> {
         account_id: m.account.as_uuid(),
         recipient: m.to.as_str().to_owned(),
         locale: m.locale.as_ref().map(|l| l.as_str().to_owned()),
-        message: to_json("mail", &m.message)?,
+        message: message_to_json(&m.message)?,
         created_at: m.created_at.unix_micros(),
         state: "pending".to_owned(),
         attempts: 0,

@@ -8,6 +8,7 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use usher_domain::authz::{Actor, Denied};
+use usher_domain::document::MailDocument;
 use usher_domain::error::RepoError;
 use usher_domain::model::{BuiltinRole, ContactKind, DeliveryState, InvitationStatus, UserState};
 use usher_domain::ports::{PageRequest, Store};
@@ -228,7 +229,7 @@ pub(crate) async fn resolve_reset_requests(h: &Harness, tenant: &Tenant) -> usiz
 /// The link token of the newest mail of a root.
 pub(crate) async fn last_link(h: &Harness, tenant: &Tenant) -> String {
     let last = outbox_of(h, tenant).await.pop().unwrap();
-    let payload = serde_json::to_value(last.mail.message).unwrap();
+    let payload = serde_json::to_value(MailDocument::from(&last.mail.message)).unwrap();
     payload["token"].as_str().unwrap().to_owned()
 }
 

@@ -5,6 +5,7 @@ use std::collections::BTreeSet;
 use serde_json::json;
 
 use crate::authz::{Actor, ActorKind, Denied, require_operator};
+use crate::document::SettingsDocument;
 use crate::error::{Invalid, RepoError, field};
 use crate::id::{AccountId, RoleId, UserId, UserTypeId};
 use crate::model::{
@@ -563,7 +564,7 @@ pub async fn update_settings(
         settings.default_roles = roles;
     }
     tx.put_settings(root, &settings).await?;
-    let to_json = |s: &Settings| serde_json::to_value(s).unwrap_or_default();
+    let to_json = |s: &Settings| serde_json::to_value(SettingsDocument::from(s)).unwrap_or_default();
     let entry = AuditEntry {
         root,
         account: root,

@@ -129,7 +129,7 @@ impl OutboxRepo for SqlTx {
 
     async fn mark_mail_sent(&mut self, mail: &OutboxMail, at: Timestamp) -> Result<(), RepoError> {
         let id = mail.id;
-        let forgotten = codec::to_json("mail", &mail.message.without_token())?;
+        let forgotten = codec::message_to_json(&mail.message.without_token())?;
         let result = outbox::Entity::update_many()
             .col_expr(outbox::Column::State, Expr::value(DeliveryState::Sent.as_str()))
             .col_expr(outbox::Column::Message, Expr::value(forgotten))

@@ -2,6 +2,7 @@
 //! diff, and the mail in the outbox.
 
 use super::*;
+use crate::document::UserAuditView;
 
 /// Fields of one audit event besides the common ones.
 pub(crate) struct AuditEntry<'a> {
@@ -74,23 +75,9 @@ pub(crate) async fn enqueue(
     tx.enqueue_mail(&mail).await
 }
 
-/// The audit view of a user: every field but secrets.
+/// The audit view of a user: every field but secrets (a [`UserAuditView`]).
 pub(crate) fn user_view(user: &User) -> Value {
-    json!({
-        "username": user.username,
-        "email": user.email,
-        "account": user.account,
-        "profile": user.profile,
-        "receive_system_messages": user.receive_system_messages,
-        "sales_representative": user.sales_representative,
-        "external_ids": user.external_ids,
-        "user_type": user.user_type,
-        "roles": user.roles,
-        "scope": user.scope,
-        "state": user.state,
-        "email_verified_at": user.email_verified_at,
-        "must_change_password": user.must_change_password,
-    })
+    serde_json::to_value(UserAuditView::from(user)).unwrap_or_default()
 }
 
 /// A field-level diff `{"field": {"before": .., "after": ..}}` of two JSON objects.

@@ -1,0 +1,37 @@
+//! The entities of DESIGN §2. Fields are public where every value a field's type can hold is
+//! valid on its own; rules that span fields live in [`crate::rules`] and the use cases.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::Serialize;
+
+use crate::id::{
+    AccountId, ApiKeyId, AuditEventId, ContactId, DeviceId, InvitationId, MailId, RoleId, SessionId, TokenId,
+    UserId, UserTypeId,
+};
+use crate::password::PasswordPolicy;
+use crate::time::{Duration, Timestamp};
+use crate::value::{
+    Email, Key, Locale, Name, Permission, SecretToken, Slug, TokenHash, Username, ValueError,
+};
+
+mod accounts;
+mod audit;
+mod catalog;
+mod contacts;
+mod credentials;
+mod invitations;
+mod mail;
+mod users;
+
+pub use accounts::*;
+pub use audit::*;
+pub use catalog::*;
+pub use contacts::*;
+pub use credentials::*;
+pub use invitations::*;
+pub use mail::*;
+pub use users::*;
+
+#[cfg(test)]
+mod tests;
