@@ -1,0 +1,42 @@
+//! Rows to domain values and back: contacts.
+
+use super::*;
+
+pub(crate) fn contact_row(c: &Contact) -> contact::Model {
+    contact::Model {
+        id: c.id.as_uuid(),
+        root_id: c.root.as_uuid(),
+        account_id: c.account.as_uuid(),
+        kind: match c.kind {
+            ContactKind::Person => "person",
+            ContactKind::Organization => "organization",
+        }
+        .to_owned(),
+        first_name: name_text(&c.first_name),
+        last_name: name_text(&c.last_name),
+        email: c.email.as_ref().map(|e| e.as_str().to_owned()),
+        phone: name_text(&c.phone),
+        user_id: c.user.map(|u| u.as_uuid()),
+        created_at: c.created_at.unix_micros(),
+    }
+}
+
+pub(crate) fn contact_from_row(row: contact::Model) -> Result<Contact, RepoError> {
+    const E: &str = "contact";
+    Ok(Contact {
+        id: ContactId::from_uuid(row.id),
+        root: AccountId::from_uuid(row.root_id),
+        account: AccountId::from_uuid(row.account_id),
+        kind: match row.kind.as_str() {
+            "person" => ContactKind::Person,
+            "organization" => ContactKind::Organization,
+            other => return Err(RepoError::corrupt(E, format!("unknown kind {other:?}"))),
+        },
+        first_name: optional(E, row.first_name.as_deref(), Name::parse)?,
+        last_name: optional(E, row.last_name.as_deref(), Name::parse)?,
+        email: optional(E, row.email.as_deref(), Email::parse)?,
+        phone: optional(E, row.phone.as_deref(), Name::parse)?,
+        user: row.user_id.map(UserId::from_uuid),
+        created_at: time(E, row.created_at)?,
+    })
+}
