@@ -225,15 +225,14 @@ pub async fn create_root_account(
         let welcome = crate::service::LinkKind::Welcome;
         crate::service::issue_link(ports, tx.as_mut(), &settings, &admin, welcome).await?;
     }
-    let entry = AuditEntry {
-        root: id,
-        account: id,
-        action: "account.created",
-        target_kind: "account",
-        target_id: id.to_string(),
-        diff: json!({"slug": account.slug, "name": account.name, "admin": admin.id}),
+    let entry = AuditEntry::root_level(
         actor,
-    };
+        id,
+        "account.created",
+        "account",
+        id.to_string(),
+        json!({"slug": account.slug, "name": account.name, "admin": admin.id}),
+    );
     record(ports, tx.as_mut(), entry).await?;
     crate::service::record_user(
         ports,
@@ -565,15 +564,14 @@ pub async fn update_settings(
     }
     tx.put_settings(root, &settings).await?;
     let to_json = |s: &Settings| serde_json::to_value(SettingsDocument::from(s)).unwrap_or_default();
-    let entry = AuditEntry {
-        root,
-        account: root,
-        action: "settings.updated",
-        target_kind: "settings",
-        target_id: root.to_string(),
-        diff: crate::service::diff(Some(&to_json(&before)), Some(&to_json(&settings))),
+    let entry = AuditEntry::root_level(
         actor,
-    };
+        root,
+        "settings.updated",
+        "settings",
+        root.to_string(),
+        crate::service::diff(Some(&to_json(&before)), Some(&to_json(&settings))),
+    );
     record(ports, tx.as_mut(), entry).await?;
     tx.commit().await?;
     Ok(settings)

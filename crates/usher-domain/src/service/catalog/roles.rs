@@ -134,15 +134,14 @@ pub async fn create_role(
         Err(RepoError::Duplicate { .. }) => return Err(RoleError::NameTaken { name: role.name.to_string() }),
         other => other?,
     }
-    let entry = AuditEntry {
-        root: role.root,
-        account: role.root,
-        action: "role.created",
-        target_kind: "role",
-        target_id: role.id.to_string(),
-        diff: json!({"name": role.name, "permissions": role.permissions}),
+    let entry = AuditEntry::root_level(
         actor,
-    };
+        role.root,
+        "role.created",
+        "role",
+        role.id.to_string(),
+        json!({"name": role.name, "permissions": role.permissions}),
+    );
     record(ports, tx.as_mut(), entry).await?;
     tx.commit().await?;
     Ok(role)
@@ -192,15 +191,14 @@ pub async fn update_role(
     }
     role.version += 1;
     let after = json!({"name": role.name, "permissions": role.permissions});
-    let entry = AuditEntry {
-        root: role.root,
-        account: role.root,
-        action: "role.updated",
-        target_kind: "role",
-        target_id: id.to_string(),
-        diff: crate::service::diff(Some(&before), Some(&after)),
+    let entry = AuditEntry::root_level(
         actor,
-    };
+        role.root,
+        "role.updated",
+        "role",
+        id.to_string(),
+        crate::service::diff(Some(&before), Some(&after)),
+    );
     record(ports, tx.as_mut(), entry).await?;
     tx.commit().await?;
     Ok(role)
@@ -236,15 +234,14 @@ pub async fn delete_role(
         (n, None) => return Err(RoleError::StillAssigned { name: role.name.to_string(), assignments: n }),
     }
     tx.delete_role(id).await?;
-    let entry = AuditEntry {
-        root: role.root,
-        account: role.root,
-        action: "role.deleted",
-        target_kind: "role",
-        target_id: id.to_string(),
-        diff: json!({"name": role.name, "replacement": replacement.map(|r| r.id), "reassigned": assignments}),
+    let entry = AuditEntry::root_level(
         actor,
-    };
+        role.root,
+        "role.deleted",
+        "role",
+        id.to_string(),
+        json!({"name": role.name, "replacement": replacement.map(|r| r.id), "reassigned": assignments}),
+    );
     record(ports, tx.as_mut(), entry).await?;
     tx.commit().await?;
     Ok(())

@@ -110,15 +110,14 @@ pub async fn create_user_type(
         other => other?,
     }
     tx.set_seat_total(user_type.root, user_type.id, 0).await?;
-    let entry = AuditEntry {
-        root: user_type.root,
-        account: user_type.root,
-        action: "user_type.created",
-        target_kind: "user_type",
-        target_id: user_type.id.to_string(),
-        diff: json!({"key": user_type.key, "consumes_seat": user_type.consumes_seat, "ceiling": user_type.ceiling}),
+    let entry = AuditEntry::root_level(
         actor,
-    };
+        user_type.root,
+        "user_type.created",
+        "user_type",
+        user_type.id.to_string(),
+        json!({"key": user_type.key, "consumes_seat": user_type.consumes_seat, "ceiling": user_type.ceiling}),
+    );
     record(ports, tx.as_mut(), entry).await?;
     tx.commit().await?;
     Ok(user_type)
@@ -166,15 +165,14 @@ pub async fn update_user_type(
     }
     tx.update_user_type(&user_type).await?;
     let after = json!({"name": user_type.name, "ceiling": user_type.ceiling});
-    let entry = AuditEntry {
-        root: user_type.root,
-        account: user_type.root,
-        action: "user_type.updated",
-        target_kind: "user_type",
-        target_id: id.to_string(),
-        diff: crate::service::diff(Some(&before), Some(&after)),
+    let entry = AuditEntry::root_level(
         actor,
-    };
+        user_type.root,
+        "user_type.updated",
+        "user_type",
+        id.to_string(),
+        crate::service::diff(Some(&before), Some(&after)),
+    );
     record(ports, tx.as_mut(), entry).await?;
     tx.commit().await?;
     Ok(user_type)
@@ -221,15 +219,14 @@ pub async fn set_subscription(
         let usage = tx.lock_seat_pool(root, *id, now).await?;
         check_seat_total(&user_type, &usage, total).map_err(SeatError::BelowUsage)?;
         tx.set_seat_total(root, *id, total).await?;
-        let entry = AuditEntry {
-            root,
-            account: root,
-            action: "subscription.updated",
-            target_kind: "user_type",
-            target_id: id.to_string(),
-            diff: json!({"total": {"before": usage.total, "after": total}}),
+        let entry = AuditEntry::root_level(
             actor,
-        };
+            root,
+            "subscription.updated",
+            "user_type",
+            id.to_string(),
+            json!({"total": {"before": usage.total, "after": total}}),
+        );
         record(ports, tx.as_mut(), entry).await?;
     }
     let mut figures = Vec::new();

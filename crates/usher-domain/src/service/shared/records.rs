@@ -15,6 +15,21 @@ pub(crate) struct AuditEntry<'a> {
     pub(crate) actor: &'a Actor,
 }
 
+impl<'a> AuditEntry<'a> {
+    /// An event about an object of the root account itself (a user type, its seats, a role,
+    /// the settings; R23), or about the root account.
+    pub(crate) fn root_level(
+        actor: &'a Actor,
+        root: AccountId,
+        action: &'static str,
+        target_kind: &'static str,
+        target_id: String,
+        diff: Value,
+    ) -> AuditEntry<'a> {
+        AuditEntry { root, account: root, action, target_kind, target_id, diff, actor }
+    }
+}
+
 /// Appends an audit event on the transaction (R20).
 pub(crate) async fn record(ports: &Ports, tx: &mut dyn Tx, entry: AuditEntry<'_>) -> Result<(), RepoError> {
     let event = AuditEvent {
