@@ -5,7 +5,7 @@
 //! returning a [`fixture::Fixture`] with a fresh, empty database (an `Arc<dyn Store>` is one;
 //! an adapter with a real database returns its own, with a second handle and a clean-up),
 //! then invoke [`store_contract!`] in a test module. Each case runs the domain's use cases and
-//! the raw port against that store, so the rules R1–R22 are checked on every adapter; the
+//! the raw port against that store, so the rules R1–R25 are checked on every adapter; the
 //! race cases drive two handles at once, as two server instances would.
 //!
 //! ```text

@@ -5,7 +5,7 @@
 //! - [`SettingsDocument`]: a root's settings, as stored, as hashed into the `If-Match`
 //!   fingerprint, and as diffed in the audit log;
 //! - [`UserAuditView`]: a user as its audit events show it (every field but secrets);
-//! - [`Cursor`](crate::ports::Cursor): a list position, as handed to clients.
+//! - [`Cursor`]: a list position, as handed to clients.
 //!
 //! Each is pinned by a snapshot test: renaming a field fails it until the snapshot is
 //! updated on purpose, because stored mail, custom templates and audit readers depend on it.

@@ -4,9 +4,10 @@
 //!
 //! Invariants that must hold under concurrency are part of the contract of these methods and
 //! are enforced by the adapter's database, not by a check-then-write in the use case:
-//! [`Tx::lock_seat_pool`] serialises seat allocation, unique keys raise
-//! [`RepoError::Duplicate`], and conditional writes ([`Tx::update_user`],
-//! [`Tx::update_invitation`], [`Tx::consume_token`]) raise [`RepoError::Stale`] when they lose a race.
+//! [`CatalogRepo::lock_seat_pool`] serialises seat allocation, unique keys raise
+//! [`RepoError::Duplicate`], and conditional writes ([`UserRepo::update_user`],
+//! [`InvitationRepo::update_invitation`], [`CredentialRepo::consume_token`]) raise
+//! [`RepoError::Stale`] when they lose a race.
 
 use std::collections::BTreeSet;
 

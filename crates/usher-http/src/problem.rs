@@ -2,7 +2,7 @@
 //! stable machine `code` and, where they matter, the numbers behind it (seats used, reserved
 //! and total; the version expected and found; when to retry).
 //!
-//! Each area of the API has its own response enum (see [`problems!`]) listing the statuses its
+//! Each area of the API has its own response enum (see `problems!`) listing the statuses its
 //! use cases can answer; all of them convert from [`Problem`].
 
 use poem::http::StatusCode;
