@@ -5,6 +5,7 @@
 //! - [`SettingsDocument`]: a root's settings, as stored, as hashed into the `If-Match`
 //!   fingerprint, and as diffed in the audit log;
 //! - [`UserAuditView`]: a user as its audit events show it (every field but secrets);
+//! - [`ActorDocument`]: who acted, as stored with every audit event and invitation;
 //! - [`Cursor`]: a list position, as handed to clients.
 //!
 //! Each is pinned by a snapshot test: renaming a field fails it until the snapshot is
@@ -16,8 +17,8 @@ use serde::{Deserialize, Serialize};
 use time::format_description::well_known::Rfc3339;
 use uuid::Uuid;
 
-use crate::id::{AccountId, InvitationId, RoleId, UserId, UserTypeId};
-use crate::model::{Lifetime, MailMessage, Settings, User, UsernameFormat};
+use crate::id::{AccountId, ApiKeyId, InvitationId, RoleId, UserId, UserTypeId};
+use crate::model::{ActorRef, Lifetime, MailMessage, Settings, User, UsernameFormat};
 use crate::password::PasswordPolicy;
 use crate::time::Timestamp;
 use crate::value::{SecretToken, ValueError};
@@ -308,6 +309,47 @@ impl From<&User> for UserAuditView {
             },
             email_verified_at: user.email_verified_at.map(|at| at.to_rfc3339()),
             must_change_password: user.must_change_password,
+        }
+    }
+}
+
+/// Who acted, as stored: `{"kind": "user", "id": "…"}`, or just a kind for the anonymous and
+/// the system.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "id", rename_all = "snake_case")]
+pub enum ActorDocument {
+    /// A user.
+    User(Uuid),
+    /// The operator.
+    Operator(Uuid),
+    /// An API key.
+    ApiKey(Uuid),
+    /// Someone not logged in (a public flow).
+    Anonymous,
+    /// usher itself.
+    System,
+}
+
+impl From<ActorRef> for ActorDocument {
+    fn from(actor: ActorRef) -> ActorDocument {
+        match actor {
+            ActorRef::User(id) => ActorDocument::User(id.as_uuid()),
+            ActorRef::Operator(id) => ActorDocument::Operator(id.as_uuid()),
+            ActorRef::ApiKey(id) => ActorDocument::ApiKey(id.as_uuid()),
+            ActorRef::Anonymous => ActorDocument::Anonymous,
+            ActorRef::System => ActorDocument::System,
+        }
+    }
+}
+
+impl From<ActorDocument> for ActorRef {
+    fn from(document: ActorDocument) -> ActorRef {
+        match document {
+            ActorDocument::User(id) => ActorRef::User(UserId::from_uuid(id)),
+            ActorDocument::Operator(id) => ActorRef::Operator(UserId::from_uuid(id)),
+            ActorDocument::ApiKey(id) => ActorRef::ApiKey(ApiKeyId::from_uuid(id)),
+            ActorDocument::Anonymous => ActorRef::Anonymous,
+            ActorDocument::System => ActorRef::System,
         }
     }
 }

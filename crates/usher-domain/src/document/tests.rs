@@ -128,3 +128,22 @@ fn a_cursor_is_handed_out_in_one_shape_and_read_back() {
     insta::assert_snapshot!("cursor", text);
     assert_eq!(Cursor::decode(&text), Some(cursor));
 }
+
+#[test]
+fn r20_who_acted_is_stored_in_one_shape() {
+    let actors = [
+        ActorRef::User(UserId::from_uuid(Uuid::from_u128(40))),
+        ActorRef::Operator(UserId::from_uuid(Uuid::from_u128(41))),
+        ActorRef::ApiKey(crate::id::ApiKeyId::from_uuid(Uuid::from_u128(42))),
+        ActorRef::Anonymous,
+        ActorRef::System,
+    ];
+    let mut shown = Vec::new();
+    for actor in actors {
+        let json = serde_json::to_string(&ActorDocument::from(actor)).unwrap();
+        let back: ActorDocument = serde_json::from_str(&json).unwrap();
+        assert_eq!(ActorRef::from(back), actor);
+        shown.push(json);
+    }
+    insta::assert_snapshot!("actor_documents", shown.join("\n"));
+}

@@ -3,8 +3,7 @@
 use super::*;
 
 /// Who did something: part of every audit event.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(tag = "kind", content = "id", rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ActorRef {
     /// A user of an account.
     User(UserId),

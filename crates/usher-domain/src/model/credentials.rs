@@ -49,8 +49,7 @@ pub struct ApiKey {
 }
 
 /// What a one-time token is for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum TokenPurpose {
     /// Verify an email address (R9).
     EmailVerification,

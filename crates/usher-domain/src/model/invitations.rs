@@ -3,8 +3,7 @@
 use super::*;
 
 /// The state an invitation was left in; `Expired` is derived from the clock.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum InvitationState {
     /// Waiting for the invitee (or expired, when past `expires_at`).
     Pending,

@@ -3,8 +3,7 @@
 use super::*;
 
 /// How a user came to exist.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Origin {
     /// Created by an administrator.
     Admin,
@@ -23,8 +22,7 @@ pub enum Origin {
 }
 
 /// Whether a user may log in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum UserState {
     /// May log in (subject to R14).
     Active,

@@ -2,29 +2,13 @@
 
 use super::*;
 
-/// An actor as stored in JSON (`{"kind": "user", "id": "…"}`).
-#[derive(Serialize, Deserialize)]
-#[serde(tag = "kind", content = "id", rename_all = "snake_case")]
-enum ActorDocument {
-    User(Uuid),
-    Operator(Uuid),
-    ApiKey(Uuid),
-    Anonymous,
-    System,
-}
-
+/// An actor as stored: its [`ActorDocument`].
 pub(crate) fn actor_to_json(actor: &ActorRef) -> Result<String, RepoError> {
-    to_json("actor", actor)
+    to_json("actor", &ActorDocument::from(*actor))
 }
 
 pub(crate) fn actor_from_json(entity: &'static str, raw: &str) -> Result<ActorRef, RepoError> {
-    Ok(match from_json::<ActorDocument>(entity, raw)? {
-        ActorDocument::User(id) => ActorRef::User(UserId::from_uuid(id)),
-        ActorDocument::Operator(id) => ActorRef::Operator(UserId::from_uuid(id)),
-        ActorDocument::ApiKey(id) => ActorRef::ApiKey(ApiKeyId::from_uuid(id)),
-        ActorDocument::Anonymous => ActorRef::Anonymous,
-        ActorDocument::System => ActorRef::System,
-    })
+    Ok(ActorRef::from(from_json::<ActorDocument>(entity, raw)?))
 }
 
 /// The user behind an actor, for "has this user acted" (R8).

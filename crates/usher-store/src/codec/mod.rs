@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use usher_domain::document::{MailDocument, SettingsDocument};
+use usher_domain::document::{ActorDocument, MailDocument, SettingsDocument};
 use usher_domain::error::RepoError;
 use usher_domain::id::{
     AccountId, ApiKeyId, AuditEventId, ContactId, DeviceId, InvitationId, MailId, RoleId, SessionId, TokenId,
