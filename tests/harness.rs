@@ -233,6 +233,11 @@ impl Server {
         Server { child, base, stdout: printed, client, dir: mail }
     }
 
+    /// The server process's id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// What the server logged so far (standard error).
     pub fn logs(&self) -> String {
         std::fs::read_to_string(self.dir.path().join("stderr.log")).unwrap_or_default()

@@ -7,6 +7,7 @@
     reason = "a developer tool: it prints, reads the environment and fails loudly"
 )]
 
+mod bench;
 mod mutants;
 mod schemathesis;
 mod tidy;
@@ -19,10 +20,13 @@ cargo xtask <command>
 
 commands:
   test               fmt --check, clippy -D warnings, every test, the embedding example,
-                     the OpenAPI snapshot, schemathesis against usher serve, tidy, and
-                     that the run left the git tree as it found it
+                     the OpenAPI snapshot, schemathesis against usher serve, the benchmark
+                     in quick mode, tidy, and that the run left the git tree as it found it
   openapi [--write]  compare docs/openapi.json with the spec the server serves; --write refreshes it
   schemathesis       only the schemathesis step (builds the workspace first)
+  bench [--quick]    the benchmark of DESIGN §6 over usher serve on SQLite and PostgreSQL,
+                     wrk driving the load: builds in release and writes docs/benchmarks.md
+                     (--quick: every scenario small, in the debug build, nothing written)
   mutants [--iterate] [--since REV] [FILE...]
                      cargo-mutants over usher-domain (or only FILEs, e.g.
                      crates/usher-domain/src/authz.rs) against the domain tests and the
@@ -38,6 +42,7 @@ fn main() -> ExitCode {
         Some("test") | Some("ci") => test(),
         Some("openapi") => openapi(args.iter().any(|a| a == "--write")),
         Some("schemathesis") => schemathesis_only(),
+        Some("bench") => bench_only(args.iter().any(|a| a == "--quick")),
         Some("mutants") => mutants_score(&args[1..]),
         Some("help") | None => {
             print!("{HELP}");
@@ -46,6 +51,18 @@ fn main() -> ExitCode {
         Some(other) => {
             eprintln!("xtask: unknown command {other:?}\n\n{HELP}");
             ExitCode::from(2)
+        }
+    }
+}
+
+/// `cargo xtask bench`: builds and runs the benchmark.
+fn bench_only(quick: bool) -> ExitCode {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    match bench::run(&project_root(), &cargo, quick, false) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("xtask: {err}");
+            ExitCode::FAILURE
         }
     }
 }
@@ -215,6 +232,11 @@ fn test() -> ExitCode {
             eprintln!("xtask: {err}");
             failures.push("schemathesis");
         }
+    }
+    println!("xtask: == benchmark, quick (every scenario small; errors fail, speed does not)");
+    if let Err(err) = bench::run(&root, &cargo, true, true) {
+        eprintln!("xtask: {err}");
+        failures.push("benchmark");
     }
     println!("xtask: == dependency direction (cargo tree -p usher-domain -e normal)");
     match tidy::domain_tree_violations(&cargo, &root) {
