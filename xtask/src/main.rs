@@ -265,7 +265,7 @@ fn test() -> ExitCode {
     }
     let steps: Vec<&str> = STEPS.iter().map(|s| s.name).collect();
     println!(
-        "xtask: ran {}, openapi snapshot, schemathesis, dependency direction, clean tree",
+        "xtask: ran {}, openapi snapshot, schemathesis, benchmark (quick), dependency direction, clean tree",
         steps.join(", ")
     );
     if !failures.is_empty() {
