@@ -72,6 +72,9 @@ pub(crate) mod seat_pool {
         #[sea_orm(primary_key, auto_increment = false)]
         pub user_type_id: Uuid,
         pub total: i64,
+        pub used: i64,
+        pub reserved: i64,
+        pub swept_at: i64,
     }
     no_relations!();
 }

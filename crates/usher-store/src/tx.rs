@@ -20,7 +20,7 @@ use usher_domain::id::{
 use usher_domain::model::{
     Account, ApiKey, AuditEvent, Contact, DeliveryState, Device, Invitation, InvitationState,
     InvitationStatus, OneTimeToken, OutboxMail, QueuedMail, Role, SeatUsage, Session, Settings, TokenPurpose,
-    User, UserState, UserType,
+    User, UserType,
 };
 use usher_domain::ports::{
     AccountRepo, AuditQuery, AuditRepo, CatalogRepo, ClaimedMail, ContactQuery, ContactRepo, CredentialRepo,
@@ -44,6 +44,7 @@ mod contacts;
 mod credentials;
 mod invitations;
 mod mail;
+mod seats;
 mod users;
 
 pub(crate) struct SqlTx {
@@ -104,95 +105,6 @@ impl SqlTx {
             user_role::Model { user_id: user.id.as_uuid(), role_id: role.as_uuid() }.into_active_model()
         });
         user_role::Entity::insert_many(rows).exec_without_returning(&self.txn).await.map_err(repo)?;
-        Ok(())
-    }
-
-    /// The seat figures in one statement: the pool's total with the counts of the users that
-    /// hold a seat and the invitations that reserve one, as `User::holds_seat` and
-    /// `Invitation::reserves_seat` define them (active; pending and unexpired). `None` when
-    /// the pool has no row yet.
-    async fn seat_figures(
-        &self,
-        root: AccountId,
-        user_type: UserTypeId,
-        now: Timestamp,
-        lock: bool,
-    ) -> Result<Option<SeatUsage>, RepoError> {
-        let used = Query::select()
-            .expr(Expr::col(user::Column::Id).count())
-            .from(user::Entity)
-            .and_where(user::Column::UserTypeId.eq(user_type.as_uuid()))
-            .and_where(user::Column::State.eq(codec::user_state_text(UserState::Active)))
-            .and_where(user::Column::RootId.eq(root.as_uuid()))
-            .to_owned();
-        let reserved = Query::select()
-            .expr(Expr::col(invitation::Column::Id).count())
-            .from(invitation::Entity)
-            .and_where(invitation::Column::UserTypeId.eq(user_type.as_uuid()))
-            .and_where(invitation::Column::State.eq(codec::invitation_state_text(InvitationState::Pending)))
-            .and_where(invitation::Column::ExpiresAt.gt(now.unix_micros()))
-            .and_where(invitation::Column::RootId.eq(root.as_uuid()))
-            .to_owned();
-        if lock && self.backend == DatabaseBackend::Postgres {
-            // The row lock serialises every transaction allocating seats of this pool (R1).
-            // It is its own statement: under READ COMMITTED the counts below then read a
-            // snapshot taken after the lock was granted, which sees the previous holder's
-            // users. (Counted in the locking statement, they would come from the snapshot
-            // taken before the wait.) On SQLite, `BEGIN IMMEDIATE` already made this
-            // transaction the only writer.
-            let locked = seat_pool::Entity::find_by_id((root.as_uuid(), user_type.as_uuid()))
-                .lock_exclusive()
-                .one(&self.txn)
-                .await
-                .map_err(repo)?;
-            if locked.is_none() {
-                return Ok(None);
-            }
-        }
-        let pool = seat_pool::Entity::find_by_id((root.as_uuid(), user_type.as_uuid()))
-            .select_only()
-            .column(seat_pool::Column::Total)
-            .expr(Expr::SubQuery(None, Box::new(used.into())))
-            .expr(Expr::SubQuery(None, Box::new(reserved.into())));
-        let Some((total, used, reserved)) =
-            pool.into_tuple::<(i64, i64, i64)>().one(&self.txn).await.map_err(repo)?
-        else {
-            return Ok(None);
-        };
-        let figure =
-            |n: i64| u32::try_from(n).map_err(|_| RepoError::corrupt("seat pool", "figure out of range"));
-        Ok(Some(SeatUsage {
-            user_type,
-            total: figure(total)?,
-            used: figure(used)?,
-            reserved: figure(reserved)?,
-        }))
-    }
-
-    /// The seat figures, creating an empty pool first if the user type has none.
-    async fn seat_usage_of(
-        &self,
-        root: AccountId,
-        user_type: UserTypeId,
-        now: Timestamp,
-        lock: bool,
-    ) -> Result<SeatUsage, RepoError> {
-        if let Some(usage) = self.seat_figures(root, user_type, now, lock).await? {
-            return Ok(usage);
-        }
-        self.ensure_seat_pool(root, user_type).await?;
-        self.seat_figures(root, user_type, now, lock)
-            .await?
-            .ok_or(RepoError::NotFound { entity: "seat pool" })
-    }
-
-    async fn ensure_seat_pool(&self, root: AccountId, user_type: UserTypeId) -> Result<(), RepoError> {
-        let row = seat_pool::Model { root_id: root.as_uuid(), user_type_id: user_type.as_uuid(), total: 0 };
-        seat_pool::Entity::insert(row.into_active_model())
-            .on_conflict_do_nothing()
-            .exec_without_returning(&self.txn)
-            .await
-            .map_err(repo)?;
         Ok(())
     }
 }

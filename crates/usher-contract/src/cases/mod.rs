@@ -53,6 +53,7 @@ macro_rules! store_contract {
         $crate::store_contract!(@cases
             // seats.rs
             r1_seats_count_pending_invitations_until_they_expire,
+            r1_seat_figures_equal_a_recount_through_expiry_revocation_and_resend,
             r1_concurrent_creations_never_overallocate_seats,
             r1_r8_disabling_frees_a_seat_and_enabling_needs_one,
             r2_seat_total_cannot_drop_below_usage,
@@ -122,6 +123,7 @@ macro_rules! store_contract {
         );
         $crate::store_contract!(@races
             r1_race_1000_creations_and_acceptances_for_10_seats,
+            r1_race_1000_creations_acceptances_and_disables_match_a_recount,
             r5_race_100_case_variants_of_one_username,
             r11_r13_race_16_redemptions_of_one_link,
             race_two_updates_of_one_user_version,
@@ -159,6 +161,53 @@ async fn seats_of(h: &Harness, tenant: &Tenant) -> (u32, u32, u32) {
             .unwrap();
     let (_, usage) = figures.into_iter().find(|(t, _)| t.id == tenant.user_type.id).unwrap();
     (usage.used, usage.reserved, usage.total)
+}
+
+/// The seat figures of the tenant's user type counted from the rows, as R1 defines them:
+/// active users of the type, and its pending invitations that have not expired. A store's own
+/// figures must always equal this.
+async fn recount(h: &Harness, tenant: &Tenant) -> (u32, u32, u32) {
+    let mut tx = h.ports.store.begin_read().await.unwrap();
+    let mut used = 0;
+    let mut request = PageRequest::first(200);
+    loop {
+        let query = usher_domain::ports::UserQuery {
+            root: tenant.account.id,
+            within: BTreeSet::new(),
+            state: Some(usher_domain::model::UserState::Active),
+            prefix: None,
+            user_type: Some(tenant.user_type.id),
+            role: None,
+            page: request,
+        };
+        let page = tx.list_users(&query).await.unwrap();
+        used += page.items.len();
+        match page.next {
+            Some(cursor) => request = PageRequest::after(cursor, 200),
+            None => break,
+        }
+    }
+    let now = h.ports.clock.now();
+    let mut reserved = 0;
+    let mut request = PageRequest::first(200);
+    loop {
+        let query = usher_domain::ports::InvitationQuery {
+            root: tenant.account.id,
+            within: BTreeSet::new(),
+            status: Some(usher_domain::model::InvitationStatus::Pending),
+            now,
+            page: request,
+        };
+        let page = tx.list_invitations(&query).await.unwrap();
+        reserved += page.items.iter().filter(|i| i.user_type == tenant.user_type.id).count();
+        match page.next {
+            Some(cursor) => request = PageRequest::after(cursor, 200),
+            None => break,
+        }
+    }
+    drop(tx);
+    let total = seats_of(h, tenant).await.2;
+    (u32::try_from(used).unwrap(), u32::try_from(reserved).unwrap(), total)
 }
 
 fn invitation_of(outcomes: &[(String, InviteOutcome)], index: usize) -> usher_domain::model::Invitation {

@@ -77,6 +77,73 @@ pub async fn r1_race_1000_creations_and_acceptances_for_10_seats(a: Arc<dyn Stor
     assert_eq!(seats_of(&h, &tenant).await, (10, 0, 10));
 }
 
+/// R1: 1,000 racers on 10 seats through two handles: 5 disable the 5 users that hold seats, 3
+/// accept the 3 pending invitations, and the rest create users. Every disable and acceptance
+/// succeeds, a creation either succeeds or gets `NoSeatAvailable`, the seats are never
+/// overallocated, and the pool's figures equal a recount from the users and invitations.
+pub async fn r1_race_1000_creations_acceptances_and_disables_match_a_recount(
+    a: Arc<dyn Store>,
+    b: Arc<dyn Store>,
+) {
+    let h = Harness::new(a);
+    let other = h.beside(b);
+    let tenant = h.tenant("acme", 10).await;
+    let mut holders = Vec::new();
+    for n in 0..5 {
+        holders.push(h.user(&tenant, tenant.account.id, &format!("holder{n}")).await.unwrap().id);
+    }
+    invite_all(&h, &tenant, &["one@example.com", "two@example.com", "three@example.com"]).await;
+    let mut links = Vec::new();
+    for mail in outbox_of(&h, &tenant).await {
+        if let usher_domain::model::MailMessage::Invitation { token: Some(token), .. } = mail.mail.message {
+            links.push(token.expose().to_owned());
+        }
+    }
+    assert_eq!(links.len(), 3);
+    assert_eq!(seats_of(&h, &tenant).await, (5, 3, 10));
+    let (holders, links) = (Arc::new(holders), Arc::new(links));
+    let results = race(&h, &other, 1000, |h, i| {
+        let (tenant, holders, links) = (tenant.clone(), holders.clone(), links.clone());
+        async move {
+            match (i % 100, i / 100) {
+                (0, k) if k < 5 => users::disable_user(&h.ports, &tenant.admin_actor, holders[k])
+                    .await
+                    .map(|_| "disabled")
+                    .map_err(|e| format!("{e:?}")),
+                (50, k) if k < 3 => {
+                    let acceptance = Acceptance {
+                        token: links[k].clone(),
+                        first_name: None,
+                        last_name: None,
+                        username: Some(format!("accepted{k}")),
+                        password: PlainPassword::new(PASSWORD),
+                    };
+                    invitations::accept(&h.ports, acceptance)
+                        .await
+                        .map(|_| "accepted")
+                        .map_err(|e| format!("{e:?}"))
+                }
+                _ => match h.user(&tenant, tenant.account.id, &format!("racer{i}")).await {
+                    Ok(_) => Ok("created"),
+                    Err(UserError::NoSeatAvailable(_)) => Err("no seat".to_owned()),
+                    Err(other) => Err(format!("{other:?}")),
+                },
+            }
+        }
+    })
+    .await;
+    let count = |wanted: &str| results.iter().filter(|r| r.as_deref() == Ok(wanted)).count();
+    let unexpected: Vec<_> =
+        results.iter().filter_map(|r| r.as_ref().err()).filter(|e| *e != "no seat").collect();
+    assert!(unexpected.is_empty(), "only NoSeatAvailable may fail a racer: {unexpected:?}");
+    assert_eq!((count("disabled"), count("accepted")), (5, 3));
+    let created = count("created");
+    assert!((2..=7).contains(&created), "2 seats were free, and 5 more were freed: {created}");
+    let (used, reserved, total) = seats_of(&h, &tenant).await;
+    assert_eq!((used, reserved, total), (u32::try_from(3 + created).unwrap(), 0, 10));
+    assert_eq!(recount(&h, &tenant).await, (used, reserved, total));
+}
+
 /// R5: 100 creations of one username in different letter cases and compositions, through two
 /// handles: exactly one succeeds, the others get `UsernameTaken`.
 pub async fn r5_race_100_case_variants_of_one_username(a: Arc<dyn Store>, b: Arc<dyn Store>) {

@@ -1,7 +1,7 @@
 //! R1, R2, R23: seats and who owns them.
 
 use super::*;
-use usher_domain::service::{accounts, catalog, integrations, sessions, users};
+use usher_domain::service::{accounts, catalog, integrations, invitations, sessions, users};
 
 /// R1: pending invitations reserve seats until they expire.
 pub async fn r1_seats_count_pending_invitations_until_they_expire(store: Arc<dyn Store>) {
@@ -20,6 +20,41 @@ pub async fn r1_seats_count_pending_invitations_until_they_expire(store: Arc<dyn
     h.clock.advance(Duration::days(8));
     assert_eq!(seats_of(&h, &tenant).await, (1, 0, 2), "an expired invitation reserves nothing");
     h.user(&tenant, tenant.account.id, "second").await.unwrap();
+}
+
+/// R1: the pool's figures follow every way an invitation stops reserving: expiry (noticed by
+/// the next allocation, with no sweep of its own), revocation after expiry, a resend that
+/// reserves again, acceptance and the deletion of a user. After each step they equal a
+/// recount from the users and invitations.
+pub async fn r1_seat_figures_equal_a_recount_through_expiry_revocation_and_resend(store: Arc<dyn Store>) {
+    let h = Harness::new(store);
+    let tenant = h.tenant("acme", 3).await;
+    let first = h.user(&tenant, tenant.account.id, "first").await.unwrap();
+    let outcomes = invite_all(&h, &tenant, &["early@example.com", "late@example.com"]).await;
+    let (early, late) = (invitation_of(&outcomes, 0), invitation_of(&outcomes, 1));
+    assert_eq!(seats_of(&h, &tenant).await, (1, 2, 3));
+    assert_eq!(recount(&h, &tenant).await, (1, 2, 3));
+    h.clock.advance(Duration::days(8));
+    assert_eq!(seats_of(&h, &tenant).await, (1, 0, 3), "expired invitations reserve nothing");
+    // Revoking an expired invitation must not free its seat a second time.
+    invitations::revoke(&h.ports, &tenant.admin_actor, early.id).await.unwrap();
+    assert_eq!(seats_of(&h, &tenant).await, (1, 0, 3));
+    assert_eq!(recount(&h, &tenant).await, (1, 0, 3));
+    // Resending the other reserves its seat again; two creations then fill the pool.
+    invitations::resend(&h.ports, &tenant.admin_actor, late.id).await.unwrap();
+    assert_eq!(seats_of(&h, &tenant).await, (1, 1, 3));
+    h.user(&tenant, tenant.account.id, "second").await.unwrap();
+    let err = h.user(&tenant, tenant.account.id, "third").await.unwrap_err();
+    assert!(matches!(err, UserError::NoSeatAvailable(_)), "{err:?}");
+    assert_eq!(recount(&h, &tenant).await, (2, 1, 3));
+    // The resent invitation expires too; the next creation takes its seat.
+    h.clock.advance(Duration::days(8));
+    h.user(&tenant, tenant.account.id, "third").await.unwrap();
+    assert_eq!(seats_of(&h, &tenant).await, (3, 0, 3));
+    assert_eq!(recount(&h, &tenant).await, (3, 0, 3));
+    users::delete_user(&h.ports, &tenant.admin_actor, first.id).await.unwrap();
+    assert_eq!(seats_of(&h, &tenant).await, (2, 0, 3));
+    assert_eq!(recount(&h, &tenant).await, (2, 0, 3));
 }
 
 /// R1: concurrent creations never take more seats than bought.

@@ -146,7 +146,9 @@ async fn seed_catalog(
             created_at: now,
         };
         tx.insert_user_type(&user_type).await?;
-        tx.set_seat_total(root, user_type.id, seats).await?;
+        if consumes_seat {
+            tx.set_seat_total(root, user_type.id, seats).await?;
+        }
         type_ids.push(user_type.id);
     }
     let (Some(&admin_role), Some(&user_role), Some(&admin_type), Some(&user_type), Some(&member_type)) =

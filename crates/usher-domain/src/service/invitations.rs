@@ -17,7 +17,8 @@ use crate::rules::{NoSeatAvailable, RoleRequired, check_seats};
 use crate::service::users::UserError;
 use crate::service::{
     AuditEntry, Draft, Gate, Ports, check_draft, choose_username, common_errors, diff, enqueue, guard,
-    load_account, load_settings, load_user_type, record, record_user, reject_member_type, user_view,
+    load_account, load_settings, load_user_type, lock_seats, record, record_user, reject_member_type,
+    user_view,
 };
 use crate::value::{Access, Email, Locale, Module, Permission, PlainPassword, SecretToken};
 
@@ -187,7 +188,7 @@ pub async fn invite(
         lifetime: settings.invitation_lifetime,
         locale,
     };
-    let mut usage = tx.lock_seat_pool(root, user_type.id, now).await?;
+    let mut usage = lock_seats(tx.as_mut(), root, &user_type, now).await?;
     let mut seen = BTreeSet::new();
     let mut outcomes = Vec::with_capacity(command.emails.len());
     for raw in command.emails {
@@ -332,7 +333,7 @@ pub async fn resend(ports: &Ports, actor: &Actor, id: InvitationId) -> Result<In
     if status == InvitationStatus::Expired {
         // An expired invitation holds no seat any more; it needs a free one again (R1).
         let user_type = load_user_type(tx.as_mut(), invitation.root, invitation.user_type).await?;
-        let usage = tx.lock_seat_pool(invitation.root, user_type.id, now).await?;
+        let usage = lock_seats(tx.as_mut(), invitation.root, &user_type, now).await?;
         check_seats(&user_type, &usage, 1).map_err(InviteError::NoSeatAvailable)?;
     }
     let template = Template {
@@ -541,8 +542,9 @@ pub async fn accept(ports: &Ports, command: Acceptance) -> Result<User, AcceptEr
         Err(crate::service::Lookup::Repo(err)) => return Err(err.into()),
     };
     // The pool lock serialises redemptions of a type's seats (R1). Another redemption of this
-    // link may have won while we waited, so the invitation is read again under the lock.
-    let usage = tx.lock_seat_pool(root, user_type.id, now).await?;
+    // link may have won while we waited, so the invitation is read again under the lock (and
+    // without a pool, the conditional update below lets one redemption win).
+    let usage = lock_seats(tx.as_mut(), root, &user_type, now).await?;
     let mut invitation = match tx.invitation(found.id).await? {
         Some(current) => match current.status(now) {
             InvitationStatus::Pending => current,

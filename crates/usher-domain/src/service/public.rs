@@ -15,8 +15,8 @@ use crate::rules::{NoSeatAvailable, check_seats, throttle_key, throttled_until};
 use crate::service::invitations::LinkProblem;
 use crate::service::users::ProfileInput;
 use crate::service::{
-    LinkKind, Ports, diff, enqueue, issue_link, load_settings, load_user_type, password_link_kind,
-    record_user, retire_password_links, user_view,
+    LinkKind, Ports, diff, enqueue, issue_link, load_settings, load_user_type, lock_seats,
+    password_link_kind, record_user, retire_password_links, user_view,
 };
 use crate::time::Timestamp;
 use crate::value::{Email, PlainPassword, SecretToken, Username};
@@ -179,11 +179,9 @@ pub async fn register(ports: &Ports, source: Option<&str>, command: Registration
         Err(crate::service::Lookup::Gate(_)) => return Err(PublicError::RegistrationClosed),
         Err(crate::service::Lookup::Repo(err)) => return Err(err.into()),
     };
-    if user_type.consumes_seat {
-        // Checked before the address, so a full subscription answers alike for everyone.
-        let usage = tx.lock_seat_pool(root.root(), user_type.id, now).await?;
-        check_seats(&user_type, &usage, 1).map_err(PublicError::NoSeatAvailable)?;
-    }
+    // Checked before the address, so a full subscription answers alike for everyone.
+    let usage = lock_seats(tx.as_mut(), root.root(), &user_type, now).await?;
+    check_seats(&user_type, &usage, 1).map_err(PublicError::NoSeatAvailable)?;
     if let Some(existing) = tx.user_by_email(root.root(), &email).await? {
         if existing.state == UserState::Active && existing.erased_at.is_none() {
             let message =

@@ -152,11 +152,17 @@ pub async fn login(
             let settings = load_settings(tx.as_mut(), account.root()).await?;
             let tree_active = tree_is_active(tx.as_mut(), user.account).await?;
             let user_type = tx.user_type(user.user_type).await?;
-            let usage = tx.seat_usage(user.root, user.user_type, now).await?;
+            let seat_overcommitted = match user_type {
+                Some(user_type) if user_type.consumes_seat => {
+                    let usage = tx.seat_usage(user.root, user_type.id, now).await?;
+                    usage.used > usage.total
+                }
+                _ => false,
+            };
             let facts = LoginFacts {
                 account_active: tree_active,
                 verification_required: settings.email_verification_required,
-                seat_overcommitted: user_type.is_some_and(|t| t.consumes_seat) && usage.used > usage.total,
+                seat_overcommitted,
             };
             check_login(user, facts).is_ok().then_some(settings)
         }

@@ -9,6 +9,7 @@ mod m20261123_000002_outbox_delivery;
 mod m20261124_000003_invitation_locale;
 mod m20261201_000004_session_activity;
 mod m20261201_000005_throttle_forgetting;
+mod m20261202_000006_seat_counters;
 
 /// Every migration, oldest first.
 #[derive(Debug)]
@@ -23,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000003_invitation_locale::Migration),
             Box::new(m20261201_000004_session_activity::Migration),
             Box::new(m20261201_000005_throttle_forgetting::Migration),
+            Box::new(m20261202_000006_seat_counters::Migration),
         ]
     }
 }

@@ -35,7 +35,10 @@ impl CatalogRepo for SqlTx {
 
     async fn insert_user_type(&mut self, user_type: &UserType) -> Result<(), RepoError> {
         insert(&self.txn, codec::user_type_row(user_type)?.into_active_model()).await?;
-        self.ensure_seat_pool(user_type.root, user_type.id).await
+        if user_type.consumes_seat {
+            self.open_pool(user_type.root, user_type.id).await?;
+        }
+        Ok(())
     }
 
     async fn update_user_type(&mut self, user_type: &UserType) -> Result<(), RepoError> {
@@ -73,18 +76,12 @@ impl CatalogRepo for SqlTx {
         user_type: UserTypeId,
         total: u32,
     ) -> Result<(), RepoError> {
-        let row = seat_pool::Model {
-            root_id: root.as_uuid(),
-            user_type_id: user_type.as_uuid(),
-            total: total.into(),
-        };
-        seat_pool::Entity::insert(row.into_active_model())
-            .on_conflict(
-                OnConflict::columns([seat_pool::Column::RootId, seat_pool::Column::UserTypeId])
-                    .update_column(seat_pool::Column::Total)
-                    .to_owned(),
-            )
-            .exec_without_returning(&self.txn)
+        self.open_pool(root, user_type).await?;
+        seat_pool::Entity::update_many()
+            .col_expr(seat_pool::Column::Total, Expr::val(i64::from(total)))
+            .filter(seat_pool::Column::RootId.eq(root.as_uuid()))
+            .filter(seat_pool::Column::UserTypeId.eq(user_type.as_uuid()))
+            .exec(&self.txn)
             .await
             .map_err(repo)?;
         Ok(())
@@ -96,7 +93,7 @@ impl CatalogRepo for SqlTx {
         user_type: UserTypeId,
         now: Timestamp,
     ) -> Result<SeatUsage, RepoError> {
-        self.seat_usage_of(root, user_type, now, false).await
+        self.seat_figures(root, user_type, now, false).await
     }
 
     async fn lock_seat_pool(
@@ -105,7 +102,7 @@ impl CatalogRepo for SqlTx {
         user_type: UserTypeId,
         now: Timestamp,
     ) -> Result<SeatUsage, RepoError> {
-        self.seat_usage_of(root, user_type, now, true).await
+        self.seat_figures(root, user_type, now, true).await
     }
 
     async fn insert_role(&mut self, role: &Role) -> Result<(), RepoError> {

@@ -12,7 +12,7 @@ use crate::rules::{SeatsBelowUsage, check_seat_total};
 use crate::service::{
     AuditEntry, Gate, Ports, common_errors, guard, guard_root_level, load_account, load_settings, record,
 };
-use crate::value::{Access, Key, Module, Name, Permission, SeatCount};
+use crate::value::{Access, Key, Module, Name, Permission, SeatCount, ValueError};
 
 /// Failure of a user-type or subscription use case.
 #[derive(Debug, thiserror::Error)]
@@ -109,7 +109,6 @@ pub async fn create_user_type(
         }
         other => other?,
     }
-    tx.set_seat_total(user_type.root, user_type.id, 0).await?;
     let entry = AuditEntry::root_level(
         actor,
         user_type.root,
@@ -216,6 +215,11 @@ pub async fn set_subscription(
             Some(found) if found.root == root => found,
             _ => return Err(SeatError::NotFound { entity: "user type" }),
         };
+        if !user_type.consumes_seat {
+            // Such a type has no pool, so its users never wait on one.
+            let error = ValueError::Malformed { reason: "the user type consumes no seat" };
+            return Err(SeatError::Invalid(Invalid::new(format!("seats[{index}].user_type"), error)));
+        }
         let usage = tx.lock_seat_pool(root, *id, now).await?;
         check_seat_total(&user_type, &usage, total).map_err(SeatError::BelowUsage)?;
         tx.set_seat_total(root, *id, total).await?;

@@ -155,11 +155,27 @@ pub(crate) async fn check_draft(
         }
     }
     if takes_seat && draft.state == UserState::Active {
-        let usage = tx.lock_seat_pool(draft.account.root(), draft.user_type.id, ports.now()).await?;
+        let usage = lock_seats(tx, draft.account.root(), draft.user_type, ports.now()).await?;
         check_seats(draft.user_type, &usage, 1).map_err(UserError::NoSeatAvailable)?;
     }
     let _ = draft.settings;
     Ok(())
+}
+
+/// Locks the seat pool of a type that consumes seats and returns its figures (R1). A type
+/// that consumes none has no pool: nothing is locked, and its figures are all zero, which
+/// [`check_seats`] never holds against it.
+pub(crate) async fn lock_seats(
+    tx: &mut dyn Tx,
+    root: AccountId,
+    user_type: &UserType,
+    now: Timestamp,
+) -> Result<SeatUsage, RepoError> {
+    if user_type.consumes_seat {
+        tx.lock_seat_pool(root, user_type.id, now).await
+    } else {
+        Ok(SeatUsage { user_type: user_type.id, total: 0, used: 0, reserved: 0 })
+    }
 }
 
 /// R5: the username given, or one generated from the format with a free numeric suffix.

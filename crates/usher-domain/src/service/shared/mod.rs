@@ -13,13 +13,14 @@ use crate::authz::{
 use crate::error::{Invalid, RepoError, field};
 use crate::id::{AccountId, AuditEventId, MailId, RoleId, TokenId, UserId, UserTypeId};
 use crate::model::{
-    Account, AuditEvent, MailMessage, OneTimeToken, OutboxMail, Profile, Settings, TokenPurpose, User,
-    UserState, UserType,
+    Account, AuditEvent, MailMessage, OneTimeToken, OutboxMail, Profile, SeatUsage, Settings, TokenPurpose,
+    User, UserState, UserType,
 };
 use crate::ports::Tx;
 use crate::rules::{NameParts, check_roles_for_state, check_seats, username_candidate, username_from_format};
 use crate::service::users::UserError;
 use crate::service::{Gate, Ports};
+use crate::time::Timestamp;
 use crate::value::{Access, Email, Key, Locale, Module, Name, Permission, Username, ValueError};
 
 pub(crate) mod access;
