@@ -3,6 +3,11 @@
 //! (16 connections, latency histograms from its Lua `done` hook) and prints one markdown
 //! table; `--write FILE` also writes it with the date, the machine and the versions.
 //!
+//! Populations of 10k, 100k and 1M users are loaded through the store's bulk insert
+//! ([`UserRepo::insert_users`](usher_domain::ports::UserRepo::insert_users)), not the API,
+//! between the runs that measure writes and lists at each size; the SQLite file of 1M users is
+//! then opened again to time start-up.
+//!
 //! Every scenario reports its request and error counts, and a scenario with an error fails
 //! the run: a run with errors is not a result. `--quick` runs every scenario small (what
 //! `cargo xtask test` does, to keep the bench from rotting; it checks errors, not speed).
@@ -15,21 +20,38 @@
     reason = "a benchmark program: a failed setup is a failed run, and it reports on stdout"
 )]
 
+use std::collections::BTreeSet;
 use std::fmt::Write as _;
 use std::process::{Command, ExitCode};
-use std::time::Instant;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
+use usher_app::adapters::{Argon2Hasher, SystemClock, ports};
+use usher_domain::id::{AccountId, RoleId, UserId, UserTypeId};
+use usher_domain::model::{Newcomer, Origin, User};
+use usher_domain::ports::{Clock, Cursor, PasswordHasher, Store};
+use usher_domain::service::{sessions, users};
+use usher_domain::value::{Email, PlainPassword, Username};
 use usher_e2e::{Db, Server, Tenant};
+use usher_store::{SqlStore, StoreConfig};
+use uuid::Uuid;
 
 /// How a run is sized.
 #[derive(Debug, Clone, Copy)]
 struct Size {
     /// Seconds each load scenario runs.
     seconds: u32,
+    /// Seconds each scenario at a population size runs.
+    population_seconds: u32,
     /// Addresses in the bulk invitation.
     bulk: usize,
+    /// The populations of the seat type the writes and lists are measured at.
+    populations: [usize; 3],
+    /// argon2id verifications timed in-process.
+    verifications: u32,
 }
 
 /// One row of the table.
@@ -155,7 +177,7 @@ async fn stage(server: &Server) -> Stage {
     let tenant = server.tenant("bench", 1).await;
     let operator = server.operator().await;
     let account = &tenant.account;
-    let seats = json!({"seats": [{"user_type": tenant.user_type, "total": 1_000_000}]});
+    let seats = json!({"seats": [{"user_type": tenant.user_type, "total": 10_000_000}]});
     ok(server, Method::PUT, &format!("/v1/accounts/{account}/subscription"), &operator, seats).await;
     // The no-seat type may hold what the `user` role grants, so its users get that role.
     let (_, roles) = server.get(&format!("/v1/accounts/{account}/roles"), &tenant.token).await;
@@ -179,14 +201,183 @@ fn row(backend: &'static str, scenario: &str, figure: String, target: &'static s
     }
 }
 
-async fn scenarios(backend: &'static str, db: &Db, size: Size) -> Vec<Row> {
+fn uuid(text: &str) -> Uuid {
+    Uuid::parse_str(text).expect("an id the server gave")
+}
+
+/// The username of the `i`-th loaded user: zero-padded, so the list order is the load order.
+fn loaded_name(i: usize) -> String {
+    format!("p{i:07}")
+}
+
+/// Loads users `from..to` into the tenant's seat type, active and holding the `user` role,
+/// through the store's bulk insert in transactions of 10,000.
+async fn load_users(store: &SqlStore, tenant: &Tenant, from: usize, to: usize) -> Duration {
+    let root = AccountId::from_uuid(uuid(&tenant.account));
+    let user_type = UserTypeId::from_uuid(uuid(&tenant.user_type));
+    let role = RoleId::from_uuid(uuid(&tenant.user_role));
+    let now = SystemClock.now();
+    let started = Instant::now();
+    let mut start = from;
+    while start < to {
+        let end = (start + 10_000).min(to);
+        let users: Vec<User> = (start..end)
+            .map(|i| {
+                let name = loaded_name(i);
+                let newcomer = Newcomer {
+                    root,
+                    account: root,
+                    username: Username::parse(&name).expect("a username"),
+                    email: Email::parse(&format!("{name}@loaded.example.com")).expect("an address"),
+                    user_type,
+                    origin: Origin::Import,
+                };
+                let id = UserId::from_uuid(Uuid::from_u128((0x000b_10ad << 100) | i as u128));
+                User { roles: BTreeSet::from([role]), ..User::new(id, newcomer, now) }
+            })
+            .collect();
+        let mut tx = store.begin().await.expect("begin");
+        tx.insert_users(&users).await.expect("bulk insert");
+        tx.commit().await.expect("commit");
+        start = end;
+        if start.is_multiple_of(100_000) {
+            eprintln!("bench: loaded {start} users");
+        }
+    }
+    started.elapsed()
+}
+
+/// Creates users in-process (the use case on the store, no HTTP) from 16 tasks for
+/// `seconds`.
+async fn create_in_process(db: &Db, tenant: &Tenant, seconds: u32) -> Load {
+    let store = Arc::new(SqlStore::open(&StoreConfig::new(db.url.clone())).await.expect("open the store"));
+    let ports = Arc::new(ports(store as Arc<dyn Store>, Argon2Hasher::new(1)));
+    let actor = sessions::authenticate(&ports, &tenant.token, None).await.expect("the admin's session").actor;
+    let account = AccountId::from_uuid(uuid(&tenant.account));
+    let user_type = UserTypeId::from_uuid(uuid(&tenant.user_type));
+    let role = RoleId::from_uuid(uuid(&tenant.user_role));
+    let (done, failed) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
+    let started = Instant::now();
+    let deadline = started + Duration::from_secs(seconds.into());
+    let tasks: Vec<_> = (0..16)
+        .map(|task| {
+            let (ports, actor, done, failed) = (ports.clone(), actor.clone(), done.clone(), failed.clone());
+            tokio::spawn(async move {
+                let mut n = 0;
+                while Instant::now() < deadline {
+                    n += 1;
+                    let name = format!("inproc{task}x{n}");
+                    let command = users::NewUser {
+                        username: Some(name.clone()),
+                        email: format!("{name}@bench.example.com"),
+                        profile: users::ProfileInput::default(),
+                        user_type,
+                        roles: BTreeSet::from([role]),
+                        scope: BTreeSet::new(),
+                        enabled: true,
+                        send_welcome: false,
+                        external_ids: Default::default(),
+                        sales_representative: None,
+                        receive_system_messages: true,
+                    };
+                    match users::create_user(&ports, &actor, account, command).await {
+                        Ok(_) => done.fetch_add(1, Ordering::Relaxed),
+                        Err(err) => {
+                            eprintln!("bench: in-process creation failed: {err}");
+                            failed.fetch_add(1, Ordering::Relaxed)
+                        }
+                    };
+                }
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await.expect("a creating task");
+    }
+    Load {
+        requests: done.load(Ordering::Relaxed) + failed.load(Ordering::Relaxed),
+        seconds: started.elapsed().as_secs_f64(),
+        errors: failed.load(Ordering::Relaxed),
+        p50_ms: 0.0,
+        p99_ms: 0.0,
+    }
+}
+
+/// One argon2id verification with usher's parameters, timed in-process on one thread: the
+/// mean of `n`, in milliseconds.
+async fn argon2_verification_ms(n: u32) -> f64 {
+    let hasher = Argon2Hasher::new(1);
+    let password = PlainPassword::new("correct horse battery staple");
+    let hash = hasher.hash(&password).await.expect("hash");
+    assert!(hasher.verify(&password, Some(hash.clone())).await.expect("verify"), "a warm-up verification");
+    let started = Instant::now();
+    for _ in 0..n {
+        hasher.verify(&password, Some(hash.clone())).await.expect("verify");
+    }
+    started.elapsed().as_secs_f64() * 1000.0 / f64::from(n.max(1))
+}
+
+/// Creates a user over HTTP and invites one address from 16 connections; `label` keeps the
+/// names of each run apart.
+fn writes(server: &Server, tenant: &Tenant, user_type: &str, label: &str, seconds: u32) -> (Load, Load) {
+    let account = &tenant.account;
+    let body = format!(
+        r#"string.format([[{{"username":"{label}%d","email":"{label}%d@bench.example.com","user_type":"{user_type}","roles":["{}"]}}]], n, n)"#,
+        tenant.user_role
+    );
+    let path = format!("/v1/accounts/{account}/users");
+    let request = Request { method: "POST", path: &path, token: Some(&tenant.token), body: Some(&body) };
+    let created = wrk(&server.base, &request, 16, seconds);
+    let body = format!(
+        r#"string.format([[{{"emails":["{label}%d@invited.example.com"],"user_type":"{user_type}","roles":["{}"]}}]], n)"#,
+        tenant.user_role
+    );
+    let path = format!("/v1/accounts/{account}/invitations");
+    let request = Request { method: "POST", path: &path, token: Some(&tenant.token), body: Some(&body) };
+    let invited = wrk(&server.base, &request, 16, seconds);
+    (created, invited)
+}
+
+/// A list request at 16 connections and at one: pages/s, and the latency of one at a time.
+fn list(server: &Server, tenant: &Tenant, query: &str, seconds: u32) -> (Load, Load) {
+    let path = format!("/v1/accounts/{}/users?limit=50{query}", tenant.account);
+    let request = Request { method: "GET", path: &path, token: Some(&tenant.token), body: None };
+    (wrk(&server.base, &request, 16, seconds), wrk(&server.base, &request, 1, seconds))
+}
+
+fn list_row(backend: &'static str, scenario: String, (many, one): (Load, Load)) -> Row {
+    Row {
+        backend,
+        scenario,
+        figure: format!(
+            "{:.0} pages/s; 1 connection p50 {:.1} ms, p99 {:.1} ms",
+            many.rate(),
+            one.p50_ms,
+            one.p99_ms
+        ),
+        target: "≥ 2,000 pages/s; p99 < 10 ms",
+        requests: many.requests + one.requests,
+        errors: many.errors + one.errors,
+    }
+}
+
+fn thousands(n: usize) -> String {
+    match n {
+        n if n >= 1_000_000 && n.is_multiple_of(1_000_000) => format!("{}M", n / 1_000_000),
+        n if n >= 1_000 && n.is_multiple_of(1_000) => format!("{}k", n / 1_000),
+        n => n.to_string(),
+    }
+}
+
+async fn scenarios(backend: &'static str, db: &Db, size: Size, argon2_ms: f64) -> Vec<Row> {
     let server = Server::start(db).await;
     let pid = server.pid();
+    // Idle: started, migrated and ready, before the first request.
+    let idle = resident_mib(pid);
     let mut rows = Vec::new();
     let stage = stage(&server).await;
     let tenant = &stage.tenant;
     let account = &tenant.account;
-    let idle = resident_mib(pid);
 
     let login = format!(
         r#"[[{{"account":"{}","username":"admin@{}.example.com","password":"{}"}}]]"#,
@@ -196,18 +387,8 @@ async fn scenarios(backend: &'static str, db: &Db, size: Size) -> Vec<Row> {
     );
     let flood = Request { method: "POST", path: "/v1/auth/login", token: None, body: Some(&login) };
     let me = Request { method: "GET", path: "/v1/me", token: Some(&tenant.token), body: None };
-    // One login at a time costs one argon2id verification plus the request around it, so
-    // the machine's limit is at least its cores divided by that time.
-    let single = wrk(&server.base, &flood, 1, size.seconds);
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as f64;
-    let limit = if single.p50_ms > 0.0 { cores * 1000.0 / single.p50_ms } else { 0.0 };
-    rows.push(row(
-        backend,
-        "one login at a time (an argon2id verification and its request)",
-        format!("p50 {:.1} ms: a limit of {limit:.0} logins/s on {cores} cores", single.p50_ms),
-        "—",
-        single,
-    ));
+    let limit = if argon2_ms > 0.0 { cores * 1000.0 / argon2_ms } else { 0.0 };
     let (flood_load, me_load) = std::thread::scope(|scope| {
         let me_run = scope.spawn(|| wrk(&server.base, &me, 1, size.seconds));
         (wrk(&server.base, &flood, 16, size.seconds), me_run.join().expect("the /v1/me run"))
@@ -216,7 +397,7 @@ async fn scenarios(backend: &'static str, db: &Db, size: Size) -> Vec<Row> {
     rows.push(row(
         backend,
         "login flood",
-        format!("{:.0} logins/s, {share:.2} of the limit", flood_load.rate()),
+        format!("{:.0} logins/s, {share:.2} of the limit ({limit:.0}/s)", flood_load.rate()),
         "≥ 0.9 of the limit",
         flood_load,
     ));
@@ -228,17 +409,11 @@ async fn scenarios(backend: &'static str, db: &Db, size: Size) -> Vec<Row> {
         me_load,
     ));
 
-    for (scenario, prefix, user_type) in [
-        ("create user, seat type", "s", &tenant.user_type),
-        ("create user, no-seat type", "k", &stage.no_seat_type),
-    ] {
-        let body = format!(
-            r#"string.format([[{{"username":"{prefix}%d","email":"{prefix}%d@bench.example.com","user_type":"{user_type}","roles":["{}"]}}]], n, n)"#,
-            tenant.user_role
-        );
-        let path = format!("/v1/accounts/{account}/users");
-        let request = Request { method: "POST", path: &path, token: Some(&tenant.token), body: Some(&body) };
-        let load = wrk(&server.base, &request, 16, size.seconds);
+    let (seat, invited) = writes(&server, tenant, &tenant.user_type, "s", size.seconds);
+    let (no_seat, _) = writes(&server, tenant, &stage.no_seat_type, "k", 1);
+    for (scenario, load) in
+        [("create user over HTTP, seat type", seat), ("create user over HTTP, no-seat type", no_seat)]
+    {
         rows.push(row(
             backend,
             scenario,
@@ -247,22 +422,23 @@ async fn scenarios(backend: &'static str, db: &Db, size: Size) -> Vec<Row> {
             load,
         ));
     }
-
-    let body = format!(
-        r#"string.format([[{{"emails":["i%d@invited.example.com"],"user_type":"{}","roles":["{}"]}}]], n)"#,
-        tenant.user_type, tenant.user_role
-    );
-    let path = format!("/v1/accounts/{account}/invitations");
-    let request = Request { method: "POST", path: &path, token: Some(&tenant.token), body: Some(&body) };
-    let load = wrk(&server.base, &request, 16, size.seconds);
+    let load = create_in_process(db, tenant, size.seconds).await;
+    rows.push(row(
+        backend,
+        "create user in-process, seat type",
+        format!("{:.0} users/s", load.rate()),
+        "report",
+        load,
+    ));
     rows.push(row(
         backend,
         "invite one address",
-        format!("{:.0} invitations/s", load.rate()),
+        format!("{:.0} invitations/s", invited.rate()),
         "≥ 2,000",
-        load,
+        invited,
     ));
 
+    let path = format!("/v1/accounts/{account}/invitations");
     let emails: Vec<String> = (0..size.bulk).map(|i| format!("bulk{i}@bulk.example.com")).collect();
     let invite = json!({"emails": emails, "user_type": tenant.user_type, "roles": [tenant.user_role]});
     let started = Instant::now();
@@ -279,35 +455,83 @@ async fn scenarios(backend: &'static str, db: &Db, size: Size) -> Vec<Row> {
         errors: bulk_errors,
     });
 
-    let path = format!("/v1/accounts/{account}/users?limit=50");
-    let request = Request { method: "GET", path: &path, token: Some(&tenant.token), body: None };
-    let many = wrk(&server.base, &request, 16, size.seconds);
-    rows.push(row(
-        backend,
-        "list users, first page of 50",
-        format!("{:.0} pages/s", many.rate()),
-        "≥ 2,000 pages/s",
-        many,
-    ));
-    let one = wrk(&server.base, &request, 1, size.seconds);
-    rows.push(row(
-        backend,
-        "list users, first page, 1 connection",
-        format!("p50 {:.1} ms, p99 {:.1} ms", one.p50_ms, one.p99_ms),
-        "p99 < 10 ms",
-        one,
-    ));
+    let store = SqlStore::open(&StoreConfig::new(db.url.clone())).await.expect("open the store");
+    let mut loaded = 0;
+    let mut rates = Vec::new();
+    for population in size.populations {
+        let took = load_users(&store, tenant, loaded, population).await;
+        eprintln!("bench: {backend}: {} users loaded in {:.1} s", population - loaded, took.as_secs_f64());
+        loaded = population;
+        let at = thousands(population);
+        let (created, invited) =
+            writes(&server, tenant, &tenant.user_type, &format!("at{at}x"), size.population_seconds);
+        rates.push((at.clone(), created.rate(), invited.rate()));
+        rows.push(row(
+            backend,
+            &format!("at {at} users: create user / invite one address"),
+            format!("{:.0} users/s / {:.0} invitations/s", created.rate(), invited.rate()),
+            "flat (within 20 %)",
+            Load {
+                requests: created.requests + invited.requests,
+                errors: created.errors + invited.errors,
+                ..created
+            },
+        ));
+        let middle = loaded_name(population / 2);
+        let cursor = Cursor { key: middle.clone(), id: Uuid::nil() }.encode();
+        let prefix = &middle[..middle.len() - 1];
+        for (kind, query) in [
+            ("first page", String::new()),
+            ("a deep cursor", format!("&cursor={cursor}")),
+            ("a prefix search", format!("&q={prefix}")),
+        ] {
+            let scenario = format!("at {at} users: list 50, {kind}");
+            rows.push(list_row(backend, scenario, list(&server, tenant, &query, size.population_seconds)));
+        }
+    }
+    if let (Some(first), Some(last)) = (rates.first(), rates.last()) {
+        let ratio = |a: f64, b: f64| if a > 0.0 { b / a } else { 0.0 };
+        rows.push(Row {
+            backend,
+            scenario: format!("writes at {} against {}", last.0, first.0),
+            figure: format!(
+                "creations {:.2}×, invitations {:.2}×",
+                ratio(first.1, last.1),
+                ratio(first.2, last.2)
+            ),
+            target: "within 20 % (0.8× to 1.2×)",
+            requests: 0,
+            errors: 0,
+        });
+    }
+    drop(store);
 
-    let loaded = resident_mib(pid);
+    let after = resident_mib(pid);
     rows.push(Row {
         backend,
         scenario: "server resident memory, idle / after the load".to_owned(),
-        figure: format!("{idle:.0} / {loaded:.0} MiB"),
+        figure: format!("{idle:.0} / {after:.0} MiB"),
         target: "< 50 / < 200",
         requests: 0,
         errors: 0,
     });
     drop(server);
+    if backend == "SQLite" {
+        // Open the file of the largest population again, as a restart would.
+        let started = Instant::now();
+        let again = Server::start(db).await;
+        let (status, _) = again.call(Method::GET, "/readyz", None, None).await;
+        let took = started.elapsed();
+        rows.push(Row {
+            backend,
+            scenario: format!("start-up to `/readyz` on a file of {} users", thousands(loaded)),
+            figure: format!("{:.0} ms", took.as_secs_f64() * 1000.0),
+            target: "< 1,000 ms",
+            requests: 1,
+            errors: u64::from(status != StatusCode::OK),
+        });
+        drop(again);
+    }
     rows
 }
 
@@ -352,14 +576,36 @@ async fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let quick = args.iter().any(|a| a == "--quick");
     let write = args.iter().position(|a| a == "--write").and_then(|i| args.get(i + 1)).cloned();
-    let size = if quick { Size { seconds: 1, bulk: 50 } } else { Size { seconds: 10, bulk: 1_000 } };
+    let size = if quick {
+        Size { seconds: 1, population_seconds: 1, bulk: 50, populations: [200, 500, 1_000], verifications: 2 }
+    } else {
+        Size {
+            seconds: 10,
+            population_seconds: 5,
+            bulk: 1_000,
+            populations: [10_000, 100_000, 1_000_000],
+            verifications: 20,
+        }
+    };
 
-    let mut rows = Vec::new();
+    let argon2_ms = argon2_verification_ms(size.verifications).await;
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let mut rows = vec![Row {
+        backend: "—",
+        scenario: "one argon2id verification with usher's parameters, in-process".to_owned(),
+        figure: format!(
+            "{argon2_ms:.1} ms: a limit of {:.0} logins/s on {cores} cores",
+            cores as f64 * 1000.0 / argon2_ms.max(f64::EPSILON)
+        ),
+        target: "—",
+        requests: u64::from(size.verifications),
+        errors: 0,
+    }];
     let sqlite = Db::sqlite().await;
-    rows.extend(scenarios("SQLite", &sqlite, size).await);
+    rows.extend(scenarios("SQLite", &sqlite, size, argon2_ms).await);
     sqlite.drop_database().await;
     if let Some(postgres) = Db::postgres().await {
-        rows.extend(scenarios("PostgreSQL", &postgres, size).await);
+        rows.extend(scenarios("PostgreSQL", &postgres, size, argon2_ms).await);
         postgres.drop_database().await;
     }
 

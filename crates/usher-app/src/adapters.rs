@@ -9,9 +9,27 @@ use argon2::{Algorithm, Argon2, Block, Params, Version};
 use async_trait::async_trait;
 use uuid::Uuid;
 
-use usher_domain::ports::{Clock, HashError, IdGen, PasswordHasher, TokenGen};
+use usher_domain::password::ShippedPasswordList;
+use usher_domain::ports::{Clock, HashError, IdGen, MailcheckerList, PasswordHasher, Store, TokenGen};
+use usher_domain::rules::ThrottlePolicy;
+use usher_domain::service::Ports;
 use usher_domain::time::Timestamp;
 use usher_domain::value::{PasswordHash, PlainPassword};
+
+/// The ports `usher serve` runs the use cases with around `store`: these adapters, the
+/// shipped breached-password list, mailchecker's disposable domains and the standard throttle.
+pub fn ports(store: Arc<dyn Store>, hasher: Argon2Hasher) -> Ports {
+    Ports {
+        store,
+        clock: Arc::new(SystemClock),
+        ids: Arc::new(UuidV7Ids),
+        tokens: Arc::new(OsTokens),
+        hasher: Arc::new(hasher),
+        breached: Arc::new(ShippedPasswordList),
+        disposable: Arc::new(MailcheckerList),
+        throttle: ThrottlePolicy::standard(),
+    }
+}
 
 /// The operating system's clock.
 #[derive(Debug, Clone, Copy, Default)]

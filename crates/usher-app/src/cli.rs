@@ -7,8 +7,7 @@ use std::time::Duration;
 use clap::{Parser, Subcommand, ValueEnum};
 
 use usher_domain::password::{PasswordPolicy, ShippedPasswordList};
-use usher_domain::ports::{MailcheckerList, Store, TokenGen};
-use usher_domain::rules::ThrottlePolicy;
+use usher_domain::ports::{Store, TokenGen};
 use usher_domain::service::Ports;
 use usher_domain::service::accounts::{AccountError, bootstrap_operator};
 use usher_domain::service::mail::DeliveryPolicy;
@@ -16,7 +15,7 @@ use usher_domain::value::PlainPassword;
 use usher_http::{AppState, HttpConfig, Readiness};
 use usher_store::{SqlStore, StoreConfig, StoreError};
 
-use crate::adapters::{Argon2Hasher, OsTokens, SystemClock, UuidV7Ids};
+use crate::adapters::{Argon2Hasher, OsTokens, ports};
 
 /// User administration for multi-tenant business software.
 #[derive(Debug, Parser)]
@@ -345,25 +344,12 @@ async fn shutdown_signal() {
 /// How often a dispatcher with nothing to do looks at the outbox again.
 const DISPATCH_INTERVAL: Duration = Duration::from_millis(500);
 
-fn ports(store: Arc<SqlStore>, hasher: Argon2Hasher) -> Ports {
-    Ports {
-        store: store as Arc<dyn Store>,
-        clock: Arc::new(SystemClock),
-        ids: Arc::new(UuidV7Ids),
-        tokens: Arc::new(OsTokens),
-        hasher: Arc::new(hasher),
-        breached: Arc::new(ShippedPasswordList),
-        disposable: Arc::new(MailcheckerList),
-        throttle: ThrottlePolicy::standard(),
-    }
-}
-
 async fn dispatch(args: DispatchArgs) -> Result<(), CommandError> {
     init_logs(args.log_format);
     let store = Arc::new(SqlStore::open(&args.database.config()).await?);
     let mailer = args.mail.mailer()?;
     let renderer = args.mail.renderer(&args.public_url)?;
-    let ports = ports(store.clone(), Argon2Hasher::new(1));
+    let ports = ports(store.clone() as Arc<dyn Store>, Argon2Hasher::new(1));
     say(&format!("dispatching: {}", args.mail.target));
     usher_mail::run_dispatcher(
         ports,
@@ -388,7 +374,7 @@ async fn serve(args: ServeArgs) -> Result<(), CommandError> {
     let mailer = args.mail.mailer()?;
     let workers =
         args.hash_workers.unwrap_or_else(|| std::thread::available_parallelism().map_or(2, usize::from));
-    let ports = ports(store.clone(), Argon2Hasher::new(workers));
+    let ports = ports(store.clone() as Arc<dyn Store>, Argon2Hasher::new(workers));
     bootstrap(&ports, args.bootstrap_password).await?;
     let bound = usher_http::bind(&args.listen)
         .await

@@ -115,6 +115,15 @@ pub trait CatalogRepo: Send {
 pub trait UserRepo: Send {
     /// Inserts a user; `Duplicate { field: "username" | "email" }` on a taken key (case-insensitive, NFC).
     async fn insert_user(&mut self, user: &User) -> Result<(), RepoError>;
+    /// Inserts many users, all or none, as [`UserRepo::insert_user`] would one by one. The
+    /// bulk paths (imports, provisioning, loading a benchmark) use it; an adapter may write
+    /// them in a few multi-row statements.
+    async fn insert_users(&mut self, users: &[User]) -> Result<(), RepoError> {
+        for user in users {
+            self.insert_user(user).await?;
+        }
+        Ok(())
+    }
     /// Replaces a user if its stored version equals `user.version` (then increments it), else `Stale`.
     async fn update_user(&mut self, user: &User) -> Result<(), RepoError>;
     /// Records a successful login at `at`, without a version check or a version change:

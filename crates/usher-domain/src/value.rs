@@ -544,7 +544,7 @@ pub struct SeatCount(u32);
 
 impl SeatCount {
     /// The largest seat count one user type may have.
-    pub const MAX: u32 = 1_000_000;
+    pub const MAX: u32 = 10_000_000;
     /// Parses a count.
     pub fn new(count: i64) -> Result<SeatCount, ValueError> {
         match u32::try_from(count) {

@@ -61,6 +61,7 @@ macro_rules! store_contract {
             r23_seat_totals_belong_to_the_operator,
             r23_seats_and_types_of_the_tenant_only,
             // users.rs
+            r1_r5_bulk_insert_writes_all_or_none,
             r3_enabled_users_need_a_role,
             r4_roles_above_the_ceiling_or_the_granters_permissions_are_refused,
             r5_usernames_are_unique_ignoring_case_and_composition,

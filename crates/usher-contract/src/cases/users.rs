@@ -542,3 +542,54 @@ pub async fn every_change_answers_the_stored_version(store: Arc<dyn Store>) {
     let changed = users::erase_user(&h.ports, admin, user.id).await.unwrap();
     check(&mut last, changed.version, stored(user.id).await, "erase");
 }
+
+/// R1, R5: a bulk insert writes every user with its roles, or none of them: a batch with one
+/// taken address leaves nothing behind, and the seat figures count exactly what was written.
+pub async fn r1_r5_bulk_insert_writes_all_or_none(store: Arc<dyn Store>) {
+    use usher_domain::id::UserId;
+    use usher_domain::model::{Newcomer, Origin, User};
+    use usher_domain::value::{Email, Username};
+    let h = Harness::new(store);
+    let tenant = h.tenant("acme", 10).await;
+    let now = h.ports.clock.now();
+    let newcomer = |n: u128, email: &str| User {
+        roles: BTreeSet::from([tenant.user_role]),
+        ..User::new(
+            UserId::from_uuid(uuid::Uuid::from_u128(0xb01c_0000 + n)),
+            Newcomer {
+                root: tenant.account.id,
+                account: tenant.account.id,
+                username: Username::parse(&format!("bulk{n}")).unwrap(),
+                email: Email::parse(email).unwrap(),
+                user_type: tenant.user_type.id,
+                origin: Origin::Admin,
+            },
+            now,
+        )
+    };
+    let clash = [newcomer(1, "fresh@example.com"), newcomer(2, tenant.admin.email.as_str())];
+    let mut tx = h.ports.store.begin().await.unwrap();
+    let err = tx.insert_users(&clash).await.unwrap_err();
+    assert!(matches!(err, RepoError::Duplicate { field: "email", .. }), "{err:?}");
+    drop(tx);
+    let mut tx = h.ports.store.begin().await.unwrap();
+    assert!(
+        tx.user_by_username(tenant.account.id, &Username::parse("bulk1").unwrap().key())
+            .await
+            .unwrap()
+            .is_none()
+    );
+    drop(tx);
+    assert_eq!(seats_of(&h, &tenant).await.0, 0, "nothing of the failed batch holds a seat");
+    let users: Vec<User> = (10..13).map(|n| newcomer(n, &format!("bulk{n}@example.com"))).collect();
+    let mut tx = h.ports.store.begin().await.unwrap();
+    tx.insert_users(&users).await.unwrap();
+    tx.commit().await.unwrap();
+    let mut tx = h.ports.store.begin().await.unwrap();
+    for user in &users {
+        assert_eq!(tx.user(user.id).await.unwrap().as_ref(), Some(user));
+    }
+    drop(tx);
+    assert_eq!(seats_of(&h, &tenant).await, (3, 0, 10));
+    assert_eq!(recount(&h, &tenant).await, (3, 0, 10));
+}

@@ -49,10 +49,10 @@ pub(crate) struct NewAccountBody {
     /// link is sent.
     admin_password: Option<Text<NewPasswordKind>>,
     /// Seats of the built-in `admin` type (at least 1).
-    #[oai(default = "one", validator(minimum(value = "1"), maximum(value = "1000000")))]
+    #[oai(default = "one", validator(minimum(value = "1"), maximum(value = "10000000")))]
     admin_seats: u32,
     /// Seats of the built-in `user` type.
-    #[oai(default, validator(maximum(value = "1000000")))]
+    #[oai(default, validator(maximum(value = "10000000")))]
     user_seats: u32,
 }
 
