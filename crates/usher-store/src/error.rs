@@ -1,7 +1,7 @@
 //! Errors: [`StoreError`] for connecting and migrating, and the mapping of database errors to
 //! the domain's [`RepoError`] (a unique violation names the entity and field it protects).
 
-use sea_orm::{DbErr, SqlErr};
+use sea_orm::{DbErr, RuntimeErr, SqlErr};
 use usher_domain::error::RepoError;
 
 /// Why the store could not be opened or migrated.
@@ -58,5 +58,20 @@ pub(crate) fn repo(err: DbErr) -> RepoError {
             .unwrap_or(("row", "id"));
         return RepoError::Duplicate { entity, field };
     }
+    if lost_a_race(&err) {
+        return RepoError::Stale { entity: "row" };
+    }
     RepoError::backend(err)
+}
+
+/// Whether PostgreSQL ended the statement because two transactions waited on each other
+/// (`40P01`, e.g. a user disabled and enabled at once, each holding what the other's seat
+/// pool update needs) or could not serialise it (`40001`). The other transaction went on; this
+/// one lost a race, which the use case answers as a conflict to retry, never as a failure.
+fn lost_a_race(err: &DbErr) -> bool {
+    let (DbErr::Exec(RuntimeErr::SqlxError(error)) | DbErr::Query(RuntimeErr::SqlxError(error))) = err else {
+        return false;
+    };
+    let sea_orm::sqlx::Error::Database(database) = error.as_ref() else { return false };
+    matches!(database.code().as_deref(), Some("40P01" | "40001"))
 }

@@ -150,9 +150,7 @@ pub async fn create_user_from_contact(
         state: UserState::Active,
     };
     check_draft(ports, tx.as_mut(), actor, draft, true).await?;
-    if tx.user_by_email(root, &email).await?.is_some() {
-        return Err(UserError::EmailTaken { email: email.to_string() });
-    }
+    // A taken address is refused by the unique index on insert, below.
     let profile = Profile {
         first_name,
         last_name: Some(last_name),

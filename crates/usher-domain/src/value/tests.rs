@@ -148,7 +148,8 @@ fn permission_round_trips_through_its_text() {
 #[test]
 fn seat_count_refuses_negative_and_huge_numbers() {
     assert!(SeatCount::new(-1).is_err());
-    assert!(SeatCount::new(1_000_001).is_err());
+    assert!(SeatCount::new(10_000_001).is_err());
+    assert_eq!(SeatCount::new(10_000_000).unwrap().get(), SeatCount::MAX);
     assert_eq!(SeatCount::new(10).unwrap().get(), 10);
 }
 

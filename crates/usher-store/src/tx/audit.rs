@@ -12,7 +12,7 @@ impl AuditRepo for SqlTx {
         let mut select =
             audit_event::Entity::find().filter(audit_event::Column::RootId.eq(query.root.as_uuid()));
         if let Some(within) =
-            within_condition(&self.txn, audit_event::Column::AccountId, &query.within).await?
+            within_condition(&self.txn, audit_event::Column::AccountId, &query.within, query.root).await?
         {
             select = select.filter(within);
         }

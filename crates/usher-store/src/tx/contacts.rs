@@ -40,7 +40,9 @@ impl ContactRepo for SqlTx {
 
     async fn list_contacts(&mut self, query: &ContactQuery) -> Result<Page<Contact>, RepoError> {
         let mut select = contact::Entity::find().filter(contact::Column::RootId.eq(query.root.as_uuid()));
-        if let Some(within) = within_condition(&self.txn, contact::Column::AccountId, &query.within).await? {
+        if let Some(within) =
+            within_condition(&self.txn, contact::Column::AccountId, &query.within, query.root).await?
+        {
             select = select.filter(within);
         }
         if let Some(cursor) = &query.page.after {

@@ -88,7 +88,7 @@ impl InvitationRepo for SqlTx {
         let mut select =
             invitation::Entity::find().filter(invitation::Column::RootId.eq(query.root.as_uuid()));
         if let Some(within) =
-            within_condition(&self.txn, invitation::Column::AccountId, &query.within).await?
+            within_condition(&self.txn, invitation::Column::AccountId, &query.within, query.root).await?
         {
             select = select.filter(within);
         }

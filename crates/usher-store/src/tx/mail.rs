@@ -10,7 +10,9 @@ impl OutboxRepo for SqlTx {
 
     async fn list_mail(&mut self, query: &MailQuery) -> Result<Page<QueuedMail>, RepoError> {
         let mut select = outbox::Entity::find().filter(outbox::Column::RootId.eq(query.root.as_uuid()));
-        if let Some(within) = within_condition(&self.txn, outbox::Column::AccountId, &query.within).await? {
+        if let Some(within) =
+            within_condition(&self.txn, outbox::Column::AccountId, &query.within, query.root).await?
+        {
             select = select.filter(within);
         }
         if let Some(state) = query.state {

@@ -130,6 +130,8 @@ fn queries(catalog: &Catalog) -> BTreeMap<&'static str, UserQuery> {
     let cursor = Cursor { key: "user5".to_owned(), id: Uuid::nil() };
     BTreeMap::from([
         ("first page by username", base.clone()),
+        // What the API asks for an administrator of the root: the root's own subtree.
+        ("first page within the root", UserQuery { within: BTreeSet::from([catalog.root]), ..base.clone() }),
         ("next page by username", UserQuery { page: PageRequest::after(cursor.clone(), 50), ..base.clone() }),
         ("by state", UserQuery { state: Some(UserState::Disabled), ..base.clone() }),
         ("by type", UserQuery { user_type: Some(catalog.user_type), ..base.clone() }),

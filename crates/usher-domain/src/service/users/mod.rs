@@ -204,9 +204,7 @@ pub async fn create_user(
     };
     check_draft(ports, tx.as_mut(), actor, draft, true).await?;
     check_sales_representative(tx.as_mut(), root, command.sales_representative).await?;
-    if tx.user_by_email(root, &email).await?.is_some() {
-        return Err(UserError::EmailTaken { email: email.to_string() });
-    }
+    // A taken address is refused by the unique index on insert (`from_insert`).
     let username =
         choose_username(tx.as_mut(), &settings, root, command.username.as_deref(), &email, &profile).await?;
     let now = ports.now();
