@@ -141,6 +141,21 @@ pub trait UserRepo: Send {
     ) -> Result<Option<User>, RepoError>;
     /// A user by email within a root.
     async fn user_by_email(&mut self, root: AccountId, email: &Email) -> Result<Option<User>, RepoError>;
+    /// The addresses among `emails` that users of `root` have, as [`UserRepo::user_by_email`]
+    /// finds them one by one; a bulk invitation asks once for all of its addresses.
+    async fn taken_emails(
+        &mut self,
+        root: AccountId,
+        emails: &[Email],
+    ) -> Result<BTreeSet<Email>, RepoError> {
+        let mut taken = BTreeSet::new();
+        for email in emails {
+            if self.user_by_email(root, email).await?.is_some() {
+                taken.insert(email.clone());
+            }
+        }
+        Ok(taken)
+    }
     /// A page of users, ordered by username key then id.
     async fn list_users(&mut self, query: &UserQuery) -> Result<Page<User>, RepoError>;
     /// Whether the user acted in the system (an audit event with the user as actor).
@@ -167,6 +182,14 @@ pub trait InvitationRepo: Send {
     /// Inserts an invitation; `Duplicate { field: "email" }` when the root already has a
     /// stored-pending invitation for the address.
     async fn insert_invitation(&mut self, invitation: &Invitation) -> Result<(), RepoError>;
+    /// Inserts many invitations, all or none, as [`InvitationRepo::insert_invitation`] would
+    /// one by one.
+    async fn insert_invitations(&mut self, invitations: &[Invitation]) -> Result<(), RepoError> {
+        for invitation in invitations {
+            self.insert_invitation(invitation).await?;
+        }
+        Ok(())
+    }
     /// Replaces an invitation if its stored state equals `expected`, else `Stale` (single use, R11).
     async fn update_invitation(
         &mut self,
@@ -177,6 +200,19 @@ pub trait InvitationRepo: Send {
     async fn invitation(&mut self, id: InvitationId) -> Result<Option<Invitation>, RepoError>;
     /// An invitation by the hash of its current token.
     async fn invitation_by_token(&mut self, hash: &TokenHash) -> Result<Option<Invitation>, RepoError>;
+    /// The stored-pending invitations (expired or not) of any of `emails` in a root, as
+    /// [`InvitationRepo::pending_invitation_for`] finds them one by one, in any order.
+    async fn pending_invitations_for(
+        &mut self,
+        root: AccountId,
+        emails: &[Email],
+    ) -> Result<Vec<Invitation>, RepoError> {
+        let mut found = Vec::new();
+        for email in emails {
+            found.extend(self.pending_invitation_for(root, email).await?);
+        }
+        Ok(found)
+    }
     /// The stored-pending invitation (expired or not) of an address in a root.
     async fn pending_invitation_for(
         &mut self,
@@ -295,6 +331,13 @@ pub trait AuditRepo: Send {
 pub trait OutboxRepo: Send {
     /// Enqueues a mail.
     async fn enqueue_mail(&mut self, mail: &OutboxMail) -> Result<(), RepoError>;
+    /// Enqueues many mails, all or none, as [`OutboxRepo::enqueue_mail`] would one by one.
+    async fn enqueue_mails(&mut self, mails: &[OutboxMail]) -> Result<(), RepoError> {
+        for mail in mails {
+            self.enqueue_mail(mail).await?;
+        }
+        Ok(())
+    }
     /// A page of queued mail with its delivery, oldest first.
     async fn list_mail(&mut self, query: &MailQuery) -> Result<Page<QueuedMail>, RepoError>;
     /// One queued mail with its delivery.

@@ -9,15 +9,16 @@ use crate::authz::{Actor, Denied, GrantDenied};
 use crate::error::{Invalid, RepoError, field};
 use crate::id::{AccountId, InvitationId, RoleId, UserId, UserTypeId};
 use crate::model::{
-    Invitation, InvitationState, InvitationStatus, MailMessage, Newcomer, Origin, Profile, User, UserState,
+    Invitation, InvitationState, InvitationStatus, MailMessage, Newcomer, Origin, OutboxMail, Profile, User,
+    UserState,
 };
 use crate::password::PasswordRejected;
 use crate::ports::{InvitationQuery, Page, PageRequest, Tx};
 use crate::rules::{NoSeatAvailable, RoleRequired, check_seats};
 use crate::service::users::UserError;
 use crate::service::{
-    AuditEntry, Draft, Gate, Ports, check_draft, choose_username, common_errors, diff, enqueue, guard,
-    load_account, load_settings, load_user_type, lock_seats, record, record_user, reject_member_type,
+    AuditEntry, Draft, Gate, Ports, check_draft, choose_username, common_errors, diff, guard, load_account,
+    load_settings, load_user_type, lock_seats, outbox_mail, record, record_user, reject_member_type,
     user_view,
 };
 use crate::value::{Access, Email, Locale, Module, Permission, PlainPassword, SecretToken};
@@ -189,21 +190,50 @@ pub async fn invite(
         locale,
     };
     let mut usage = lock_seats(tx.as_mut(), root, &user_type, now).await?;
+    // First what needs no store, then one lookup of users and one of invitations for every
+    // remaining address, then one multi-row insert each of invitations and mails.
     let mut seen = BTreeSet::new();
-    let mut outcomes = Vec::with_capacity(command.emails.len());
-    for raw in command.emails {
-        let outcome = match Email::parse(&raw) {
-            Err(_) => InviteOutcome::InvalidEmail,
-            Ok(email) if !seen.insert(email.clone()) => InviteOutcome::DuplicateInRequest,
-            Ok(email) if ports.disposable.is_disposable(&email) => InviteOutcome::DisposableEmail,
-            Ok(email) if tx.user_by_email(root, &email).await?.is_some() => InviteOutcome::ExistingUser,
-            Ok(email) => match tx.pending_invitation_for(root, &email).await? {
+    let screened: Vec<(String, Result<Email, InviteOutcome>)> = command
+        .emails
+        .into_iter()
+        .map(|raw| {
+            let screened = match Email::parse(&raw) {
+                Err(_) => Err(InviteOutcome::InvalidEmail),
+                Ok(email) if !seen.insert(email.clone()) => Err(InviteOutcome::DuplicateInRequest),
+                Ok(email) if ports.disposable.is_disposable(&email) => Err(InviteOutcome::DisposableEmail),
+                Ok(email) => Ok(email),
+            };
+            (raw, screened)
+        })
+        .collect();
+    let candidates: Vec<Email> = screened.iter().filter_map(|(_, s)| s.as_ref().ok().cloned()).collect();
+    let taken = tx.taken_emails(root, &candidates).await?;
+    let mut pending: BTreeMap<Email, Invitation> = tx
+        .pending_invitations_for(root, &candidates)
+        .await?
+        .into_iter()
+        .map(|invitation| (invitation.email.clone(), invitation))
+        .collect();
+    let (mut fresh, mut mails) = (Vec::new(), Vec::new());
+    let mut outcomes = Vec::with_capacity(screened.len());
+    for (raw, screened) in screened {
+        let outcome = match screened {
+            Err(outcome) => outcome,
+            Ok(email) if taken.contains(&email) => InviteOutcome::ExistingUser,
+            Ok(email) => match pending.remove(&email) {
                 Some(found) if found.status(now) == InvitationStatus::Pending => {
                     InviteOutcome::AlreadyInvited
                 }
                 _ if check_seats(&user_type, &usage, 1).is_err() => InviteOutcome::NoSeat,
                 expired => {
-                    let invitation = issue(ports, tx.as_mut(), actor, &template, email, expired).await?;
+                    let renewing = expired.is_some();
+                    let (invitation, mail) = prepare(ports, actor, &template, email, expired);
+                    if renewing {
+                        tx.update_invitation(&invitation, InvitationState::Pending).await?;
+                    } else {
+                        fresh.push(invitation.clone());
+                    }
+                    mails.push(mail);
                     if user_type.consumes_seat {
                         usage.reserved += 1;
                     }
@@ -213,6 +243,8 @@ pub async fn invite(
         };
         outcomes.push((raw, outcome));
     }
+    tx.insert_invitations(&fresh).await?;
+    tx.enqueue_mails(&mails).await?;
     let mut tally: BTreeMap<&'static str, usize> = BTreeMap::new();
     for (_, outcome) in &outcomes {
         *tally.entry(outcome.code()).or_default() += 1;
@@ -240,6 +272,27 @@ async fn issue(
     email: Email,
     expired: Option<Invitation>,
 ) -> Result<Invitation, InviteError> {
+    let renewing = expired.is_some();
+    let (invitation, mail) = prepare(ports, actor, template, email, expired);
+    if renewing {
+        tx.update_invitation(&invitation, InvitationState::Pending).await?;
+    } else {
+        tx.insert_invitation(&invitation).await?;
+    }
+    tx.enqueue_mail(&mail).await?;
+    Ok(invitation)
+}
+
+/// A new invitation (or an expired one renewed: a new link, a new expiry, sent once more)
+/// and its mail, for the caller to write; a renewed one is written with
+/// `update_invitation(…, Pending)`.
+fn prepare(
+    ports: &Ports,
+    actor: &Actor,
+    template: &Template<'_>,
+    email: Email,
+    expired: Option<Invitation>,
+) -> (Invitation, OutboxMail) {
     let now = ports.now();
     let token = ports.new_token("");
     let expires_at = now.plus(template.lifetime.duration());
@@ -255,31 +308,26 @@ async fn issue(
             old.expires_at = expires_at;
             old.send_count += 1;
             old.updated_at = now;
-            tx.update_invitation(&old, InvitationState::Pending).await?;
             old
         }
-        None => {
-            let invitation = Invitation {
-                id: ports.new_id(InvitationId::from_uuid),
-                root: template.root,
-                account: template.account,
-                email,
-                user_type: template.user_type,
-                roles: template.roles.clone(),
-                scope: template.scope.clone(),
-                invited_by: actor.reference(),
-                token_hash: token.hash(),
-                state: InvitationState::Pending,
-                expires_at,
-                send_count: 1,
-                created_at: now,
-                updated_at: now,
-                accepted_user: None,
-                locale: template.locale.clone(),
-            };
-            tx.insert_invitation(&invitation).await?;
-            invitation
-        }
+        None => Invitation {
+            id: ports.new_id(InvitationId::from_uuid),
+            root: template.root,
+            account: template.account,
+            email,
+            user_type: template.user_type,
+            roles: template.roles.clone(),
+            scope: template.scope.clone(),
+            invited_by: actor.reference(),
+            token_hash: token.hash(),
+            state: InvitationState::Pending,
+            expires_at,
+            send_count: 1,
+            created_at: now,
+            updated_at: now,
+            accepted_user: None,
+            locale: template.locale.clone(),
+        },
     };
     let message = MailMessage::Invitation {
         invitation: invitation.id,
@@ -288,8 +336,8 @@ async fn issue(
         expires_at,
     };
     let locale = invitation.locale.clone();
-    enqueue(ports, tx, invitation.root, invitation.account, &invitation.email, locale, message).await?;
-    Ok(invitation)
+    let mail = outbox_mail(ports, invitation.root, invitation.account, &invitation.email, locale, message);
+    (invitation, mail)
 }
 
 /// Invitations of an account subtree, optionally by status.

@@ -8,6 +8,18 @@ impl InvitationRepo for SqlTx {
         insert(&self.txn, codec::invitation_row(invitation)?.into_active_model()).await
     }
 
+    async fn insert_invitations(&mut self, invitations: &[Invitation]) -> Result<(), RepoError> {
+        // PostgreSQL binds at most 65,535 values a statement, and an invitation row has 16.
+        for batch in invitations.chunks(1_000) {
+            let rows = batch
+                .iter()
+                .map(|invitation| codec::invitation_row(invitation).map(IntoActiveModel::into_active_model))
+                .collect::<Result<Vec<_>, _>>()?;
+            invitation::Entity::insert_many(rows).exec_without_returning(&self.txn).await.map_err(repo)?;
+        }
+        Ok(())
+    }
+
     async fn update_invitation(
         &mut self,
         value: &Invitation,
@@ -37,6 +49,27 @@ impl InvitationRepo for SqlTx {
             .await
             .map_err(repo)?;
         row.map(codec::invitation_from_row).transpose()
+    }
+
+    async fn pending_invitations_for(
+        &mut self,
+        root: AccountId,
+        emails: &[Email],
+    ) -> Result<Vec<Invitation>, RepoError> {
+        let mut found = Vec::new();
+        for batch in emails.chunks(1_000) {
+            let rows = invitation::Entity::find()
+                .filter(invitation::Column::RootId.eq(root.as_uuid()))
+                .filter(invitation::Column::Email.is_in(batch.iter().map(Email::as_str)))
+                .filter(invitation::Column::State.eq(codec::invitation_state_text(InvitationState::Pending)))
+                .all(&self.txn)
+                .await
+                .map_err(repo)?;
+            for row in rows {
+                found.push(codec::invitation_from_row(row)?);
+            }
+        }
+        Ok(found)
     }
 
     async fn pending_invitation_for(

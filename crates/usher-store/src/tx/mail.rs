@@ -8,6 +8,17 @@ impl OutboxRepo for SqlTx {
         insert(&self.txn, codec::mail_row(mail)?.into_active_model()).await
     }
 
+    async fn enqueue_mails(&mut self, mails: &[OutboxMail]) -> Result<(), RepoError> {
+        for batch in mails.chunks(1_000) {
+            let rows = batch
+                .iter()
+                .map(|mail| codec::mail_row(mail).map(IntoActiveModel::into_active_model))
+                .collect::<Result<Vec<_>, _>>()?;
+            outbox::Entity::insert_many(rows).exec_without_returning(&self.txn).await.map_err(repo)?;
+        }
+        Ok(())
+    }
+
     async fn list_mail(&mut self, query: &MailQuery) -> Result<Page<QueuedMail>, RepoError> {
         let mut select = outbox::Entity::find().filter(outbox::Column::RootId.eq(query.root.as_uuid()));
         if let Some(within) =

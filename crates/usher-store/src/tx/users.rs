@@ -95,6 +95,28 @@ impl UserRepo for SqlTx {
         .await
     }
 
+    async fn taken_emails(
+        &mut self,
+        root: AccountId,
+        emails: &[Email],
+    ) -> Result<BTreeSet<Email>, RepoError> {
+        let mut taken = BTreeSet::new();
+        for batch in emails.chunks(1_000) {
+            let found: Vec<String> = user::Entity::find()
+                .select_only()
+                .column(user::Column::Email)
+                .filter(user::Column::RootId.eq(root.as_uuid()))
+                .filter(user::Column::Email.is_in(batch.iter().map(Email::as_str)))
+                .into_tuple()
+                .all(&self.txn)
+                .await
+                .map_err(repo)?;
+            let found: BTreeSet<&str> = found.iter().map(String::as_str).collect();
+            taken.extend(batch.iter().filter(|email| found.contains(email.as_str())).cloned());
+        }
+        Ok(taken)
+    }
+
     async fn list_users(&mut self, query: &UserQuery) -> Result<Page<User>, RepoError> {
         let rows =
             list_users_select(&self.txn, self.backend, query).await?.all(&self.txn).await.map_err(repo)?;

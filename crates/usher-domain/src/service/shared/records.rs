@@ -78,7 +78,19 @@ pub(crate) async fn enqueue(
     locale: Option<Locale>,
     message: MailMessage,
 ) -> Result<(), RepoError> {
-    let mail = OutboxMail {
+    tx.enqueue_mail(&outbox_mail(ports, root, account, to, locale, message)).await
+}
+
+/// A mail for the outbox, written by [`enqueue`] or, many at once, by `enqueue_mails`.
+pub(crate) fn outbox_mail(
+    ports: &Ports,
+    root: AccountId,
+    account: AccountId,
+    to: &Email,
+    locale: Option<Locale>,
+    message: MailMessage,
+) -> OutboxMail {
+    OutboxMail {
         id: ports.new_id(MailId::from_uuid),
         root,
         account,
@@ -86,8 +98,7 @@ pub(crate) async fn enqueue(
         locale,
         message,
         created_at: ports.now(),
-    };
-    tx.enqueue_mail(&mail).await
+    }
 }
 
 /// The audit view of a user: every field but secrets (a [`UserAuditView`]).
