@@ -290,6 +290,20 @@ where
     Ok(())
 }
 
+/// Inserts rows in multi-row statements of 1,000: PostgreSQL binds at most 65,535 values a
+/// statement, and no row here has more than 27 columns.
+async fn insert_all<A>(txn: &DatabaseTransaction, rows: Vec<A>) -> Result<(), RepoError>
+where
+    A: ActiveModelTrait + Send,
+{
+    let mut rows = rows.into_iter().peekable();
+    while rows.peek().is_some() {
+        let batch: Vec<A> = rows.by_ref().take(1_000).collect();
+        <A::Entity as EntityTrait>::insert_many(batch).exec_without_returning(txn).await.map_err(repo)?;
+    }
+    Ok(())
+}
+
 #[async_trait]
 impl Tx for SqlTx {
     async fn commit(self: Box<Self>) -> Result<(), RepoError> {

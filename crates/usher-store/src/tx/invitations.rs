@@ -9,15 +9,11 @@ impl InvitationRepo for SqlTx {
     }
 
     async fn insert_invitations(&mut self, invitations: &[Invitation]) -> Result<(), RepoError> {
-        // PostgreSQL binds at most 65,535 values a statement, and an invitation row has 16.
-        for batch in invitations.chunks(1_000) {
-            let rows = batch
-                .iter()
-                .map(|invitation| codec::invitation_row(invitation).map(IntoActiveModel::into_active_model))
-                .collect::<Result<Vec<_>, _>>()?;
-            invitation::Entity::insert_many(rows).exec_without_returning(&self.txn).await.map_err(repo)?;
-        }
-        Ok(())
+        let rows = invitations
+            .iter()
+            .map(|invitation| codec::invitation_row(invitation).map(IntoActiveModel::into_active_model))
+            .collect::<Result<Vec<_>, _>>()?;
+        insert_all(&self.txn, rows).await
     }
 
     async fn update_invitation(

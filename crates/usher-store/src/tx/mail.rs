@@ -9,14 +9,11 @@ impl OutboxRepo for SqlTx {
     }
 
     async fn enqueue_mails(&mut self, mails: &[OutboxMail]) -> Result<(), RepoError> {
-        for batch in mails.chunks(1_000) {
-            let rows = batch
-                .iter()
-                .map(|mail| codec::mail_row(mail).map(IntoActiveModel::into_active_model))
-                .collect::<Result<Vec<_>, _>>()?;
-            outbox::Entity::insert_many(rows).exec_without_returning(&self.txn).await.map_err(repo)?;
-        }
-        Ok(())
+        let rows = mails
+            .iter()
+            .map(|mail| codec::mail_row(mail).map(IntoActiveModel::into_active_model))
+            .collect::<Result<Vec<_>, _>>()?;
+        insert_all(&self.txn, rows).await
     }
 
     async fn list_mail(&mut self, query: &MailQuery) -> Result<Page<QueuedMail>, RepoError> {

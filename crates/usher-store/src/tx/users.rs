@@ -10,30 +10,21 @@ impl UserRepo for SqlTx {
     }
 
     async fn insert_users(&mut self, users: &[User]) -> Result<(), RepoError> {
-        // PostgreSQL binds at most 65,535 values a statement, and a user row has 27.
-        for batch in users.chunks(1_000) {
-            let rows = batch
-                .iter()
-                .map(|user| codec::user_row(user).map(IntoActiveModel::into_active_model))
-                .collect::<Result<Vec<_>, _>>()?;
-            user::Entity::insert_many(rows).exec_without_returning(&self.txn).await.map_err(repo)?;
-            let roles: Vec<_> = batch
-                .iter()
-                .flat_map(|user| {
-                    user.roles.iter().map(|role| {
-                        user_role::Model { user_id: user.id.as_uuid(), role_id: role.as_uuid() }
-                            .into_active_model()
-                    })
+        let rows = users
+            .iter()
+            .map(|user| codec::user_row(user).map(IntoActiveModel::into_active_model))
+            .collect::<Result<Vec<_>, _>>()?;
+        insert_all(&self.txn, rows).await?;
+        let roles = users
+            .iter()
+            .flat_map(|user| {
+                user.roles.iter().map(|role| {
+                    user_role::Model { user_id: user.id.as_uuid(), role_id: role.as_uuid() }
+                        .into_active_model()
                 })
-                .collect();
-            if !roles.is_empty() {
-                user_role::Entity::insert_many(roles)
-                    .exec_without_returning(&self.txn)
-                    .await
-                    .map_err(repo)?;
-            }
-        }
-        Ok(())
+            })
+            .collect();
+        insert_all(&self.txn, roles).await
     }
 
     async fn update_user(&mut self, user: &User) -> Result<(), RepoError> {
