@@ -384,7 +384,8 @@ pub trait OutboxRepo: Send {
 /// One unit of work on the store. Every read sees the transaction's own writes.
 /// Every query is scoped: ids belong to one root account, and lists take the root explicitly.
 ///
-/// A store implements each repository for its transaction type; `Tx` only adds `commit`.
+/// A store implements each repository for its transaction type; `Tx` adds `commit` and one
+/// combined read, whose default runs the reads it combines one by one.
 #[async_trait]
 pub trait Tx:
     AccountRepo
@@ -399,6 +400,36 @@ pub trait Tx:
 {
     /// Commits every write of the transaction, or none.
     async fn commit(self: Box<Self>) -> Result<(), RepoError>;
+
+    /// What a write in an account reads first, in one statement where the store can: the
+    /// account, its root's settings and, when asked, the user type `user_type` whatever its
+    /// root (the caller checks that it belongs). `None` when the account does not exist.
+    async fn account_context(
+        &mut self,
+        id: AccountId,
+        user_type: Option<UserTypeId>,
+    ) -> Result<Option<AccountContext>, RepoError> {
+        let Some(account) = self.account(id).await? else {
+            return Ok(None);
+        };
+        let settings = self.settings(account.root()).await?;
+        let user_type = match user_type {
+            Some(id) => self.user_type(id).await?,
+            None => None,
+        };
+        Ok(Some(AccountContext { account, settings, user_type }))
+    }
+}
+
+/// What [`Tx::account_context`] reads.
+#[derive(Debug, Clone)]
+pub struct AccountContext {
+    /// The account.
+    pub account: Account,
+    /// Its root's settings (`None` only in a corrupt store).
+    pub settings: Option<Settings>,
+    /// The user type asked for, if it exists.
+    pub user_type: Option<UserType>,
 }
 
 #[cfg(any(test, feature = "mocks"))]

@@ -26,8 +26,8 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use sea_orm::{
-    AccessMode, ConnectOptions, ConnectionTrait, Database, DatabaseBackend, DatabaseConnection,
-    SqliteTransactionMode, TransactionOptions, TransactionTrait,
+    ConnectOptions, ConnectionTrait, Database, DatabaseBackend, DatabaseConnection, SqliteTransactionMode,
+    TransactionOptions, TransactionTrait,
 };
 use sea_orm_migration::MigratorTrait;
 
@@ -210,10 +210,8 @@ impl SqlStore {
                 sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
                 ..TransactionOptions::default()
             },
-            DatabaseBackend::Postgres if read_only => TransactionOptions {
-                access_mode: Some(AccessMode::ReadOnly),
-                ..TransactionOptions::default()
-            },
+            // A PostgreSQL read is a plain BEGIN: `SET TRANSACTION READ ONLY` would cost every
+            // authenticated call one more round trip, and a read use case writes nothing.
             _ => TransactionOptions::default(),
         };
         let txn = connection.begin_with_options(options).await.map_err(error::repo)?;

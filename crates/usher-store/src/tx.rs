@@ -4,11 +4,11 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use async_trait::async_trait;
-use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, Query};
+use sea_orm::sea_query::{Alias, Asterisk, Expr, ExprTrait, OnConflict, Query, SelectStatement};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseBackend, DatabaseTransaction, DbErr,
-    EntityTrait, IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait, Select,
-    Statement,
+    EntityTrait, FromQueryResult, IdenStatic, IntoActiveModel, Iterable, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect, QueryTrait, Select, Statement,
 };
 use uuid::Uuid;
 
@@ -23,9 +23,9 @@ use usher_domain::model::{
     User, UserType,
 };
 use usher_domain::ports::{
-    AccountRepo, AuditQuery, AuditRepo, CatalogRepo, ClaimedMail, ContactQuery, ContactRepo, CredentialRepo,
-    Cursor, InvitationQuery, InvitationRepo, MailQuery, OutboxRepo, Page, PageRequest, Tx, UserQuery,
-    UserRepo,
+    AccountContext, AccountRepo, AuditQuery, AuditRepo, CatalogRepo, ClaimedMail, ContactQuery, ContactRepo,
+    CredentialRepo, Cursor, InvitationQuery, InvitationRepo, MailQuery, OutboxRepo, Page, PageRequest, Tx,
+    UserQuery, UserRepo,
 };
 use usher_domain::time::Timestamp;
 use usher_domain::value::{Email, PasswordHash, Slug, TokenHash, UsernameKey};
@@ -84,9 +84,30 @@ impl SqlTx {
             .collect()
     }
 
+    /// The first user `select` finds, with its roles, in one statement: the user row joined to
+    /// its role rows (one row per role; the user's columns repeat).
     async fn one_user(&self, select: Select<user::Entity>) -> Result<Option<User>, RepoError> {
-        let rows: Vec<user::Model> = select.limit(1).all(&self.txn).await.map_err(repo)?;
-        Ok(self.users_from_rows(rows).await?.pop())
+        let found = Alias::new("u");
+        let joined = Query::select()
+            .column((found.clone(), Asterisk))
+            .column((user_role::Entity, user_role::Column::RoleId))
+            .from_subquery(select.limit(1).into_query(), found.clone())
+            .left_join(
+                user_role::Entity,
+                Expr::col((user_role::Entity, user_role::Column::UserId)).equals((found, user::Column::Id)),
+            )
+            .to_owned();
+        let rows = self.txn.query_all(&joined).await.map_err(repo)?;
+        let Some(first) = rows.first() else {
+            return Ok(None);
+        };
+        let row = user::Model::from_query_result(first, "").map_err(repo)?;
+        let roles = rows
+            .iter()
+            .filter_map(|r| r.try_get::<Option<Uuid>>("", "role_id").map_err(repo).transpose())
+            .map(|id| id.map(RoleId::from_uuid))
+            .collect::<Result<BTreeSet<_>, _>>()?;
+        codec::user_from_row(row, roles).map(Some)
     }
 
     /// Stores a user's roles; `replace` first removes the ones stored before.
@@ -308,6 +329,14 @@ where
 impl Tx for SqlTx {
     async fn commit(self: Box<Self>) -> Result<(), RepoError> {
         self.txn.commit().await.map_err(repo)
+    }
+
+    async fn account_context(
+        &mut self,
+        id: AccountId,
+        user_type: Option<UserTypeId>,
+    ) -> Result<Option<AccountContext>, RepoError> {
+        self.context(id, user_type).await
     }
 }
 

@@ -1,6 +1,7 @@
 //! R19: the account tree, isolation and lists.
 
 use super::*;
+use usher_domain::id::{AccountId, UserTypeId};
 use usher_domain::service::{accounts, invitations, users};
 
 /// Sub-accounts form a tree; slugs are global; disabling and enabling users works in any of them.
@@ -22,6 +23,47 @@ pub async fn sub_accounts_form_a_tree(store: Arc<dyn Store>) {
     users::disable_user(&h.ports, &tenant.admin_actor, user.id).await.unwrap();
     users::enable_user(&h.ports, &tenant.admin_actor, user.id).await.unwrap();
     assert_eq!(seats_of(&h, &tenant).await.0, 1, "seats are shared across the tree");
+}
+
+/// R19: the combined read a write starts with (`Tx::account_context`) returns what its parts
+/// return one by one: the account, its root's settings, and the type asked for whatever its
+/// root, so that the domain refuses another tenant's type.
+pub async fn r19_account_context_reads_what_its_parts_read(store: Arc<dyn Store>) {
+    let h = Harness::new(store);
+    let acme = h.tenant("acme", 5).await;
+    let other = h.tenant("other", 5).await;
+    let child = h.sub_account(&acme, acme.account.id, "acme-eu").await;
+    let mut tx = h.ports.store.begin().await.unwrap();
+    let settings = tx.settings(acme.account.id).await.unwrap();
+    assert!(settings.is_some());
+    for (account, asked) in [
+        (&child, Some(acme.user_type.id)),
+        (&acme.account, Some(other.user_type.id)),
+        (&child, None),
+        (&child, Some(UserTypeId::from_uuid(uuid::Uuid::from_u128(7)))),
+    ] {
+        let context = tx.account_context(account.id, asked).await.unwrap().expect("the account exists");
+        assert_eq!(&context.account, account);
+        assert_eq!(context.settings, settings);
+        let expected = match asked {
+            Some(id) => tx.user_type(id).await.unwrap(),
+            None => None,
+        };
+        assert_eq!(context.user_type, expected, "asked for {asked:?}");
+    }
+    let missing = AccountId::from_uuid(uuid::Uuid::from_u128(9));
+    assert!(tx.account_context(missing, Some(acme.user_type.id)).await.unwrap().is_none());
+    drop(tx);
+    // Through a use case: another tenant's type reads as not found.
+    let err = users::create_user(
+        &h.ports,
+        &acme.admin_actor,
+        child.id,
+        users::NewUser { user_type: other.user_type.id, ..h.new_user(&acme, "stranger") },
+    )
+    .await
+    .unwrap_err();
+    assert!(matches!(err, UserError::NotFound { entity: "user type" }), "{err:?}");
 }
 
 /// R19: admins of a sub-account reach its subtree only; other tenants read as not found.

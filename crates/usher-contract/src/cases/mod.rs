@@ -110,6 +110,7 @@ macro_rules! store_contract {
             r17_contacts_give_their_names_and_phone,
             // accounts.rs
             sub_accounts_form_a_tree,
+            r19_account_context_reads_what_its_parts_read,
             r19_tenant_and_subtree_isolation,
             keyset_pagination_is_stable_while_rows_are_inserted,
             a_cursor_of_another_list_is_a_position_not_a_failure,

@@ -56,7 +56,7 @@ pub async fn create_api_key(
     check_permissions_held(actor, &permissions)
         .map_err(|permissions| ApiKeyError::Escalation { permissions })?;
     let now = ports.now();
-    let token = ports.new_token("usk_");
+    let token = ports.new_token(super::sessions::API_KEY_PREFIX);
     let key = ApiKey {
         id: ports.new_id(ApiKeyId::from_uuid),
         root: account.root(),

@@ -18,8 +18,8 @@ use crate::rules::{NoSeatAvailable, RoleRequired, check_seats};
 use crate::service::users::UserError;
 use crate::service::{
     AuditEntry, Draft, Gate, Ports, check_draft, choose_username, common_errors, diff, guard, load_account,
-    load_settings, load_user_type, lock_seats, outbox_mail, record, record_user, reject_member_type,
-    user_view,
+    load_for_write, load_settings, load_user_type, lock_seats, outbox_mail, record, record_user,
+    reject_member_type, user_view,
 };
 use crate::value::{Access, Email, Locale, Module, Permission, PlainPassword, SecretToken};
 
@@ -164,11 +164,10 @@ pub async fn invite(
     let locale = command.locale.as_deref().map(|raw| field("locale", Locale::parse(raw))).transpose()?;
     let now = ports.now();
     let mut tx = ports.begin().await?;
-    let account = load_account(tx.as_mut(), account).await?;
-    guard(actor, Permission::new(Module::Invitations, Access::Write), &account, "account")?;
+    let permission = Permission::new(Module::Invitations, Access::Write);
+    let (account, settings, user_type) =
+        load_for_write(tx.as_mut(), actor, permission, account, command.user_type).await?;
     let root = account.root();
-    let settings = load_settings(tx.as_mut(), root).await?;
-    let user_type = load_user_type(tx.as_mut(), root, command.user_type).await?;
     reject_member_type(&settings, user_type.id)?;
     let draft = Draft {
         account: &account,

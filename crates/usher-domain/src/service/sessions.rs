@@ -8,7 +8,7 @@ use serde_json::json;
 use crate::authz::{Actor, ActorKind, Denied, Principal, Restriction, holds};
 use crate::error::{Invalid, RepoError};
 use crate::id::{AccountId, SessionId, UserId};
-use crate::model::{ActorRef, ApiKey, MailMessage, Session, User, UserState};
+use crate::model::{Account, AccountState, ActorRef, ApiKey, MailMessage, Session, User, UserState};
 use crate::password::PasswordRejected;
 use crate::ports::Tx;
 use crate::rules::{LoginFacts, ThrottlePolicy, check_login, throttle_key, throttled_until};
@@ -150,7 +150,7 @@ pub async fn login(
     let eligible = match (&account, &user) {
         (Some(account), Some(user)) if password_ok && hash.is_some() => {
             let settings = load_settings(tx.as_mut(), account.root()).await?;
-            let tree_active = tree_is_active(tx.as_mut(), user.account).await?;
+            let tree_active = active_account(tx.as_mut(), user.account).await?.is_some();
             let user_type = tx.user_type(user.user_type).await?;
             let seat_overcommitted = match user_type {
                 Some(user_type) if user_type.consumes_seat => {
@@ -178,7 +178,7 @@ pub async fn login(
     };
     tx.clear_login_failures(&keys.user).await?;
     tx.clear_login_failures(&keys.user_from_source).await?;
-    let token = ports.new_token("uss_");
+    let token = ports.new_token(SESSION_PREFIX);
     let expires_at = now.plus(settings.session_lifetime.duration());
     let session = Session {
         id: ports.new_id(SessionId::from_uuid),
@@ -199,21 +199,21 @@ pub async fn login(
     Ok(LoggedIn { token, expires_at, user })
 }
 
-async fn tree_is_active(tx: &mut dyn Tx, account: AccountId) -> Result<bool, RepoError> {
+/// The account while it and every ancestor are active (a suspended tree logs nobody in).
+async fn active_account(tx: &mut dyn Tx, account: AccountId) -> Result<Option<Account>, RepoError> {
     let Some(account) = tx.account(account).await? else {
-        return Ok(false);
+        return Ok(None);
     };
-    let mut chain = account.path.ancestors().to_vec();
-    if account.state != crate::model::AccountState::Active {
-        return Ok(false);
+    if account.state != AccountState::Active {
+        return Ok(None);
     }
-    while let Some(id) = chain.pop() {
-        match tx.account(id).await? {
-            Some(ancestor) if ancestor.state == crate::model::AccountState::Active => {}
-            _ => return Ok(false),
+    for id in account.path.ancestors() {
+        match tx.account(*id).await? {
+            Some(ancestor) if ancestor.state == AccountState::Active => {}
+            _ => return Ok(None),
         }
     }
-    Ok(true)
+    Ok(Some(account))
 }
 
 /// Why a bearer token was not accepted.
@@ -252,7 +252,9 @@ pub async fn authenticate(
     let hash = token.hash();
     let now = ports.now();
     let mut tx = ports.begin_read().await?;
-    if let Some(key) = tx.api_key_by_token(&hash).await? {
+    // The prefix says where to look, one lookup per call; a wrong prefix finds nothing.
+    if token.expose().starts_with(API_KEY_PREFIX) {
+        let key = tx.api_key_by_token(&hash).await?.ok_or(AuthError::InvalidToken)?;
         let principal = key_principal(tx.as_mut(), key, now).await?.ok_or(AuthError::InvalidToken)?;
         let actor = Actor::from_source(ActorKind::Principal(principal), source);
         return Ok(Authenticated { actor, user: None });
@@ -283,18 +285,15 @@ pub async fn authenticate(
 /// What a user acts as while it may log in: the operator, or a principal with its effective
 /// permissions; `None` once it is disabled, erased or its account tree is suspended.
 async fn user_actor(tx: &mut dyn Tx, user: &User) -> Result<Option<ActorKind>, RepoError> {
-    if user.state != UserState::Active
-        || user.erased_at.is_some()
-        || !tree_is_active(tx, user.account).await?
-    {
+    if user.state != UserState::Active || user.erased_at.is_some() {
         return Ok(None);
     }
+    let Some(account) = active_account(tx, user.account).await? else {
+        return Ok(None);
+    };
     if user.is_operator {
         return Ok(Some(ActorKind::Operator { user: user.id }));
     }
-    let Some(account) = tx.account(user.account).await? else {
-        return Ok(None);
-    };
     let permissions = permissions_of(tx, user).await?.unwrap_or_default();
     Ok(Some(ActorKind::Principal(Principal {
         actor: ActorRef::User(user.id),
@@ -308,15 +307,20 @@ async fn user_actor(tx: &mut dyn Tx, user: &User) -> Result<Option<ActorKind>, R
 /// How many keys deep a chain of keys that made keys is followed.
 const KEY_CHAIN_LIMIT: usize = 8;
 
+/// How a session token starts.
+pub(crate) const SESSION_PREFIX: &str = "uss_";
+/// How an API key starts; `authenticate` looks a token up as a key only with this prefix.
+pub(crate) const API_KEY_PREFIX: &str = "usk_";
+
 /// The principal of a usable API key (R24): its permissions end with its creator's current
 /// ones, and it dies with its creator. A key the operator made in the operator's own account
 /// is an operator key (R23).
 async fn key_principal(tx: &mut dyn Tx, key: ApiKey, now: Timestamp) -> Result<Option<Principal>, RepoError> {
     let usable = |key: &ApiKey| key.revoked_at.is_none() && key.expires_at.is_none_or(|at| at > now);
-    if !usable(&key) || !tree_is_active(tx, key.account).await? {
+    if !usable(&key) {
         return Ok(None);
     }
-    let Some(account) = tx.account(key.account).await? else {
+    let Some(account) = active_account(tx, key.account).await? else {
         return Ok(None);
     };
     let mut permissions = key.permissions.clone();

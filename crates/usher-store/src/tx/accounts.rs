@@ -46,3 +46,53 @@ impl AccountRepo for SqlTx {
             .collect()
     }
 }
+
+impl SqlTx {
+    /// [`Tx::account_context`] in one statement: the account, left-joined to its root's
+    /// settings and to the user type asked for.
+    pub(super) async fn context(
+        &self,
+        id: AccountId,
+        user_type: Option<UserTypeId>,
+    ) -> Result<Option<AccountContext>, RepoError> {
+        let mut select = Query::select();
+        select.from(account::Entity);
+        prefixed_columns::<account::Entity>(&mut select, "a_");
+        prefixed_columns::<settings::Entity>(&mut select, "s_");
+        select.left_join(
+            settings::Entity,
+            Expr::col((settings::Entity, settings::Column::RootId))
+                .equals((account::Entity, account::Column::RootId)),
+        );
+        if let Some(type_id) = user_type {
+            prefixed_columns::<user_type::Entity>(&mut select, "t_");
+            select.left_join(
+                user_type::Entity,
+                Expr::col((user_type::Entity, user_type::Column::Id)).eq(type_id.as_uuid()),
+            );
+        }
+        select.and_where(Expr::col((account::Entity, account::Column::Id)).eq(id.as_uuid()));
+        let Some(row) = self.txn.query_one(&select).await.map_err(repo)? else {
+            return Ok(None);
+        };
+        let account = account::Model::from_query_result(&row, "a_").map_err(repo)?;
+        let settings = Option::<settings::Model>::from_query_result(&row, "s_").map_err(repo)?;
+        let found = match user_type {
+            Some(_) => Option::<user_type::Model>::from_query_result(&row, "t_").map_err(repo)?,
+            None => None,
+        };
+        Ok(Some(AccountContext {
+            account: codec::account_from_row(account)?,
+            settings: settings.map(|row| codec::settings_from_json(&row.document)).transpose()?,
+            user_type: found.map(codec::user_type_from_row).transpose()?,
+        }))
+    }
+}
+
+/// Selects every column of `E` as `{prefix}{column}`, which `FromQueryResult` reads back with
+/// that prefix: how one statement returns rows of several tables.
+fn prefixed_columns<E: EntityTrait>(select: &mut SelectStatement, prefix: &str) {
+    for column in E::Column::iter() {
+        select.expr_as(Expr::col((E::default(), column)), Alias::new(format!("{prefix}{}", column.as_str())));
+    }
+}

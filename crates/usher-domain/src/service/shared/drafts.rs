@@ -129,6 +129,27 @@ pub(crate) async fn load_user_type(
     }
 }
 
+/// What a user is written against: the account, guarded for `permission`, its root's settings
+/// and the user type `user_type` of that root, read together ([`Tx::account_context`]). A
+/// missing account, a refusal and a type of another root fail as one read each would.
+pub(crate) async fn load_for_write(
+    tx: &mut dyn Tx,
+    actor: &Actor,
+    permission: Permission,
+    account: AccountId,
+    user_type: UserTypeId,
+) -> Result<(Account, Settings, UserType), Lookup> {
+    let context = tx.account_context(account, Some(user_type)).await?;
+    let AccountContext { account, settings, user_type } =
+        context.ok_or(Gate::NotFound { entity: "account" })?;
+    guard(actor, permission, &account, "account")?;
+    let root = account.root();
+    let settings = settings.ok_or_else(|| RepoError::corrupt("settings", "root account has no settings"))?;
+    let user_type =
+        user_type.filter(|found| found.root == root).ok_or(Gate::NotFound { entity: "user type" })?;
+    Ok((account, settings, user_type))
+}
+
 /// R3, R4 and R19 for a user about to be written; R1 when it takes a new seat (`takes_seat`).
 pub(crate) async fn check_draft(
     ports: &Ports,

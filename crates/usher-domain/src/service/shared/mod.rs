@@ -16,7 +16,7 @@ use crate::model::{
     Account, AuditEvent, MailMessage, OneTimeToken, OutboxMail, Profile, SeatUsage, Settings, TokenPurpose,
     User, UserState, UserType,
 };
-use crate::ports::Tx;
+use crate::ports::{AccountContext, Tx};
 use crate::rules::{NameParts, check_roles_for_state, check_seats, username_candidate, username_from_format};
 use crate::service::users::UserError;
 use crate::service::{Gate, Ports};

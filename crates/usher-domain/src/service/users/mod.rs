@@ -20,8 +20,8 @@ pub use crate::service::shared::drafts::{
 };
 use crate::service::{
     Draft, Gate, LinkKind, Ports, check_draft, choose_username, common_errors, diff, guard, issue_link,
-    load_account, load_settings, load_user, load_user_type, parse_external_ids, password_link_kind,
-    record_user, reject_member_type, retire_password_links, user_view, visible_subtrees,
+    load_account, load_for_write, load_settings, load_user, load_user_type, parse_external_ids,
+    password_link_kind, record_user, reject_member_type, retire_password_links, user_view, visible_subtrees,
 };
 use crate::value::{Access, Email, Key, Module, Name, Permission, PlainPassword, Username};
 
@@ -187,11 +187,10 @@ pub async fn create_user(
     let profile = command.profile.apply(Profile::default())?;
     let external_ids = parse_external_ids(&command.external_ids)?;
     let mut tx = ports.begin().await?;
-    let account = load_account(tx.as_mut(), account).await?;
-    guard(actor, Permission::new(Module::Users, Access::Write), &account, "account")?;
+    let permission = Permission::new(Module::Users, Access::Write);
+    let (account, settings, user_type) =
+        load_for_write(tx.as_mut(), actor, permission, account, command.user_type).await?;
     let root = account.root();
-    let settings = load_settings(tx.as_mut(), root).await?;
-    let user_type = load_user_type(tx.as_mut(), root, command.user_type).await?;
     reject_member_type(&settings, user_type.id)?;
     let state = if command.enabled { UserState::Active } else { UserState::Disabled };
     let draft = Draft {
