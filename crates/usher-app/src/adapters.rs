@@ -69,6 +69,21 @@ impl TokenGen for OsTokens {
     }
 }
 
+/// The niceness of the hashing threads (0 is the default, 19 the lowest priority): during a
+/// login flood, requests that need no hash are scheduled before the hashing, while the hashing
+/// still gets every idle cycle and about a tenth of a busy machine (CFS weights 110 : 1024),
+/// so that a flood of other requests cannot starve logins either.
+const HASHING_NICENESS: i32 = 10;
+
+/// Lowers the calling thread's priority to [`HASHING_NICENESS`]; where it cannot, the thread
+/// keeps the default priority, which is only slower for other requests.
+fn lower_priority() {
+    #[cfg(target_os = "linux")]
+    if let Err(err) = rustix::process::setpriority_process(Some(rustix::thread::gettid()), HASHING_NICENESS) {
+        tracing::warn!(%err, "cannot lower the priority of a password hashing thread");
+    }
+}
+
 /// How long a hashing thread keeps its argon2 memory without work.
 const IDLE_RELEASE: std::time::Duration = std::time::Duration::from_secs(10);
 
@@ -102,6 +117,7 @@ impl Argon2Hasher {
             let queue = queue.clone();
             let spawned =
                 std::thread::Builder::new().name(format!("usher-argon2-{index}")).spawn(move || {
+                    lower_priority();
                     // One buffer per thread, reused by every hash: argon2's 19 MiB are allocated
                     // once instead of on every call.
                     let mut memory = Vec::new();
@@ -272,6 +288,15 @@ mod tests {
         let hasher = Argon2Hasher::new(1);
         assert!(!hasher.verify(&PlainPassword::new("anything at all"), None).await.unwrap());
         assert!(hasher.dummy.get().is_some(), "the dummy verification ran");
+    }
+
+    #[cfg(target_os = "linux")]
+    #[tokio::test]
+    async fn hashing_threads_run_below_request_handling() {
+        let hasher = Argon2Hasher::new(1);
+        let own = || rustix::process::getpriority_process(Some(rustix::thread::gettid())).unwrap();
+        let theirs = hasher.run(move |_| Ok(own())).await.unwrap();
+        assert_eq!(theirs, HASHING_NICENESS, "a hashing thread's niceness");
     }
 
     #[test]
