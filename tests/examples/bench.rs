@@ -11,6 +11,8 @@
 //! Every scenario reports its request and error counts, and a scenario with an error fails
 //! the run: a run with errors is not a result. `--quick` runs every scenario small (what
 //! `cargo xtask test` does, to keep the bench from rotting; it checks errors, not speed).
+//! `--only sqlite|postgres` runs one backend and `--skip-populations` leaves out the loaded
+//! populations: a short run to profile one scenario with.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -49,7 +51,7 @@ struct Size {
     /// Addresses in the bulk invitation.
     bulk: usize,
     /// The populations of the seat type the writes and lists are measured at.
-    populations: [usize; 3],
+    populations: &'static [usize],
     /// argon2id verifications timed in-process.
     verifications: u32,
 }
@@ -88,6 +90,8 @@ struct Request<'a> {
     path: &'a str,
     token: Option<&'a str>,
     body: Option<&'a str>,
+    /// Milliseconds each connection waits between requests: a light probe, not a load.
+    pace_ms: u32,
 }
 
 fn lua(request: &Request<'_>) -> String {
@@ -96,6 +100,10 @@ fn lua(request: &Request<'_>) -> String {
         .map(|t| format!("wrk.headers[\"Authorization\"] = \"Bearer {t}\"\n"))
         .unwrap_or_default();
     let body = request.body.unwrap_or("nil");
+    let pace = match request.pace_ms {
+        0 => String::new(),
+        ms => format!("delay = function() return {ms} end\n"),
+    };
     format!(
         r#"local counter = 0
 local threads = {{}}
@@ -105,7 +113,7 @@ function setup(thread)
 end
 wrk.method = "{method}"
 wrk.headers["Content-Type"] = "application/json"
-{auth}request = function()
+{auth}{pace}request = function()
   counter = counter + 1
   local n = tid * 100000000 + counter
   return wrk.format(nil, "{path}", nil, {body})
@@ -317,6 +325,28 @@ async fn argon2_verification_ms(n: u32) -> f64 {
     started.elapsed().as_secs_f64() * 1000.0 / f64::from(n.max(1))
 }
 
+/// Verifications per second on every core at once, in-process (no HTTP, no SQL): what a
+/// login flood could reach at best; below `cores` ÷ one verification when the cores share
+/// caches or memory bandwidth (argon2id walks 19 MiB per verification).
+async fn argon2_parallel_rate(cores: usize, n: u32) -> f64 {
+    let hasher = Argon2Hasher::new(cores);
+    let password = PlainPassword::new("correct horse battery staple");
+    let hash = hasher.hash(&password).await.expect("hash");
+    let started = Instant::now();
+    let runs = (0..cores).map(|_| {
+        let (hasher, password, hash) = (hasher.clone(), password.clone(), hash.clone());
+        tokio::spawn(async move {
+            for _ in 0..n {
+                hasher.verify(&password, Some(hash.clone())).await.expect("verify");
+            }
+        })
+    });
+    for run in runs.collect::<Vec<_>>() {
+        run.await.expect("a verification run");
+    }
+    (cores as f64 * f64::from(n)) / started.elapsed().as_secs_f64()
+}
+
 /// Creates a user over HTTP and invites one address from 16 connections; `label` keeps the
 /// names of each run apart.
 fn writes(server: &Server, tenant: &Tenant, user_type: &str, label: &str, seconds: u32) -> (Load, Load) {
@@ -326,14 +356,16 @@ fn writes(server: &Server, tenant: &Tenant, user_type: &str, label: &str, second
         tenant.user_role
     );
     let path = format!("/v1/accounts/{account}/users");
-    let request = Request { method: "POST", path: &path, token: Some(&tenant.token), body: Some(&body) };
+    let request =
+        Request { method: "POST", path: &path, token: Some(&tenant.token), body: Some(&body), pace_ms: 0 };
     let created = wrk(&server.base, &request, 16, seconds);
     let body = format!(
         r#"string.format([[{{"emails":["{label}%d@invited.example.com"],"user_type":"{user_type}","roles":["{}"]}}]], n)"#,
         tenant.user_role
     );
     let path = format!("/v1/accounts/{account}/invitations");
-    let request = Request { method: "POST", path: &path, token: Some(&tenant.token), body: Some(&body) };
+    let request =
+        Request { method: "POST", path: &path, token: Some(&tenant.token), body: Some(&body), pace_ms: 0 };
     let invited = wrk(&server.base, &request, 16, seconds);
     (created, invited)
 }
@@ -341,7 +373,7 @@ fn writes(server: &Server, tenant: &Tenant, user_type: &str, label: &str, second
 /// A list request at 16 connections and at one: pages/s, and the latency of one at a time.
 fn list(server: &Server, tenant: &Tenant, query: &str, seconds: u32) -> (Load, Load) {
     let path = format!("/v1/accounts/{}/users?limit=50{query}", tenant.account);
-    let request = Request { method: "GET", path: &path, token: Some(&tenant.token), body: None };
+    let request = Request { method: "GET", path: &path, token: Some(&tenant.token), body: None, pace_ms: 0 };
     (wrk(&server.base, &request, 16, seconds), wrk(&server.base, &request, 1, seconds))
 }
 
@@ -385,8 +417,10 @@ async fn scenarios(backend: &'static str, db: &Db, size: Size, argon2_ms: f64) -
         tenant.slug,
         usher_e2e::TENANT_PASSWORD
     );
-    let flood = Request { method: "POST", path: "/v1/auth/login", token: None, body: Some(&login) };
-    let me = Request { method: "GET", path: "/v1/me", token: Some(&tenant.token), body: None };
+    let flood =
+        Request { method: "POST", path: "/v1/auth/login", token: None, body: Some(&login), pace_ms: 0 };
+    // A probe of about 100 calls/s, so that the flood, not the probe, fills the machine.
+    let me = Request { method: "GET", path: "/v1/me", token: Some(&tenant.token), body: None, pace_ms: 10 };
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as f64;
     let limit = if argon2_ms > 0.0 { cores * 1000.0 / argon2_ms } else { 0.0 };
     let (flood_load, me_load) = std::thread::scope(|scope| {
@@ -458,7 +492,7 @@ async fn scenarios(backend: &'static str, db: &Db, size: Size, argon2_ms: f64) -
     let store = SqlStore::open(&StoreConfig::new(db.url.clone())).await.expect("open the store");
     let mut loaded = 0;
     let mut rates = Vec::new();
-    for population in size.populations {
+    for &population in size.populations {
         let took = load_users(&store, tenant, loaded, population).await;
         eprintln!("bench: {backend}: {} users loaded in {:.1} s", population - loaded, took.as_secs_f64());
         loaded = population;
@@ -576,18 +610,31 @@ async fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let quick = args.iter().any(|a| a == "--quick");
     let write = args.iter().position(|a| a == "--write").and_then(|i| args.get(i + 1)).cloned();
-    let size = if quick {
-        Size { seconds: 1, population_seconds: 1, bulk: 50, populations: [200, 500, 1_000], verifications: 2 }
+    // `--only sqlite` or `--only postgres`: one backend, e.g. to profile it.
+    let only = args.iter().position(|a| a == "--only").and_then(|i| args.get(i + 1)).cloned();
+    let runs = |backend: &str| only.as_deref().is_none_or(|o| o == backend);
+    let mut size = if quick {
+        Size {
+            seconds: 1,
+            population_seconds: 1,
+            bulk: 50,
+            populations: &[200, 500, 1_000],
+            verifications: 2,
+        }
     } else {
         Size {
             seconds: 10,
             population_seconds: 5,
             bulk: 1_000,
-            populations: [10_000, 100_000, 1_000_000],
+            populations: &[10_000, 100_000, 1_000_000],
             verifications: 20,
         }
     };
 
+    // `--skip-populations`: the scenarios on a small tenant only (minutes less, for profiling).
+    if args.iter().any(|a| a == "--skip-populations") {
+        size.populations = &[];
+    }
     let argon2_ms = argon2_verification_ms(size.verifications).await;
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let mut rows = vec![Row {
@@ -601,10 +648,24 @@ async fn main() -> ExitCode {
         requests: u64::from(size.verifications),
         errors: 0,
     }];
-    let sqlite = Db::sqlite().await;
-    rows.extend(scenarios("SQLite", &sqlite, size, argon2_ms).await);
-    sqlite.drop_database().await;
-    if let Some(postgres) = Db::postgres().await {
+    let parallel = argon2_parallel_rate(cores, size.verifications).await;
+    let limit = cores as f64 * 1000.0 / argon2_ms.max(f64::EPSILON);
+    rows.push(Row {
+        backend: "—",
+        scenario: format!("argon2id verifications on {cores} threads at once, in-process"),
+        figure: format!("{parallel:.0}/s, {:.2} of the limit: the best a flood can reach", parallel / limit),
+        target: "—",
+        requests: u64::from(size.verifications) * cores as u64,
+        errors: 0,
+    });
+    if runs("sqlite") {
+        let sqlite = Db::sqlite().await;
+        rows.extend(scenarios("SQLite", &sqlite, size, argon2_ms).await);
+        sqlite.drop_database().await;
+    }
+    if runs("postgres")
+        && let Some(postgres) = Db::postgres().await
+    {
         rows.extend(scenarios("PostgreSQL", &postgres, size, argon2_ms).await);
         postgres.drop_database().await;
     }
