@@ -213,6 +213,19 @@ fn uuid(text: &str) -> Uuid {
     Uuid::parse_str(text).expect("an id the server gave")
 }
 
+/// Lets PostgreSQL catch up after a bulk load, as autovacuum does on a live database: fresh
+/// planner statistics and visibility map, so that the next scenarios measure the steady state
+/// instead of racing an autovacuum run or planning with the statistics of a smaller table.
+fn settle(db: &Db) {
+    if !db.url.starts_with("postgres") {
+        return;
+    }
+    let vacuumed = Command::new("psql").arg(&db.url).args(["-q", "-c", "VACUUM ANALYZE"]).status();
+    if !vacuumed.is_ok_and(|status| status.success()) {
+        eprintln!("bench: VACUUM ANALYZE failed; the figures after the load may race autovacuum");
+    }
+}
+
 /// The username of the `i`-th loaded user: zero-padded, so the list order is the load order.
 fn loaded_name(i: usize) -> String {
     format!("p{i:07}")
@@ -500,6 +513,7 @@ async fn scenarios(backend: &'static str, db: &Db, size: Size, argon2_ms: f64, c
     let mut rates = Vec::new();
     for &population in size.populations {
         let took = load_users(&store, tenant, loaded, population).await;
+        settle(db);
         eprintln!("bench: {backend}: {} users loaded in {:.1} s", population - loaded, took.as_secs_f64());
         loaded = population;
         let at = thousands(population);
@@ -630,7 +644,7 @@ async fn main() -> ExitCode {
     } else {
         Size {
             seconds: 10,
-            population_seconds: 5,
+            population_seconds: 10,
             bulk: 1_000,
             populations: &[10_000, 100_000, 1_000_000],
             verifications: 20,
