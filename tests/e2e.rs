@@ -3,6 +3,8 @@
 //! once instead of once per area.
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests")]
 
+/// What a user may do, for the apps that rely on usher (R4, R19).
+mod access;
 /// The invited user's journey in headless Chromium.
 mod browser;
 /// Several server processes over one database.

@@ -165,6 +165,7 @@ fn rows() -> Vec<Row> {
         row("list_users", T::Account, Method::GET, "/v1/accounts/{account}/users", None, USERS_READ_IN),
         row("create_user", T::Account, Method::POST, "/v1/accounts/{account}/users", Some(r#"{"email":"new{n}@example.com","user_type":"{user_type}","roles":["{user_role}"]}"#), USERS_WRITE_IN),
         row("get_user", T::User, Method::GET, "/v1/users/{id}", None, USER_READ),
+        row("get_user_permissions", T::User, Method::GET, "/v1/users/{id}/permissions?account={account}", None, USER_READ),
         row("update_user", T::User, Method::PATCH, "/v1/users/{id}", Some(r#"{"first_name":"Renamed"}"#), USER_WRITE),
         row("delete_user", T::User, Method::DELETE, "/v1/users/{id}", None, USER_WRITE),
         row("enable_user", T::User, Method::POST, "/v1/users/{id}/enable", None, USER_WRITE),

@@ -270,9 +270,12 @@ pub fn effective_permissions<'a>(
     roles: impl IntoIterator<Item = &'a Role>,
     user_type: &UserType,
 ) -> BTreeSet<Permission> {
+    // A role's `write` brings the `read` it implies, so a ceiling lowered to `read` leaves the
+    // `read` of a role that grants `write`.
     roles
         .into_iter()
         .flat_map(|role| role.permissions.iter().copied())
+        .flat_map(|permission| [permission, Permission::new(permission.module(), Access::Read)])
         .filter(|permission| holds(&user_type.ceiling, *permission))
         .collect()
 }
@@ -486,7 +489,7 @@ mod tests {
     }
 
     proptest! {
-        // R4: effective = (union of roles) ∩ ceiling, with write implying read in the ceiling.
+        // R4: effective = (union of roles) ∩ ceiling, with write implying read on both sides.
         #[test]
         fn effective_permissions_are_the_roles_union_within_the_ceiling(
             first in permission_set(), second in permission_set(), ceiling in permission_set()
@@ -494,7 +497,7 @@ mod tests {
             let roles = [role("a", first.clone()), role("b", second.clone())];
             let effective = effective_permissions(&roles, &user_type(ceiling.clone()));
             for permission in Permission::catalog() {
-                let granted = first.contains(&permission) || second.contains(&permission);
+                let granted = holds(&first, permission) || holds(&second, permission);
                 prop_assert_eq!(effective.contains(&permission), granted && holds(&ceiling, permission));
             }
         }

@@ -213,10 +213,12 @@ impl SessionApi {
     }
 
     /// The caller
+    ///
+    /// With its effective permissions and the accounts in its scope (R4, R19).
     #[oai(path = "/me", method = "get", operation_id = "get_me")]
     async fn me(&self, state: Data<&AppState>, auth: BearerAuth) -> Result<UserResponse, SelfProblems> {
-        let user = users::me(&state.ports, &auth.0.actor).await?;
-        Ok(UserResponse::of(&user))
+        let (user, access) = users::my_access(&state.ports, &auth.0.actor).await?;
+        Ok(UserResponse::with_access(&user, &access))
     }
 
     /// Edit the caller's profile

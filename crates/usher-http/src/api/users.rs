@@ -9,7 +9,9 @@ use poem_openapi::types::MaybeUndefined;
 use poem_openapi::{ApiResponse, Object, OpenApi};
 use usher_domain::id::{AccountId, DeviceId, RoleId, UserId, UserTypeId};
 use usher_domain::model::User;
-use usher_domain::service::users::{self, NewUser, ProfileInput, UserError, UserFilter, UserPatch};
+use usher_domain::service::users::{
+    self, NewUser, ProfileInput, UserAccess, UserError, UserFilter, UserPatch,
+};
 use usher_domain::value::PlainPassword;
 use uuid::Uuid;
 
@@ -21,7 +23,10 @@ use crate::types::{
     AttributeKind, CursorKind, Day, EmailKind, EtagKind, KeyKind, LocaleKind, NameKind, NewPasswordKind,
     ShortTextKind, Text, UrlKind, UsernameKind,
 };
-use crate::views::{AttributionView, DeviceList, DeviceView, UserList, UserStateView, UserView, next_cursor};
+use crate::views::{
+    AccessInAccountView, AttributionView, DeviceList, DeviceView, UserList, UserStateView, UserView,
+    next_cursor,
+};
 use poem::web::Data;
 
 problems! {
@@ -49,6 +54,11 @@ pub(crate) enum UserResponse {
 impl UserResponse {
     pub(crate) fn of(user: &User) -> UserResponse {
         UserResponse::Ok(Json(UserView::from(user)), etag(user.version))
+    }
+
+    /// The user with its effective permissions and accounts in scope.
+    pub(crate) fn with_access(user: &User, access: &UserAccess) -> UserResponse {
+        UserResponse::Ok(Json(UserView::with_access(user, access)), etag(user.version))
     }
 }
 
@@ -284,6 +294,8 @@ impl UsersApi {
     }
 
     /// Read a user
+    ///
+    /// With its effective permissions and the accounts in its scope (R4, R19).
     #[oai(path = "/users/:id", method = "get", operation_id = "get_user")]
     async fn get(
         &self,
@@ -291,8 +303,33 @@ impl UsersApi {
         auth: BearerAuth,
         id: Path<Uuid>,
     ) -> Result<UserResponse, UserProblems> {
-        let user = users::get_user(&state.ports, &auth.0.actor, user_id(id.0)).await?;
-        Ok(UserResponse::of(&user))
+        let (user, access) = users::get_user_access(&state.ports, &auth.0.actor, user_id(id.0)).await?;
+        Ok(UserResponse::with_access(&user, &access))
+    }
+
+    /// What a user may do in an account
+    ///
+    /// Whether `account` lies within the user's reach (R19), and the permissions it holds
+    /// there (R4), so that an app asks instead of reimplementing the rules.
+    #[oai(path = "/users/:id/permissions", method = "get", operation_id = "get_user_permissions")]
+    async fn permissions(
+        &self,
+        state: Data<&AppState>,
+        auth: BearerAuth,
+        id: Path<Uuid>,
+        /// The account to ask about.
+        account: Query<Uuid>,
+    ) -> Result<Json<AccessInAccountView>, UserProblems> {
+        let user = user_id(id.0);
+        let access =
+            users::access_in_account(&state.ports, &auth.0.actor, user, AccountId::from_uuid(account.0))
+                .await?;
+        Ok(Json(AccessInAccountView {
+            user_id: id.0,
+            account_id: account.0,
+            within_reach: access.within_reach,
+            permissions: access.permissions.iter().map(ToString::to_string).collect(),
+        }))
     }
 
     /// Edit a user

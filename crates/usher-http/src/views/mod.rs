@@ -12,6 +12,7 @@ use usher_domain::model::{
 use usher_domain::model::{DeliveryState, QueuedMail};
 use usher_domain::ports::Cursor;
 use usher_domain::rules::Attribution;
+use usher_domain::service::users::UserAccess;
 use usher_domain::time::Timestamp;
 use usher_domain::value::Permission;
 use uuid::Uuid;

@@ -130,6 +130,45 @@ pub struct UserView {
     pub erased_at: Option<OffsetDateTime>,
     /// Version, for `If-Match` (also sent as the `ETag` header).
     pub version: u64,
+    /// On `GET /v1/me` and `GET /v1/users/{id}`: what the user may do (R4: roles ∩ the type's
+    /// ceiling, each `write` with the `read` it implies; every permission for the operator).
+    #[oai(skip_serializing_if_is_none)]
+    pub effective_permissions: Option<Vec<String>>,
+    /// On `GET /v1/me` and `GET /v1/users/{id}`: the accounts whose subtrees the user acts in
+    /// (R19): its `sub_accounts`, or its home account when it has none; empty for the
+    /// operator, who reaches every tenant.
+    #[oai(skip_serializing_if_is_none)]
+    pub accounts_in_scope: Option<Vec<Uuid>>,
+    /// On `GET /v1/me` and `GET /v1/users/{id}`: whether the user is the operator.
+    #[oai(skip_serializing_if_is_none)]
+    pub operator: Option<bool>,
+}
+
+impl UserView {
+    /// The user with what it may do and where.
+    pub(crate) fn with_access(user: &User, access: &UserAccess) -> UserView {
+        UserView {
+            effective_permissions: Some(permissions(&access.permissions)),
+            accounts_in_scope: Some(ids(&access.accounts, |id| id.as_uuid())),
+            operator: Some(access.operator),
+            ..UserView::from(user)
+        }
+    }
+}
+
+/// What a user may do in one account (`GET /v1/users/{id}/permissions?account=`).
+#[derive(Object, Debug, Clone)]
+#[oai(rename = "AccessInAccount")]
+pub struct AccessInAccountView {
+    /// The user.
+    pub user_id: Uuid,
+    /// The account asked about.
+    pub account_id: Uuid,
+    /// Whether the account lies within the user's reach: its home subtree, narrowed by its
+    /// scope (R19).
+    pub within_reach: bool,
+    /// What the user may do there (R4): its effective permissions within reach, none outside.
+    pub permissions: Vec<String>,
 }
 
 impl From<&User> for UserView {
@@ -167,6 +206,9 @@ impl From<&User> for UserView {
             last_login_at: user.last_login_at.map(at),
             erased_at: user.erased_at.map(at),
             version: user.version,
+            effective_permissions: None,
+            accounts_in_scope: None,
+            operator: None,
         }
     }
 }

@@ -25,9 +25,11 @@ use crate::service::{
 };
 use crate::value::{Access, Email, Key, Module, Name, Permission, PlainPassword, Username};
 
+mod access;
 mod credentials;
 mod lifecycle;
 
+pub use access::*;
 pub use credentials::*;
 pub use lifecycle::*;
 
