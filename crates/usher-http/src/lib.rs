@@ -18,6 +18,7 @@ use poem_openapi::{ApiResponse, Object, OpenApi, OpenApiService};
 mod api;
 mod auth;
 mod metrics;
+mod openapi;
 mod pages;
 pub mod problem;
 mod state;
@@ -119,146 +120,13 @@ pub fn spec() -> String {
         let raw = service().spec();
         match serde_json::from_str::<serde_json::Value>(&raw) {
             Ok(mut document) => {
-                refine(&mut document);
+                openapi::refine(&mut document);
                 serde_json::to_string_pretty(&document).unwrap_or(raw)
             }
             Err(_) => raw,
         }
     })
     .clone()
-}
-
-/// Makes the generated document say what the server does: an optional property without a
-/// default also takes (and may answer) `null`, and every integer states the range its type
-/// can hold, so a client or a fuzzer never meets a value the spec allows but the server
-/// cannot read.
-fn refine(document: &mut serde_json::Value) {
-    use serde_json::{Value, json};
-    fn bounds(node: &mut Value) {
-        match node {
-            Value::Object(map) => {
-                if map.get("type").and_then(Value::as_str) == Some("integer") {
-                    let (min, max): (i64, i64) = match map.get("format").and_then(Value::as_str) {
-                        Some("uint8") => (0, 255),
-                        Some("uint16") => (0, 65_535),
-                        Some("int16") => (-32_768, 32_767),
-                        Some("uint32") => (0, 4_294_967_295),
-                        Some("int32") => (-2_147_483_648, 2_147_483_647),
-                        Some("uint64") => (0, i64::MAX),
-                        _ => (i64::MIN, i64::MAX),
-                    };
-                    map.entry("minimum").or_insert(json!(min));
-                    map.entry("maximum").or_insert(json!(max));
-                }
-                map.values_mut().for_each(bounds);
-            }
-            Value::Array(items) => items.iter_mut().for_each(bounds),
-            _ => {}
-        }
-    }
-    bounds(document);
-    links(document);
-    let Some(schemas) = document.pointer_mut("/components/schemas").and_then(Value::as_object_mut) else {
-        return;
-    };
-    for schema in schemas.values_mut() {
-        let required: Vec<String> = schema
-            .get("required")
-            .and_then(Value::as_array)
-            .map(|names| names.iter().filter_map(Value::as_str).map(str::to_owned).collect())
-            .unwrap_or_default();
-        let Some(properties) = schema.get_mut("properties").and_then(Value::as_object_mut) else {
-            continue;
-        };
-        for (name, property) in properties.iter_mut() {
-            if required.contains(name) || property.get("default").is_some() {
-                continue;
-            }
-            if let Some(reference) = property.get("$ref").cloned() {
-                let description = property.get("description").cloned();
-                let mut wrapped = json!({"allOf": [{"$ref": reference}], "nullable": true});
-                if let Some(description) = description {
-                    wrapped["description"] = description;
-                }
-                *property = wrapped;
-            } else if let Some(map) = property.as_object_mut() {
-                map.insert("nullable".to_owned(), Value::Bool(true));
-            }
-        }
-    }
-}
-
-/// Operations that create something, where their answer carries its id, and the path
-/// prefix of the operations that take that id (`{id}` in the prefix is the id).
-const PRODUCERS: &[(&str, &str, &str, &str)] = &[
-    ("create_account", "201", "/account/id", "/v1/accounts/{account_id}"),
-    ("create_sub_account", "201", "/id", "/v1/accounts/{account_id}"),
-    ("create_user", "201", "/id", "/v1/users/{id}"),
-    ("accept_invitation", "201", "/id", "/v1/users/{id}"),
-    ("register", "201", "/id", "/v1/users/{id}"),
-    ("create_user_from_contact", "201", "/id", "/v1/users/{id}"),
-    ("create_role", "201", "/id", "/v1/roles/{id}"),
-    ("create_user_type", "201", "/id", "/v1/user-types/{id}"),
-    ("invite", "200", "/items/0/invitation/id", "/v1/invitations/{id}"),
-    ("create_api_key", "201", "/api_key/id", "/v1/api-keys/{id}"),
-    ("create_contact", "201", "/id", "/v1/contacts/{id}"),
-    ("link_device", "201", "/id", "/v1/users/{id}/devices/{device_id}"),
-];
-
-/// Adds OpenAPI links from each producer to the operations that take the id it answers, so
-/// clients (and stateful fuzzers) can follow them.
-fn links(document: &mut serde_json::Value) {
-    use serde_json::{Map, Value, json};
-    let Some(paths) = document.get("paths").and_then(Value::as_object) else {
-        return;
-    };
-    let mut consumers: Vec<(String, String)> = Vec::new(); // (path, operationId)
-    let mut producers: Vec<(String, String)> = Vec::new(); // (path, method) of each producer
-    for (path, operations) in paths {
-        for (method, operation) in operations.as_object().into_iter().flatten() {
-            if let Some(id) = operation.get("operationId").and_then(Value::as_str) {
-                consumers.push((path.clone(), id.to_owned()));
-                if PRODUCERS.iter().any(|(producer, ..)| *producer == id) {
-                    producers.push((path.clone(), method.clone()));
-                }
-            }
-        }
-    }
-    for (path, method) in producers {
-        let Some(operation) =
-            document.pointer_mut(&format!("/paths/{}/{method}", path.replace('~', "~0").replace('/', "~1")))
-        else {
-            continue;
-        };
-        let id = operation.get("operationId").and_then(Value::as_str).unwrap_or_default().to_owned();
-        let Some((_, status, pointer, prefix)) = PRODUCERS.iter().find(|(producer, ..)| *producer == id)
-        else {
-            continue;
-        };
-        let parameter = if prefix.ends_with("{device_id}") {
-            "device_id"
-        } else if prefix.ends_with("{account_id}") {
-            "account_id"
-        } else {
-            "id"
-        };
-        let mut found = Map::new();
-        for (consumer_path, consumer) in &consumers {
-            if !consumer_path.starts_with(prefix) || *consumer == id {
-                continue;
-            }
-            let mut parameters = Map::new();
-            parameters.insert(parameter.to_owned(), json!(format!("$response.body#{pointer}")));
-            if parameter == "device_id" {
-                parameters.insert("id".to_owned(), json!("$request.path.id"));
-            }
-            found.insert(consumer.clone(), json!({"operationId": consumer, "parameters": parameters}));
-        }
-        let response = operation.pointer_mut(&format!("/responses/{status}")).and_then(Value::as_object_mut);
-        if let (Some(response), false) = (response, found.is_empty()) {
-            response.insert("links".to_owned(), Value::Object(found));
-        }
-    }
 }
 
 /// Serves [`spec`].
