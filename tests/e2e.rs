@@ -7,6 +7,8 @@
 mod access;
 /// The invited user's journey in headless Chromium.
 mod browser;
+/// The event feed for apps (R26).
+mod events;
 /// Several server processes over one database.
 mod instances;
 /// The outbox through a real SMTP server.

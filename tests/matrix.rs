@@ -195,6 +195,7 @@ fn rows() -> Vec<Row> {
         row("create_api_key", T::Account, Method::POST, "/v1/accounts/{account}/api-keys", Some(r#"{"name":"key {n}","permissions":["orders:read"]}"#), ADMIN_MODULE_IN),
         row("revoke_api_key", T::ApiKey, Method::DELETE, "/v1/api-keys/{id}", None, ADMIN_MODULE_IN),
         row("list_audit_events", T::Account, Method::GET, "/v1/accounts/{account}/audit-events", None, ADMIN_MODULE_IN),
+        row("list_events", T::Account, Method::GET, "/v1/accounts/{account}/events", None, ADMIN_MODULE_IN),
         row("list_mail", T::Account, Method::GET, "/v1/accounts/{account}/mail", None, SETTINGS_READ),
         row("retry_mail", T::Mail, Method::POST, "/v1/mail/{id}/retry", None, "CCCC CCC4 3334 3C34 3334 3334 444C 1111 3334"),
         // The caller itself (R16: a user who must change the password may only do that).

@@ -175,6 +175,9 @@ pub struct ServeArgs {
     /// Seconds requests in flight may take to finish after SIGTERM or SIGINT.
     #[arg(long, env = "USHER_SHUTDOWN_GRACE_SECONDS", default_value_t = 10)]
     pub shutdown_grace_seconds: u64,
+    /// Days the event feed keeps an event (R26).
+    #[arg(long, env = "USHER_EVENT_RETENTION_DAYS", default_value_t = 30, value_parser = clap::value_parser!(u16).range(1..=3650))]
+    pub event_retention_days: u16,
 }
 
 /// Why a command failed: one line for the operator.
@@ -389,6 +392,11 @@ async fn serve(args: ServeArgs) -> Result<(), CommandError> {
     };
     let state = AppState::new(ports.clone(), Arc::new(StoreReadiness(store.clone())), config);
     let renderer = args.mail.renderer(&public_url)?;
+    let (stop_feed, feed_stopped) = tokio::sync::oneshot::channel::<()>();
+    let retention = usher_domain::time::Duration::days(i64::from(args.event_retention_days));
+    let feed = tokio::spawn(crate::feed::run_feed_keeper(ports.clone(), retention, async move {
+        let _ = feed_stopped.await;
+    }));
     let (stop_mail, mail_stopped) = tokio::sync::oneshot::channel::<()>();
     let dispatcher = (!args.no_dispatcher).then(|| {
         let metrics = state.clone();
@@ -409,9 +417,11 @@ async fn serve(args: ServeArgs) -> Result<(), CommandError> {
     let grace = Duration::from_secs(args.shutdown_grace_seconds);
     let served = bound.serve(state, shutdown_signal(), grace).await;
     let _ = stop_mail.send(());
+    let _ = stop_feed.send(());
     if let Some(dispatcher) = dispatcher {
         let _ = dispatcher.await;
     }
+    let _ = feed.await;
     served.map_err(CommandError::Serve)?;
     if let Ok(store) = Arc::try_unwrap(store) {
         store.close().await?;

@@ -4,5 +4,6 @@
 
 pub mod adapters;
 pub mod cli;
+pub mod feed;
 
 pub use cli::{Cli, run};

@@ -21,13 +21,13 @@ use usher_domain::id::{
 };
 use usher_domain::model::{
     Account, ApiKey, AuditEvent, Contact, Delivery, DeliveryState, Device, Invitation, InvitationState,
-    MailMessage, OneTimeToken, OutboxMail, QueuedMail, Role, SeatUsage, Session, Settings, TokenPurpose,
-    User, UserType,
+    MailMessage, OneTimeToken, OutboxMail, PublicEvent, QueuedMail, Role, SeatUsage, Session, Settings,
+    TokenPurpose, User, UserType,
 };
 use usher_domain::ports::{
     AccountRepo, AuditQuery, AuditRepo, CatalogRepo, ClaimedMail, Clock, ContactQuery, ContactRepo,
-    CredentialRepo, Cursor, IdGen, InvitationQuery, InvitationRepo, MailQuery, OutboxRepo, Page, PageRequest,
-    PasswordHasher, Store, TokenGen, Tx, UserQuery, UserRepo,
+    CredentialRepo, Cursor, EventQuery, EventRepo, IdGen, InvitationQuery, InvitationRepo, MailQuery,
+    OutboxRepo, Page, PageRequest, PasswordHasher, Store, TokenGen, Tx, UserQuery, UserRepo,
 };
 use usher_domain::ports::{HashError, MailError, Mailer, RenderedMail};
 use usher_domain::time::{Duration, Timestamp};
@@ -38,6 +38,7 @@ mod audit;
 mod catalog;
 mod contacts;
 mod credentials;
+mod events;
 mod invitations;
 mod mail;
 mod users;
@@ -58,6 +59,8 @@ struct State {
     tokens: BTreeMap<TokenId, OneTimeToken>,
     api_keys: BTreeMap<ApiKeyId, ApiKey>,
     audit: Vec<AuditEvent>,
+    events: Vec<PublicEvent>,
+    event_numbers: HashMap<AccountId, u64>,
     outbox: Vec<OutboxMail>,
     deliveries: HashMap<MailId, Delivery>,
     failures: HashMap<String, Vec<Timestamp>>,

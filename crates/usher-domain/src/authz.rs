@@ -30,6 +30,9 @@ pub struct Actor {
     pub restriction: Option<Restriction>,
     /// The session the actor is calling with, if any.
     pub session: Option<SessionId>,
+    /// Which app the call comes from, carried into public events so an app can drop its own
+    /// echoes (R26): the caller's `X-Usher-Origin`, else the name of its API key.
+    pub origin: Option<String>,
 }
 
 /// A restriction on an authenticated actor.
@@ -75,11 +78,11 @@ pub struct Principal {
 impl Actor {
     /// An actor without a known source address.
     pub fn new(kind: ActorKind) -> Actor {
-        Actor { kind, source: None, restriction: None, session: None }
+        Actor { kind, source: None, restriction: None, session: None, origin: None }
     }
     /// An actor calling from `source`.
     pub fn from_source(kind: ActorKind, source: Option<&str>) -> Actor {
-        Actor { kind, source: source.map(str::to_owned), restriction: None, session: None }
+        Actor { kind, source: source.map(str::to_owned), restriction: None, session: None, origin: None }
     }
     /// The user behind the actor, if it is a user (or the operator) acting for itself.
     pub fn own_user(&self) -> Option<UserId> {

@@ -74,4 +74,6 @@ ids! {
     AuditEventId,
     /// A mail waiting in the outbox.
     MailId,
+    /// A public event (R26).
+    EventId,
 }

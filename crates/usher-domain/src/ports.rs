@@ -20,9 +20,9 @@ use crate::id::{
     UserTypeId,
 };
 use crate::model::{
-    Account, ApiKey, AuditEvent, Contact, DeliveryState, Device, Invitation, InvitationState,
-    InvitationStatus, OneTimeToken, OutboxMail, QueuedMail, Role, SeatUsage, Session, Settings, User,
-    UserState, UserType,
+    Account, ApiKey, AuditEvent, Contact, DeliveryState, Device, EventFilter, Invitation, InvitationState,
+    InvitationStatus, OneTimeToken, OutboxMail, PublicEvent, QueuedMail, Role, SeatUsage, Session, Settings,
+    User, UserState, UserType,
 };
 use crate::time::Timestamp;
 use crate::value::{Email, PasswordHash, PlainPassword, Slug, TokenHash, UsernameKey};
@@ -326,6 +326,30 @@ pub trait AuditRepo: Send {
     async fn redact_audit_subject(&mut self, user: UserId) -> Result<(), RepoError>;
 }
 
+/// The public event feed (R26). A use case appends its events on its own transaction, so they
+/// commit with the change or not at all; they are numbered only after they commit, which is
+/// what lets a reader's cursor be a plain number that never skips a late commit.
+#[async_trait]
+pub trait EventRepo: Send {
+    /// Appends events, unnumbered; readers see them once [`EventRepo::sequence_events`] has
+    /// numbered them, after this transaction commits.
+    async fn append_events(&mut self, events: &[PublicEvent]) -> Result<(), RepoError>;
+    /// Numbers up to `limit` committed events that have no number yet, oldest append first,
+    /// each root's continuing from the last number that root gave; returns how many.
+    /// Sequencers are serialised across transactions and server instances (a row lock on
+    /// PostgreSQL, the single writer on SQLite), so within a root numbers rise in the order
+    /// events become visible, and an event numbered later always gets a greater number.
+    async fn sequence_events(&mut self, limit: u32) -> Result<u32, RepoError>;
+    /// Numbered events of a root after the number `query.after`, in number order.
+    async fn list_events(&mut self, query: &EventQuery) -> Result<Vec<PublicEvent>, RepoError>;
+    /// Deletes up to `limit` events that occurred before `before`; returns how many. A root's
+    /// numbering goes on from where it was, so a number is never given twice.
+    async fn forget_events(&mut self, before: Timestamp, limit: u32) -> Result<u32, RepoError>;
+    /// Replaces personal data in the object and changes of events about an erased user by
+    /// `"[erased]"` (R8).
+    async fn redact_event_subject(&mut self, user: UserId) -> Result<(), RepoError>;
+}
+
 /// The mail outbox: what use cases queue, and the dispatcher's claims and outcomes.
 #[async_trait]
 pub trait OutboxRepo: Send {
@@ -395,6 +419,7 @@ pub trait Tx:
     + ContactRepo
     + CredentialRepo
     + AuditRepo
+    + EventRepo
     + OutboxRepo
     + Send
 {
@@ -440,8 +465,8 @@ pub use mock::MockTx;
 /// The repository traits, to call their methods on a `dyn Tx`.
 pub mod prelude {
     pub use super::{
-        AccountRepo, AuditRepo, CatalogRepo, ContactRepo, CredentialRepo, InvitationRepo, OutboxRepo, Tx,
-        UserRepo,
+        AccountRepo, AuditRepo, CatalogRepo, ContactRepo, CredentialRepo, EventRepo, InvitationRepo,
+        OutboxRepo, Tx, UserRepo,
     };
 }
 
@@ -666,6 +691,21 @@ pub struct AuditQuery {
     pub within: BTreeSet<AccountId>,
     /// Page (newest first).
     pub page: PageRequest,
+}
+
+/// Which events of the feed to read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventQuery {
+    /// The root account.
+    pub root: AccountId,
+    /// Only events about accounts in these subtrees (empty: the whole root).
+    pub within: BTreeSet<AccountId>,
+    /// Only events numbered after this (0: from the oldest kept).
+    pub after: u64,
+    /// Only events of these types.
+    pub types: EventFilter,
+    /// At most this many.
+    pub limit: u16,
 }
 
 /// Filters of the outbox list.

@@ -394,6 +394,8 @@ pub enum Module {
     ApiKeys,
     /// The audit log.
     Audit,
+    /// The event feed and webhooks (R26): read the feed, manage webhooks.
+    Events,
     /// Contacts.
     Contacts,
     /// Pricing (admin only by default).
@@ -412,7 +414,7 @@ pub enum Module {
 
 impl Module {
     /// Every module, in catalog order.
-    pub const ALL: [Module; 16] = [
+    pub const ALL: [Module; 17] = [
         Module::Accounts,
         Module::Settings,
         Module::UserTypes,
@@ -422,6 +424,7 @@ impl Module {
         Module::Invitations,
         Module::ApiKeys,
         Module::Audit,
+        Module::Events,
         Module::Contacts,
         Module::Pricing,
         Module::Payment,
@@ -442,6 +445,7 @@ impl Module {
             Module::Invitations => "invitations",
             Module::ApiKeys => "api_keys",
             Module::Audit => "audit",
+            Module::Events => "events",
             Module::Contacts => "contacts",
             Module::Pricing => "pricing",
             Module::Payment => "payment",

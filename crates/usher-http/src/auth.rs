@@ -33,8 +33,36 @@ async fn check_bearer(req: &Request, bearer: Bearer) -> poem::Result<Caller> {
     };
     let source = state.source_of(req);
     // The actor carries any restriction (R16); the use cases enforce it, not this layer.
-    let authenticated = sessions::authenticate(&state.ports, &bearer.token, source.as_deref())
+    let mut authenticated = sessions::authenticate(&state.ports, &bearer.token, source.as_deref())
         .await
         .map_err(|err| ProblemError(err.into()))?;
+    if let Some(origin) = origin(req)? {
+        authenticated.actor.origin = Some(origin);
+    }
     Ok(Caller { actor: authenticated.actor, user: authenticated.user, token: bearer.token })
+}
+
+/// The header an app names itself in, so the events its changes cause say so (R26).
+pub(crate) const ORIGIN_HEADER: &str = "x-usher-origin";
+
+/// Longest origin an app may give.
+const MAX_ORIGIN: usize = 100;
+
+/// The caller's `X-Usher-Origin`, trimmed: 1–100 characters, none of them a control
+/// character; anything else is refused rather than recorded half.
+fn origin(req: &Request) -> poem::Result<Option<String>> {
+    let Some(raw) = req.headers().get(ORIGIN_HEADER) else {
+        return Ok(None);
+    };
+    let text = raw.to_str().ok().map(str::trim).unwrap_or_default();
+    let length = text.chars().count();
+    if length == 0 || length > MAX_ORIGIN || text.chars().any(char::is_control) {
+        let detail = format!("X-Usher-Origin must be 1 to {MAX_ORIGIN} printable ASCII characters");
+        let problem = Problem {
+            field: Some("X-Usher-Origin".to_owned()),
+            ..Problem::new(poem::http::StatusCode::BAD_REQUEST, "invalid_origin", detail)
+        };
+        return Err(ProblemError(problem).into());
+    }
+    Ok(Some(text.to_owned()))
 }

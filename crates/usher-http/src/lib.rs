@@ -99,6 +99,7 @@ type Apis = (
     api::contacts::ContactsApi,
     api::integrations::IntegrationsApi,
     api::audit::AuditApi,
+    api::events::EventApi,
     api::mail::MailApi,
 );
 
@@ -107,8 +108,10 @@ fn service() -> OpenApiService<Apis, ()> {
     OpenApiService::new(apis, "usher", env!("CARGO_PKG_VERSION"))
         .description(
             "User administration for multi-tenant business software: accounts and sub-accounts, \
-             users, user types and seats, roles, invitations, and the audit log. Errors are RFC 9457 \
-             problem details with a stable `code`.",
+             users, user types and seats, roles, invitations, the audit log and the event feed. Errors \
+             are RFC 9457 problem details with a stable `code`. A caller may name itself in an \
+             `X-Usher-Origin` header (at most 100 printable characters); the events its changes \
+             cause carry that origin (else its API key's name), so an app can drop its own echoes.",
         )
         .license("Apache-2.0")
 }

@@ -14,6 +14,7 @@ use usher_domain::service::accounts::AccountError;
 use usher_domain::service::audit::AuditError;
 use usher_domain::service::catalog::RoleError;
 use usher_domain::service::catalog::SeatError;
+use usher_domain::service::events::EventError;
 use usher_domain::service::integrations::ApiKeyError;
 use usher_domain::service::invitations::{AcceptError, InviteError, LinkProblem};
 use usher_domain::service::mail::OutboxError;
@@ -513,6 +514,17 @@ impl From<AuditError> for Problem {
             AuditError::Denied(denied) => denied.into(),
             AuditError::Invalid(invalid) => invalid.into(),
             AuditError::Repo(err) => err.into(),
+        }
+    }
+}
+
+impl From<EventError> for Problem {
+    fn from(err: EventError) -> Problem {
+        match err {
+            EventError::NotFound { entity } => Problem::not_found(entity),
+            EventError::Denied(denied) => denied.into(),
+            EventError::Invalid(invalid) => invalid.into(),
+            EventError::Repo(err) => err.into(),
         }
     }
 }

@@ -256,6 +256,11 @@ text_kinds! {
     CursorKind {
         name: "string_cursor", what: "a cursor", pattern: r"^(([0-9a-f]{2}){0,1024}\.[0-9a-f]{32})?$",
     }
+    /// Event types, by name or family (`user.*`), separated by commas.
+    EventTypesKind {
+        name: "string_event_types", what: "event types", max: 2000,
+        pattern: r"^([a-z_]+\.(\*|[a-z_]+)(,[a-z_]+\.(\*|[a-z_]+))*)?$",
+    }
     /// A free attribute's value.
     AttributeKind { name: "string_attribute", what: "an attribute value", max: 1000 }
 }
@@ -439,6 +444,7 @@ mod tests {
             pattern_of::<ShortTextKind>(),
             pattern_of::<EtagKind>(),
             pattern_of::<CursorKind>(),
+            pattern_of::<EventTypesKind>(),
         ]
         .into_iter()
         .flatten()

@@ -295,6 +295,53 @@ pub(crate) mod audit_event {
     no_relations!();
 }
 
+pub(crate) mod event {
+    use sea_orm::entity::prelude::*;
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "events")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub pos: i64,
+        pub id: Uuid,
+        pub root_id: Uuid,
+        pub account_id: Uuid,
+        #[sea_orm(column_name = "type")]
+        pub kind: String,
+        pub occurred_at: i64,
+        pub actor: String,
+        pub origin: Option<String>,
+        pub subject_kind: String,
+        pub subject_id: String,
+        pub data: String,
+        pub changes: String,
+        pub seq: Option<i64>,
+    }
+    no_relations!();
+}
+
+pub(crate) mod event_counter {
+    use sea_orm::entity::prelude::*;
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "event_counters")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub root_id: Uuid,
+        pub last_seq: i64,
+    }
+    no_relations!();
+}
+
+pub(crate) mod event_sequencer {
+    use sea_orm::entity::prelude::*;
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "event_sequencer")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: i32,
+    }
+    no_relations!();
+}
+
 pub(crate) mod outbox {
     use sea_orm::entity::prelude::*;
     #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]

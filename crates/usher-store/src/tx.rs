@@ -19,21 +19,22 @@ use usher_domain::id::{
 };
 use usher_domain::model::{
     Account, ApiKey, AuditEvent, Contact, DeliveryState, Device, Invitation, InvitationState,
-    InvitationStatus, OneTimeToken, OutboxMail, QueuedMail, Role, SeatUsage, Session, Settings, TokenPurpose,
-    User, UserType,
+    InvitationStatus, OneTimeToken, OutboxMail, PublicEvent, QueuedMail, Role, SeatUsage, Session, Settings,
+    TokenPurpose, User, UserType,
 };
 use usher_domain::ports::{
     AccountContext, AccountRepo, AuditQuery, AuditRepo, CatalogRepo, ClaimedMail, ContactQuery, ContactRepo,
-    CredentialRepo, Cursor, InvitationQuery, InvitationRepo, MailQuery, OutboxRepo, Page, PageRequest, Tx,
-    UserQuery, UserRepo,
+    CredentialRepo, Cursor, EventQuery, EventRepo, InvitationQuery, InvitationRepo, MailQuery, OutboxRepo,
+    Page, PageRequest, Tx, UserQuery, UserRepo,
 };
 use usher_domain::time::Timestamp;
 use usher_domain::value::{Email, PasswordHash, Slug, TokenHash, UsernameKey};
 
 use crate::codec;
 use crate::entity::{
-    account, api_key, audit_event, contact, device, invitation, login_failure, one_time_token, outbox,
-    password, role, seat_pool, session, settings, user, user_role, user_type,
+    account, api_key, audit_event, contact, device, event, event_counter, event_sequencer, invitation,
+    login_failure, one_time_token, outbox, password, role, seat_pool, session, settings, user, user_role,
+    user_type,
 };
 use crate::error::repo;
 
@@ -42,6 +43,7 @@ mod audit;
 mod catalog;
 mod contacts;
 mod credentials;
+mod events;
 mod invitations;
 mod mail;
 mod seats;

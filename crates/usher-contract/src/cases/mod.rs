@@ -25,6 +25,7 @@ use crate::harness::{Harness, PASSWORD, Tenant};
 mod accounts;
 mod catalog;
 mod contacts;
+mod events;
 mod invitations;
 mod links;
 mod outbox;
@@ -37,6 +38,7 @@ mod users;
 pub use accounts::*;
 pub use catalog::*;
 pub use contacts::*;
+pub use events::*;
 pub use invitations::*;
 pub use links::*;
 pub use outbox::*;
@@ -122,6 +124,10 @@ macro_rules! store_contract {
             r20_the_outbox_is_delivered_once_and_retried_after_failures,
             r20_a_failed_use_case_leaves_no_audit_or_mail,
             r20_a_created_user_is_audited_with_its_fields,
+            // events.rs
+            r26_every_audited_change_emits_one_event_with_its_object_and_origin,
+            r8_r19_r26_the_feed_keeps_tenants_subtrees_and_erasures,
+            r26_forgotten_events_never_give_their_numbers_again,
         );
         $crate::store_contract!(@races
             r1_race_1000_creations_and_acceptances_for_10_seats,
@@ -131,7 +137,8 @@ macro_rules! store_contract {
             race_two_updates_of_one_user_version,
             race_settings_changes_apply_one_after_the_other,
             r14_race_concurrent_logins_of_one_user_all_succeed,
-            race_two_instances_bootstrap_one_operator
+            race_two_instances_bootstrap_one_operator,
+            r26_race_8_writers_and_a_reader_see_every_event_once
         );
     };
     (@cases $($case:ident),* $(,)?) => {

@@ -6,8 +6,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::Serialize;
 
 use crate::id::{
-    AccountId, ApiKeyId, AuditEventId, ContactId, DeviceId, InvitationId, MailId, RoleId, SessionId, TokenId,
-    UserId, UserTypeId,
+    AccountId, ApiKeyId, AuditEventId, ContactId, DeviceId, EventId, InvitationId, MailId, RoleId, SessionId,
+    TokenId, UserId, UserTypeId,
 };
 use crate::password::PasswordPolicy;
 use crate::time::{Duration, Timestamp};
@@ -20,6 +20,7 @@ mod audit;
 mod catalog;
 mod contacts;
 mod credentials;
+mod events;
 mod invitations;
 mod mail;
 mod users;
@@ -29,6 +30,7 @@ pub use audit::*;
 pub use catalog::*;
 pub use contacts::*;
 pub use credentials::*;
+pub use events::*;
 pub use invitations::*;
 pub use mail::*;
 pub use users::*;

@@ -146,6 +146,14 @@ mockall::mock! {
         async fn redact_audit_subject(&mut self, user: UserId) -> Result<(), RepoError>;
     }
     #[async_trait]
+    impl EventRepo for Tx {
+        async fn append_events(&mut self, events: &[PublicEvent]) -> Result<(), RepoError>;
+        async fn sequence_events(&mut self, limit: u32) -> Result<u32, RepoError>;
+        async fn list_events(&mut self, query: &EventQuery) -> Result<Vec<PublicEvent>, RepoError>;
+        async fn forget_events(&mut self, before: Timestamp, limit: u32) -> Result<u32, RepoError>;
+        async fn redact_event_subject(&mut self, user: UserId) -> Result<(), RepoError>;
+    }
+    #[async_trait]
     impl OutboxRepo for Tx {
         async fn enqueue_mail(&mut self, mail: &OutboxMail) -> Result<(), RepoError>;
         async fn list_mail(&mut self, query: &MailQuery) -> Result<Page<QueuedMail>, RepoError>;

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeSet;
 
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::authz::{Actor, ActorKind, Denied, require_operator};
 use crate::document::SettingsDocument;
@@ -15,7 +15,7 @@ use crate::model::{
 use crate::password::{PasswordPolicy, PasswordRejected};
 use crate::ports::Tx;
 use crate::service::{
-    AuditEntry, Ports, common_errors, guard, guard_root_level, load_account, load_settings, record,
+    AuditEntry, Ports, common_errors, guard, guard_root_level, load_account, load_settings, objects, record,
 };
 use crate::value::{
     Access, Email, Key, Module, Name, Permission, PlainPassword, SeatCount, Slug, Username, ValueError,
@@ -234,7 +234,8 @@ pub async fn create_root_account(
         "account",
         id.to_string(),
         json!({"slug": account.slug, "name": account.name, "admin": admin.id}),
-    );
+    )
+    .about(objects::account(&account));
     record(ports, tx.as_mut(), entry).await?;
     crate::service::record_user(
         ports,
@@ -317,6 +318,7 @@ pub async fn bootstrap_operator(
         target_id: operator.id.to_string(),
         diff: json!({"username": operator.username}),
         actor: &system,
+        object: Value::Null,
     };
     record(ports, tx.as_mut(), entry).await?;
     tx.commit().await?;
@@ -354,6 +356,7 @@ pub async fn create_sub_account(
         target_id: id.to_string(),
         diff: json!({"slug": account.slug, "name": account.name, "parent": parent.id}),
         actor,
+        object: objects::account(&account),
     };
     record(ports, tx.as_mut(), entry).await?;
     tx.commit().await?;
@@ -427,6 +430,7 @@ pub async fn update_account(
         target_id: id.to_string(),
         diff: crate::service::diff(Some(&before), Some(&after)),
         actor,
+        object: objects::account(&account),
     };
     record(ports, tx.as_mut(), entry).await?;
     tx.commit().await?;
@@ -573,7 +577,8 @@ pub async fn update_settings(
         "settings",
         root.to_string(),
         crate::service::diff(Some(&to_json(&before)), Some(&to_json(&settings))),
-    );
+    )
+    .about(to_json(&settings));
     record(ports, tx.as_mut(), entry).await?;
     tx.commit().await?;
     Ok(settings)

@@ -10,7 +10,7 @@ use crate::ports::{ContactQuery, Page, PageRequest};
 use crate::service::users::UserError;
 use crate::service::{
     AuditEntry, Draft, Gate, LinkKind, Ports, check_draft, choose_username, diff, guard, issue_link,
-    load_account, load_settings, load_user_type, optional, record, record_user, reject_member_type,
+    load_account, load_settings, load_user_type, objects, optional, record, record_user, reject_member_type,
     user_view,
 };
 use crate::value::{Access, Email, Module, Name, Permission};
@@ -68,6 +68,7 @@ pub async fn create_contact(
         target_id: contact.id.to_string(),
         diff: json!({"kind": contact.kind}),
         actor,
+        object: objects::contact(&contact),
     };
     record(ports, tx.as_mut(), entry).await?;
     tx.commit().await?;

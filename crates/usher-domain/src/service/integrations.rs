@@ -9,7 +9,7 @@ use crate::authz::{Actor, Denied, check_permissions_held};
 use crate::error::{Invalid, RepoError, field};
 use crate::id::{AccountId, ApiKeyId};
 use crate::model::ApiKey;
-use crate::service::{AuditEntry, Gate, Ports, common_errors, guard, load_account, record};
+use crate::service::{AuditEntry, Gate, Ports, common_errors, guard, load_account, objects, record};
 use crate::time::Duration;
 use crate::value::{Access, Module, Name, Permission, SecretToken};
 
@@ -78,6 +78,7 @@ pub async fn create_api_key(
         target_id: key.id.to_string(),
         diff: json!({"name": key.name, "permissions": key.permissions}),
         actor,
+        object: objects::api_key(&key),
     };
     record(ports, tx.as_mut(), entry).await?;
     tx.commit().await?;
@@ -118,6 +119,7 @@ pub async fn revoke_api_key(ports: &Ports, actor: &Actor, id: ApiKeyId) -> Resul
         target_id: id.to_string(),
         diff: json!({"name": key.name}),
         actor,
+        object: objects::api_key(&key),
     };
     record(ports, tx.as_mut(), entry).await?;
     tx.commit().await?;

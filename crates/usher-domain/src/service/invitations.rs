@@ -3,23 +3,23 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::authz::{Actor, Denied, GrantDenied};
 use crate::error::{Invalid, RepoError, field};
 use crate::id::{AccountId, InvitationId, RoleId, UserId, UserTypeId};
 use crate::model::{
-    Invitation, InvitationState, InvitationStatus, MailMessage, Newcomer, Origin, OutboxMail, Profile, User,
-    UserState,
+    Invitation, InvitationState, InvitationStatus, MailMessage, Newcomer, Origin, OutboxMail, Profile,
+    PublicEvent, User, UserState,
 };
 use crate::password::PasswordRejected;
 use crate::ports::{InvitationQuery, Page, PageRequest, Tx};
 use crate::rules::{NoSeatAvailable, RoleRequired, check_seats};
 use crate::service::users::UserError;
 use crate::service::{
-    AuditEntry, Draft, Gate, Ports, check_draft, choose_username, common_errors, diff, guard, load_account,
-    load_for_write, load_settings, load_user_type, lock_seats, outbox_mail, record, record_user,
-    reject_member_type, user_view,
+    AuditEntry, Draft, Gate, Ports, Subject, check_draft, choose_username, common_errors, diff, guard,
+    load_account, load_for_write, load_settings, load_user_type, lock_seats, objects, outbox_mail,
+    public_event, record, record_user, reject_member_type, user_view,
 };
 use crate::value::{Access, Email, Locale, Module, Permission, PlainPassword, SecretToken};
 
@@ -244,6 +244,23 @@ pub async fn invite(
     }
     tx.insert_invitations(&fresh).await?;
     tx.enqueue_mails(&mails).await?;
+    // One public event per invitation (R26); the audit log keeps one entry for the request.
+    let created: BTreeSet<InvitationId> = fresh.iter().map(|invitation| invitation.id).collect();
+    let events: Vec<PublicEvent> = outcomes
+        .iter()
+        .filter_map(|(_, outcome)| match outcome {
+            InviteOutcome::Invited(invitation) => Some(invitation),
+            _ => None,
+        })
+        .map(|invitation| {
+            let kind =
+                if created.contains(&invitation.id) { "invitation.created" } else { "invitation.resent" };
+            let subject = Subject { kind: "invitation", id: invitation.id.to_string() };
+            let object = objects::invitation(invitation, now);
+            public_event(ports, actor, (root, invitation.account), kind, subject, object)
+        })
+        .collect();
+    tx.append_events(&events).await?;
     let mut tally: BTreeMap<&'static str, usize> = BTreeMap::new();
     for (_, outcome) in &outcomes {
         *tally.entry(outcome.code()).or_default() += 1;
@@ -256,6 +273,7 @@ pub async fn invite(
         target_id: account.id.to_string(),
         diff: json!({"outcomes": tally, "user_type": user_type.key}),
         actor,
+        object: Value::Null,
     };
     record(ports, tx.as_mut(), entry).await?;
     tx.commit().await?;
@@ -403,6 +421,7 @@ pub async fn resend(ports: &Ports, actor: &Actor, id: InvitationId) -> Result<In
         target_id: id.to_string(),
         diff: json!({"email": renewed.email, "send_count": renewed.send_count, "expires_at": renewed.expires_at}),
         actor,
+        object: objects::invitation(&renewed, ports.now()),
     };
     record(ports, tx.as_mut(), entry).await?;
     tx.commit().await?;
@@ -434,6 +453,7 @@ pub async fn revoke(ports: &Ports, actor: &Actor, id: InvitationId) -> Result<()
         target_id: id.to_string(),
         diff: json!({"email": invitation.email}),
         actor,
+        object: objects::invitation(&invitation, now),
     };
     record(ports, tx.as_mut(), entry).await?;
     tx.commit().await?;

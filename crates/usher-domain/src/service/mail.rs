@@ -197,6 +197,7 @@ pub async fn retry_mail(ports: &Ports, actor: &Actor, id: MailId) -> Result<Queu
             "last_error": queued.delivery.last_error,
         }),
         actor,
+        object: json!({"id": id, "to": queued.mail.to, "state": "pending"}),
     };
     record(ports, tx.as_mut(), entry).await?;
     let retried = tx.queued_mail(id).await?.ok_or(OutboxError::NotFound { entity: MAIL })?;

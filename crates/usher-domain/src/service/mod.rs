@@ -17,6 +17,7 @@ pub mod accounts;
 pub mod audit;
 pub mod catalog;
 pub mod contacts;
+pub mod events;
 pub mod integrations;
 pub mod invitations;
 pub mod mail;

@@ -18,6 +18,7 @@ pub(crate) mod accounts;
 pub(crate) mod audit;
 pub(crate) mod catalog;
 pub(crate) mod contacts;
+pub(crate) mod events;
 pub(crate) mod integrations;
 pub(crate) mod invitations;
 pub(crate) mod mail;
@@ -46,6 +47,8 @@ pub(crate) enum Tag {
     Integrations,
     /// The audit log of every change.
     Audit,
+    /// The event feed for the apps that rely on usher.
+    Events,
     /// The outbox: mail queued, sent and failed, and retries.
     Mail,
 }

@@ -7,7 +7,7 @@ use poem_openapi::{Enum, Object};
 use time::OffsetDateTime;
 use usher_domain::model::{
     Account, AccountState, ActorRef, ApiKey, AuditEvent, Contact, ContactKind, Device, Invitation,
-    InvitationStatus, Origin, Role, SeatUsage, Settings, User, UserState, UserType,
+    InvitationStatus, Origin, PublicEvent, Role, SeatUsage, Settings, User, UserState, UserType,
 };
 use usher_domain::model::{DeliveryState, QueuedMail};
 use usher_domain::ports::Cursor;
@@ -37,6 +37,7 @@ pub(crate) fn next_cursor(next: Option<&Cursor>) -> Option<String> {
 mod accounts;
 mod catalog;
 mod contacts;
+mod events;
 mod integrations;
 mod invitations;
 mod mail;
@@ -45,6 +46,7 @@ mod users;
 pub use accounts::*;
 pub use catalog::*;
 pub use contacts::*;
+pub use events::*;
 pub use integrations::*;
 pub use invitations::*;
 pub use mail::*;

@@ -10,21 +10,21 @@ use uuid::Uuid;
 use usher_domain::document::{ActorDocument, MailDocument, SettingsDocument};
 use usher_domain::error::RepoError;
 use usher_domain::id::{
-    AccountId, ApiKeyId, AuditEventId, ContactId, DeviceId, InvitationId, MailId, RoleId, SessionId, TokenId,
-    UserId, UserTypeId,
+    AccountId, ApiKeyId, AuditEventId, ContactId, DeviceId, EventId, InvitationId, MailId, RoleId, SessionId,
+    TokenId, UserId, UserTypeId,
 };
 use usher_domain::model::{
     Account, AccountPath, AccountState, ActorRef, Address, ApiKey, AuditEvent, BuiltinRole, Contact,
     ContactKind, Delivery, DeliveryState, Device, Invitation, InvitationState, MailMessage, OneTimeToken,
-    Origin, OutboxMail, Profile, QueuedMail, Role, Session, Settings, TokenPurpose, User, UserState,
-    UserType,
+    Origin, OutboxMail, Profile, PublicEvent, QueuedMail, Role, Session, Settings, TokenPurpose, User,
+    UserState, UserType,
 };
 use usher_domain::time::Timestamp;
 use usher_domain::value::{Email, Key, Locale, Name, Permission, Slug, TokenHash, Username, ValueError};
 
 use crate::entity::{
-    account, api_key, audit_event, contact, device, invitation, one_time_token, outbox, role, session, user,
-    user_type,
+    account, api_key, audit_event, contact, device, event, invitation, one_time_token, outbox, role, session,
+    user, user_type,
 };
 
 /// A parse failure of a stored value of `entity`.
@@ -104,6 +104,7 @@ mod audit;
 mod catalog;
 mod contacts;
 mod credentials;
+mod events;
 mod invitations;
 mod mail;
 mod users;
@@ -113,6 +114,7 @@ pub(crate) use audit::*;
 pub(crate) use catalog::*;
 pub(crate) use contacts::*;
 pub(crate) use credentials::*;
+pub(crate) use events::*;
 pub(crate) use invitations::*;
 pub(crate) use mail::*;
 pub(crate) use users::*;

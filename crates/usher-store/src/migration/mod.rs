@@ -10,6 +10,7 @@ mod m20261124_000003_invitation_locale;
 mod m20261201_000004_session_activity;
 mod m20261201_000005_throttle_forgetting;
 mod m20261202_000006_seat_counters;
+mod m20261202_000007_events;
 
 /// Every migration, oldest first.
 #[derive(Debug)]
@@ -25,6 +26,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000004_session_activity::Migration),
             Box::new(m20261201_000005_throttle_forgetting::Migration),
             Box::new(m20261202_000006_seat_counters::Migration),
+            Box::new(m20261202_000007_events::Migration),
         ]
     }
 }

@@ -6,6 +6,8 @@
 mod contract_postgres;
 /// The contract suite on a SQLite file.
 mod contract_sqlite;
+/// The event feed where transactions overlap.
+mod feed;
 /// The store fixtures: a SQLite file, and a PostgreSQL database made for one test.
 mod fixture;
 /// Migrations run once.

@@ -9,7 +9,9 @@ use crate::error::{Invalid, RepoError, field};
 use crate::id::{AccountId, RoleId};
 use crate::model::Role;
 use crate::ports::Tx;
-use crate::service::{AuditEntry, Gate, Ports, common_errors, guard, guard_root_level, load_account, record};
+use crate::service::{
+    AuditEntry, Gate, Ports, common_errors, guard, guard_root_level, load_account, objects, record,
+};
 use crate::value::{Access, Module, Name, Permission};
 
 /// Failure of a role use case.
@@ -141,7 +143,8 @@ pub async fn create_role(
         "role",
         role.id.to_string(),
         json!({"name": role.name, "permissions": role.permissions}),
-    );
+    )
+    .about(objects::role(&role));
     record(ports, tx.as_mut(), entry).await?;
     tx.commit().await?;
     Ok(role)
@@ -198,7 +201,8 @@ pub async fn update_role(
         "role",
         id.to_string(),
         crate::service::diff(Some(&before), Some(&after)),
-    );
+    )
+    .about(objects::role(&role));
     record(ports, tx.as_mut(), entry).await?;
     tx.commit().await?;
     Ok(role)
@@ -241,7 +245,8 @@ pub async fn delete_role(
         "role",
         id.to_string(),
         json!({"name": role.name, "replacement": replacement.map(|r| r.id), "reassigned": assignments}),
-    );
+    )
+    .about(objects::role(&role));
     record(ports, tx.as_mut(), entry).await?;
     tx.commit().await?;
     Ok(())

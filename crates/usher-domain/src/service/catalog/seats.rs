@@ -10,7 +10,8 @@ use crate::id::{AccountId, UserTypeId};
 use crate::model::{SeatUsage, UserType};
 use crate::rules::{SeatsBelowUsage, check_seat_total};
 use crate::service::{
-    AuditEntry, Gate, Ports, common_errors, guard, guard_root_level, load_account, load_settings, record,
+    AuditEntry, Gate, Ports, common_errors, guard, guard_root_level, load_account, load_settings, objects,
+    record,
 };
 use crate::value::{Access, Key, Module, Name, Permission, SeatCount, ValueError};
 
@@ -116,7 +117,8 @@ pub async fn create_user_type(
         "user_type",
         user_type.id.to_string(),
         json!({"key": user_type.key, "consumes_seat": user_type.consumes_seat, "ceiling": user_type.ceiling}),
-    );
+    )
+    .about(objects::user_type(&user_type));
     record(ports, tx.as_mut(), entry).await?;
     tx.commit().await?;
     Ok(user_type)
@@ -171,7 +173,8 @@ pub async fn update_user_type(
         "user_type",
         id.to_string(),
         crate::service::diff(Some(&before), Some(&after)),
-    );
+    )
+    .about(objects::user_type(&user_type));
     record(ports, tx.as_mut(), entry).await?;
     tx.commit().await?;
     Ok(user_type)
@@ -230,7 +233,8 @@ pub async fn set_subscription(
             "user_type",
             id.to_string(),
             json!({"total": {"before": usage.total, "after": total}}),
-        );
+        )
+        .about(objects::seats(&SeatUsage { total, ..usage }));
         record(ports, tx.as_mut(), entry).await?;
     }
     let mut figures = Vec::new();

@@ -1,8 +1,11 @@
-//! What a change leaves behind in its transaction (R20): the audit event with its field-level
-//! diff, and the mail in the outbox.
+//! What a change leaves behind in its transaction (R20, R26): the audit event with its
+//! field-level diff, the public event with the object as it is after the change, and the mail
+//! in the outbox.
 
 use super::*;
 use crate::document::UserAuditView;
+use crate::id::EventId;
+use crate::model::{ApiKey, Contact, Invitation, InvitationStatus, PublicEvent, Role, event_type};
 
 /// Fields of one audit event besides the common ones.
 pub(crate) struct AuditEntry<'a> {
@@ -13,6 +16,8 @@ pub(crate) struct AuditEntry<'a> {
     pub(crate) target_id: String,
     pub(crate) diff: Value,
     pub(crate) actor: &'a Actor,
+    /// The object as it is after the change, for the public event (R26); never a secret.
+    pub(crate) object: Value,
 }
 
 impl<'a> AuditEntry<'a> {
@@ -26,12 +31,18 @@ impl<'a> AuditEntry<'a> {
         target_id: String,
         diff: Value,
     ) -> AuditEntry<'a> {
-        AuditEntry { root, account: root, action, target_kind, target_id, diff, actor }
+        AuditEntry { root, account: root, action, target_kind, target_id, diff, actor, object: Value::Null }
+    }
+    /// The entry, with the object its public event carries.
+    pub(crate) fn about(self, object: Value) -> AuditEntry<'a> {
+        AuditEntry { object, ..self }
     }
 }
 
-/// Appends an audit event on the transaction (R20).
+/// Appends an audit event on the transaction (R20) and, when its action is one apps see, the
+/// public event (R26).
 pub(crate) async fn record(ports: &Ports, tx: &mut dyn Tx, entry: AuditEntry<'_>) -> Result<(), RepoError> {
+    let at = ports.now();
     let event = AuditEvent {
         id: ports.new_id(AuditEventId::from_uuid),
         root: entry.root,
@@ -40,11 +51,131 @@ pub(crate) async fn record(ports: &Ports, tx: &mut dyn Tx, entry: AuditEntry<'_>
         action: entry.action.to_owned(),
         target_kind: entry.target_kind.to_owned(),
         target_id: entry.target_id,
-        at: ports.now(),
+        at,
         source: entry.actor.source.clone(),
         diff: entry.diff,
     };
+    if let Some(kind) = event_type(entry.action) {
+        let subject = Subject { kind: entry.target_kind, id: event.target_id.clone() };
+        let mut public =
+            public_event(ports, entry.actor, (event.root, event.account), kind, subject, entry.object);
+        public.changes = event.diff.clone();
+        tx.append_events(std::slice::from_ref(&public)).await?;
+    }
     tx.append_audit(&event).await
+}
+
+/// The object a public event is about.
+pub(crate) struct Subject {
+    pub(crate) kind: &'static str,
+    pub(crate) id: String,
+}
+
+/// A public event of type `kind` by `actor` in `(root, account)`, not yet numbered (R26).
+pub(crate) fn public_event(
+    ports: &Ports,
+    actor: &Actor,
+    (root, account): (AccountId, AccountId),
+    kind: &'static str,
+    subject: Subject,
+    object: Value,
+) -> PublicEvent {
+    PublicEvent {
+        id: ports.new_id(EventId::from_uuid),
+        root,
+        account,
+        kind,
+        occurred_at: ports.now(),
+        actor: actor.reference(),
+        origin: actor.origin.clone(),
+        subject_kind: subject.kind.to_owned(),
+        subject_id: subject.id,
+        data: if object.is_null() { json!({}) } else { object },
+        changes: json!({}),
+        sequence: None,
+    }
+}
+
+/// What public events carry of each object: its id and every field but secrets.
+pub(crate) mod objects {
+    use super::*;
+
+    /// `view` with the object's `id` first among its fields.
+    fn with_id(id: String, view: Value) -> Value {
+        let mut object = Map::new();
+        object.insert("id".to_owned(), Value::String(id));
+        if let Value::Object(fields) = view {
+            object.extend(fields);
+        }
+        Value::Object(object)
+    }
+
+    pub(crate) fn user(user: &User) -> Value {
+        with_id(user.id.to_string(), user_view(user))
+    }
+
+    pub(crate) fn user_type(user_type: &UserType) -> Value {
+        json!({
+            "id": user_type.id, "key": user_type.key, "name": user_type.name,
+            "consumes_seat": user_type.consumes_seat, "ceiling": user_type.ceiling,
+        })
+    }
+
+    pub(crate) fn seats(usage: &SeatUsage) -> Value {
+        json!({
+            "user_type": usage.user_type, "total": usage.total, "used": usage.used,
+            "reserved": usage.reserved, "free": usage.free(),
+        })
+    }
+
+    pub(crate) fn role(role: &Role) -> Value {
+        json!({
+            "id": role.id, "name": role.name, "builtin": role.builtin.map(|b| b.name()),
+            "permissions": role.permissions,
+        })
+    }
+
+    pub(crate) fn account(account: &Account) -> Value {
+        json!({
+            "id": account.id, "slug": account.slug, "name": account.name,
+            "parent": account.parent(),
+            "state": match account.state {
+                crate::model::AccountState::Active => "active",
+                crate::model::AccountState::Suspended => "suspended",
+            },
+        })
+    }
+
+    pub(crate) fn invitation(invitation: &Invitation, now: Timestamp) -> Value {
+        json!({
+            "id": invitation.id, "account": invitation.account, "email": invitation.email,
+            "user_type": invitation.user_type, "roles": invitation.roles, "scope": invitation.scope,
+            "status": match invitation.status(now) {
+                InvitationStatus::Pending => "pending",
+                InvitationStatus::Accepted => "accepted",
+                InvitationStatus::Revoked => "revoked",
+                InvitationStatus::Expired => "expired",
+            },
+            "expires_at": invitation.expires_at.to_rfc3339(),
+            "send_count": invitation.send_count, "accepted_user": invitation.accepted_user,
+        })
+    }
+
+    pub(crate) fn api_key(key: &ApiKey) -> Value {
+        json!({
+            "id": key.id, "account": key.account, "name": key.name, "permissions": key.permissions,
+            "expires_at": key.expires_at.as_ref().map(Timestamp::to_rfc3339),
+            "revoked_at": key.revoked_at.as_ref().map(Timestamp::to_rfc3339),
+        })
+    }
+
+    pub(crate) fn contact(contact: &Contact) -> Value {
+        json!({
+            "id": contact.id, "account": contact.account, "kind": contact.kind,
+            "first_name": contact.first_name, "last_name": contact.last_name,
+            "email": contact.email, "phone": contact.phone, "user": contact.user,
+        })
+    }
 }
 
 /// Records an event about a user.
@@ -64,6 +195,7 @@ pub(crate) async fn record_user(
         target_id: user.id.to_string(),
         diff,
         actor,
+        object: objects::user(user),
     };
     record(ports, tx, entry).await
 }

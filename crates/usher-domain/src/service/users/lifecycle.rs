@@ -107,6 +107,7 @@ pub async fn erase_user(ports: &Ports, actor: &Actor, id: UserId) -> Result<User
         tx.delete_device(device.id).await?;
     }
     tx.redact_audit_subject(user.id).await?;
+    tx.redact_event_subject(user.id).await?;
     // The person is also in the invitations to the address, the contact the user came from,
     // and the mail sent to it: every place usher keeps them (R8).
     tx.erase_invitations_to(user.root, &address, &user.email).await?;
