@@ -11,6 +11,8 @@ mod browser;
 mod events;
 /// Several server processes over one database.
 mod instances;
+/// Token introspection for apps (RFC 7662).
+mod introspection;
 /// The outbox through a real SMTP server.
 mod mail;
 /// The authorization matrix: every operation, every kind of actor.

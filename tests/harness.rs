@@ -300,6 +300,22 @@ impl Server {
         (status, headers, body)
     }
 
+    /// POST with a form-encoded body (`a=1&b=2`); answers the status and the JSON body.
+    pub async fn call_form(&self, path: &str, token: Option<&str>, form: &str) -> (StatusCode, Value) {
+        let mut request = self
+            .client
+            .post(format!("{}{path}", self.base))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(form.to_owned());
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        let response = request.send().await.expect("request");
+        let status = response.status();
+        let text = response.text().await.expect("body");
+        (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+    }
+
     /// GET.
     pub async fn get(&self, path: &str, token: &str) -> (StatusCode, Value) {
         self.call(Method::GET, path, Some(token), None).await

@@ -396,6 +396,9 @@ pub enum Module {
     Audit,
     /// The event feed and webhooks (R26): read the feed, manage webhooks.
     Events,
+    /// Token introspection: `read` lets an app ask whether a user's session token is active
+    /// (RFC 7662) and what it may do.
+    Introspection,
     /// Contacts.
     Contacts,
     /// Pricing (admin only by default).
@@ -414,7 +417,7 @@ pub enum Module {
 
 impl Module {
     /// Every module, in catalog order.
-    pub const ALL: [Module; 17] = [
+    pub const ALL: [Module; 18] = [
         Module::Accounts,
         Module::Settings,
         Module::UserTypes,
@@ -425,6 +428,7 @@ impl Module {
         Module::ApiKeys,
         Module::Audit,
         Module::Events,
+        Module::Introspection,
         Module::Contacts,
         Module::Pricing,
         Module::Payment,
@@ -446,6 +450,7 @@ impl Module {
             Module::ApiKeys => "api_keys",
             Module::Audit => "audit",
             Module::Events => "events",
+            Module::Introspection => "introspection",
             Module::Contacts => "contacts",
             Module::Pricing => "pricing",
             Module::Payment => "payment",

@@ -88,19 +88,25 @@ impl OpsApi {
     }
 }
 
+/// Every operation group; nested, because `Default` is implemented for tuples of up to 12.
 type Apis = (
-    OpsApi,
-    api::sessions::SessionApi,
-    api::accounts::AccountsApi,
-    api::catalog::CatalogApi,
-    api::users::UsersApi,
-    api::invitations::InvitationsApi,
-    api::public::PublicApi,
-    api::contacts::ContactsApi,
-    api::integrations::IntegrationsApi,
-    api::audit::AuditApi,
-    api::events::EventApi,
-    api::mail::MailApi,
+    (
+        OpsApi,
+        api::sessions::SessionApi,
+        api::accounts::AccountsApi,
+        api::catalog::CatalogApi,
+        api::users::UsersApi,
+        api::invitations::InvitationsApi,
+        api::public::PublicApi,
+    ),
+    (
+        api::contacts::ContactsApi,
+        api::integrations::IntegrationsApi,
+        api::introspection::IntrospectionApi,
+        api::audit::AuditApi,
+        api::events::EventApi,
+        api::mail::MailApi,
+    ),
 );
 
 fn service() -> OpenApiService<Apis, ()> {

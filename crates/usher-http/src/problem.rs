@@ -16,6 +16,7 @@ use usher_domain::service::catalog::RoleError;
 use usher_domain::service::catalog::SeatError;
 use usher_domain::service::events::EventError;
 use usher_domain::service::integrations::ApiKeyError;
+use usher_domain::service::introspection::IntrospectionError;
 use usher_domain::service::invitations::{AcceptError, InviteError, LinkProblem};
 use usher_domain::service::mail::OutboxError;
 use usher_domain::service::public::PublicError;
@@ -525,6 +526,17 @@ impl From<EventError> for Problem {
             EventError::Denied(denied) => denied.into(),
             EventError::Invalid(invalid) => invalid.into(),
             EventError::Repo(err) => err.into(),
+        }
+    }
+}
+
+impl From<IntrospectionError> for Problem {
+    fn from(err: IntrospectionError) -> Problem {
+        match err {
+            IntrospectionError::NotFound { entity } => Problem::not_found(entity),
+            IntrospectionError::Denied(denied) => denied.into(),
+            IntrospectionError::Invalid(invalid) => invalid.into(),
+            IntrospectionError::Repo(err) => err.into(),
         }
     }
 }

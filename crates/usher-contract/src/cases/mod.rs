@@ -107,6 +107,7 @@ macro_rules! store_contract {
             r13_r24_sessions_and_keys_end_when_they_should,
             r24_sessions_are_seen_and_ended_by_their_user_and_those_above,
             r24_api_keys_end_with_their_creator,
+            r13_r19_introspection_follows_sessions_and_reach,
             // contacts.rs
             r17_users_from_contacts,
             r17_contacts_give_their_names_and_phone,

@@ -396,3 +396,67 @@ pub async fn r24_api_keys_end_with_their_creator(store: Arc<dyn Store>) {
     let err = sessions::authenticate(&h.ports, secret.expose(), None).await.unwrap_err();
     assert!(matches!(err, sessions::AuthError::InvalidToken), "{err:?}");
 }
+
+/// Logs `username` of `tenant` in with [`PASSWORD`] and returns the raw session token.
+async fn session_token(h: &Harness, tenant: &Tenant, username: &str) -> String {
+    let credentials = sessions::Credentials {
+        account: tenant.account.slug.to_string(),
+        username: username.to_owned(),
+        password: password(),
+    };
+    sessions::login(&h.ports, Some("192.0.2.9"), credentials).await.unwrap().token.expose().to_owned()
+}
+
+/// R13, R19: introspection answers for a session until it ends or expires, and only to a key
+/// whose reach includes the user; everything else reads as inactive, never as an error.
+pub async fn r13_r19_introspection_follows_sessions_and_reach(store: Arc<dyn Store>) {
+    use usher_domain::service::introspection;
+    let h = Harness::new(store);
+    let tenant = h.tenant("acme", 10).await;
+    let east = h.sub_account(&tenant, tenant.account.id, "acme-east").await;
+    let ann = h.user(&tenant, tenant.account.id, "ann").await.unwrap();
+    let eve = h.user(&tenant, east.id, "eve").await.unwrap();
+    h.give_password(&tenant, ann.id).await;
+    h.give_password(&tenant, eve.id).await;
+    let introspect = BTreeSet::from([Permission::new(Module::Introspection, Access::Read)]);
+    let key_actor = |account| {
+        let (h, tenant, permissions) = (h.clone(), tenant.clone(), introspect.clone());
+        async move {
+            let (_, secret) = integrations::create_api_key(
+                &h.ports,
+                &tenant.admin_actor,
+                account,
+                "gateway",
+                permissions,
+                None,
+            )
+            .await
+            .unwrap();
+            sessions::authenticate(&h.ports, secret.expose(), None).await.unwrap().actor
+        }
+    };
+    let root_key = key_actor(tenant.account.id).await;
+    let east_key = key_actor(east.id).await;
+    let ann_token = session_token(&h, &tenant, "ann").await;
+    let eve_token = session_token(&h, &tenant, "eve").await;
+
+    let active = introspection::introspect(&h.ports, &root_key, &eve_token).await.unwrap().unwrap();
+    assert_eq!(active.user.id, eve.id);
+    assert_eq!(active.access.accounts, BTreeSet::from([east.id]));
+    assert!(active.access.permissions.contains(&Permission::new(Module::Orders, Access::Read)));
+    assert!(introspection::introspect(&h.ports, &east_key, &eve_token).await.unwrap().is_some());
+    assert!(
+        introspection::introspect(&h.ports, &east_key, &ann_token).await.unwrap().is_none(),
+        "a sub-account key does not reach the root's users"
+    );
+    let other = h.tenant("globex", 10).await;
+    assert!(introspection::introspect(&h.ports, &other.admin_actor, &ann_token).await.unwrap().is_none());
+    let err =
+        introspection::introspect(&h.ports, &h.login("acme", "eve").await, &ann_token).await.unwrap_err();
+    assert!(matches!(err, introspection::IntrospectionError::Denied(Denied::MissingPermission { .. })));
+
+    users::disable_user(&h.ports, &tenant.admin_actor, eve.id).await.unwrap();
+    assert!(introspection::introspect(&h.ports, &root_key, &eve_token).await.unwrap().is_none(), "disabled");
+    h.clock.advance(Duration::hours(13));
+    assert!(introspection::introspect(&h.ports, &root_key, &ann_token).await.unwrap().is_none(), "expired");
+}

@@ -19,6 +19,7 @@ pub mod catalog;
 pub mod contacts;
 pub mod events;
 pub mod integrations;
+pub mod introspection;
 pub mod invitations;
 pub mod mail;
 pub mod public;

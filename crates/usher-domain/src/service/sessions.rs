@@ -287,7 +287,7 @@ pub async fn authenticate(
 
 /// What a user acts as while it may log in: the operator, or a principal with its effective
 /// permissions; `None` once it is disabled, erased or its account tree is suspended.
-async fn user_actor(tx: &mut dyn Tx, user: &User) -> Result<Option<ActorKind>, RepoError> {
+pub(crate) async fn user_actor(tx: &mut dyn Tx, user: &User) -> Result<Option<ActorKind>, RepoError> {
     if user.state != UserState::Active || user.erased_at.is_some() {
         return Ok(None);
     }
@@ -311,7 +311,7 @@ async fn user_actor(tx: &mut dyn Tx, user: &User) -> Result<Option<ActorKind>, R
 const KEY_CHAIN_LIMIT: usize = 8;
 
 /// How a session token starts.
-pub(crate) const SESSION_PREFIX: &str = "uss_";
+pub const SESSION_PREFIX: &str = "uss_";
 /// How an API key starts; `authenticate` looks a token up as a key only with this prefix.
 pub(crate) const API_KEY_PREFIX: &str = "usk_";
 

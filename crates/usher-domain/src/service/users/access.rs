@@ -35,16 +35,22 @@ pub struct AccessInAccount {
 /// this very request, so it costs no read beyond the user's.
 pub async fn my_access(ports: &Ports, actor: &Actor) -> Result<(User, UserAccess), UserError> {
     let user = me(ports, actor).await?;
-    let access = match &actor.kind {
-        ActorKind::Operator { .. } => operator_access(),
-        ActorKind::Principal(principal) => UserAccess {
+    let access = access_of_actor(&actor.kind).ok_or(UserError::NotAUser)?;
+    Ok((user, access))
+}
+
+/// What authentication computed for a user's session, as a [`UserAccess`]; `None` for actors
+/// that are not a user or a key.
+pub(crate) fn access_of_actor(kind: &ActorKind) -> Option<UserAccess> {
+    match kind {
+        ActorKind::Operator { .. } => Some(operator_access()),
+        ActorKind::Principal(principal) => Some(UserAccess {
             operator: false,
             permissions: spelled_out(principal.permissions.iter().copied()),
             accounts: accounts_of(&principal.scope, principal.home.id()),
-        },
-        ActorKind::Anonymous | ActorKind::System => return Err(UserError::NotAUser),
-    };
-    Ok((user, access))
+        }),
+        ActorKind::Anonymous | ActorKind::System => None,
+    }
 }
 
 /// A user with its access (`GET /v1/users/{id}`), for a caller that may read it (R19).
