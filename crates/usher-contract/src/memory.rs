@@ -16,20 +16,22 @@ use uuid::Uuid;
 
 use usher_domain::error::RepoError;
 use usher_domain::id::{
-    AccountId, ApiKeyId, ContactId, DeviceId, InvitationId, MailId, RoleId, SessionId, TokenId, UserId,
-    UserTypeId,
+    AccountId, ApiKeyId, ContactId, DeliveryId, DeviceId, InvitationId, MailId, RoleId, SessionId, TokenId,
+    UserId, UserTypeId, WebhookId,
 };
 use usher_domain::model::{
     Account, ApiKey, AuditEvent, Contact, Delivery, DeliveryState, Device, Invitation, InvitationState,
     MailMessage, OneTimeToken, OutboxMail, PublicEvent, QueuedMail, Role, SeatUsage, Session, Settings,
-    TokenPurpose, User, UserType,
+    TokenPurpose, User, UserType, Webhook, WebhookDelivery, WebhookDeliveryStatus,
 };
 use usher_domain::ports::{
     AccountRepo, AuditQuery, AuditRepo, CatalogRepo, ClaimedMail, Clock, ContactQuery, ContactRepo,
     CredentialRepo, Cursor, EventQuery, EventRepo, IdGen, InvitationQuery, InvitationRepo, MailQuery,
-    OutboxRepo, Page, PageRequest, PasswordHasher, Store, TokenGen, Tx, UserQuery, UserRepo,
+    OutboxRepo, Page, PageRequest, PasswordHasher, Store, TokenGen, Tx, UserQuery, UserRepo, WebhookRepo,
 };
-use usher_domain::ports::{HashError, MailError, Mailer, RenderedMail};
+use usher_domain::ports::{
+    HashError, MailError, Mailer, RenderedMail, WebhookAnswer, WebhookFailure, WebhookRequest, WebhookSender,
+};
 use usher_domain::time::{Duration, Timestamp};
 use usher_domain::value::{Email, PasswordHash, PlainPassword, Slug, TokenHash, UsernameKey};
 
@@ -42,6 +44,7 @@ mod events;
 mod invitations;
 mod mail;
 mod users;
+mod webhooks;
 
 #[derive(Debug, Clone, Default)]
 struct State {
@@ -61,6 +64,8 @@ struct State {
     audit: Vec<AuditEvent>,
     events: Vec<PublicEvent>,
     event_numbers: HashMap<AccountId, u64>,
+    webhooks: BTreeMap<WebhookId, (Webhook, Option<Timestamp>)>,
+    webhook_deliveries: BTreeMap<DeliveryId, WebhookDelivery>,
     outbox: Vec<OutboxMail>,
     deliveries: HashMap<MailId, Delivery>,
     failures: HashMap<String, Vec<Timestamp>>,
@@ -291,6 +296,50 @@ impl Mailer for RecordingMailer {
             .map_err(|_| MailError::Transient("mailer lock poisoned".to_owned()))?
             .push(mail.clone());
         Ok(())
+    }
+}
+
+/// A webhook endpoint that keeps every request it answers 2xx, and can be told to answer
+/// 500 to the next ones (an endpoint that is down).
+#[derive(Debug, Default)]
+pub struct RecordingReceiver {
+    received: Mutex<Vec<WebhookRequest>>,
+    attempts: Mutex<Vec<WebhookRequest>>,
+    failures_left: AtomicUsize,
+}
+
+impl RecordingReceiver {
+    /// Answers 500 to the next `n` requests.
+    pub fn fail_next(&self, n: usize) {
+        self.failures_left.store(n, Ordering::Relaxed);
+    }
+    /// Every request answered 2xx, oldest first.
+    pub fn received(&self) -> Vec<WebhookRequest> {
+        self.received.lock().map(|r| r.clone()).unwrap_or_default()
+    }
+    /// Every request, whatever the answer, oldest first.
+    pub fn attempts(&self) -> Vec<WebhookRequest> {
+        self.attempts.lock().map(|r| r.clone()).unwrap_or_default()
+    }
+}
+
+#[async_trait]
+impl WebhookSender for RecordingReceiver {
+    async fn send(&self, request: &WebhookRequest) -> Result<WebhookAnswer, WebhookFailure> {
+        if let Ok(mut attempts) = self.attempts.lock() {
+            attempts.push(request.clone());
+        }
+        let failing = self
+            .failures_left
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1))
+            .is_ok();
+        if failing {
+            return Ok(WebhookAnswer { status: 500, body: "down for maintenance".to_owned() });
+        }
+        if let Ok(mut received) = self.received.lock() {
+            received.push(request.clone());
+        }
+        Ok(WebhookAnswer { status: 204, body: String::new() })
     }
 }
 

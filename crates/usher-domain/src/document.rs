@@ -6,6 +6,7 @@
 //!   fingerprint, and as diffed in the audit log;
 //! - [`UserAuditView`]: a user as its audit events show it (every field but secrets);
 //! - [`ActorDocument`]: who acted, as stored with every audit event and invitation;
+//! - [`EventDocument`]: a public event as a webhook delivers it (and as the feed lists it);
 //! - [`Cursor`]: a list position, as handed to clients.
 //!
 //! Each is pinned by a snapshot test: renaming a field fails it until the snapshot is
@@ -350,6 +351,76 @@ impl From<ActorDocument> for ActorRef {
             ActorDocument::ApiKey(id) => ActorRef::ApiKey(ApiKeyId::from_uuid(id)),
             ActorDocument::Anonymous => ActorRef::Anonymous,
             ActorDocument::System => ActorRef::System,
+        }
+    }
+}
+
+/// A public event as webhooks deliver it, field for field what `GET …/events` lists (R26).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EventDocument {
+    /// Id (also the `webhook-id` header).
+    pub id: Uuid,
+    /// Type, e.g. `user.disabled`.
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    /// Position in the root's feed.
+    pub sequence: u64,
+    /// RFC 3339.
+    pub occurred_at: String,
+    /// Account of the object.
+    pub account_id: Uuid,
+    /// Root account.
+    pub root_id: Uuid,
+    /// Who, and from which app.
+    pub actor: EventActorDocument,
+    /// What the change was made to.
+    pub subject: EventSubjectDocument,
+    /// The object after the change.
+    pub data: serde_json::Value,
+    /// Field-level changes.
+    pub changes: serde_json::Value,
+}
+
+/// Who made a change, and from which app.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct EventActorDocument {
+    /// `user`, `operator`, `api_key`, `anonymous` or `system`.
+    pub kind: &'static str,
+    /// The user or API key id.
+    pub id: Option<Uuid>,
+    /// The caller's origin.
+    pub origin: Option<String>,
+}
+
+/// The object an event is about.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct EventSubjectDocument {
+    /// Kind, e.g. `user`.
+    pub kind: String,
+    /// Id.
+    pub id: String,
+}
+
+impl From<&crate::model::PublicEvent> for EventDocument {
+    fn from(event: &crate::model::PublicEvent) -> EventDocument {
+        let (kind, id) = match event.actor {
+            ActorRef::User(id) => ("user", Some(id.as_uuid())),
+            ActorRef::Operator(id) => ("operator", Some(id.as_uuid())),
+            ActorRef::ApiKey(id) => ("api_key", Some(id.as_uuid())),
+            ActorRef::Anonymous => ("anonymous", None),
+            ActorRef::System => ("system", None),
+        };
+        EventDocument {
+            id: event.id.as_uuid(),
+            kind: event.kind,
+            sequence: event.sequence.unwrap_or_default(),
+            occurred_at: event.occurred_at.to_rfc3339(),
+            account_id: event.account.as_uuid(),
+            root_id: event.root.as_uuid(),
+            actor: EventActorDocument { kind, id, origin: event.origin.clone() },
+            subject: EventSubjectDocument { kind: event.subject_kind.clone(), id: event.subject_id.clone() },
+            data: event.data.clone(),
+            changes: event.changes.clone(),
         }
     }
 }

@@ -76,4 +76,8 @@ ids! {
     MailId,
     /// A public event (R26).
     EventId,
+    /// A webhook endpoint (R26).
+    WebhookId,
+    /// One event's delivery to one webhook.
+    DeliveryId,
 }

@@ -16,13 +16,13 @@ use uuid::Uuid;
 
 use crate::error::RepoError;
 use crate::id::{
-    AccountId, ApiKeyId, ContactId, DeviceId, InvitationId, MailId, RoleId, SessionId, TokenId, UserId,
-    UserTypeId,
+    AccountId, ApiKeyId, ContactId, DeliveryId, DeviceId, InvitationId, MailId, RoleId, SessionId, TokenId,
+    UserId, UserTypeId, WebhookId,
 };
 use crate::model::{
     Account, ApiKey, AuditEvent, Contact, DeliveryState, Device, EventFilter, Invitation, InvitationState,
     InvitationStatus, OneTimeToken, OutboxMail, PublicEvent, QueuedMail, Role, SeatUsage, Session, Settings,
-    User, UserState, UserType,
+    User, UserState, UserType, Webhook, WebhookDelivery,
 };
 use crate::time::Timestamp;
 use crate::value::{Email, PasswordHash, PlainPassword, Slug, TokenHash, UsernameKey};
@@ -350,6 +350,77 @@ pub trait EventRepo: Send {
     async fn redact_event_subject(&mut self, user: UserId) -> Result<(), RepoError>;
 }
 
+/// Webhooks and their deliveries (R26). Deliveries to one webhook go out one at a time in
+/// event order: whoever delivers first claims the webhook with a lease, so any number of
+/// server instances can deliver, and one that dies leaves the webhook to be claimed again
+/// when the lease ends (at least once).
+#[async_trait]
+pub trait WebhookRepo: Send {
+    /// Inserts a webhook.
+    async fn insert_webhook(&mut self, webhook: &Webhook) -> Result<(), RepoError>;
+    /// Replaces a webhook whose stored version is `webhook.version`, storing the next version;
+    /// `Stale` when another write came first.
+    async fn update_webhook(&mut self, webhook: &Webhook) -> Result<(), RepoError>;
+    /// Deletes a webhook and its deliveries.
+    async fn delete_webhook(&mut self, id: WebhookId) -> Result<(), RepoError>;
+    /// A webhook by id.
+    async fn webhook(&mut self, id: WebhookId) -> Result<Option<Webhook>, RepoError>;
+    /// The webhooks of a root whose account is in one of the subtrees (empty: the whole root),
+    /// oldest first.
+    async fn webhooks(
+        &mut self,
+        root: AccountId,
+        within: &BTreeSet<AccountId>,
+    ) -> Result<Vec<Webhook>, RepoError>;
+    /// Every enabled webhook of every root, for the fan-out.
+    async fn enabled_webhooks(&mut self) -> Result<Vec<Webhook>, RepoError>;
+    /// The last number a root's feed gave (0 before the first).
+    async fn last_event_number(&mut self, root: AccountId) -> Result<u64, RepoError>;
+    /// Inserts deliveries and moves the webhook's cursor from `from` to `to`, all or nothing;
+    /// `false` (and nothing written) when the cursor is no longer at `from`, because another
+    /// instance fanned these events out first.
+    async fn fan_out(
+        &mut self,
+        webhook: WebhookId,
+        from: u64,
+        to: u64,
+        deliveries: &[WebhookDelivery],
+    ) -> Result<bool, RepoError>;
+    /// Claims up to `limit` enabled webhooks that have a pending delivery and are due at `now`
+    /// and not leased, leasing them until `lease_until` (`FOR UPDATE SKIP LOCKED`).
+    async fn claim_webhooks(
+        &mut self,
+        now: Timestamp,
+        lease_until: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<Webhook>, RepoError>;
+    /// The first `limit` pending deliveries of a webhook, in event order.
+    async fn pending_deliveries(
+        &mut self,
+        webhook: WebhookId,
+        limit: u32,
+    ) -> Result<Vec<WebhookDelivery>, RepoError>;
+    /// Stores a delivery's attempt and outcome.
+    async fn update_delivery(&mut self, delivery: &WebhookDelivery) -> Result<(), RepoError>;
+    /// Ends a webhook's lease and stores when it is tried next, since when it has been failing,
+    /// and, when it is given up, that it is disabled and why.
+    async fn settle_webhook(
+        &mut self,
+        id: WebhookId,
+        next_attempt_at: Timestamp,
+        failing_since: Option<Timestamp>,
+        disabled_reason: Option<String>,
+    ) -> Result<(), RepoError>;
+    /// A page of a webhook's deliveries, newest event first.
+    async fn list_deliveries(
+        &mut self,
+        webhook: WebhookId,
+        page: &PageRequest,
+    ) -> Result<Page<WebhookDelivery>, RepoError>;
+    /// A delivery by id.
+    async fn delivery(&mut self, id: DeliveryId) -> Result<Option<WebhookDelivery>, RepoError>;
+}
+
 /// The mail outbox: what use cases queue, and the dispatcher's claims and outcomes.
 #[async_trait]
 pub trait OutboxRepo: Send {
@@ -420,6 +491,7 @@ pub trait Tx:
     + CredentialRepo
     + AuditRepo
     + EventRepo
+    + WebhookRepo
     + OutboxRepo
     + Send
 {
@@ -466,7 +538,7 @@ pub use mock::MockTx;
 pub mod prelude {
     pub use super::{
         AccountRepo, AuditRepo, CatalogRepo, ContactRepo, CredentialRepo, EventRepo, InvitationRepo,
-        OutboxRepo, Tx, UserRepo,
+        OutboxRepo, Tx, UserRepo, WebhookRepo,
     };
 }
 
@@ -559,6 +631,46 @@ pub enum MailError {
 pub trait MailRenderer: Send + Sync {
     /// The rendered mail; `Err` with a reason when it cannot be rendered (never retried).
     fn render(&self, mail: &OutboxMail) -> Result<RenderedMail, String>;
+}
+
+/// One webhook request, signed (Standard Webhooks).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebhookRequest {
+    /// Where.
+    pub url: String,
+    /// `content-type`, `webhook-id`, `webhook-timestamp` and `webhook-signature`.
+    pub headers: Vec<(&'static str, String)>,
+    /// The event, as JSON.
+    pub body: String,
+}
+
+/// What a webhook endpoint answered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebhookAnswer {
+    /// The HTTP status.
+    pub status: u16,
+    /// The start of the body (at most 500 characters), for the delivery log.
+    pub body: String,
+}
+
+/// Why a webhook request got no answer.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum WebhookFailure {
+    /// Not sent, and sending again cannot help: the address is private, loopback or
+    /// link-local (and the operator did not allow those), or the URL cannot be used.
+    #[error("refused: {0}")]
+    Refused(String),
+    /// No answer: the connection, TLS or the timeout failed.
+    #[error("{0}")]
+    Unreachable(String),
+}
+
+/// Sends webhook requests: over HTTP in production, a recorder in tests.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait WebhookSender: Send + Sync {
+    /// Sends one request; follows no redirect.
+    async fn send(&self, request: &WebhookRequest) -> Result<WebhookAnswer, WebhookFailure>;
 }
 
 /// Delivers rendered mail (SMTP or the file sink in `usher-mail`).

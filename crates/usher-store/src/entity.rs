@@ -342,6 +342,58 @@ pub(crate) mod event_sequencer {
     no_relations!();
 }
 
+pub(crate) mod webhook {
+    use sea_orm::entity::prelude::*;
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "webhooks")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        pub root_id: Uuid,
+        pub account_id: Uuid,
+        pub url: String,
+        pub types: String,
+        pub exclude_origins: String,
+        pub enabled: bool,
+        pub disabled_reason: Option<String>,
+        pub secret: String,
+        pub previous_secret: Option<String>,
+        pub previous_secret_until: Option<i64>,
+        pub cursor: i64,
+        pub next_attempt_at: i64,
+        pub failing_since: Option<i64>,
+        pub lease_until: i64,
+        pub created_at: i64,
+        pub version: i64,
+    }
+    no_relations!();
+}
+
+pub(crate) mod webhook_delivery {
+    use sea_orm::entity::prelude::*;
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "webhook_deliveries")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        pub webhook_id: Uuid,
+        pub root_id: Uuid,
+        pub event_id: Uuid,
+        pub seq: i64,
+        #[sea_orm(column_name = "type")]
+        pub kind: String,
+        pub payload: String,
+        pub status: String,
+        pub attempts: i32,
+        pub last_status: Option<i32>,
+        pub last_error: Option<String>,
+        pub created_at: i64,
+        pub last_attempt_at: Option<i64>,
+        pub delivered_at: Option<i64>,
+    }
+    no_relations!();
+}
+
 pub(crate) mod outbox {
     use sea_orm::entity::prelude::*;
     #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]

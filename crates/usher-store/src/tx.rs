@@ -14,18 +14,18 @@ use uuid::Uuid;
 
 use usher_domain::error::RepoError;
 use usher_domain::id::{
-    AccountId, ApiKeyId, ContactId, DeviceId, InvitationId, MailId, RoleId, SessionId, TokenId, UserId,
-    UserTypeId,
+    AccountId, ApiKeyId, ContactId, DeliveryId, DeviceId, InvitationId, MailId, RoleId, SessionId, TokenId,
+    UserId, UserTypeId, WebhookId,
 };
 use usher_domain::model::{
     Account, ApiKey, AuditEvent, Contact, DeliveryState, Device, Invitation, InvitationState,
     InvitationStatus, OneTimeToken, OutboxMail, PublicEvent, QueuedMail, Role, SeatUsage, Session, Settings,
-    TokenPurpose, User, UserType,
+    TokenPurpose, User, UserType, Webhook, WebhookDelivery, WebhookDeliveryStatus,
 };
 use usher_domain::ports::{
     AccountContext, AccountRepo, AuditQuery, AuditRepo, CatalogRepo, ClaimedMail, ContactQuery, ContactRepo,
     CredentialRepo, Cursor, EventQuery, EventRepo, InvitationQuery, InvitationRepo, MailQuery, OutboxRepo,
-    Page, PageRequest, Tx, UserQuery, UserRepo,
+    Page, PageRequest, Tx, UserQuery, UserRepo, WebhookRepo,
 };
 use usher_domain::time::Timestamp;
 use usher_domain::value::{Email, PasswordHash, Slug, TokenHash, UsernameKey};
@@ -34,7 +34,7 @@ use crate::codec;
 use crate::entity::{
     account, api_key, audit_event, contact, device, event, event_counter, event_sequencer, invitation,
     login_failure, one_time_token, outbox, password, role, seat_pool, session, settings, user, user_role,
-    user_type,
+    user_type, webhook, webhook_delivery,
 };
 use crate::error::repo;
 
@@ -48,6 +48,7 @@ mod invitations;
 mod mail;
 mod seats;
 mod users;
+mod webhooks;
 
 pub(crate) struct SqlTx {
     txn: DatabaseTransaction,

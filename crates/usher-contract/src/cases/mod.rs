@@ -34,6 +34,7 @@ mod races;
 mod seats;
 mod sessions;
 mod users;
+mod webhooks;
 
 pub use accounts::*;
 pub use catalog::*;
@@ -47,6 +48,7 @@ pub use races::*;
 pub use seats::*;
 pub use sessions::*;
 pub use users::*;
+pub use webhooks::*;
 
 /// Every case, for the [`store_contract!`](crate::store_contract) macro.
 #[macro_export]
@@ -129,6 +131,10 @@ macro_rules! store_contract {
             r26_every_audited_change_emits_one_event_with_its_object_and_origin,
             r8_r19_r26_the_feed_keeps_tenants_subtrees_and_erasures,
             r26_forgotten_events_never_give_their_numbers_again,
+            // webhooks.rs
+            r26_webhooks_receive_their_subtree_events_in_order_and_signed,
+            r26_failing_deliveries_hold_the_line_retry_and_give_up_after_a_day,
+            r19_r26_webhooks_keep_to_their_tenant_and_their_secrets,
         );
         $crate::store_contract!(@races
             r1_race_1000_creations_and_acceptances_for_10_seats,
@@ -139,7 +145,8 @@ macro_rules! store_contract {
             race_settings_changes_apply_one_after_the_other,
             r14_race_concurrent_logins_of_one_user_all_succeed,
             race_two_instances_bootstrap_one_operator,
-            r26_race_8_writers_and_a_reader_see_every_event_once
+            r26_race_8_writers_and_a_reader_see_every_event_once,
+            r26_race_two_dispatchers_deliver_each_event_once_in_order
         );
     };
     (@cases $($case:ident),* $(,)?) => {

@@ -147,3 +147,23 @@ fn r20_who_acted_is_stored_in_one_shape() {
     }
     insta::assert_snapshot!("actor_documents", shown.join("\n"));
 }
+
+#[test]
+fn r26_an_event_is_delivered_in_one_shape() {
+    let event = crate::model::PublicEvent {
+        id: crate::id::EventId::from_uuid(Uuid::from_u128(40)),
+        root: AccountId::from_uuid(Uuid::from_u128(41)),
+        account: AccountId::from_uuid(Uuid::from_u128(42)),
+        kind: "user.disabled",
+        occurred_at: at(),
+        actor: ActorRef::ApiKey(ApiKeyId::from_uuid(Uuid::from_u128(43))),
+        origin: Some("pos".to_owned()),
+        subject_kind: "user".to_owned(),
+        subject_id: Uuid::from_u128(44).to_string(),
+        data: serde_json::json!({"state": "disabled"}),
+        changes: serde_json::json!({"state": {"before": "active", "after": "disabled"}}),
+        sequence: Some(7),
+    };
+    let json = serde_json::to_string_pretty(&EventDocument::from(&event)).unwrap();
+    insta::assert_snapshot!("event_document", json);
+}

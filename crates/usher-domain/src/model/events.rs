@@ -5,7 +5,7 @@ use super::*;
 
 /// Every public event type, in catalog order. Types are stable: apps filter and subscribe by
 /// them.
-pub const EVENT_TYPES: [&str; 31] = [
+pub const EVENT_TYPES: [&str; 35] = [
     "account.created",
     "account.updated",
     "settings.changed",
@@ -37,6 +37,10 @@ pub const EVENT_TYPES: [&str; 31] = [
     "api_key.created",
     "api_key.revoked",
     "mail.retried",
+    "webhook.created",
+    "webhook.updated",
+    "webhook.disabled",
+    "webhook.deleted",
 ];
 
 /// The public type of the event an audited action emits, or `None` for an action that
@@ -52,6 +56,7 @@ pub fn event_type(action: &str) -> Option<&'static str> {
         "user.password_set" | "user.password_reset" | "user.password_set_by_link" => "user.password_changed",
         "user.password_reset_sent" => "user.password_reset_requested",
         "session.ended" => "user.logged_out",
+        "webhook.secret_rotated" | "webhook.delivery_replayed" => "webhook.updated",
         "subscription.updated" => "seats.changed",
         "settings.updated" => "settings.changed",
         "invitations.sent" | "device.listed" | "user.registration_attempted" | "operator.bootstrapped" => {

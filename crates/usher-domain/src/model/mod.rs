@@ -6,8 +6,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::Serialize;
 
 use crate::id::{
-    AccountId, ApiKeyId, AuditEventId, ContactId, DeviceId, EventId, InvitationId, MailId, RoleId, SessionId,
-    TokenId, UserId, UserTypeId,
+    AccountId, ApiKeyId, AuditEventId, ContactId, DeliveryId, DeviceId, EventId, InvitationId, MailId,
+    RoleId, SessionId, TokenId, UserId, UserTypeId, WebhookId,
 };
 use crate::password::PasswordPolicy;
 use crate::time::{Duration, Timestamp};
@@ -24,6 +24,7 @@ mod events;
 mod invitations;
 mod mail;
 mod users;
+mod webhooks;
 
 pub use accounts::*;
 pub use audit::*;
@@ -34,6 +35,7 @@ pub use events::*;
 pub use invitations::*;
 pub use mail::*;
 pub use users::*;
+pub use webhooks::*;
 
 #[cfg(test)]
 mod tests;

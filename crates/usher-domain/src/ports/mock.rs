@@ -154,6 +154,23 @@ mockall::mock! {
         async fn redact_event_subject(&mut self, user: UserId) -> Result<(), RepoError>;
     }
     #[async_trait]
+    impl WebhookRepo for Tx {
+        async fn insert_webhook(&mut self, webhook: &Webhook) -> Result<(), RepoError>;
+        async fn update_webhook(&mut self, webhook: &Webhook) -> Result<(), RepoError>;
+        async fn delete_webhook(&mut self, id: WebhookId) -> Result<(), RepoError>;
+        async fn webhook(&mut self, id: WebhookId) -> Result<Option<Webhook>, RepoError>;
+        async fn webhooks(&mut self, root: AccountId, within: &BTreeSet<AccountId>) -> Result<Vec<Webhook>, RepoError>;
+        async fn enabled_webhooks(&mut self) -> Result<Vec<Webhook>, RepoError>;
+        async fn last_event_number(&mut self, root: AccountId) -> Result<u64, RepoError>;
+        async fn fan_out(&mut self, webhook: WebhookId, from: u64, to: u64, deliveries: &[WebhookDelivery]) -> Result<bool, RepoError>;
+        async fn claim_webhooks(&mut self, now: Timestamp, lease_until: Timestamp, limit: u32) -> Result<Vec<Webhook>, RepoError>;
+        async fn pending_deliveries(&mut self, webhook: WebhookId, limit: u32) -> Result<Vec<WebhookDelivery>, RepoError>;
+        async fn update_delivery(&mut self, delivery: &WebhookDelivery) -> Result<(), RepoError>;
+        async fn settle_webhook(&mut self, id: WebhookId, next_attempt_at: Timestamp, failing_since: Option<Timestamp>, disabled_reason: Option<String>) -> Result<(), RepoError>;
+        async fn list_deliveries(&mut self, webhook: WebhookId, page: &PageRequest) -> Result<Page<WebhookDelivery>, RepoError>;
+        async fn delivery(&mut self, id: DeliveryId) -> Result<Option<WebhookDelivery>, RepoError>;
+    }
+    #[async_trait]
     impl OutboxRepo for Tx {
         async fn enqueue_mail(&mut self, mail: &OutboxMail) -> Result<(), RepoError>;
         async fn list_mail(&mut self, query: &MailQuery) -> Result<Page<QueuedMail>, RepoError>;

@@ -25,6 +25,7 @@ pub mod mail;
 pub mod public;
 pub mod sessions;
 pub mod users;
+pub mod webhooks;
 
 mod shared;
 pub(crate) use shared::*;

@@ -10,8 +10,8 @@ use uuid::Uuid;
 use usher_domain::document::{ActorDocument, MailDocument, SettingsDocument};
 use usher_domain::error::RepoError;
 use usher_domain::id::{
-    AccountId, ApiKeyId, AuditEventId, ContactId, DeviceId, EventId, InvitationId, MailId, RoleId, SessionId,
-    TokenId, UserId, UserTypeId,
+    AccountId, ApiKeyId, AuditEventId, ContactId, DeliveryId, DeviceId, EventId, InvitationId, MailId,
+    RoleId, SessionId, TokenId, UserId, UserTypeId, WebhookId,
 };
 use usher_domain::model::{
     Account, AccountPath, AccountState, ActorRef, Address, ApiKey, AuditEvent, BuiltinRole, Contact,
@@ -24,7 +24,7 @@ use usher_domain::value::{Email, Key, Locale, Name, Permission, Slug, TokenHash,
 
 use crate::entity::{
     account, api_key, audit_event, contact, device, event, invitation, one_time_token, outbox, role, session,
-    user, user_type,
+    user, user_type, webhook, webhook_delivery,
 };
 
 /// A parse failure of a stored value of `entity`.
@@ -108,6 +108,7 @@ mod events;
 mod invitations;
 mod mail;
 mod users;
+mod webhooks;
 
 pub(crate) use accounts::*;
 pub(crate) use audit::*;
@@ -118,6 +119,7 @@ pub(crate) use events::*;
 pub(crate) use invitations::*;
 pub(crate) use mail::*;
 pub(crate) use users::*;
+pub(crate) use webhooks::*;
 
 #[cfg(test)]
 mod tests {

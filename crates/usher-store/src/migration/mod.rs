@@ -11,6 +11,7 @@ mod m20261201_000004_session_activity;
 mod m20261201_000005_throttle_forgetting;
 mod m20261202_000006_seat_counters;
 mod m20261202_000007_events;
+mod m20261202_000008_webhooks;
 
 /// Every migration, oldest first.
 #[derive(Debug)]
@@ -27,6 +28,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000005_throttle_forgetting::Migration),
             Box::new(m20261202_000006_seat_counters::Migration),
             Box::new(m20261202_000007_events::Migration),
+            Box::new(m20261202_000008_webhooks::Migration),
         ]
     }
 }

@@ -169,6 +169,15 @@ pub(crate) mod objects {
         })
     }
 
+    /// A webhook, without its secrets.
+    pub(crate) fn webhook(webhook: &crate::model::Webhook) -> Value {
+        json!({
+            "id": webhook.id, "account": webhook.account, "url": webhook.url.as_str(),
+            "types": webhook.types.types(), "exclude_origins": webhook.exclude_origins,
+            "enabled": webhook.enabled, "disabled_reason": webhook.disabled_reason,
+        })
+    }
+
     pub(crate) fn contact(contact: &Contact) -> Value {
         json!({
             "id": contact.id, "account": contact.account, "kind": contact.kind,
