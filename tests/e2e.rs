@@ -25,3 +25,5 @@ mod server;
 mod stories;
 /// Tenant isolation: another tenant's ids read as not found.
 mod tenants;
+/// Webhooks verified by the Standard Webhooks reference library.
+mod webhooks;

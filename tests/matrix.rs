@@ -13,7 +13,7 @@ use std::collections::BTreeSet;
 
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use usher_e2e::{Server, Tenant, id};
+use usher_e2e::{Server, Tenant, id, until};
 
 /// The kinds of actor, in the order of each row's columns.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -88,6 +88,10 @@ enum Target {
     ApiKey,
     /// A queued mail.
     Mail,
+    /// A webhook.
+    Webhook,
+    /// A webhook with a delivery (of its own `webhook.created` event).
+    WebhookDelivery,
     /// No bearer token at all: a public flow.
     Public,
 }
@@ -100,9 +104,13 @@ impl Target {
                 &[Place::Root, Place::Sub, Place::Sibling, Place::Higher, Place::Other]
             }
             Target::Role | Target::UserType => &[Place::Root, Place::Other],
-            Target::Account | Target::Invitation | Target::Contact | Target::ApiKey | Target::Mail => {
-                &[Place::Root, Place::Sub, Place::Sibling, Place::Other]
-            }
+            Target::Account
+            | Target::Invitation
+            | Target::Contact
+            | Target::ApiKey
+            | Target::Mail
+            | Target::Webhook
+            | Target::WebhookDelivery => &[Place::Root, Place::Sub, Place::Sibling, Place::Other],
         }
     }
 }
@@ -197,6 +205,14 @@ fn rows() -> Vec<Row> {
         // Introspection answers `active: false` for tokens out of reach, so a foreign
         // administrator holding the permission is answered too (the e2e test checks the answer).
         row("introspect_token", T::Caller, Method::POST, "/v1/oauth/introspect", Some("form:token=uss_not-a-session-token"), "A A 3 A 3 3 A 1 3"),
+        row("list_webhooks", T::Account, Method::GET, "/v1/accounts/{account}/webhooks", None, ADMIN_MODULE_IN),
+        row("create_webhook", T::Account, Method::POST, "/v1/accounts/{account}/webhooks", Some(r#"{"url":"https://hooks.example.com/{n}"}"#), ADMIN_MODULE_IN),
+        row("get_webhook", T::Webhook, Method::GET, "/v1/webhooks/{id}", None, ADMIN_MODULE_IN),
+        row("update_webhook", T::Webhook, Method::PATCH, "/v1/webhooks/{id}", Some(r#"{"enabled":false}"#), ADMIN_MODULE_IN),
+        row("delete_webhook", T::Webhook, Method::DELETE, "/v1/webhooks/{id}", None, ADMIN_MODULE_IN),
+        row("rotate_webhook_secret", T::Webhook, Method::POST, "/v1/webhooks/{id}/secret", None, ADMIN_MODULE_IN),
+        row("list_webhook_deliveries", T::Webhook, Method::GET, "/v1/webhooks/{id}/deliveries", None, ADMIN_MODULE_IN),
+        row("replay_webhook_delivery", T::WebhookDelivery, Method::POST, "/v1/webhooks/{id}/deliveries/{delivery}/replay", None, ADMIN_MODULE_IN),
         row("list_audit_events", T::Account, Method::GET, "/v1/accounts/{account}/audit-events", None, ADMIN_MODULE_IN),
         row("list_events", T::Account, Method::GET, "/v1/accounts/{account}/events", None, ADMIN_MODULE_IN),
         row("list_mail", T::Account, Method::GET, "/v1/accounts/{account}/mail", None, SETTINGS_READ),
@@ -434,6 +450,21 @@ impl World {
                     String::new(),
                 )
             }
+            Target::Webhook | Target::WebhookDelivery => {
+                let body = json!({"url": format!("https://hooks.example.com/target-{n}")});
+                let path = format!("/v1/accounts/{account}/webhooks");
+                let webhook = id(&ok(server, Method::POST, &path, op, body).await["webhook"]);
+                if target == Target::Webhook {
+                    return (webhook, String::new());
+                }
+                let path = format!("/v1/webhooks/{webhook}/deliveries");
+                let delivery = until("the webhook's first delivery", || async {
+                    let (_, page) = server.call(Method::GET, &path, Some(op), None).await;
+                    page["items"][0]["id"].as_str().map(str::to_owned)
+                })
+                .await;
+                (webhook, delivery)
+            }
             Target::ApiKey => {
                 let body = json!({"name": format!("target {n}"), "permissions": ["orders:read"]});
                 let key =
@@ -461,6 +492,7 @@ fn fill(template: &str, world: &World, place: Place, target: &(String, String), 
         .replace("{account}", &world.account(place))
         .replace("{id}", &target.0)
         .replace("{device}", &target.1)
+        .replace("{delivery}", &target.1)
         .replace("{user_type}", &tenant.user_type)
         .replace("{user_role}", &tenant.user_role)
         .replace("{n}", &n.to_string())

@@ -11,6 +11,7 @@ mod bench;
 mod mutants;
 mod schemathesis;
 mod tidy;
+mod verifier;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
@@ -189,10 +190,24 @@ fn test() -> ExitCode {
             failures.push("PostgreSQL");
         }
     }
+    // The end-to-end tests verify webhook deliveries with the Standard Webhooks library.
+    let verifier = match verifier::install(&root) {
+        Ok(python) => Some(python),
+        Err(err) => {
+            println!(
+                "xtask: SKIPPED: webhook verifier: {err}; the test that needs it is skipped{}",
+                if ci { " and CI=true makes that a failure" } else { "" }
+            );
+            None
+        }
+    };
     for step in STEPS {
         println!("xtask: == {} (cargo {})", step.name, step.args.join(" "));
         let mut command = Command::new(&cargo);
         command.args(step.args).current_dir(&root).env("USHER_TEST_POSTGRES_URL", &postgres);
+        if let Some(python) = &verifier {
+            command.env("USHER_WEBHOOK_VERIFIER_PYTHON", python);
+        }
         if postgres_up {
             // The server answered: a test that cannot reach it now is a failure, not a skip.
             command.env("USHER_REQUIRE_POSTGRES", "1");

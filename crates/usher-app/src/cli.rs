@@ -11,6 +11,7 @@ use usher_domain::ports::{Store, TokenGen};
 use usher_domain::service::Ports;
 use usher_domain::service::accounts::{AccountError, bootstrap_operator};
 use usher_domain::service::mail::DeliveryPolicy;
+use usher_domain::service::webhooks::WebhookPolicy;
 use usher_domain::value::PlainPassword;
 use usher_http::{AppState, HttpConfig, Readiness};
 use usher_store::{SqlStore, StoreConfig, StoreError};
@@ -32,7 +33,7 @@ pub enum Command {
     /// Runs the HTTP server (the /v1 API, /docs, /healthz, /readyz, /metrics), migrating the
     /// database and creating the operator on first start.
     Serve(ServeArgs),
-    /// Delivers queued mail without serving HTTP (beside servers started with
+    /// Delivers queued mail and webhooks without serving HTTP (beside servers started with
     /// `--no-dispatcher`, or as extra dispatchers: any number can run on PostgreSQL).
     Dispatch(DispatchArgs),
     /// Applies the database migrations not applied yet (a no-op when up to date).
@@ -108,6 +109,32 @@ impl MailArgs {
     }
 }
 
+/// How webhooks are delivered.
+#[derive(Debug, clap::Args)]
+pub struct WebhookArgs {
+    /// Let webhooks reach private, loopback and link-local addresses (refused by default, so
+    /// that a webhook cannot be aimed at the network usher runs in).
+    #[arg(long = "webhook-allow-private", env = "USHER_WEBHOOK_ALLOW_PRIVATE")]
+    pub allow_private: bool,
+    /// Seconds a dispatcher holds the webhook it claimed; one that dies leaves the webhook to
+    /// be claimed again after this (its delivery in flight is sent again: at least once).
+    #[arg(long = "webhook-lease-seconds", env = "USHER_WEBHOOK_LEASE_SECONDS", default_value_t = 120, value_parser = clap::value_parser!(u32).range(1..=3600))]
+    pub lease_seconds: u32,
+}
+
+impl WebhookArgs {
+    fn policy(&self) -> WebhookPolicy {
+        WebhookPolicy {
+            lease: usher_domain::time::Duration::seconds(i64::from(self.lease_seconds)),
+            ..WebhookPolicy::standard()
+        }
+    }
+
+    fn sender(&self) -> Result<crate::hooks::HttpWebhookSender, CommandError> {
+        crate::hooks::HttpWebhookSender::new(self.allow_private).map_err(CommandError::Webhooks)
+    }
+}
+
 /// Options of `usher dispatch`.
 #[derive(Debug, clap::Args)]
 pub struct DispatchArgs {
@@ -117,6 +144,9 @@ pub struct DispatchArgs {
     /// Mail.
     #[command(flatten)]
     pub mail: MailArgs,
+    /// Webhooks.
+    #[command(flatten)]
+    pub webhooks: WebhookArgs,
     /// The address users reach usher at; links in mail start with it.
     #[arg(long, env = "USHER_PUBLIC_URL", default_value = "http://127.0.0.1:8080")]
     pub public_url: String,
@@ -149,7 +179,10 @@ pub struct ServeArgs {
     /// Mail.
     #[command(flatten)]
     pub mail: MailArgs,
-    /// Leave the outbox to `usher dispatch` processes instead of delivering it here.
+    /// Webhooks.
+    #[command(flatten)]
+    pub webhooks: WebhookArgs,
+    /// Leave mail and webhooks to `usher dispatch` processes instead of delivering them here.
     #[arg(long, env = "USHER_NO_DISPATCHER")]
     pub no_dispatcher: bool,
     /// The address users reach usher at; links in mail start with it (default: the listen address).
@@ -200,6 +233,9 @@ pub enum CommandError {
     /// The operator could not be created.
     #[error("bootstrap failed: {0}")]
     Bootstrap(String),
+    /// The webhook client could not be built.
+    #[error("{0}")]
+    Webhooks(String),
     /// The mail settings are unusable.
     #[error("mail: {0}")]
     Mail(String),
@@ -354,6 +390,15 @@ async fn dispatch(args: DispatchArgs) -> Result<(), CommandError> {
     let renderer = args.mail.renderer(&args.public_url)?;
     let ports = ports(store.clone() as Arc<dyn Store>, Argon2Hasher::new(1));
     say(&format!("dispatching: {}", args.mail.target));
+    let (stop_webhooks, webhooks_stopped) = tokio::sync::oneshot::channel::<()>();
+    let webhooks = tokio::spawn(crate::hooks::run_webhook_dispatcher(
+        ports.clone(),
+        args.webhooks.sender()?,
+        args.webhooks.policy(),
+        async move {
+            let _ = webhooks_stopped.await;
+        },
+    ));
     usher_mail::run_dispatcher(
         ports,
         renderer,
@@ -364,6 +409,8 @@ async fn dispatch(args: DispatchArgs) -> Result<(), CommandError> {
         shutdown_signal(),
     )
     .await;
+    let _ = stop_webhooks.send(());
+    let _ = webhooks.await;
     if let Ok(store) = Arc::try_unwrap(store) {
         store.close().await?;
     }
@@ -397,6 +444,18 @@ async fn serve(args: ServeArgs) -> Result<(), CommandError> {
     let feed = tokio::spawn(crate::feed::run_feed_keeper(ports.clone(), retention, async move {
         let _ = feed_stopped.await;
     }));
+    let (stop_webhooks, webhooks_stopped) = tokio::sync::oneshot::channel::<()>();
+    let webhooks = match args.no_dispatcher {
+        true => None,
+        false => Some(tokio::spawn(crate::hooks::run_webhook_dispatcher(
+            ports.clone(),
+            args.webhooks.sender()?,
+            args.webhooks.policy(),
+            async move {
+                let _ = webhooks_stopped.await;
+            },
+        ))),
+    };
     let (stop_mail, mail_stopped) = tokio::sync::oneshot::channel::<()>();
     let dispatcher = (!args.no_dispatcher).then(|| {
         let metrics = state.clone();
@@ -418,6 +477,10 @@ async fn serve(args: ServeArgs) -> Result<(), CommandError> {
     let served = bound.serve(state, shutdown_signal(), grace).await;
     let _ = stop_mail.send(());
     let _ = stop_feed.send(());
+    let _ = stop_webhooks.send(());
+    if let Some(webhooks) = webhooks {
+        let _ = webhooks.await;
+    }
     if let Some(dispatcher) = dispatcher {
         let _ = dispatcher.await;
     }

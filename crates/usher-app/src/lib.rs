@@ -5,5 +5,6 @@
 pub mod adapters;
 pub mod cli;
 pub mod feed;
+pub mod hooks;
 
 pub use cli::{Cli, run};

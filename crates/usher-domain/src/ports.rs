@@ -372,8 +372,9 @@ pub trait WebhookRepo: Send {
         root: AccountId,
         within: &BTreeSet<AccountId>,
     ) -> Result<Vec<Webhook>, RepoError>;
-    /// Every enabled webhook of every root, for the fan-out.
-    async fn enabled_webhooks(&mut self) -> Result<Vec<Webhook>, RepoError>;
+    /// The enabled webhooks of every root whose cursor is behind their root's last event
+    /// number: those the fan-out has something to do for.
+    async fn webhooks_behind(&mut self) -> Result<Vec<Webhook>, RepoError>;
     /// The last number a root's feed gave (0 before the first).
     async fn last_event_number(&mut self, root: AccountId) -> Result<u64, RepoError>;
     /// Inserts deliveries and moves the webhook's cursor from `from` to `to`, all or nothing;

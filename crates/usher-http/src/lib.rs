@@ -105,6 +105,7 @@ type Apis = (
         api::introspection::IntrospectionApi,
         api::audit::AuditApi,
         api::events::EventApi,
+        api::webhooks::WebhookApi,
         api::mail::MailApi,
     ),
 );

@@ -22,6 +22,7 @@ use usher_domain::service::mail::OutboxError;
 use usher_domain::service::public::PublicError;
 use usher_domain::service::sessions::{AuthError, ChangePasswordError};
 use usher_domain::service::users::UserError;
+use usher_domain::service::webhooks::WebhookError;
 
 /// The media type of every error body.
 pub const PROBLEM_JSON: &str = "application/problem+json";
@@ -537,6 +538,22 @@ impl From<IntrospectionError> for Problem {
             IntrospectionError::Denied(denied) => denied.into(),
             IntrospectionError::Invalid(invalid) => invalid.into(),
             IntrospectionError::Repo(err) => err.into(),
+        }
+    }
+}
+
+impl From<WebhookError> for Problem {
+    fn from(err: WebhookError) -> Problem {
+        let detail = err.to_string();
+        match err {
+            WebhookError::NotFound { entity } => Problem::not_found(entity),
+            WebhookError::Denied(denied) => denied.into(),
+            WebhookError::Invalid(invalid) => invalid.into(),
+            WebhookError::TooMany { .. } => Problem::conflict("too_many_webhooks", detail),
+            WebhookError::VersionMismatch { expected, actual } => {
+                Problem::version_mismatch("webhook", Some(expected), Some(actual))
+            }
+            WebhookError::Repo(err) => err.into(),
         }
     }
 }

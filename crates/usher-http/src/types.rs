@@ -227,7 +227,7 @@ text_kinds! {
     /// (RFC 3986, no user info, brackets or fragment).
     UrlKind {
         name: "string_url", what: "an http(s) URL", min: 8, max: 2000,
-        pattern: r"^https?://[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*(:[0-9]{1,4})?(/[A-Za-z0-9._~%!$&'()*+,;=:@/-]*)?(\?[A-Za-z0-9._~%!$&'()*+,;=:@/?-]*)?$",
+        pattern: r"^https?://[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*(:[0-9]{1,5})?(/[A-Za-z0-9._~%!$&'()*+,;=:@/-]*)?(\?[A-Za-z0-9._~%!$&'()*+,;=:@/?-]*)?$",
     }
     /// A one-time token from a link (value type `SecretToken`).
     TokenKind { name: "string_token", what: "a token", min: 16, max: 256, pattern: r"^[!-~]{16,256}$" }

@@ -48,8 +48,10 @@ impl WebhookRepo for MemoryTx {
         Ok(found)
     }
 
-    async fn enabled_webhooks(&mut self) -> Result<Vec<Webhook>, RepoError> {
-        Ok(self.work.webhooks.values().map(|(w, _)| w).filter(|w| w.enabled).cloned().collect())
+    async fn webhooks_behind(&mut self) -> Result<Vec<Webhook>, RepoError> {
+        let numbers = &self.work.event_numbers;
+        let behind = |w: &&Webhook| w.enabled && numbers.get(&w.root).is_some_and(|last| *last > w.cursor);
+        Ok(self.work.webhooks.values().map(|(w, _)| w).filter(behind).cloned().collect())
     }
 
     async fn last_event_number(&mut self, root: AccountId) -> Result<u64, RepoError> {

@@ -160,7 +160,7 @@ mockall::mock! {
         async fn delete_webhook(&mut self, id: WebhookId) -> Result<(), RepoError>;
         async fn webhook(&mut self, id: WebhookId) -> Result<Option<Webhook>, RepoError>;
         async fn webhooks(&mut self, root: AccountId, within: &BTreeSet<AccountId>) -> Result<Vec<Webhook>, RepoError>;
-        async fn enabled_webhooks(&mut self) -> Result<Vec<Webhook>, RepoError>;
+        async fn webhooks_behind(&mut self) -> Result<Vec<Webhook>, RepoError>;
         async fn last_event_number(&mut self, root: AccountId) -> Result<u64, RepoError>;
         async fn fan_out(&mut self, webhook: WebhookId, from: u64, to: u64, deliveries: &[WebhookDelivery]) -> Result<bool, RepoError>;
         async fn claim_webhooks(&mut self, now: Timestamp, lease_until: Timestamp, limit: u32) -> Result<Vec<Webhook>, RepoError>;

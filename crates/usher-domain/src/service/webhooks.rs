@@ -39,8 +39,8 @@ pub enum WebhookError {
     /// A field failed to parse.
     #[error(transparent)]
     Invalid(Invalid),
-    /// The tenant has as many webhooks as allowed.
-    #[error("a tenant may have at most {max} webhooks")]
+    /// The account has as many webhooks as allowed.
+    #[error("an account may have at most {max} webhooks")]
     TooMany {
         /// The limit.
         max: usize,
@@ -59,8 +59,8 @@ pub enum WebhookError {
 }
 common_errors!(WebhookError);
 
-/// Most webhooks one tenant may have.
-pub const MAX_WEBHOOKS: usize = 50;
+/// Most webhooks one account may have.
+pub const MAX_WEBHOOKS: usize = 100;
 /// Most origins one webhook may exclude.
 const MAX_EXCLUDED_ORIGINS: usize = 20;
 /// How long the secret before a rotation keeps signing beside the new one.
@@ -165,7 +165,8 @@ pub async fn create_webhook(
     let account = load_account(tx.as_mut(), account).await?;
     guard(actor, Permission::new(Module::Events, Access::Write), &account, "account")?;
     let root = account.root();
-    if tx.webhooks(root, &BTreeSet::new()).await?.len() >= MAX_WEBHOOKS {
+    let own = tx.webhooks(root, &BTreeSet::from([account.id])).await?;
+    if own.iter().filter(|w| w.account == account.id).count() >= MAX_WEBHOOKS {
         return Err(WebhookError::TooMany { max: MAX_WEBHOOKS });
     }
     let now = ports.now();
@@ -385,7 +386,7 @@ pub async fn dispatch_webhooks(
 
 /// Turns the events numbered since each enabled webhook's cursor into its deliveries.
 pub async fn fan_out(ports: &Ports, policy: &WebhookPolicy) -> Result<u64, RepoError> {
-    let webhooks = ports.begin_read().await?.enabled_webhooks().await?;
+    let webhooks = ports.begin_read().await?.webhooks_behind().await?;
     let mut created = 0;
     for webhook in webhooks {
         let mut tx = ports.begin_read().await?;

@@ -26,6 +26,7 @@ pub(crate) mod mail;
 pub(crate) mod public;
 pub(crate) mod sessions;
 pub(crate) mod users;
+pub(crate) mod webhooks;
 
 /// The groups of operations in the spec.
 #[derive(Tags, Debug)]
@@ -48,7 +49,7 @@ pub(crate) enum Tag {
     Integrations,
     /// The audit log of every change.
     Audit,
-    /// The event feed for the apps that rely on usher.
+    /// The event feed and webhooks for the apps that rely on usher.
     Events,
     /// The outbox: mail queued, sent and failed, and retries.
     Mail,

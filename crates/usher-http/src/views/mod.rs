@@ -7,7 +7,8 @@ use poem_openapi::{Enum, Object};
 use time::OffsetDateTime;
 use usher_domain::model::{
     Account, AccountState, ActorRef, ApiKey, AuditEvent, Contact, ContactKind, Device, Invitation,
-    InvitationStatus, Origin, PublicEvent, Role, SeatUsage, Settings, User, UserState, UserType,
+    InvitationStatus, Origin, PublicEvent, Role, SeatUsage, Settings, User, UserState, UserType, Webhook,
+    WebhookDelivery,
 };
 use usher_domain::model::{DeliveryState, QueuedMail};
 use usher_domain::ports::Cursor;

@@ -72,9 +72,13 @@ impl WebhookRepo for SqlTx {
             .collect()
     }
 
-    async fn enabled_webhooks(&mut self) -> Result<Vec<Webhook>, RepoError> {
+    async fn webhooks_behind(&mut self) -> Result<Vec<Webhook>, RepoError> {
+        // Only those with events to fan out: their cursor is behind their root's counter.
+        let behind =
+            "webhooks.cursor < (SELECT c.last_seq FROM event_counters c WHERE c.root_id = webhooks.root_id)";
         webhook::Entity::find()
             .filter(webhook::Column::Enabled.eq(true))
+            .filter(Expr::cust(behind))
             .all(&self.txn)
             .await
             .map_err(repo)?
