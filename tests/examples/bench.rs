@@ -54,6 +54,8 @@ struct Size {
     populations: &'static [usize],
     /// argon2id verifications timed in-process.
     verifications: u32,
+    /// Changes timed from their commit to their webhook.
+    hooked: usize,
 }
 
 /// One row of the table.
@@ -92,6 +94,8 @@ struct Request<'a> {
     body: Option<&'a str>,
     /// Milliseconds each connection waits between requests: a light probe, not a load.
     pace_ms: u32,
+    /// Send the body form-encoded instead of as JSON.
+    form: bool,
 }
 
 fn lua(request: &Request<'_>) -> String {
@@ -112,7 +116,7 @@ function setup(thread)
   thread:set("tid", #threads)
 end
 wrk.method = "{method}"
-wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Content-Type"] = "{content_type}"
 {auth}{pace}request = function()
   counter = counter + 1
   local n = tid * 100000000 + counter
@@ -126,6 +130,7 @@ end
 "#,
         method = request.method,
         path = request.path,
+        content_type = if request.form { "application/x-www-form-urlencoded" } else { "application/json" },
     )
 }
 
@@ -369,16 +374,28 @@ fn writes(server: &Server, tenant: &Tenant, user_type: &str, label: &str, second
         tenant.user_role
     );
     let path = format!("/v1/accounts/{account}/users");
-    let request =
-        Request { method: "POST", path: &path, token: Some(&tenant.token), body: Some(&body), pace_ms: 0 };
+    let request = Request {
+        method: "POST",
+        path: &path,
+        token: Some(&tenant.token),
+        body: Some(&body),
+        pace_ms: 0,
+        form: false,
+    };
     let created = wrk(&server.base, &request, 16, seconds);
     let body = format!(
         r#"string.format([[{{"emails":["{label}%d@invited.example.com"],"user_type":"{user_type}","roles":["{}"]}}]], n)"#,
         tenant.user_role
     );
     let path = format!("/v1/accounts/{account}/invitations");
-    let request =
-        Request { method: "POST", path: &path, token: Some(&tenant.token), body: Some(&body), pace_ms: 0 };
+    let request = Request {
+        method: "POST",
+        path: &path,
+        token: Some(&tenant.token),
+        body: Some(&body),
+        pace_ms: 0,
+        form: false,
+    };
     let invited = wrk(&server.base, &request, 16, seconds);
     (created, invited)
 }
@@ -386,7 +403,14 @@ fn writes(server: &Server, tenant: &Tenant, user_type: &str, label: &str, second
 /// A list request at 16 connections and at one: pages/s, and the latency of one at a time.
 fn list(server: &Server, tenant: &Tenant, query: &str, seconds: u32) -> (Load, Load) {
     let path = format!("/v1/accounts/{}/users?limit=50{query}", tenant.account);
-    let request = Request { method: "GET", path: &path, token: Some(&tenant.token), body: None, pace_ms: 0 };
+    let request = Request {
+        method: "GET",
+        path: &path,
+        token: Some(&tenant.token),
+        body: None,
+        pace_ms: 0,
+        form: false,
+    };
     (wrk(&server.base, &request, 16, seconds), wrk(&server.base, &request, 1, seconds))
 }
 
@@ -406,6 +430,119 @@ fn list_row(backend: &'static str, scenario: String, (many, one): (Load, Load)) 
     }
 }
 
+/// Token introspection (RFC 7662) of the tenant administrator's session by an app's key:
+/// the rate at 16 connections, and the latency of a paced probe beside nothing else.
+async fn introspection(server: &Server, tenant: &Tenant, seconds: u32) -> (Load, Load) {
+    let key = json!({"name": "gateway", "permissions": ["introspection:read"]});
+    let key =
+        ok(server, Method::POST, &format!("/v1/accounts/{}/api-keys", tenant.account), &tenant.token, key)
+            .await;
+    let key = key["secret"].as_str().expect("a key").to_owned();
+    let body = format!("[[token={}]]", tenant.token);
+    let request = Request {
+        method: "POST",
+        path: "/v1/oauth/introspect",
+        token: Some(&key),
+        body: Some(&body),
+        pace_ms: 0,
+        form: true,
+    };
+    let many = wrk(&server.base, &request, 16, seconds);
+    let probe = Request { pace_ms: 10, ..request };
+    (many, wrk(&server.base, &probe, 1, seconds))
+}
+
+/// An HTTP endpoint that answers every request 204 and notes when each event's username
+/// arrived: what the webhook latency is measured against.
+async fn receiver() -> (String, std::sync::Arc<std::sync::Mutex<Vec<(String, Instant)>>>) {
+    use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind the receiver");
+    let url = format!("http://{}/hook", listener.local_addr().expect("address"));
+    let arrivals = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let noted = arrivals.clone();
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let noted = noted.clone();
+            tokio::spawn(async move {
+                let mut stream = BufReader::new(stream);
+                loop {
+                    let mut length = 0;
+                    let mut line = String::new();
+                    loop {
+                        line.clear();
+                        if stream.read_line(&mut line).await.unwrap_or(0) == 0 {
+                            return;
+                        }
+                        if line == "\r\n" {
+                            break;
+                        }
+                        if let Some(value) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                            length = value.trim().parse().unwrap_or(0);
+                        }
+                    }
+                    let mut body = vec![0; length];
+                    if stream.read_exact(&mut body).await.is_err() {
+                        return;
+                    }
+                    let event: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+                    if let (Some(name), Ok(mut noted)) = (event["data"]["username"].as_str(), noted.lock()) {
+                        noted.push((name.to_owned(), Instant::now()));
+                    }
+                    let answer = b"HTTP/1.1 204 No Content\r\ncontent-length: 0\r\n\r\n";
+                    if stream.get_mut().write_all(answer).await.is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    (url, arrivals)
+}
+
+/// From a user's creation answered over HTTP to its `user.created` event at a webhook, for
+/// `n` creations one after another; answers the latencies in milliseconds, sorted.
+async fn webhook_latencies(server: &Server, tenant: &Tenant, n: usize) -> Vec<f64> {
+    let (url, arrivals) = receiver().await;
+    let account = &tenant.account;
+    let hook = json!({"url": url, "types": ["user.created"]});
+    let created =
+        ok(server, Method::POST, &format!("/v1/accounts/{account}/webhooks"), &tenant.token, hook).await;
+    let webhook = usher_e2e::id(&created["webhook"]);
+    let mut committed = Vec::with_capacity(n);
+    for i in 0..n {
+        let name = format!("hooked{i}");
+        let body = json!({"username": name, "email": format!("{name}@bench.example.com"), "user_type": tenant.user_type, "roles": [tenant.user_role]});
+        ok(server, Method::POST, &format!("/v1/accounts/{account}/users"), &tenant.token, body).await;
+        committed.push((name, Instant::now()));
+        // One change at a time: the latency of each, not of a backlog.
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let all_arrived = usher_e2e::until("every event at the webhook", || async {
+        let arrived = arrivals.lock().map(|a| a.len()).unwrap_or(0);
+        (arrived >= n).then_some(())
+    });
+    all_arrived.await;
+    let arrived: std::collections::HashMap<String, Instant> =
+        arrivals.lock().map(|a| a.iter().cloned().collect()).unwrap_or_default();
+    let _ = server.call(Method::DELETE, &format!("/v1/webhooks/{webhook}"), Some(&tenant.token), None).await;
+    let mut latencies: Vec<f64> = committed
+        .iter()
+        .filter_map(|(name, at)| {
+            arrived.get(name).map(|got| got.saturating_duration_since(*at).as_secs_f64() * 1000.0)
+        })
+        .collect();
+    latencies.sort_by(f64::total_cmp);
+    latencies
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[index.min(sorted.len() - 1)]
+}
+
 fn thousands(n: usize) -> String {
     match n {
         n if n >= 1_000_000 && n.is_multiple_of(1_000_000) => format!("{}M", n / 1_000_000),
@@ -417,7 +554,10 @@ fn thousands(n: usize) -> String {
 /// The scenarios on one backend; `argon2_ms` sets the limit and `ceiling` is what every core
 /// verifying at once reached in-process.
 async fn scenarios(backend: &'static str, db: &Db, size: Size, argon2_ms: f64, ceiling: f64) -> Vec<Row> {
-    let server = Server::start(db).await;
+    // Webhooks go to a receiver in this process, on the loopback address.
+    let env =
+        [("USHER_BOOTSTRAP_PASSWORD", usher_e2e::OPERATOR_PASSWORD), ("USHER_WEBHOOK_ALLOW_PRIVATE", "true")];
+    let server = Server::start_with(db, &env).await;
     let pid = server.pid();
     // Idle: started, migrated and ready, before the first request.
     let idle = resident_mib(pid);
@@ -432,10 +572,23 @@ async fn scenarios(backend: &'static str, db: &Db, size: Size, argon2_ms: f64, c
         tenant.slug,
         usher_e2e::TENANT_PASSWORD
     );
-    let flood =
-        Request { method: "POST", path: "/v1/auth/login", token: None, body: Some(&login), pace_ms: 0 };
+    let flood = Request {
+        method: "POST",
+        path: "/v1/auth/login",
+        token: None,
+        body: Some(&login),
+        pace_ms: 0,
+        form: false,
+    };
     // A probe of about 100 calls/s, so that the flood, not the probe, fills the machine.
-    let me = Request { method: "GET", path: "/v1/me", token: Some(&tenant.token), body: None, pace_ms: 10 };
+    let me = Request {
+        method: "GET",
+        path: "/v1/me",
+        token: Some(&tenant.token),
+        body: None,
+        pace_ms: 10,
+        form: false,
+    };
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as f64;
     let limit = if argon2_ms > 0.0 { cores * 1000.0 / argon2_ms } else { 0.0 };
     let (flood_load, me_load) = std::thread::scope(|scope| {
@@ -490,6 +643,28 @@ async fn scenarios(backend: &'static str, db: &Db, size: Size, argon2_ms: f64, c
         "≥ 2,000",
         invited,
     ));
+
+    let (many, probe) = introspection(&server, tenant, size.seconds).await;
+    rows.push(row(
+        backend,
+        "token introspection",
+        format!("{:.0}/s at 16 connections; p99 {:.1} ms at 1", many.rate(), probe.p99_ms),
+        "p99 < 5 ms",
+        Load { requests: many.requests + probe.requests, errors: many.errors + probe.errors, ..probe },
+    ));
+    let latencies = webhook_latencies(&server, tenant, size.hooked).await;
+    rows.push(Row {
+        backend,
+        scenario: format!("commit to webhook, {} changes one by one", size.hooked),
+        figure: format!(
+            "p50 {:.0} ms, p99 {:.0} ms",
+            percentile(&latencies, 0.5),
+            percentile(&latencies, 0.99)
+        ),
+        target: "< 1 s",
+        requests: latencies.len() as u64,
+        errors: (size.hooked - latencies.len()) as u64,
+    });
 
     let path = format!("/v1/accounts/{account}/invitations");
     let emails: Vec<String> = (0..size.bulk).map(|i| format!("bulk{i}@bulk.example.com")).collect();
@@ -640,6 +815,7 @@ async fn main() -> ExitCode {
             bulk: 50,
             populations: &[200, 500, 1_000],
             verifications: 2,
+            hooked: 5,
         }
     } else {
         Size {
@@ -648,6 +824,7 @@ async fn main() -> ExitCode {
             bulk: 1_000,
             populations: &[10_000, 100_000, 1_000_000],
             verifications: 20,
+            hooked: 200,
         }
     };
 

@@ -5,12 +5,14 @@ use poem::web::Data;
 use poem_openapi::payload::{Form, Json};
 use poem_openapi::{Object, OpenApi};
 use serde::Deserialize;
+use usher_domain::error::Invalid;
 use usher_domain::service::introspection::{self, ActiveToken, IntrospectionError};
+use usher_domain::value::ValueError;
 use uuid::Uuid;
 
 use crate::api::Tag;
 use crate::auth::BearerAuth;
-use crate::problem::problems;
+use crate::problem::{Problem, problems};
 use crate::state::AppState;
 
 problems! {
@@ -90,6 +92,16 @@ impl From<ActiveToken> for IntrospectionView {
     }
 }
 
+/// Refuses a form field longer than the spec allows, naming it.
+fn check_length(field: &str, value: &str, max: usize) -> Result<(), Box<Problem>> {
+    let actual = value.chars().count();
+    if actual > max {
+        let invalid = Invalid::new(field, ValueError::TooLong { max, actual });
+        return Err(Box::new(invalid.into()));
+    }
+    Ok(())
+}
+
 /// Token introspection.
 #[derive(Debug, Default)]
 pub(crate) struct IntrospectionApi;
@@ -111,6 +123,9 @@ impl IntrospectionApi {
         auth: BearerAuth,
         body: Form<IntrospectionRequest>,
     ) -> Result<Json<IntrospectionView>, IntrospectionProblems> {
+        // A form is read by serde, which knows nothing of the limits the spec publishes.
+        check_length("token", &body.0.token, 1024)?;
+        check_length("token_type_hint", body.0.token_type_hint.as_deref().unwrap_or_default(), 64)?;
         let found = introspection::introspect(&state.ports, &auth.0.actor, &body.0.token).await?;
         Ok(Json(found.map(IntrospectionView::from).unwrap_or_default()))
     }
