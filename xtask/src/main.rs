@@ -9,6 +9,7 @@
 
 mod bench;
 mod mutants;
+mod redocly;
 mod schemathesis;
 mod tidy;
 mod verifier;
@@ -21,7 +22,8 @@ cargo xtask <command>
 
 commands:
   test               fmt --check, clippy -D warnings, every test, the embedding example,
-                     the OpenAPI snapshot, schemathesis against usher serve, the benchmark
+                     the OpenAPI snapshot and its redocly lint, schemathesis against usher
+                     serve, the Standard Webhooks verifier of the e2e tests, the benchmark
                      in quick mode, tidy, and that the run left the git tree as it found it
   openapi [--write]  compare docs/openapi.json with the spec the server serves; --write refreshes it
   schemathesis       only the schemathesis step (builds the workspace first)
@@ -237,6 +239,14 @@ fn test() -> ExitCode {
     if openapi(false) != ExitCode::SUCCESS {
         failures.push("openapi snapshot");
     }
+    println!("xtask: == redocly lint {} (docs/openapi.json, recommended rules)", redocly::VERSION);
+    match redocly::lint(&root) {
+        Ok(()) => println!("xtask: redocly lint found no error"),
+        Err(err) => {
+            println!("xtask: {err}");
+            failures.push("redocly lint");
+        }
+    }
     println!(
         "xtask: == schemathesis {} (every check, stateful phase, against usher serve)",
         schemathesis::VERSION
@@ -280,7 +290,7 @@ fn test() -> ExitCode {
     }
     let steps: Vec<&str> = STEPS.iter().map(|s| s.name).collect();
     println!(
-        "xtask: ran {}, openapi snapshot, schemathesis, benchmark (quick), dependency direction, clean tree",
+        "xtask: ran {}, openapi snapshot, redocly lint, schemathesis, benchmark (quick), dependency direction, clean tree",
         steps.join(", ")
     );
     if !failures.is_empty() {

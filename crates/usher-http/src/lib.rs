@@ -120,7 +120,9 @@ fn service() -> OpenApiService<Apis, ()> {
              `X-Usher-Origin` header (at most 100 printable characters); the events its changes \
              cause carry that origin (else its API key's name), so an app can drop its own echoes.",
         )
-        .license("Apache-2.0")
+        .license(
+            poem_openapi::LicenseObject::new("Apache-2.0").url("https://www.apache.org/licenses/LICENSE-2.0"),
+        )
 }
 
 /// The OpenAPI document, as served at `/openapi.json`.

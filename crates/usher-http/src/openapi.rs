@@ -4,8 +4,8 @@
 //! a plain `$ref` (`allOf: [{$ref}, {description}]` made generators drop operations and leave
 //! responses untyped), public operations say `security: []`, and `servers` is not empty.
 
-/// Makes the generated document say what the server does: an optional property without a
-/// default also takes (and may answer) `null`, and every integer states the range its type
+/// Makes the generated document say what the server does: an optional property also takes
+/// (and may answer) `null`, a defaulted one reading it as its default, and every integer states the range its type
 /// can hold, so a client or a fuzzer never meets a value the spec allows but the server
 /// cannot read.
 pub(crate) fn refine(document: &mut serde_json::Value) {
@@ -40,6 +40,14 @@ pub(crate) fn refine(document: &mut serde_json::Value) {
     let Some(schemas) = document.pointer_mut("/components/schemas").and_then(Value::as_object_mut) else {
         return;
     };
+    // The type of each named schema, for nullable references (linters want `type` beside
+    // `nullable`, and OpenAPI 3.0 ignores `nullable` without it).
+    let kinds: std::collections::BTreeMap<String, Value> = schemas
+        .iter()
+        .filter_map(|(name, schema)| {
+            schema.get("type").map(|kind| (format!("#/components/schemas/{name}"), kind.clone()))
+        })
+        .collect();
     for schema in schemas.values_mut() {
         let required: Vec<String> = schema
             .get("required")
@@ -50,12 +58,17 @@ pub(crate) fn refine(document: &mut serde_json::Value) {
             continue;
         };
         for (name, property) in properties.iter_mut() {
-            if required.contains(name) || property.get("default").is_some() {
+            // A property with a default reads `null` as absent too (schemathesis found it).
+            if required.contains(name) {
                 continue;
             }
             if let Some(reference) = property.get("$ref").cloned() {
                 let description = property.get("description").cloned();
+                let kind = reference.as_str().and_then(|r| kinds.get(r)).cloned();
                 let mut wrapped = json!({"allOf": [{"$ref": reference}], "nullable": true});
+                if let Some(kind) = kind {
+                    wrapped["type"] = kind;
+                }
                 if let Some(description) = description {
                     wrapped["description"] = description;
                 }
@@ -227,7 +240,11 @@ mod tests {
             if schema.contains_key("$ref") {
                 assert_eq!(schema.len(), 1, "beside a $ref, OpenAPI 3.0 ignores everything: {schema:?}");
             }
+            if schema.get("nullable") == Some(&Value::Bool(true)) {
+                assert!(schema.contains_key("type"), "nullable needs a type beside it: {schema:?}");
+            }
         }
+        assert!(document["info"]["license"]["url"].is_string(), "a license names its text");
         let operations: Vec<(&String, &String, &Value)> = document["paths"]
             .as_object()
             .unwrap()

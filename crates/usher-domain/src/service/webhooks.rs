@@ -334,7 +334,8 @@ pub struct WebhookPolicy {
     pub batch: u32,
     /// Events fanned out per webhook per round.
     pub fan_out: u16,
-    /// The wait before the first retry; it doubles, with jitter, up to `max_retry`.
+    /// The wait before the first retry; it doubles up to `max_retry`, less up to half at
+    /// random so that endpoints that failed together are not retried together.
     pub first_retry: Duration,
     /// The longest wait between retries.
     pub max_retry: Duration,
@@ -456,13 +457,15 @@ pub fn request_of(webhook: &Webhook, delivery: &WebhookDelivery, now: Timestamp)
     }
 }
 
-/// The wait before retry `attempt` (1 for the first): `first` doubled per attempt up to
-/// `max`, less up to a quarter at random so that endpoints that failed together are not
-/// retried together.
+/// The wait before retry `attempt` (1 for the first): the mail outbox's backoff (doubling
+/// from `first_retry` up to `max_retry`, with jitter) on this policy's bounds.
 pub fn retry_wait(policy: &WebhookPolicy, attempt: u32, random: u8) -> Duration {
-    let doubled = policy.first_retry.saturating_mul(1_i32 << attempt.saturating_sub(1).min(20));
-    let wait = doubled.min(policy.max_retry);
-    wait - wait * (f64::from(random) / 1024.0)
+    let backoff = crate::service::mail::DeliveryPolicy {
+        first_retry: policy.first_retry,
+        max_retry: policy.max_retry,
+        ..crate::service::mail::DeliveryPolicy::standard()
+    };
+    backoff.backoff_with_jitter(attempt, random)
 }
 
 /// Claims due webhooks and sends their pending deliveries in order, each webhook until its
