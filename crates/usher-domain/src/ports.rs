@@ -340,6 +340,12 @@ pub trait EventRepo: Send {
     /// PostgreSQL, the single writer on SQLite), so within a root numbers rise in the order
     /// events become visible, and an event numbered later always gets a greater number.
     async fn sequence_events(&mut self, limit: u32) -> Result<u32, RepoError>;
+    /// Whether a committed event waits for its number: a read, so that readers and idle
+    /// sequencers take no lock when there is nothing to number. The default says yes, which
+    /// only costs a sequencer transaction.
+    async fn has_unnumbered_events(&mut self) -> Result<bool, RepoError> {
+        Ok(true)
+    }
     /// Numbered events of a root after the number `query.after`, in number order.
     async fn list_events(&mut self, query: &EventQuery) -> Result<Vec<PublicEvent>, RepoError>;
     /// Deletes up to `limit` events that occurred before `before`; returns how many. A root's

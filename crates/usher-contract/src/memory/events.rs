@@ -25,6 +25,10 @@ impl EventRepo for MemoryTx {
         Ok(numbered)
     }
 
+    async fn has_unnumbered_events(&mut self) -> Result<bool, RepoError> {
+        Ok(self.work.events.iter().any(|e| e.sequence.is_none()))
+    }
+
     async fn list_events(&mut self, query: &EventQuery) -> Result<Vec<PublicEvent>, RepoError> {
         let mut found: Vec<PublicEvent> = self
             .work

@@ -149,6 +149,7 @@ mockall::mock! {
     impl EventRepo for Tx {
         async fn append_events(&mut self, events: &[PublicEvent]) -> Result<(), RepoError>;
         async fn sequence_events(&mut self, limit: u32) -> Result<u32, RepoError>;
+        async fn has_unnumbered_events(&mut self) -> Result<bool, RepoError>;
         async fn list_events(&mut self, query: &EventQuery) -> Result<Vec<PublicEvent>, RepoError>;
         async fn forget_events(&mut self, before: Timestamp, limit: u32) -> Result<u32, RepoError>;
         async fn redact_event_subject(&mut self, user: UserId) -> Result<(), RepoError>;

@@ -72,6 +72,19 @@ impl EventRepo for SqlTx {
         u32::try_from(pending.len()).map_err(|_| RepoError::corrupt("event", "batch out of range"))
     }
 
+    async fn has_unnumbered_events(&mut self) -> Result<bool, RepoError> {
+        let waiting = event::Entity::find()
+            .select_only()
+            .column(event::Column::Pos)
+            .filter(event::Column::Seq.is_null())
+            .limit(1)
+            .into_tuple::<i64>()
+            .one(&self.txn)
+            .await
+            .map_err(repo)?;
+        Ok(waiting.is_some())
+    }
+
     async fn list_events(&mut self, query: &EventQuery) -> Result<Vec<PublicEvent>, RepoError> {
         let after = i64::try_from(query.after).unwrap_or(i64::MAX);
         let mut select = event::Entity::find()

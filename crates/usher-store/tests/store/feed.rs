@@ -35,6 +35,10 @@ async fn sequence(store: &Arc<dyn Store>) -> u32 {
     numbered
 }
 
+async fn waiting(store: &Arc<dyn Store>) -> bool {
+    store.begin_read().await.unwrap().has_unnumbered_events().await.unwrap()
+}
+
 async fn read(store: &Arc<dyn Store>, root: AccountId, after: u64) -> Vec<(u64, String)> {
     let mut tx = store.begin_read().await.unwrap();
     let query = EventQuery { root, within: BTreeSet::new(), after, types: EventFilter::all(), limit: 200 };
@@ -53,10 +57,13 @@ async fn r26_a_late_commit_is_numbered_after_what_a_reader_already_saw() {
     let mut quick = second.begin().await.unwrap();
     quick.append_events(&[event(root, 2)]).await.unwrap();
     quick.commit().await.unwrap();
+    assert!(waiting(&first).await, "a committed event waits for its number");
     assert_eq!(sequence(&second).await, 1, "only what has committed is numbered");
+    assert!(!waiting(&first).await, "what has not committed is not seen waiting");
     assert_eq!(read(&first, root, 0).await, [(1, "2".to_owned())]);
 
     slow.commit().await.unwrap();
+    assert!(waiting(&second).await);
     assert_eq!(sequence(&first).await, 1);
     assert_eq!(read(&second, root, 1).await, [(2, "1".to_owned())], "the reader at 1 gets the late one");
     fixture.teardown().await;
