@@ -5,8 +5,12 @@
 
 /// What a user may do, for the apps that rely on usher (R4, R19).
 mod access;
+/// Signed access tokens, verified by PyJWT (R13).
+mod access_tokens;
 /// The invited user's journey in headless Chromium.
 mod browser;
+/// The client generated from the spec, driven through a journey.
+mod clients;
 /// The event feed for apps (R26).
 mod events;
 /// Several server processes over one database.

@@ -30,6 +30,27 @@ use usher_testdb::ScratchPostgres;
 /// The operator's password in every test server.
 pub const OPERATOR_PASSWORD: &str = "e2e operator passphrase 42";
 
+/// The key that seals the access-token signing keys in every test server.
+pub const TOKEN_KEY: &str = "7a0c3f1e9b5d2a4c6e8f0a1b3c5d7e9f2a4b6c8d0e1f3a5b7c9d1e3f5a7b9c0d";
+
+/// The python with the pinned checkers (`standardwebhooks`, PyJWT), which `cargo xtask test`
+/// installs; `None` (after saying so) outside it, and a failure under `CI=true`.
+pub fn checkers_python() -> Option<PathBuf> {
+    let python = std::env::var("USHER_TEST_PYTHON").ok().map(PathBuf::from).or_else(|| {
+        let venv =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/checkers-venv/bin/python");
+        venv.exists().then_some(venv)
+    });
+    if python.is_none() {
+        assert!(
+            !std::env::var("CI").is_ok_and(|ci| ci == "true"),
+            "the Python checkers are missing: run `cargo xtask test`, which installs them"
+        );
+        eprintln!("SKIPPED: Python checkers (run `cargo xtask test` to install them)");
+    }
+    python
+}
+
 /// The `usher` binary under test.
 pub fn usher_binary() -> PathBuf {
     if let Ok(path) = std::env::var("USHER_BIN") {
@@ -196,6 +217,7 @@ impl Server {
             .env_remove("USHER_BOOTSTRAP_PASSWORD")
             .env_remove("USHER_DATABASE_URL")
             .env("USHER_LOG", "info")
+            .env("USHER_TOKEN_KEY", TOKEN_KEY)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(std::fs::File::create(mail.path().join("stderr.log")).expect("log file"));

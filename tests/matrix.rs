@@ -204,6 +204,9 @@ fn rows() -> Vec<Row> {
         row("revoke_api_key", T::ApiKey, Method::DELETE, "/v1/api-keys/{id}", None, ADMIN_MODULE_IN),
         // Introspection answers `active: false` for tokens out of reach, so a foreign
         // administrator holding the permission is answered too (the e2e test checks the answer).
+        // Only a user's session mints an access token; the key set is public.
+        row("mint_access_token", T::Caller, Method::POST, "/v1/auth/token", None, CALLER),
+        row("get_jwks", T::Public, Method::GET, "/.well-known/jwks.json", None, PUBLIC),
         row("introspect_token", T::Caller, Method::POST, "/v1/oauth/introspect", Some("form:token=uss_not-a-session-token"), "A A 3 A 3 3 A 1 3"),
         row("list_webhooks", T::Account, Method::GET, "/v1/accounts/{account}/webhooks", None, ADMIN_MODULE_IN),
         row("create_webhook", T::Account, Method::POST, "/v1/accounts/{account}/webhooks", Some(r#"{"url":"https://hooks.example.com/{n}"}"#), ADMIN_MODULE_IN),

@@ -13,23 +13,6 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use usher_e2e::{Db, Server, Tenant, id, until};
 
-/// The python with `standardwebhooks`, which `cargo xtask test` installs; `None` (after
-/// saying so) outside it, and a failure under `CI=true`.
-fn verifier_python() -> Option<PathBuf> {
-    let python = std::env::var("USHER_WEBHOOK_VERIFIER_PYTHON").ok().map(PathBuf::from).or_else(|| {
-        let venv = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/webhooks-venv/bin/python");
-        venv.exists().then_some(venv)
-    });
-    if python.is_none() {
-        assert!(
-            !std::env::var("CI").is_ok_and(|ci| ci == "true"),
-            "the Standard Webhooks verifier is missing: run `cargo xtask test`, which installs it"
-        );
-        eprintln!("SKIPPED: webhook verifier (run `cargo xtask test` to install it)");
-    }
-    python
-}
-
 /// A running `receiver.py`, killed when dropped.
 struct Receiver {
     child: Child,
@@ -196,13 +179,13 @@ async fn deliveries_verify_with_the_reference_library(python: PathBuf, db: Db) -
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn r26_deliveries_verify_with_the_standard_webhooks_library_on_sqlite() {
-    let Some(python) = verifier_python() else { return };
+    let Some(python) = usher_e2e::checkers_python() else { return };
     deliveries_verify_with_the_reference_library(python, Db::sqlite().await).await.drop_database().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn r26_deliveries_verify_with_the_standard_webhooks_library_on_postgres() {
-    let Some(python) = verifier_python() else { return };
+    let Some(python) = usher_e2e::checkers_python() else { return };
     let Some(db) = Db::postgres().await else { return };
     deliveries_verify_with_the_reference_library(python, db).await.drop_database().await;
 }
@@ -211,7 +194,7 @@ async fn r26_deliveries_verify_with_the_standard_webhooks_library_on_postgres() 
 /// once, in feed order.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn r26_five_hundred_changes_arrive_as_five_hundred_deliveries_in_order() {
-    let Some(python) = verifier_python() else { return };
+    let Some(python) = usher_e2e::checkers_python() else { return };
     let Some(db) = Db::postgres().await else { return };
     let server = start_server(&db, "120").await;
     let acme = server.tenant("acme", 600).await;
@@ -236,7 +219,7 @@ async fn r26_five_hundred_changes_arrive_as_five_hundred_deliveries_in_order() {
 /// again once the lease ends: every event arrives, at least once, in order of first arrival.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn r26_a_server_killed_mid_delivery_loses_nothing() {
-    let Some(python) = verifier_python() else { return };
+    let Some(python) = usher_e2e::checkers_python() else { return };
     let Some(db) = Db::postgres().await else { return };
     let server = start_server(&db, "3").await;
     let acme = server.tenant("acme", 20).await;

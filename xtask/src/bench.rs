@@ -36,12 +36,14 @@ pub(crate) fn ensure_wrk() -> Result<(), String> {
 pub(crate) fn run(root: &Path, cargo: &str, quick: bool, built: bool) -> Result<(), String> {
     ensure_wrk()?;
     let profile = if quick { "debug" } else { "release" };
-    if !built {
+    if !built && quick {
+        // The debug build the tests use, with their features (see `build_as_tests`).
+        crate::build_as_tests(cargo, root)?;
+    } else if !built {
         let mut build = Command::new(cargo);
-        build.args(["build", "--workspace", "--bins", "--examples", "--locked"]).current_dir(root);
-        if !quick {
-            build.arg("--release");
-        }
+        build
+            .args(["build", "--workspace", "--bins", "--examples", "--locked", "--release"])
+            .current_dir(root);
         let status = build.status().map_err(|err| format!("cannot run cargo: {err}"))?;
         if !status.success() {
             return Err("the build failed".to_owned());

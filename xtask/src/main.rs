@@ -8,6 +8,7 @@
 )]
 
 mod bench;
+mod clients;
 mod mutants;
 mod redocly;
 mod schemathesis;
@@ -23,7 +24,8 @@ cargo xtask <command>
 commands:
   test               fmt --check, clippy -D warnings, every test, the embedding example,
                      the OpenAPI snapshot and its redocly lint, schemathesis against usher
-                     serve, the Standard Webhooks verifier of the e2e tests, the benchmark
+                     serve, the client generators (openapi-python-client, openapi-typescript),
+                     the Python checkers of the e2e tests, the benchmark
                      in quick mode, tidy, and that the run left the git tree as it found it
   openapi [--write]  compare docs/openapi.json with the spec the server serves; --write refreshes it
   schemathesis       only the schemathesis step (builds the workspace first)
@@ -95,13 +97,23 @@ fn mutants_score(files: &[String]) -> ExitCode {
     }
 }
 
+/// Builds what the tests build: `usher` and the examples, with the features the test step
+/// unifies. A plain `cargo build --workspace` resolves other features (no dev-dependencies)
+/// and would rebuild much of the stack a second time, and replace the tested binary.
+pub(crate) fn build_as_tests(cargo: &str, root: &Path) -> Result<(), String> {
+    let status = Command::new(cargo)
+        .args(["test", "--workspace", "--locked", "--no-run", "--quiet"])
+        .current_dir(root)
+        .status()
+        .map_err(|err| format!("cannot run cargo: {err}"))?;
+    if status.success() { Ok(()) } else { Err("cargo test --workspace --no-run failed".to_owned()) }
+}
+
 /// Builds the workspace and runs the schemathesis step alone.
 fn schemathesis_only() -> ExitCode {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
-    let built =
-        Command::new(&cargo).args(["build", "--workspace", "--locked"]).current_dir(project_root()).status();
-    if !built.is_ok_and(|status| status.success()) {
-        eprintln!("xtask: cargo build --workspace failed");
+    if let Err(err) = build_as_tests(&cargo, &project_root()) {
+        eprintln!("xtask: {err}");
         return ExitCode::FAILURE;
     }
     match schemathesis::check(&project_root()) {
@@ -136,11 +148,6 @@ const STEPS: &[Step] = &[
         counts_tests: false,
     },
     Step { name: "tests", args: &["test", "--workspace", "--locked", "--no-fail-fast"], counts_tests: true },
-    Step {
-        name: "embedding example",
-        args: &["run", "--quiet", "--locked", "-p", "usher-contract", "--example", "embed"],
-        counts_tests: false,
-    },
 ];
 
 /// The PostgreSQL server the tests use: `USHER_TEST_POSTGRES_URL`, else the local one.
@@ -192,23 +199,46 @@ fn test() -> ExitCode {
             failures.push("PostgreSQL");
         }
     }
-    // The end-to-end tests verify webhook deliveries with the Standard Webhooks library.
+    // The end-to-end tests check webhook deliveries and access tokens with others' libraries.
     let verifier = match verifier::install(&root) {
         Ok(python) => Some(python),
         Err(err) => {
             println!(
-                "xtask: SKIPPED: webhook verifier: {err}; the test that needs it is skipped{}",
+                "xtask: SKIPPED: Python checkers: {err}; the tests that need them are skipped{}",
                 if ci { " and CI=true makes that a failure" } else { "" }
             );
             None
         }
     };
+    // Integrators generate clients from the spec: both generators must take all of it, and
+    // the end-to-end journey drives the generated Python client.
+    println!(
+        "xtask: == client generators (openapi-python-client {}, openapi-typescript {})",
+        verifier::PACKAGES[3].1,
+        clients::TYPESCRIPT_VERSION
+    );
+    let python_client = match verifier.as_deref().map(|python| clients::python(&root, python)) {
+        Some(Ok(folder)) => Some(folder),
+        Some(Err(err)) => {
+            println!("xtask: {err}");
+            failures.push("openapi-python-client");
+            None
+        }
+        None => None,
+    };
+    if let Err(err) = clients::typescript(&root) {
+        println!("xtask: {err}");
+        failures.push("openapi-typescript");
+    }
     for step in STEPS {
         println!("xtask: == {} (cargo {})", step.name, step.args.join(" "));
         let mut command = Command::new(&cargo);
         command.args(step.args).current_dir(&root).env("USHER_TEST_POSTGRES_URL", &postgres);
         if let Some(python) = &verifier {
-            command.env("USHER_WEBHOOK_VERIFIER_PYTHON", python);
+            command.env("USHER_TEST_PYTHON", python);
+        }
+        if let Some(folder) = &python_client {
+            command.env("USHER_PYTHON_CLIENT", folder);
         }
         if postgres_up {
             // The server answered: a test that cannot reach it now is a failure, not a skip.
@@ -233,6 +263,21 @@ fn test() -> ExitCode {
         }
         if !output.status.success() {
             failures.push(step.name);
+        }
+    }
+    // The test step built the example with the features it unified; `cargo run -p` would
+    // resolve others and rebuild the stack.
+    println!("xtask: == embedding example (target/debug/examples/embed)");
+    let embed = root.join("target").join("debug").join("examples").join("embed");
+    match Command::new(&embed).current_dir(&root).status() {
+        Ok(status) if status.success() => {}
+        Ok(status) => {
+            eprintln!("xtask: the embedding example failed ({status})");
+            failures.push("embedding example");
+        }
+        Err(err) => {
+            eprintln!("xtask: cannot run {}: {err}", embed.display());
+            failures.push("embedding example");
         }
     }
     println!("xtask: == openapi snapshot ({OPENAPI_SNAPSHOT})");
@@ -290,7 +335,7 @@ fn test() -> ExitCode {
     }
     let steps: Vec<&str> = STEPS.iter().map(|s| s.name).collect();
     println!(
-        "xtask: ran {}, openapi snapshot, redocly lint, schemathesis, benchmark (quick), dependency direction, clean tree",
+        "xtask: ran {}, embedding example, openapi snapshot, redocly lint, client generators, schemathesis, benchmark (quick), dependency direction, clean tree",
         steps.join(", ")
     );
     if !failures.is_empty() {
@@ -301,18 +346,14 @@ fn test() -> ExitCode {
 }
 
 /// The committed snapshot of the served OpenAPI document.
-const OPENAPI_SNAPSHOT: &str = "docs/openapi.json";
+pub(crate) const OPENAPI_SNAPSHOT: &str = "docs/openapi.json";
 
 /// Builds `usher`, asks it for its spec, and compares it with (or writes) the snapshot.
 fn openapi(write: bool) -> ExitCode {
     let root = project_root();
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
-    let built = Command::new(&cargo)
-        .args(["build", "--workspace", "--locked", "--bin", "usher"])
-        .current_dir(&root)
-        .status();
-    if !built.is_ok_and(|status| status.success()) {
-        eprintln!("xtask: building usher failed");
+    if let Err(err) = build_as_tests(&cargo, &root) {
+        eprintln!("xtask: building usher failed: {err}");
         return ExitCode::FAILURE;
     }
     let binary = root.join("target").join("debug").join(format!("usher{}", std::env::consts::EXE_SUFFIX));

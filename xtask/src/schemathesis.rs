@@ -81,6 +81,8 @@ fn start(root: &Path) -> Result<Server, String> {
         .arg(format!("sqlite:{}", dir.0.join("usher.db").display()))
         .env("USHER_MAIL", format!("file://{}", dir.0.join("mail").display()))
         .env("USHER_BOOTSTRAP_PASSWORD", OPERATOR_PASSWORD)
+        // Signed access tokens on, so their minting is exercised rather than answered 503.
+        .env("USHER_TOKEN_KEY", "5c1e0b7a9d3f2e4c6a8b0d1f3e5c7a9b2d4f6e8a0c1b3d5f7e9a2c4b6d8f0e1a")
         .env("USHER_LOG", "warn")
         .stdout(Stdio::piped())
         .stderr(std::fs::File::create(dir.0.join("server.log")).map_err(|err| err.to_string())?)

@@ -28,6 +28,7 @@ pub fn ports(store: Arc<dyn Store>, hasher: Argon2Hasher) -> Ports {
         breached: Arc::new(ShippedPasswordList),
         disposable: Arc::new(MailcheckerList),
         throttle: ThrottlePolicy::standard(),
+        signing: None,
     }
 }
 

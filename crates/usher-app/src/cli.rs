@@ -9,6 +9,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use usher_domain::password::{PasswordPolicy, ShippedPasswordList};
 use usher_domain::ports::{Store, TokenGen};
 use usher_domain::service::Ports;
+use usher_domain::service::access_tokens::{AccessTokenPolicy, Signing};
 use usher_domain::service::accounts::{AccountError, bootstrap_operator};
 use usher_domain::service::mail::DeliveryPolicy;
 use usher_domain::service::webhooks::WebhookPolicy;
@@ -211,6 +212,14 @@ pub struct ServeArgs {
     /// Days the event feed keeps an event (R26).
     #[arg(long, env = "USHER_EVENT_RETENTION_DAYS", default_value_t = 30, value_parser = clap::value_parser!(u16).range(1..=3650))]
     pub event_retention_days: u16,
+    /// The key (64 hex digits) that seals the access-token signing keys in the database.
+    /// Without it signed access tokens (`POST /v1/auth/token`) are off; sessions and
+    /// introspection work as before. Give every instance the same key.
+    #[arg(long, env = "USHER_TOKEN_KEY", hide_env_values = true)]
+    pub token_key: Option<String>,
+    /// Seconds a signed access token holds.
+    #[arg(long, env = "USHER_ACCESS_TOKEN_SECONDS", default_value_t = 300, value_parser = clap::value_parser!(u32).range(30..=3600))]
+    pub access_token_seconds: u32,
 }
 
 /// Why a command failed: one line for the operator.
@@ -239,9 +248,15 @@ pub enum CommandError {
     /// The mail settings are unusable.
     #[error("mail: {0}")]
     Mail(String),
-    /// `USHER_PAGE_KEY` is not 64 hex digits.
-    #[error("USHER_PAGE_KEY must be 64 hex digits (32 bytes)")]
-    PageKey,
+    /// A key variable is not 64 hex digits.
+    #[error("{variable} must be 64 hex digits (32 bytes)")]
+    Key {
+        /// The variable.
+        variable: &'static str,
+    },
+    /// The access-token signer could not be set up.
+    #[error("{0}")]
+    Signing(String),
     /// A directory could not be created.
     #[error("cannot create {path}: {source}")]
     Directory {
@@ -259,18 +274,31 @@ fn origin_of(url: &str) -> Option<String> {
     Some(format!("{scheme}://{authority}"))
 }
 
-/// A page key from 64 hex digits.
-fn page_key(hex: &str) -> Result<[u8; 32], CommandError> {
+/// A 32-byte key from the 64 hex digits of `variable`.
+fn hex_key(variable: &'static str, hex: &str) -> Result<[u8; 32], CommandError> {
     let hex = hex.trim();
+    let wrong = || CommandError::Key { variable };
     let mut key = [0u8; 32];
     if hex.len() != 64 || !hex.is_ascii() {
-        return Err(CommandError::PageKey);
+        return Err(wrong());
     }
     for (index, byte) in key.iter_mut().enumerate() {
-        let pair = hex.get(index * 2..index * 2 + 2).ok_or(CommandError::PageKey)?;
-        *byte = u8::from_str_radix(pair, 16).map_err(|_| CommandError::PageKey)?;
+        let pair = hex.get(index * 2..index * 2 + 2).ok_or_else(wrong)?;
+        *byte = u8::from_str_radix(pair, 16).map_err(|_| wrong())?;
     }
     Ok(key)
+}
+
+/// Signed access tokens, when the operator gave a token key.
+fn signing(token_key: Option<&str>, seconds: u32, issuer: &str) -> Result<Option<Signing>, CommandError> {
+    let Some(hex) = token_key else {
+        tracing::info!("signed access tokens are off: set USHER_TOKEN_KEY (64 hex digits) to turn them on");
+        return Ok(None);
+    };
+    let signer = crate::signing::Ed25519Signer::new(hex_key("USHER_TOKEN_KEY", hex)?, issuer)
+        .map_err(|err| CommandError::Signing(err.to_string()))?;
+    let lifetime = usher_domain::time::Duration::seconds(i64::from(seconds));
+    Ok(Some(Signing { signer: Arc::new(signer), policy: AccessTokenPolicy::with_lifetime(lifetime) }))
 }
 
 /// Prints one line of the command's output (not a log line) and flushes it at once, so a
@@ -424,7 +452,7 @@ async fn serve(args: ServeArgs) -> Result<(), CommandError> {
     let mailer = args.mail.mailer()?;
     let workers =
         args.hash_workers.unwrap_or_else(|| std::thread::available_parallelism().map_or(2, usize::from));
-    let ports = ports(store.clone() as Arc<dyn Store>, Argon2Hasher::new(workers));
+    let mut ports = ports(store.clone() as Arc<dyn Store>, Argon2Hasher::new(workers));
     bootstrap(&ports, args.bootstrap_password).await?;
     let bound = usher_http::bind(&args.listen)
         .await
@@ -435,8 +463,10 @@ async fn serve(args: ServeArgs) -> Result<(), CommandError> {
         trusted_proxies: args.trusted_proxies,
         secure_cookies: public_url.starts_with("https://"),
         public_origin: origin_of(&public_url),
-        page_key: args.page_key.as_deref().map(page_key).transpose()?,
+        page_key: args.page_key.as_deref().map(|hex| hex_key("USHER_PAGE_KEY", hex)).transpose()?,
     };
+    let token_key = args.token_key.as_deref().filter(|key| !key.trim().is_empty());
+    ports.signing = signing(token_key, args.access_token_seconds, &public_url)?;
     let state = AppState::new(ports.clone(), Arc::new(StoreReadiness(store.clone())), config);
     let renderer = args.mail.renderer(&public_url)?;
     let (stop_feed, feed_stopped) = tokio::sync::oneshot::channel::<()>();

@@ -6,5 +6,6 @@ pub mod adapters;
 pub mod cli;
 pub mod feed;
 pub mod hooks;
+pub mod signing;
 
 pub use cli::{Cli, run};

@@ -29,6 +29,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         breached: Arc::new(ShippedPasswordList),
         disposable: Arc::new(MailcheckerList),
         throttle: ThrottlePolicy::standard(),
+        signing: None,
     };
 
     // 2. The operator creates a customer account; its creator becomes the first admin.

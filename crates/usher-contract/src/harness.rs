@@ -11,11 +11,12 @@ use usher_domain::password::ShippedPasswordList;
 use usher_domain::ports::{MailcheckerList, PageRequest, Store};
 use usher_domain::rules::ThrottlePolicy;
 use usher_domain::service::Ports;
+use usher_domain::service::access_tokens::{AccessTokenPolicy, Signing};
 use usher_domain::service::{accounts, catalog, sessions, users};
 use usher_domain::time::Timestamp;
 use usher_domain::value::PlainPassword;
 
-use crate::memory::{DeterministicTokens, ManualClock, SequentialIds, TestHasher};
+use crate::memory::{DeterministicTokens, ManualClock, SequentialIds, TestHasher, TestSigner};
 
 /// A password every policy in the suite accepts.
 pub const PASSWORD: &str = "correct horse battery staple";
@@ -71,6 +72,7 @@ impl Harness {
             breached: Arc::new(ShippedPasswordList),
             disposable: Arc::new(MailcheckerList),
             throttle: ThrottlePolicy::standard(),
+            signing: Some(Signing { signer: Arc::new(TestSigner), policy: AccessTokenPolicy::standard() }),
         };
         let operator =
             Actor::new(ActorKind::Operator { user: UserId::from_uuid(uuid::Uuid::from_u128(u128::MAX)) });

@@ -16,21 +16,23 @@ use uuid::Uuid;
 
 use usher_domain::error::RepoError;
 use usher_domain::id::{
-    AccountId, ApiKeyId, ContactId, DeliveryId, DeviceId, InvitationId, MailId, RoleId, SessionId, TokenId,
-    UserId, UserTypeId, WebhookId,
+    AccountId, ApiKeyId, ContactId, DeliveryId, DeviceId, InvitationId, MailId, RoleId, SessionId,
+    SigningKeyId, TokenId, UserId, UserTypeId, WebhookId,
 };
 use usher_domain::model::{
-    Account, ApiKey, AuditEvent, Contact, Delivery, DeliveryState, Device, Invitation, InvitationState,
-    MailMessage, OneTimeToken, OutboxMail, PublicEvent, QueuedMail, Role, SeatUsage, Session, Settings,
-    TokenPurpose, User, UserType, Webhook, WebhookDelivery, WebhookDeliveryStatus,
+    AccessClaims, Account, ApiKey, AuditEvent, Contact, Delivery, DeliveryState, Device, Invitation,
+    InvitationState, MailMessage, OneTimeToken, OutboxMail, PublicEvent, QueuedMail, Role, SeatUsage,
+    Session, Settings, SigningKey, TokenPurpose, User, UserType, Webhook, WebhookDelivery,
+    WebhookDeliveryStatus,
+};
+use usher_domain::ports::{
+    AccessTokenSigner, HashError, MailError, Mailer, RenderedMail, SigningError, WebhookAnswer,
+    WebhookFailure, WebhookRequest, WebhookSender,
 };
 use usher_domain::ports::{
     AccountRepo, AuditQuery, AuditRepo, CatalogRepo, ClaimedMail, Clock, ContactQuery, ContactRepo,
     CredentialRepo, Cursor, EventQuery, EventRepo, IdGen, InvitationQuery, InvitationRepo, MailQuery,
     OutboxRepo, Page, PageRequest, PasswordHasher, Store, TokenGen, Tx, UserQuery, UserRepo, WebhookRepo,
-};
-use usher_domain::ports::{
-    HashError, MailError, Mailer, RenderedMail, WebhookAnswer, WebhookFailure, WebhookRequest, WebhookSender,
 };
 use usher_domain::time::{Duration, Timestamp};
 use usher_domain::value::{Email, PasswordHash, PlainPassword, Slug, TokenHash, UsernameKey};
@@ -69,6 +71,8 @@ struct State {
     outbox: Vec<OutboxMail>,
     deliveries: HashMap<MailId, Delivery>,
     failures: HashMap<String, Vec<Timestamp>>,
+    token_cutoffs: HashMap<UserId, Timestamp>,
+    signing_keys: BTreeMap<SigningKeyId, SigningKey>,
 }
 
 /// The in-memory store.
@@ -244,6 +248,51 @@ impl PasswordHasher for TestHasher {
     async fn verify(&self, password: &PlainPassword, hash: Option<PasswordHash>) -> Result<bool, HashError> {
         self.verifications.fetch_add(1, Ordering::Relaxed);
         Ok(hash.is_some_and(|hash| hash.as_phc() == encode(password)))
+    }
+}
+
+/// A fast, insecure stand-in for the EdDSA signer: a token is `kid.claims.mac`, the claims
+/// as hex JSON and the mac a keyed hash of the key's "private" half. It lets the suite check
+/// how use cases pick, rotate and publish keys; never use it outside tests.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct TestSigner;
+
+fn test_mac(key: &SigningKey, payload: &str) -> String {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    (&key.sealed_private_key, payload).hash(&mut hasher);
+    format!("{:016x}", hasher.finish())
+}
+
+impl AccessTokenSigner for TestSigner {
+    fn new_key(&self, id: SigningKeyId, now: Timestamp) -> Result<SigningKey, SigningError> {
+        Ok(SigningKey {
+            id,
+            public_key: format!("public-{id}"),
+            sealed_private_key: format!("sealed-{id}"),
+            created_at: now,
+            retired_at: None,
+        })
+    }
+
+    fn sign(&self, key: &SigningKey, claims: &AccessClaims) -> Result<String, SigningError> {
+        let json = serde_json::to_vec(claims).map_err(|e| SigningError(e.to_string()))?;
+        let payload: String = json.iter().map(|b| format!("{b:02x}")).collect();
+        Ok(format!("{}.{payload}.{}", key.id, test_mac(key, &payload)))
+    }
+
+    fn verify(&self, token: &str, keys: &[SigningKey]) -> Option<AccessClaims> {
+        let mut parts = token.split('.');
+        let (kid, payload, mac) = (parts.next()?, parts.next()?, parts.next()?);
+        let key = keys.iter().find(|key| key.id.to_string() == kid)?;
+        if parts.next().is_some() || test_mac(key, payload) != mac || payload.len() % 2 != 0 {
+            return None;
+        }
+        let json: Option<Vec<u8>> = (0..payload.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(payload.get(i..i + 2)?, 16).ok())
+            .collect();
+        serde_json::from_slice(&json?).ok()
     }
 }
 

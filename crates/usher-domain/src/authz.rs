@@ -164,6 +164,9 @@ pub enum Denied {
     /// The password must be changed before anything else (R16).
     #[error("an administrator set this password; change it before anything else")]
     PasswordChangeRequired,
+    /// Only a user's session may do this (an API key is a credential of its own).
+    #[error("only a user's session may do this, not an API key")]
+    SessionRequired,
 }
 
 /// Whether `actor` may use `permission` on `target` (R16, R19). Another tenant is refused

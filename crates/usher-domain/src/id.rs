@@ -80,4 +80,6 @@ ids! {
     WebhookId,
     /// One event's delivery to one webhook.
     DeliveryId,
+    /// A key that signs access tokens (its `kid`).
+    SigningKeyId,
 }

@@ -16,13 +16,13 @@ use uuid::Uuid;
 
 use crate::error::RepoError;
 use crate::id::{
-    AccountId, ApiKeyId, ContactId, DeliveryId, DeviceId, InvitationId, MailId, RoleId, SessionId, TokenId,
-    UserId, UserTypeId, WebhookId,
+    AccountId, ApiKeyId, ContactId, DeliveryId, DeviceId, InvitationId, MailId, RoleId, SessionId,
+    SigningKeyId, TokenId, UserId, UserTypeId, WebhookId,
 };
 use crate::model::{
-    Account, ApiKey, AuditEvent, Contact, DeliveryState, Device, EventFilter, Invitation, InvitationState,
-    InvitationStatus, OneTimeToken, OutboxMail, PublicEvent, QueuedMail, Role, SeatUsage, Session, Settings,
-    User, UserState, UserType, Webhook, WebhookDelivery,
+    AccessClaims, Account, ApiKey, AuditEvent, Contact, DeliveryState, Device, EventFilter, Invitation,
+    InvitationState, InvitationStatus, OneTimeToken, OutboxMail, PublicEvent, QueuedMail, Role, SeatUsage,
+    Session, Settings, SigningKey, User, UserState, UserType, Webhook, WebhookDelivery,
 };
 use crate::time::Timestamp;
 use crate::value::{Email, PasswordHash, PlainPassword, Slug, TokenHash, UsernameKey};
@@ -313,6 +313,19 @@ pub trait CredentialRepo: Send {
     /// Forgets every key's failures at or before `before` (out of the window); answers how
     /// many.
     async fn forget_login_failures_before(&mut self, before: Timestamp) -> Result<u64, RepoError>;
+    /// The user's token cut-off: signed access tokens issued before it are refused (ASVS
+    /// V7.4.1).
+    async fn token_cutoff(&mut self, user: UserId) -> Result<Option<Timestamp>, RepoError>;
+    /// Sets the user's token cut-off (kept if a later one is already set).
+    async fn set_token_cutoff(&mut self, user: UserId, at: Timestamp) -> Result<(), RepoError>;
+    /// The installation's signing keys, newest first.
+    async fn signing_keys(&mut self) -> Result<Vec<SigningKey>, RepoError>;
+    /// Stores a new signing key.
+    async fn insert_signing_key(&mut self, key: &SigningKey) -> Result<(), RepoError>;
+    /// Retires every key but `keep` that is not retired yet.
+    async fn retire_signing_keys(&mut self, keep: SigningKeyId, at: Timestamp) -> Result<(), RepoError>;
+    /// Deletes the keys retired at or before `before`; answers how many.
+    async fn delete_signing_keys(&mut self, retired_before: Timestamp) -> Result<u64, RepoError>;
 }
 
 /// The audit log (R20).
@@ -568,6 +581,24 @@ pub trait IdGen: Send + Sync {
 pub trait TokenGen: Send + Sync {
     /// 32 random bytes.
     fn random_bytes(&self) -> [u8; 32];
+}
+
+/// Why a signing key could not be made or used: the sealing key is wrong for it, or the
+/// key is corrupt.
+#[derive(Debug, thiserror::Error)]
+#[error("access token signing failed: {0}")]
+pub struct SigningError(pub String);
+
+/// Makes signing keys and signs and checks access tokens with them (EdDSA JWTs in
+/// production). The private halves leave the signer only sealed, for the store.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+pub trait AccessTokenSigner: Send + Sync {
+    /// A new key pair with the given id, its private half sealed.
+    fn new_key(&self, id: SigningKeyId, now: Timestamp) -> Result<SigningKey, SigningError>;
+    /// Signs the claims with `key`.
+    fn sign(&self, key: &SigningKey, claims: &AccessClaims) -> Result<String, SigningError>;
+    /// The claims of `token` if one of `keys` signed it; expiry is the caller's to check.
+    fn verify(&self, token: &str, keys: &[SigningKey]) -> Option<AccessClaims>;
 }
 
 /// Why hashing failed (resource exhaustion, a corrupt stored hash).

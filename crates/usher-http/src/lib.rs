@@ -103,6 +103,7 @@ type Apis = (
         api::contacts::ContactsApi,
         api::integrations::IntegrationsApi,
         api::introspection::IntrospectionApi,
+        api::access_tokens::AccessTokenApi,
         api::audit::AuditApi,
         api::events::EventApi,
         api::webhooks::WebhookApi,

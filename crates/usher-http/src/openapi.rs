@@ -75,6 +75,11 @@ pub(crate) fn refine(document: &mut serde_json::Value) {
                 *property = wrapped;
             } else if let Some(map) = property.as_object_mut() {
                 map.insert("nullable".to_owned(), Value::Bool(true));
+                // An absent map is an empty one; client generators accept no other default
+                // for a map (openapi-python-client drops the whole schema).
+                if map.get("default").is_some_and(|d| d.as_object().is_some_and(serde_json::Map::is_empty)) {
+                    map.remove("default");
+                }
             }
         }
     }

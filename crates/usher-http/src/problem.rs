@@ -10,6 +10,7 @@ use poem_openapi::Object;
 use usher_domain::authz::{Denied, GrantDenied};
 use usher_domain::error::{Invalid, RepoError};
 use usher_domain::password::PasswordRejected;
+use usher_domain::service::access_tokens::AccessTokenError;
 use usher_domain::service::accounts::AccountError;
 use usher_domain::service::audit::AuditError;
 use usher_domain::service::catalog::RoleError;
@@ -198,6 +199,7 @@ impl From<Denied> for Problem {
                 hint: Some("PUT /v1/me/password with the current and a new password".to_owned()),
                 ..Problem::new(StatusCode::FORBIDDEN, "password_change_required", detail)
             },
+            Denied::SessionRequired => Problem::new(StatusCode::FORBIDDEN, "session_required", detail),
         }
     }
 }
@@ -538,6 +540,22 @@ impl From<IntrospectionError> for Problem {
             IntrospectionError::Denied(denied) => denied.into(),
             IntrospectionError::Invalid(invalid) => invalid.into(),
             IntrospectionError::Repo(err) => err.into(),
+        }
+    }
+}
+
+impl From<AccessTokenError> for Problem {
+    fn from(err: AccessTokenError) -> Problem {
+        match err {
+            AccessTokenError::NotFound { entity } => Problem::not_found(entity),
+            AccessTokenError::Denied(denied) => denied.into(),
+            AccessTokenError::Invalid(invalid) => invalid.into(),
+            AccessTokenError::NotConfigured => Problem {
+                hint: Some("the operator turns them on with USHER_TOKEN_KEY (64 hex digits)".to_owned()),
+                ..Problem::new(StatusCode::SERVICE_UNAVAILABLE, "signing_off", err.to_string())
+            },
+            AccessTokenError::Signing(err) => Problem::internal(&err),
+            AccessTokenError::Repo(err) => err.into(),
         }
     }
 }

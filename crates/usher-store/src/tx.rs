@@ -14,13 +14,13 @@ use uuid::Uuid;
 
 use usher_domain::error::RepoError;
 use usher_domain::id::{
-    AccountId, ApiKeyId, ContactId, DeliveryId, DeviceId, InvitationId, MailId, RoleId, SessionId, TokenId,
-    UserId, UserTypeId, WebhookId,
+    AccountId, ApiKeyId, ContactId, DeliveryId, DeviceId, InvitationId, MailId, RoleId, SessionId,
+    SigningKeyId, TokenId, UserId, UserTypeId, WebhookId,
 };
 use usher_domain::model::{
     Account, ApiKey, AuditEvent, Contact, DeliveryState, Device, Invitation, InvitationState,
     InvitationStatus, OneTimeToken, OutboxMail, PublicEvent, QueuedMail, Role, SeatUsage, Session, Settings,
-    TokenPurpose, User, UserType, Webhook, WebhookDelivery, WebhookDeliveryStatus,
+    SigningKey, TokenPurpose, User, UserType, Webhook, WebhookDelivery, WebhookDeliveryStatus,
 };
 use usher_domain::ports::{
     AccountContext, AccountRepo, AuditQuery, AuditRepo, CatalogRepo, ClaimedMail, ContactQuery, ContactRepo,
@@ -33,8 +33,8 @@ use usher_domain::value::{Email, PasswordHash, Slug, TokenHash, UsernameKey};
 use crate::codec;
 use crate::entity::{
     account, api_key, audit_event, contact, device, event, event_counter, event_sequencer, invitation,
-    login_failure, one_time_token, outbox, password, role, seat_pool, session, settings, user, user_role,
-    user_type, webhook, webhook_delivery,
+    login_failure, one_time_token, outbox, password, role, seat_pool, session, settings, signing_key,
+    token_cutoff, user, user_role, user_type, webhook, webhook_delivery,
 };
 use crate::error::repo;
 

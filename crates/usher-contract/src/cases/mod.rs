@@ -110,6 +110,7 @@ macro_rules! store_contract {
             r24_sessions_are_seen_and_ended_by_their_user_and_those_above,
             r24_api_keys_end_with_their_creator,
             r13_r19_introspection_follows_sessions_and_reach,
+            r13_signed_access_tokens_follow_the_session_and_the_cutoff,
             // contacts.rs
             r17_users_from_contacts,
             r17_contacts_give_their_names_and_phone,

@@ -460,3 +460,84 @@ pub async fn r13_r19_introspection_follows_sessions_and_reach(store: Arc<dyn Sto
     h.clock.advance(Duration::hours(13));
     assert!(introspection::introspect(&h.ports, &root_key, &ann_token).await.unwrap().is_none(), "expired");
 }
+
+/// R13: a session mints short-lived signed tokens that introspection accepts until the session
+/// ends or the user's cut-off passes them; keys rotate with an overlap in which the retired
+/// key stays published; an API key mints nothing.
+pub async fn r13_signed_access_tokens_follow_the_session_and_the_cutoff(store: Arc<dyn Store>) {
+    use usher_domain::ports::Clock as _;
+    use usher_domain::service::access_tokens::{self, AccessTokenError};
+    use usher_domain::service::introspection;
+    let h = Harness::new(store);
+    let tenant = h.tenant("acme", 10).await;
+    let ann = h.user(&tenant, tenant.account.id, "ann").await.unwrap();
+    h.give_password(&tenant, ann.id).await;
+    let (_, secret) = integrations::create_api_key(
+        &h.ports,
+        &tenant.admin_actor,
+        tenant.account.id,
+        "gateway",
+        BTreeSet::from([Permission::new(Module::Introspection, Access::Read)]),
+        None,
+    )
+    .await
+    .unwrap();
+    let gateway = sessions::authenticate(&h.ports, secret.expose(), None).await.unwrap().actor;
+    let active = |token: String| {
+        let (h, gateway) = (h.clone(), gateway.clone());
+        async move { introspection::introspect(&h.ports, &gateway, &token).await.unwrap() }
+    };
+
+    let ann_actor = h.login("acme", "ann").await;
+    let minted = access_tokens::mint_access_token(&h.ports, &ann_actor).await.unwrap();
+    assert_eq!(minted.claims.sub, ann.id.as_uuid());
+    assert_eq!(minted.claims.exp - minted.claims.iat, 300, "five minutes by default");
+    assert!(minted.claims.scope.contains("orders:read"), "{}", minted.claims.scope);
+    let found = active(minted.token.clone()).await.unwrap();
+    assert_eq!((found.user.id, found.expires_at), (ann.id, minted.expires_at));
+    let mut tampered = minted.token.clone();
+    tampered.push('0');
+    assert!(active(tampered).await.is_none(), "a tampered token");
+    let err = access_tokens::mint_access_token(&h.ports, &gateway).await.unwrap_err();
+    assert!(matches!(err, AccessTokenError::Denied(Denied::SessionRequired)), "{err:?}");
+    h.clock.advance(Duration::minutes(5));
+    assert!(active(minted.token.clone()).await.is_none(), "expired");
+
+    // The cut-off alone refuses tokens issued before it; a session opened after it mints again.
+    let before = access_tokens::mint_access_token(&h.ports, &ann_actor).await.unwrap();
+    h.clock.advance(Duration::seconds(2));
+    let mut tx = h.ports.store.begin().await.unwrap();
+    tx.set_token_cutoff(ann.id, h.clock.now()).await.unwrap();
+    tx.set_token_cutoff(ann.id, h.clock.now().minus(Duration::hours(1))).await.unwrap();
+    tx.commit().await.unwrap();
+    assert!(active(before.token).await.is_none(), "issued before the cut-off");
+    h.clock.advance(Duration::seconds(1));
+    let after = access_tokens::mint_access_token(&h.ports, &h.login("acme", "ann").await).await.unwrap();
+    assert!(active(after.token.clone()).await.is_some(), "an earlier cut-off does not move it back");
+
+    // A logout, a password change and a disable end them at once.
+    sessions::logout(&h.ports, &session_token(&h, &tenant, "ann").await).await.unwrap();
+    assert!(active(after.token.clone()).await.is_some(), "another session's logout");
+    users::set_password(
+        &h.ports,
+        &tenant.admin_actor,
+        ann.id,
+        &PlainPassword::new("another fine password here"),
+    )
+    .await
+    .unwrap();
+    assert!(active(after.token).await.is_none(), "password changed");
+
+    // Keys: one signs for 30 days; the next takes over and the old stays published a day.
+    let keys = access_tokens::published_keys(&h.ports).await.unwrap();
+    assert_eq!(keys.len(), 1);
+    h.clock.advance(Duration::days(30));
+    let admin = h.login("acme", "admin").await;
+    let rotated = access_tokens::mint_access_token(&h.ports, &admin).await.unwrap();
+    let keys = access_tokens::published_keys(&h.ports).await.unwrap();
+    assert_eq!(keys.len(), 2, "the retired key stays published");
+    assert!(keys[0].retired_at.is_none() && keys[1].retired_at.is_some(), "{keys:?}");
+    assert!(active(rotated.token).await.is_some());
+    h.clock.advance(Duration::days(1));
+    assert_eq!(access_tokens::published_keys(&h.ports).await.unwrap().len(), 1, "after the overlap");
+}

@@ -147,4 +147,45 @@ impl CredentialRepo for MemoryTx {
         });
         Ok(u64::try_from(forgotten).unwrap_or(u64::MAX))
     }
+
+    async fn token_cutoff(&mut self, user: UserId) -> Result<Option<Timestamp>, RepoError> {
+        Ok(self.work.token_cutoffs.get(&user).copied())
+    }
+
+    async fn set_token_cutoff(&mut self, user: UserId, at: Timestamp) -> Result<(), RepoError> {
+        if !self.work.users.contains_key(&user) {
+            return Err(RepoError::NotFound { entity: "user" });
+        }
+        let cutoff = self.work.token_cutoffs.entry(user).or_insert(at);
+        *cutoff = (*cutoff).max(at);
+        Ok(())
+    }
+
+    async fn signing_keys(&mut self) -> Result<Vec<SigningKey>, RepoError> {
+        let mut keys: Vec<SigningKey> = self.work.signing_keys.values().cloned().collect();
+        keys.sort_by_key(|key| std::cmp::Reverse((key.created_at, key.id)));
+        Ok(keys)
+    }
+
+    async fn insert_signing_key(&mut self, key: &SigningKey) -> Result<(), RepoError> {
+        if self.work.signing_keys.insert(key.id, key.clone()).is_some() {
+            return Err(RepoError::Duplicate { entity: "signing key", field: "id" });
+        }
+        Ok(())
+    }
+
+    async fn retire_signing_keys(&mut self, keep: SigningKeyId, at: Timestamp) -> Result<(), RepoError> {
+        for key in self.work.signing_keys.values_mut() {
+            if key.id != keep && key.retired_at.is_none() {
+                key.retired_at = Some(at);
+            }
+        }
+        Ok(())
+    }
+
+    async fn delete_signing_keys(&mut self, retired_before: Timestamp) -> Result<u64, RepoError> {
+        let before = self.work.signing_keys.len();
+        self.work.signing_keys.retain(|_, key| key.retired_at.is_none_or(|at| at > retired_before));
+        Ok(u64::try_from(before - self.work.signing_keys.len()).unwrap_or(u64::MAX))
+    }
 }

@@ -32,6 +32,7 @@ impl UserRepo for MemoryTx {
     async fn delete_user(&mut self, id: UserId) -> Result<(), RepoError> {
         self.work.users.remove(&id).ok_or(RepoError::NotFound { entity: "user" })?;
         self.work.passwords.remove(&id);
+        self.work.token_cutoffs.remove(&id);
         self.work.sessions.retain(|_, s| s.user != id);
         self.work.tokens.retain(|_, t| t.user != id);
         self.work.devices.retain(|_, d| d.user != id);

@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use crate::id::{
     AccountId, ApiKeyId, AuditEventId, ContactId, DeliveryId, DeviceId, EventId, InvitationId, MailId,
-    RoleId, SessionId, TokenId, UserId, UserTypeId, WebhookId,
+    RoleId, SessionId, SigningKeyId, TokenId, UserId, UserTypeId, WebhookId,
 };
 use crate::password::PasswordPolicy;
 use crate::time::{Duration, Timestamp};

@@ -138,6 +138,12 @@ mockall::mock! {
         ) -> Result<Vec<Timestamp>, RepoError>;
         async fn clear_login_failures(&mut self, key: &str) -> Result<(), RepoError>;
         async fn forget_login_failures_before(&mut self, before: Timestamp) -> Result<u64, RepoError>;
+        async fn token_cutoff(&mut self, user: UserId) -> Result<Option<Timestamp>, RepoError>;
+        async fn set_token_cutoff(&mut self, user: UserId, at: Timestamp) -> Result<(), RepoError>;
+        async fn signing_keys(&mut self) -> Result<Vec<SigningKey>, RepoError>;
+        async fn insert_signing_key(&mut self, key: &SigningKey) -> Result<(), RepoError>;
+        async fn retire_signing_keys(&mut self, keep: SigningKeyId, at: Timestamp) -> Result<(), RepoError>;
+        async fn delete_signing_keys(&mut self, retired_before: Timestamp) -> Result<u64, RepoError>;
     }
     #[async_trait]
     impl AuditRepo for Tx {

@@ -6,9 +6,11 @@
 use crate::authz::{Actor, ActorKind, Denied, authorize};
 use crate::error::{Invalid, RepoError};
 use crate::model::{Session, User};
+use crate::service::access_tokens::verified_session;
 use crate::service::sessions::{SESSION_PREFIX, user_actor};
 use crate::service::users::{UserAccess, access_of_actor};
 use crate::service::{Ports, common_errors};
+use crate::time::Timestamp;
 use crate::value::{Access, Module, Permission, SecretToken};
 
 /// Failure of an introspection: only the caller's own standing. An unknown, expired or
@@ -42,6 +44,15 @@ pub struct ActiveToken {
     pub user: User,
     /// What the user may do, and where.
     pub access: UserAccess,
+    /// When the token was issued: the session's start, or a signed token's `iat`.
+    pub issued_at: Timestamp,
+    /// When the token ends at the latest: the session's end, or a signed token's `exp`.
+    pub expires_at: Timestamp,
+}
+
+/// A NumericDate as an instant.
+fn from_seconds(seconds: i64) -> Option<Timestamp> {
+    Timestamp::from_unix_micros(seconds.checked_mul(1_000_000)?)
 }
 
 /// The permission introspection needs.
@@ -61,20 +72,32 @@ pub async fn introspect(
         return Err(IntrospectionError::Denied(Denied::MissingPermission { permission: INTROSPECT }));
     }
     crate::authz::unrestricted(actor).map_err(IntrospectionError::Denied)?;
-    let Ok(token) = SecretToken::parse(token) else {
-        return Ok(None);
-    };
-    if !token.expose().starts_with(SESSION_PREFIX) {
-        return Ok(None);
-    }
     let now = ports.now();
     let mut tx = ports.begin_read().await?;
-    let Some(session) = tx.session_by_token(&token.hash()).await? else {
-        return Ok(None);
+    let (session, issued_at, expires_at) = if token.contains('.') {
+        // A signed access token: good while its session is and until its own expiry.
+        let Some((claims, session)) = verified_session(ports, tx.as_mut(), token, now).await? else {
+            return Ok(None);
+        };
+        let (Some(issued_at), Some(expires_at)) = (from_seconds(claims.iat), from_seconds(claims.exp)) else {
+            return Ok(None);
+        };
+        (session, issued_at, expires_at)
+    } else {
+        let Ok(token) = SecretToken::parse(token) else {
+            return Ok(None);
+        };
+        if !token.expose().starts_with(SESSION_PREFIX) {
+            return Ok(None);
+        }
+        let Some(session) = tx.session_by_token(&token.hash()).await? else {
+            return Ok(None);
+        };
+        if session.expires_at <= now {
+            return Ok(None);
+        }
+        (session.clone(), session.created_at, session.expires_at)
     };
-    if session.expires_at <= now {
-        return Ok(None);
-    }
     let Some(user) = tx.user(session.user).await? else {
         return Ok(None);
     };
@@ -94,5 +117,5 @@ pub async fn introspect(
     if authorize(actor, INTROSPECT, &home).is_err() {
         return Ok(None);
     }
-    Ok(access_of_actor(&kind).map(|access| ActiveToken { session, user, access }))
+    Ok(access_of_actor(&kind).map(|access| ActiveToken { session, user, access, issued_at, expires_at }))
 }

@@ -13,6 +13,7 @@ use crate::rules::ThrottlePolicy;
 use crate::time::Timestamp;
 use crate::value::SecretToken;
 
+pub mod access_tokens;
 pub mod accounts;
 pub mod audit;
 pub mod catalog;
@@ -28,6 +29,7 @@ pub mod users;
 pub mod webhooks;
 
 mod shared;
+pub(crate) use access_tokens::end_sessions;
 pub(crate) use shared::*;
 
 /// Everything the use cases need from the outside world.
@@ -49,6 +51,8 @@ pub struct Ports {
     pub disposable: Arc<dyn DisposableEmails>,
     /// Login throttling limits.
     pub throttle: ThrottlePolicy,
+    /// How access tokens are signed; `None` turns signed access tokens off.
+    pub signing: Option<access_tokens::Signing>,
 }
 
 impl std::fmt::Debug for Ports {
@@ -160,6 +164,7 @@ mod mocked {
             breached: Arc::new(ShippedPasswordList),
             disposable: Arc::new(MailcheckerList),
             throttle: ThrottlePolicy::standard(),
+            signing: None,
         }
     }
 

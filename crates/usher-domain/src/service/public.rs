@@ -15,7 +15,7 @@ use crate::rules::{NoSeatAvailable, check_seats, throttle_key, throttled_until};
 use crate::service::invitations::LinkProblem;
 use crate::service::users::ProfileInput;
 use crate::service::{
-    LinkKind, Ports, diff, enqueue, issue_link, load_settings, load_user_type, lock_seats,
+    LinkKind, Ports, diff, end_sessions, enqueue, issue_link, load_settings, load_user_type, lock_seats,
     password_link_kind, record_user, retire_password_links, user_view,
 };
 use crate::time::Timestamp;
@@ -406,7 +406,7 @@ pub async fn complete_password_link(
     user.updated_at = now;
     tx.update_user(&user).await?;
     user.version += 1;
-    let ended = tx.delete_sessions_of(user.id).await?;
+    let ended = end_sessions(tx.as_mut(), user.id, ports.now()).await?;
     let action = if record.purpose == TokenPurpose::SetPassword {
         "user.password_set_by_link"
     } else {

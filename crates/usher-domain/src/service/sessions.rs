@@ -13,7 +13,8 @@ use crate::password::PasswordRejected;
 use crate::ports::Tx;
 use crate::rules::{LoginFacts, ThrottlePolicy, check_login, throttle_key, throttled_until};
 use crate::service::{
-    Ports, common_errors, enqueue, load_settings, permissions_of, record_user, retire_password_links,
+    Ports, common_errors, end_sessions, enqueue, load_settings, permissions_of, record_user,
+    retire_password_links,
 };
 use crate::time::{Duration, Timestamp};
 use crate::value::{Access, PlainPassword, SecretToken, Username};
@@ -541,7 +542,7 @@ pub async fn change_own_password(
     user.must_change_password = false;
     user.updated_at = ports.now();
     tx.update_user(&user).await?;
-    let ended = tx.delete_sessions_of(user.id).await?;
+    let ended = end_sessions(tx.as_mut(), user.id, ports.now()).await?;
     retire_password_links(ports, tx.as_mut(), user.id).await?;
     let message = MailMessage::PasswordChanged { user: user.id };
     enqueue(ports, tx.as_mut(), user.root, user.account, &user.email, user.profile.locale.clone(), message)

@@ -29,8 +29,9 @@ problems! {
 /// What to introspect (RFC 7662 §2.1), form-encoded.
 #[derive(Object, Deserialize, Debug)]
 pub(crate) struct IntrospectionRequest {
-    /// The token the app received: a session token (`uss_…`).
-    #[oai(validator(max_length = 1024))]
+    /// The token the app received: a session token (`uss_…`) or a signed access token (a JWT
+    /// from `POST /v1/auth/token`).
+    #[oai(validator(max_length = 8192))]
     token: String,
     /// A hint of the token's kind; only `access_token` sessions are introspected.
     #[oai(validator(max_length = 64))]
@@ -41,8 +42,8 @@ pub(crate) struct IntrospectionRequest {
 #[derive(Object, Debug, Default)]
 #[oai(rename = "Introspection", skip_serializing_if_is_none)]
 pub(crate) struct IntrospectionView {
-    /// Whether the token is an active session of a user the caller may introspect. Unknown,
-    /// expired, ended and foreign tokens are all just `false`.
+    /// Whether the token is an active session, or a signed access token of one, of a user the
+    /// caller may introspect. Unknown, expired, ended and foreign tokens are all just `false`.
     active: bool,
     /// `Bearer`.
     token_type: Option<String>,
@@ -54,9 +55,10 @@ pub(crate) struct IntrospectionView {
     account: Option<Uuid>,
     /// The user's root account (tenant).
     root: Option<Uuid>,
-    /// When the session was opened (seconds since the epoch).
+    /// When the token was issued: the session's start, or the access token's `iat` (seconds
+    /// since the epoch).
     iat: Option<i64>,
-    /// When the session ends at the latest (seconds since the epoch).
+    /// When the token ends at the latest: the session's end, or the access token's `exp`.
     exp: Option<i64>,
     /// The effective permissions, space-separated (the RFC's `scope`).
     scope: Option<String>,
@@ -81,8 +83,8 @@ impl From<ActiveToken> for IntrospectionView {
             username: Some(active.user.username.to_string()),
             account: Some(active.user.account.as_uuid()),
             root: Some(active.user.root.as_uuid()),
-            iat: Some(active.session.created_at.as_datetime().unix_timestamp()),
-            exp: Some(active.session.expires_at.as_datetime().unix_timestamp()),
+            iat: Some(active.issued_at.as_datetime().unix_timestamp()),
+            exp: Some(active.expires_at.as_datetime().unix_timestamp()),
             scope: Some(permissions.join(" ")),
             effective_permissions: Some(permissions),
             accounts_in_scope: Some(active.access.accounts.iter().map(|a| a.as_uuid()).collect()),
@@ -110,12 +112,13 @@ pub(crate) struct IntrospectionApi;
 impl IntrospectionApi {
     /// Introspect a token
     ///
-    /// RFC 7662 token introspection for apps that receive a user's session token: call with
-    /// an API key holding `introspection:read`. The answer is `active: true` with the user,
-    /// its accounts and effective permissions, or just `active: false` for a token that is
-    /// unknown, expired, ended by a logout, a disable, a password change or an erasure, or that
-    /// belongs to a user outside the key's reach. It is read from the store on every call, so
-    /// a change takes effect at once. Introspecting does not extend the session.
+    /// RFC 7662 token introspection for apps that receive a user's session token or a signed
+    /// access token: call with an API key holding `introspection:read`. The answer is
+    /// `active: true` with the user, its accounts and effective permissions, or just
+    /// `active: false` for a token that is unknown, expired, ended by a logout, a disable, a
+    /// password change or an erasure, issued before the user's token cut-off, or that belongs
+    /// to a user outside the key's reach. It is read from the store on every call, so a change
+    /// takes effect at once. Introspecting does not extend the session.
     #[oai(path = "/oauth/introspect", method = "post", operation_id = "introspect_token")]
     async fn introspect(
         &self,
@@ -124,7 +127,7 @@ impl IntrospectionApi {
         body: Form<IntrospectionRequest>,
     ) -> Result<Json<IntrospectionView>, IntrospectionProblems> {
         // A form is read by serde, which knows nothing of the limits the spec publishes.
-        check_length("token", &body.0.token, 1024)?;
+        check_length("token", &body.0.token, 8192)?;
         check_length("token_type_hint", body.0.token_type_hint.as_deref().unwrap_or_default(), 64)?;
         let found = introspection::introspect(&state.ports, &auth.0.actor, &body.0.token).await?;
         Ok(Json(found.map(IntrospectionView::from).unwrap_or_default()))

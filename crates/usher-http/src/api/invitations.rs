@@ -50,6 +50,7 @@ pub(crate) struct NewInvitationsBody {
 
 /// What happened to one address.
 #[derive(Object, Debug)]
+#[oai(skip_serializing_if_is_none)] // No `invitation` rather than `null`: generated clients read it.
 pub(crate) struct InvitationOutcome {
     /// The address as sent.
     email: String,

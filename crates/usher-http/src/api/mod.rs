@@ -14,6 +14,7 @@ use uuid::Uuid;
 use crate::problem::Problem;
 use crate::types::{PermissionKind, Text, TextKind};
 
+pub(crate) mod access_tokens;
 pub(crate) mod accounts;
 pub(crate) mod audit;
 pub(crate) mod catalog;

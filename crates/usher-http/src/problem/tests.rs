@@ -15,7 +15,9 @@ use usher_domain::authz::{Denied, GrantDenied};
 use usher_domain::error::{Invalid, RepoError};
 use usher_domain::model::{DeliveryState, InvitationStatus};
 use usher_domain::password::PasswordRejected;
+use usher_domain::ports::SigningError;
 use usher_domain::rules::{HasHistory, NoSeatAvailable, RenameRefused, RoleRequired, SeatsBelowUsage};
+use usher_domain::service::access_tokens::AccessTokenError;
 use usher_domain::service::accounts::AccountError;
 use usher_domain::service::audit::AuditError;
 use usher_domain::service::catalog::RoleError;
@@ -29,6 +31,7 @@ use usher_domain::service::users::UserError;
 use usher_domain::value::{Access, Module, Permission, ValueError};
 
 use super::{PROBLEM_JSON, Problem};
+use crate::api::access_tokens::AccessTokenProblems;
 use crate::api::accounts::AccountProblems;
 use crate::api::audit::AuditProblems;
 use crate::api::catalog::CatalogProblems;
@@ -67,6 +70,7 @@ fn every_denied() -> Samples<Denied> {
         ("SeatsBelongToOperator".to_owned(), Denied::SeatsBelongToOperator),
         ("TargetHoldsMore".to_owned(), Denied::TargetHoldsMore { permissions: vec![users_write()] }),
         ("PasswordChangeRequired".to_owned(), Denied::PasswordChangeRequired),
+        ("SessionRequired".to_owned(), Denied::SessionRequired),
     ];
     for (_, denied) in &all {
         match denied {
@@ -78,7 +82,8 @@ fn every_denied() -> Samples<Denied> {
             | Denied::RootLevel
             | Denied::SeatsBelongToOperator
             | Denied::TargetHoldsMore { .. }
-            | Denied::PasswordChangeRequired => {}
+            | Denied::PasswordChangeRequired
+            | Denied::SessionRequired => {}
         }
     }
     all
@@ -499,9 +504,37 @@ fn every_change_password_error() -> Samples<ChangePasswordError> {
     all
 }
 
+fn every_access_token_error() -> Samples<AccessTokenError> {
+    let mut all = one("NotFound", AccessTokenError::NotFound { entity: "session" });
+    all.extend(one("Denied(SessionRequired)", AccessTokenError::Denied(Denied::SessionRequired)));
+    all.extend(one(
+        "Denied(PasswordChangeRequired)",
+        AccessTokenError::Denied(Denied::PasswordChangeRequired),
+    ));
+    all.extend(one("Invalid", AccessTokenError::Invalid(Invalid::new("token", ValueError::Empty))));
+    all.extend(one("NotConfigured", AccessTokenError::NotConfigured));
+    all.extend(one("Signing", AccessTokenError::Signing(SigningError("the disk is gone".to_owned()))));
+    all.extend(one(
+        "Repo(Backend)",
+        AccessTokenError::Repo(RepoError::backend(std::io::Error::other("the disk is gone"))),
+    ));
+    for (_, error) in &all {
+        match error {
+            AccessTokenError::NotFound { .. }
+            | AccessTokenError::Denied(_)
+            | AccessTokenError::Invalid(_)
+            | AccessTokenError::NotConfigured
+            | AccessTokenError::Signing(_)
+            | AccessTokenError::Repo(_) => {}
+        }
+    }
+    all
+}
+
 /// Variants an area's error type has but its operations cannot produce, with the reason; they
 /// need no documented status there.
-const UNREACHABLE: [(&str, &str, &str); 4] = [
+const UNREACHABLE: [(&str, &str, &str); 5] = [
+    ("access tokens", "Invalid", "minting reads no field"),
     ("audit", "Repo(Duplicate)", "the audit log is only read"),
     ("audit", "Repo(Stale)", "the audit log is only read"),
     ("contacts", "VersionMismatch", "no contact operation takes If-Match"),
@@ -588,5 +621,6 @@ async fn every_domain_error_answers_a_status_its_area_documents() {
     check::<IntegrationProblems, _>("integrations", every_api_key_error(), Some(&mut table)).await;
     check::<AuditProblems, _>("audit", every_audit_error(), Some(&mut table)).await;
     check::<MailProblems, _>("mail", every_outbox_error(), Some(&mut table)).await;
+    check::<AccessTokenProblems, _>("access tokens", every_access_token_error(), None).await;
     insta::assert_snapshot!("problem_mapping", table);
 }

@@ -96,3 +96,24 @@ pub(crate) fn api_key_from_row(row: api_key::Model) -> Result<ApiKey, RepoError>
         revoked_at: opt_time(E, row.revoked_at)?,
     })
 }
+
+pub(crate) fn signing_key_row(k: &SigningKey) -> signing_key::Model {
+    signing_key::Model {
+        id: k.id.as_uuid(),
+        public_key: k.public_key.clone(),
+        sealed_private_key: k.sealed_private_key.clone(),
+        created_at: k.created_at.unix_micros(),
+        retired_at: k.retired_at.map(|at| at.unix_micros()),
+    }
+}
+
+pub(crate) fn signing_key_from_row(row: signing_key::Model) -> Result<SigningKey, RepoError> {
+    const E: &str = "signing key";
+    Ok(SigningKey {
+        id: SigningKeyId::from_uuid(row.id),
+        public_key: row.public_key,
+        sealed_private_key: row.sealed_private_key,
+        created_at: time(E, row.created_at)?,
+        retired_at: row.retired_at.map(|at| time(E, at)).transpose()?,
+    })
+}

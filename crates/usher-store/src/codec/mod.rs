@@ -11,20 +11,20 @@ use usher_domain::document::{ActorDocument, MailDocument, SettingsDocument};
 use usher_domain::error::RepoError;
 use usher_domain::id::{
     AccountId, ApiKeyId, AuditEventId, ContactId, DeliveryId, DeviceId, EventId, InvitationId, MailId,
-    RoleId, SessionId, TokenId, UserId, UserTypeId, WebhookId,
+    RoleId, SessionId, SigningKeyId, TokenId, UserId, UserTypeId, WebhookId,
 };
 use usher_domain::model::{
     Account, AccountPath, AccountState, ActorRef, Address, ApiKey, AuditEvent, BuiltinRole, Contact,
     ContactKind, Delivery, DeliveryState, Device, Invitation, InvitationState, MailMessage, OneTimeToken,
-    Origin, OutboxMail, Profile, PublicEvent, QueuedMail, Role, Session, Settings, TokenPurpose, User,
-    UserState, UserType,
+    Origin, OutboxMail, Profile, PublicEvent, QueuedMail, Role, Session, Settings, SigningKey, TokenPurpose,
+    User, UserState, UserType,
 };
 use usher_domain::time::Timestamp;
 use usher_domain::value::{Email, Key, Locale, Name, Permission, Slug, TokenHash, Username, ValueError};
 
 use crate::entity::{
     account, api_key, audit_event, contact, device, event, invitation, one_time_token, outbox, role, session,
-    user, user_type, webhook, webhook_delivery,
+    signing_key, user, user_type, webhook, webhook_delivery,
 };
 
 /// A parse failure of a stored value of `entity`.

@@ -12,6 +12,7 @@ mod m20261201_000005_throttle_forgetting;
 mod m20261202_000006_seat_counters;
 mod m20261202_000007_events;
 mod m20261202_000008_webhooks;
+mod m20261203_000009_access_tokens;
 
 /// Every migration, oldest first.
 #[derive(Debug)]
@@ -29,6 +30,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000006_seat_counters::Migration),
             Box::new(m20261202_000007_events::Migration),
             Box::new(m20261202_000008_webhooks::Migration),
+            Box::new(m20261203_000009_access_tokens::Migration),
         ]
     }
 }

@@ -219,4 +219,65 @@ impl CredentialRepo for SqlTx {
             .map_err(repo)?;
         Ok(result.rows_affected)
     }
+
+    async fn token_cutoff(&mut self, user: UserId) -> Result<Option<Timestamp>, RepoError> {
+        let row = token_cutoff::Entity::find_by_id(user.as_uuid()).one(&self.txn).await.map_err(repo)?;
+        row.map(|row| codec::time("token cut-off", row.cutoff)).transpose()
+    }
+
+    async fn set_token_cutoff(&mut self, user: UserId, at: Timestamp) -> Result<(), RepoError> {
+        // One statement, so concurrent cut-offs keep the latest whichever commits last.
+        let greatest = match self.backend {
+            DatabaseBackend::Sqlite => "MAX",
+            _ => "GREATEST",
+        };
+        let row = token_cutoff::Model { user_id: user.as_uuid(), cutoff: at.unix_micros() };
+        token_cutoff::Entity::insert(row.into_active_model())
+            .on_conflict(
+                OnConflict::column(token_cutoff::Column::UserId)
+                    .value(
+                        token_cutoff::Column::Cutoff,
+                        Expr::cust(format!("{greatest}(token_cutoffs.cutoff, excluded.cutoff)")),
+                    )
+                    .to_owned(),
+            )
+            .exec_without_returning(&self.txn)
+            .await
+            .map_err(repo)?;
+        Ok(())
+    }
+
+    async fn signing_keys(&mut self) -> Result<Vec<SigningKey>, RepoError> {
+        let rows = signing_key::Entity::find()
+            .order_by_desc(signing_key::Column::CreatedAt)
+            .order_by_desc(signing_key::Column::Id)
+            .all(&self.txn)
+            .await
+            .map_err(repo)?;
+        rows.into_iter().map(codec::signing_key_from_row).collect()
+    }
+
+    async fn insert_signing_key(&mut self, key: &SigningKey) -> Result<(), RepoError> {
+        insert(&self.txn, codec::signing_key_row(key).into_active_model()).await
+    }
+
+    async fn retire_signing_keys(&mut self, keep: SigningKeyId, at: Timestamp) -> Result<(), RepoError> {
+        signing_key::Entity::update_many()
+            .col_expr(signing_key::Column::RetiredAt, Expr::value(at.unix_micros()))
+            .filter(signing_key::Column::Id.ne(keep.as_uuid()))
+            .filter(signing_key::Column::RetiredAt.is_null())
+            .exec(&self.txn)
+            .await
+            .map_err(repo)?;
+        Ok(())
+    }
+
+    async fn delete_signing_keys(&mut self, retired_before: Timestamp) -> Result<u64, RepoError> {
+        let result = signing_key::Entity::delete_many()
+            .filter(signing_key::Column::RetiredAt.lte(retired_before.unix_micros()))
+            .exec(&self.txn)
+            .await
+            .map_err(repo)?;
+        Ok(result.rows_affected)
+    }
 }

@@ -35,7 +35,7 @@ pub async fn set_password(
     user.updated_at = ports.now();
     tx.update_user(&user).await.map_err(|err| UserError::from_insert(err, &user))?;
     user.version += 1;
-    let ended = tx.delete_sessions_of(user.id).await?;
+    let ended = end_sessions(tx.as_mut(), user.id, ports.now()).await?;
     let changes =
         json!({"password": "set by administrator", "must_change_password": true, "sessions_ended": ended});
     record_user(ports, tx.as_mut(), actor, "user.password_set", &user, changes).await?;

@@ -53,7 +53,7 @@ pub async fn disable_user(ports: &Ports, actor: &Actor, id: UserId) -> Result<Us
     user.updated_at = ports.now();
     tx.update_user(&user).await.map_err(|err| UserError::from_insert(err, &user))?;
     user.version += 1;
-    let ended = tx.delete_sessions_of(user.id).await?;
+    let ended = end_sessions(tx.as_mut(), user.id, ports.now()).await?;
     let changes = json!({"state": {"before": "active", "after": "disabled"}, "sessions_ended": ended});
     record_user(ports, tx.as_mut(), actor, "user.disabled", &user, changes).await?;
     tx.commit().await?;
@@ -102,7 +102,7 @@ pub async fn erase_user(ports: &Ports, actor: &Actor, id: UserId) -> Result<User
     tx.set_password_hash(user.id, None).await?;
     retire_password_links(ports, tx.as_mut(), user.id).await?;
     tx.retire_tokens(user.id, TokenPurpose::EmailVerification, now).await?;
-    let ended = tx.delete_sessions_of(user.id).await?;
+    let ended = end_sessions(tx.as_mut(), user.id, ports.now()).await?;
     for device in tx.devices(user.id).await? {
         tx.delete_device(device.id).await?;
     }

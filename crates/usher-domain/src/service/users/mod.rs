@@ -19,8 +19,8 @@ pub use crate::service::shared::drafts::{
     MAX_ATTRIBUTE_LENGTH, MAX_ATTRIBUTES, MAX_SALES_TERRITORIES, ProfileInput,
 };
 use crate::service::{
-    Draft, Gate, LinkKind, Ports, check_draft, choose_username, common_errors, diff, guard, issue_link,
-    load_account, load_for_write, load_settings, load_user, load_user_type, parse_external_ids,
+    Draft, Gate, LinkKind, Ports, check_draft, choose_username, common_errors, diff, end_sessions, guard,
+    issue_link, load_account, load_for_write, load_settings, load_user, load_user_type, parse_external_ids,
     password_link_kind, record_user, reject_member_type, retire_password_links, user_view, visible_subtrees,
 };
 use crate::value::{Access, Email, Key, Module, Name, Permission, PlainPassword, Username};
