@@ -66,8 +66,11 @@ pub(crate) fn python(root: &Path, python: &Path) -> Result<PathBuf, String> {
         return Err(format!("openapi-python-client warned: {}", warnings.join(" | ")));
     }
     let mut generated = 0;
-    for area in std::fs::read_dir(package.join("api")).map_err(|e| e.to_string())?.flatten() {
-        for file in std::fs::read_dir(area.path()).map_err(|e| e.to_string())?.flatten() {
+    let api = package.join("api");
+    let areas = std::fs::read_dir(&api).map_err(|e| format!("{}: {e}", api.display()))?.flatten();
+    for area in areas.filter(|entry| entry.path().is_dir()) {
+        let files = std::fs::read_dir(area.path()).map_err(|e| format!("{}: {e}", area.path().display()))?;
+        for file in files.flatten() {
             let name = file.file_name().to_string_lossy().into_owned();
             generated += usize::from(name.ends_with(".py") && name != "__init__.py");
         }

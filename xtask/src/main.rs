@@ -29,6 +29,7 @@ commands:
                      in quick mode, tidy, and that the run left the git tree as it found it
   openapi [--write]  compare docs/openapi.json with the spec the server serves; --write refreshes it
   schemathesis       only the schemathesis step (builds the workspace first)
+  clients            only the client generators: target/clients/python and target/clients/usher.d.ts
   bench [--quick]    the benchmark of DESIGN §6 over usher serve on SQLite and PostgreSQL,
                      wrk driving the load: builds in release and writes docs/benchmarks.md
                      (--quick: every scenario small, in the debug build, nothing written)
@@ -47,6 +48,7 @@ fn main() -> ExitCode {
         Some("test") | Some("ci") => test(),
         Some("openapi") => openapi(args.iter().any(|a| a == "--write")),
         Some("schemathesis") => schemathesis_only(),
+        Some("clients") => clients_only(),
         Some("bench") => bench_only(args.iter().any(|a| a == "--quick")),
         Some("mutants") => mutants_score(&args[1..]),
         Some("help") | None => {
@@ -107,6 +109,21 @@ pub(crate) fn build_as_tests(cargo: &str, root: &Path) -> Result<(), String> {
         .status()
         .map_err(|err| format!("cannot run cargo: {err}"))?;
     if status.success() { Ok(()) } else { Err("cargo test --workspace --no-run failed".to_owned()) }
+}
+
+/// Runs the client generators alone (over the committed spec; nothing is built).
+fn clients_only() -> ExitCode {
+    let root = project_root();
+    let generated = verifier::install(&root)
+        .and_then(|python| clients::python(&root, &python))
+        .and_then(|_| clients::typescript(&root));
+    match generated {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("xtask: {err}");
+            ExitCode::FAILURE
+        }
+    }
 }
 
 /// Builds the workspace and runs the schemathesis step alone.
