@@ -53,6 +53,32 @@ pub async fn r10_bulk_invitation_gives_one_outcome_per_address(store: Arc<dyn St
     assert_eq!(pending.items.len(), 2);
 }
 
+/// R3, R10: an invitation that names no roles gives the settings' default roles (the portal's
+/// "by default permissions are set as User"); with no default either, R3 refuses it.
+pub async fn r3_r10_an_invitation_without_roles_gives_the_default_roles(store: Arc<dyn Store>) {
+    use usher_domain::service::accounts;
+    let h = Harness::new(store);
+    let tenant = h.tenant("acme", 3).await;
+    let defaults =
+        accounts::get_settings(&h.ports, &tenant.admin_actor, tenant.account.id).await.unwrap().default_roles;
+    assert_eq!(defaults, BTreeSet::from([tenant.user_role]), "a new tenant's default is `user`");
+    let command =
+        NewInvitations { roles: BTreeSet::new(), ..invite_command(&tenant, &["plain@example.com"]) };
+    let outcomes =
+        invitations::invite(&h.ports, &tenant.admin_actor, tenant.account.id, command).await.unwrap();
+    let InviteOutcome::Invited(invitation) = &outcomes[0].1 else {
+        panic!("invited: {outcomes:?}");
+    };
+    assert_eq!(invitation.roles, defaults);
+
+    let patch = accounts::SettingsPatch { default_roles: Some(BTreeSet::new()), ..Default::default() };
+    accounts::update_settings(&h.ports, &tenant.admin_actor, tenant.account.id, patch).await.unwrap();
+    let command = NewInvitations { roles: BTreeSet::new(), ..invite_command(&tenant, &["none@example.com"]) };
+    let err =
+        invitations::invite(&h.ports, &tenant.admin_actor, tenant.account.id, command).await.unwrap_err();
+    assert!(matches!(err, invitations::InviteError::RoleRequired(_)), "{err:?}");
+}
+
 /// R10: resend issues a new link (the old dies) and a new expiry; revoke frees the seat; a
 /// removed user can be invited again.
 pub async fn r10_resend_kills_the_old_link_and_revoke_frees_the_seat(store: Arc<dyn Store>) {

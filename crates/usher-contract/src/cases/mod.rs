@@ -83,6 +83,7 @@ macro_rules! store_contract {
             // invitations.rs
             r10_bulk_invitation_gives_one_outcome_per_address,
             r10_resend_kills_the_old_link_and_revoke_frees_the_seat,
+            r3_r10_an_invitation_without_roles_gives_the_default_roles,
             r10_an_invitation_in_a_language_is_mailed_in_it_and_the_user_keeps_it,
             r10_invitation_limits_expiry_and_tally,
             r11_accepting_creates_a_verified_user_once,

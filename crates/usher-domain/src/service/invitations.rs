@@ -96,7 +96,7 @@ pub struct NewInvitations {
     pub emails: Vec<String>,
     /// User type of the future users.
     pub user_type: UserTypeId,
-    /// Roles of the future users.
+    /// Roles of the future users; none gives the settings' default roles.
     pub roles: BTreeSet<RoleId>,
     /// Scope of the future users.
     pub scope: BTreeSet<AccountId>,
@@ -169,11 +169,17 @@ pub async fn invite(
         load_for_write(tx.as_mut(), actor, permission, account, command.user_type).await?;
     let root = account.root();
     reject_member_type(&settings, user_type.id)?;
+    // An invitation that names no roles gives the settings' default roles, as the portal's
+    // "by default permissions are set as User" does; they are checked like named ones.
+    let roles = match command.roles.is_empty() {
+        true => settings.default_roles.clone(),
+        false => command.roles,
+    };
     let draft = Draft {
         account: &account,
         settings: &settings,
         user_type: &user_type,
-        roles: &command.roles,
+        roles: &roles,
         scope: &command.scope,
         state: UserState::Active,
     };
@@ -183,7 +189,7 @@ pub async fn invite(
         account: account.id,
         account_name: account.name.to_string(),
         user_type: user_type.id,
-        roles: &command.roles,
+        roles: &roles,
         scope: &command.scope,
         lifetime: settings.invitation_lifetime,
         locale,

@@ -37,7 +37,7 @@ pub(crate) struct NewInvitationsBody {
     emails: Vec<Text<EmailKind>>,
     /// User type the invited users get.
     user_type: Uuid,
-    /// Roles they get.
+    /// Roles they get; none gives the settings' `default_roles`.
     #[oai(default)]
     roles: Vec<Uuid>,
     /// Sub-account scope they get.
