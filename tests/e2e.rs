@@ -11,6 +11,8 @@ mod access_tokens;
 mod browser;
 /// The client generated from the spec, driven through a journey.
 mod clients;
+/// Contacts: search, edit, delete (R17).
+mod contacts;
 /// The event feed for apps (R26).
 mod events;
 /// Several server processes over one database.

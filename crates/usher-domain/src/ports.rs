@@ -252,6 +252,11 @@ pub trait ContactRepo: Send {
     async fn list_contacts(&mut self, query: &ContactQuery) -> Result<Page<Contact>, RepoError>;
     /// Clears a contact's personal data (names, email, phone) for an erasure (R8).
     async fn erase_contact(&mut self, id: ContactId) -> Result<(), RepoError>;
+    /// Stores an edited contact if its stored version is still `contact.version` (and makes
+    /// it `version + 1`); `Stale` otherwise.
+    async fn update_contact(&mut self, contact: &Contact) -> Result<(), RepoError>;
+    /// Deletes a contact that no user was made from; `Stale` if one was meanwhile.
+    async fn delete_contact(&mut self, id: ContactId) -> Result<(), RepoError>;
 }
 
 /// What proves who someone is: password hashes, sessions, one-time tokens, API keys, and the throttle counts of failed proofs (R13, R14).
@@ -828,6 +833,8 @@ pub struct ContactQuery {
     pub root: AccountId,
     /// Only contacts of accounts in these subtrees (empty: the whole root).
     pub within: BTreeSet<AccountId>,
+    /// Only contacts whose first name, last name or email starts with this (lower case).
+    pub search: Option<String>,
     /// Page.
     pub page: PageRequest,
 }

@@ -227,6 +227,7 @@ pub(crate) mod contact {
         pub phone: Option<String>,
         pub user_id: Option<Uuid>,
         pub created_at: i64,
+        pub version: i64,
     }
     no_relations!();
 }

@@ -105,3 +105,82 @@ pub async fn r17_contacts_give_their_names_and_phone(store: Arc<dyn Store>) {
         .unwrap_err();
     assert!(matches!(err, UserError::Invalid(_)), "an organization needs a first name: {err:?}");
 }
+
+/// R17, R19, R26: a contact is read, searched, edited under its version and deleted until a
+/// user is made from it; another tenant sees none of it, and each change is audited and
+/// published.
+pub async fn r17_contacts_are_read_searched_edited_and_deleted(store: Arc<dyn Store>) {
+    let h = Harness::new(store);
+    let tenant = h.tenant("acme", 5).await;
+    let new = |first: &str, last: &str, email: &str| contacts::NewContact {
+        kind: ContactKind::Person,
+        first_name: Some(first.into()),
+        last_name: Some(last.into()),
+        email: Some(email.into()),
+        phone: None,
+    };
+    let admin = &tenant.admin_actor;
+    let account = tenant.account.id;
+    let grace =
+        contacts::create_contact(&h.ports, admin, account, new("Grace", "Hopper", "grace@navy.example.com"))
+            .await
+            .unwrap();
+    let ada = contacts::create_contact(&h.ports, admin, account, new("Ada", "Lovelace", "ada@example.com"))
+        .await
+        .unwrap();
+    let search = |q: &'static str| {
+        let h = h.clone();
+        let admin = admin.clone();
+        async move {
+            let page = contacts::list_contacts(&h.ports, &admin, account, Some(q), PageRequest::first(50))
+                .await
+                .unwrap();
+            page.items.into_iter().map(|c| c.id).collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(search("HOP").await, [grace.id], "a last name, ignoring case");
+    assert_eq!(search("ada@").await, [ada.id], "an email");
+    assert_eq!(search("grace").await, [grace.id], "a first name");
+    assert!(search("%").await.is_empty(), "wildcards are plain text");
+    assert_eq!(contacts::get_contact(&h.ports, admin, grace.id).await.unwrap(), grace);
+    let other = h.tenant("globex", 5).await;
+    let err = contacts::get_contact(&h.ports, &other.admin_actor, grace.id).await.unwrap_err();
+    assert!(matches!(err, UserError::NotFound { .. }), "{err:?}");
+
+    let patch = contacts::ContactPatch {
+        first_name: Some("Amazing Grace".into()),
+        phone: Some("+1 555 0100".into()),
+        email: Some(String::new()),
+        ..Default::default()
+    };
+    let edited = contacts::update_contact(&h.ports, admin, grace.id, patch.clone(), Some(1)).await.unwrap();
+    assert_eq!(edited.first_name.as_ref().map(|n| n.as_str()), Some("Amazing Grace"));
+    assert_eq!((edited.email.clone(), edited.version), (None, 2), "an empty text clears");
+    let err = contacts::update_contact(&h.ports, admin, grace.id, patch, Some(1)).await.unwrap_err();
+    assert!(matches!(err, UserError::VersionMismatch { expected: 1, actual: 2 }), "{err:?}");
+    let cleared = contacts::ContactPatch { last_name: Some(" ".into()), ..Default::default() };
+    let err = contacts::update_contact(&h.ports, admin, grace.id, cleared, None).await.unwrap_err();
+    assert!(matches!(err, UserError::Invalid(_)), "the last name stays: {err:?}");
+
+    contacts::create_user_from_contact(&h.ports, admin, ada.id, Default::default()).await.unwrap();
+    let err = contacts::delete_contact(&h.ports, admin, ada.id).await.unwrap_err();
+    assert!(matches!(err, UserError::ContactHasUser), "{err:?}");
+    let err = contacts::delete_contact(&h.ports, &other.admin_actor, grace.id).await.unwrap_err();
+    assert!(matches!(err, UserError::NotFound { .. }), "{err:?}");
+    contacts::delete_contact(&h.ports, admin, grace.id).await.unwrap();
+    let err = contacts::get_contact(&h.ports, admin, grace.id).await.unwrap_err();
+    assert!(matches!(err, UserError::NotFound { .. }), "{err:?}");
+
+    let audit =
+        usher_domain::service::audit::list_audit_events(&h.ports, admin, account, PageRequest::first(50))
+            .await
+            .unwrap();
+    let actions: Vec<&str> = audit.items.iter().map(|e| e.action.as_str()).collect();
+    assert!(actions.contains(&"contact.updated") && actions.contains(&"contact.deleted"), "{actions:?}");
+    let updated = audit.items.iter().find(|e| e.action == "contact.updated").unwrap();
+    assert_eq!(
+        updated.diff,
+        serde_json::json!({"changed": ["first_name", "email", "phone"]}),
+        "names, no values"
+    );
+}

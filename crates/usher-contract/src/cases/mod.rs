@@ -115,6 +115,7 @@ macro_rules! store_contract {
             // contacts.rs
             r17_users_from_contacts,
             r17_contacts_give_their_names_and_phone,
+            r17_contacts_are_read_searched_edited_and_deleted,
             // accounts.rs
             sub_accounts_form_a_tree,
             r19_account_context_reads_what_its_parts_read,

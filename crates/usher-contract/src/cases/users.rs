@@ -304,6 +304,7 @@ pub async fn r8_erasure_reaches_invitations_contacts_and_mail(store: Arc<dyn Sto
         &h.ports,
         &tenant.admin_actor,
         tenant.account.id,
+        None,
         usher_domain::ports::PageRequest::first(50),
     )
     .await

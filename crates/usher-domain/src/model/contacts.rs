@@ -25,6 +25,8 @@ pub struct Contact {
     pub user: Option<UserId>,
     /// Created at.
     pub created_at: Timestamp,
+    /// Version, for `If-Match`.
+    pub version: u64,
 }
 
 /// The kind of a contact.

@@ -5,7 +5,7 @@ use super::*;
 
 /// Every public event type, in catalog order. Types are stable: apps filter and subscribe by
 /// them.
-pub const EVENT_TYPES: [&str; 35] = [
+pub const EVENT_TYPES: [&str; 37] = [
     "account.created",
     "account.updated",
     "settings.changed",
@@ -34,6 +34,8 @@ pub const EVENT_TYPES: [&str; 35] = [
     "invitation.revoked",
     "invitation.accepted",
     "contact.created",
+    "contact.updated",
+    "contact.deleted",
     "api_key.created",
     "api_key.revoked",
     "mail.retried",

@@ -103,6 +103,8 @@ mockall::mock! {
         async fn contact(&mut self, id: ContactId) -> Result<Option<Contact>, RepoError>;
         async fn list_contacts(&mut self, query: &ContactQuery) -> Result<Page<Contact>, RepoError>;
         async fn erase_contact(&mut self, id: ContactId) -> Result<(), RepoError>;
+        async fn update_contact(&mut self, contact: &Contact) -> Result<(), RepoError>;
+        async fn delete_contact(&mut self, id: ContactId) -> Result<(), RepoError>;
     }
     #[async_trait]
     impl CredentialRepo for Tx {

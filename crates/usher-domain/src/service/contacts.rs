@@ -58,6 +58,7 @@ pub async fn create_contact(
         phone,
         user: None,
         created_at: ports.now(),
+        version: 1,
     };
     tx.insert_contact(&contact).await?;
     let entry = AuditEntry {
@@ -75,18 +76,157 @@ pub async fn create_contact(
     Ok(contact)
 }
 
-/// Contacts of an account subtree.
+/// Contacts of an account subtree, oldest first; with `search`, only those whose first name,
+/// last name or email starts with it (ignoring case).
 pub async fn list_contacts(
     ports: &Ports,
     actor: &Actor,
     account: AccountId,
+    search: Option<&str>,
     page: PageRequest,
 ) -> Result<Page<Contact>, UserError> {
+    let search = search.map(str::trim).filter(|s| !s.is_empty()).map(str::to_lowercase);
     let mut tx = ports.begin_read().await?;
     let account = load_account(tx.as_mut(), account).await?;
     guard(actor, Permission::new(Module::Contacts, Access::Read), &account, "account")?;
     let within = crate::service::visible_subtrees(actor, &account);
-    Ok(tx.list_contacts(&ContactQuery { root: account.root(), within, page }).await?)
+    Ok(tx.list_contacts(&ContactQuery { root: account.root(), within, search, page }).await?)
+}
+
+/// A contact the caller may read.
+pub async fn get_contact(ports: &Ports, actor: &Actor, id: ContactId) -> Result<Contact, UserError> {
+    let mut tx = ports.begin_read().await?;
+    load_contact(tx.as_mut(), actor, id, Access::Read).await
+}
+
+/// Loads a contact and checks the caller's `contacts` permission on its account (R19).
+async fn load_contact(
+    tx: &mut dyn crate::ports::Tx,
+    actor: &Actor,
+    id: ContactId,
+    access: Access,
+) -> Result<Contact, UserError> {
+    let contact = tx.contact(id).await?.ok_or(Gate::NotFound { entity: "contact" })?;
+    let account = load_account(tx, contact.account).await?;
+    guard(actor, Permission::new(Module::Contacts, access), &account, "contact")?;
+    Ok(contact)
+}
+
+/// Changes to a contact: `None` keeps a field, an empty text clears it (the last name, which
+/// names an organization, cannot be cleared).
+#[derive(Debug, Clone, Default)]
+pub struct ContactPatch {
+    /// First name.
+    pub first_name: Option<String>,
+    /// Last name, or the organization's name.
+    pub last_name: Option<String>,
+    /// Email.
+    pub email: Option<String>,
+    /// Phone.
+    pub phone: Option<String>,
+}
+
+/// Edits a contact; with `expected`, only if it is still at that version (`If-Match`). A
+/// contact a user was made from keeps its link: the user's own data is edited on the user.
+pub async fn update_contact(
+    ports: &Ports,
+    actor: &Actor,
+    id: ContactId,
+    patch: ContactPatch,
+    expected: Option<u64>,
+) -> Result<Contact, UserError> {
+    fn clearable<T>(
+        name: &str,
+        raw: Option<String>,
+        parse: fn(&str) -> Result<T, crate::value::ValueError>,
+    ) -> Result<Option<Option<T>>, Invalid> {
+        raw.map(|value| optional(name, Some(&value), parse)).transpose()
+    }
+    let first_name = clearable("first_name", patch.first_name, Name::parse)?;
+    let last_name = patch
+        .last_name
+        .as_deref()
+        .map(|raw| crate::error::field("last_name", Name::parse(raw.trim())))
+        .transpose()?;
+    let email = clearable("email", patch.email, Email::parse)?;
+    let phone = clearable("phone", patch.phone, Name::parse)?;
+    let mut tx = ports.begin().await?;
+    let mut contact = load_contact(tx.as_mut(), actor, id, Access::Write).await?;
+    if let Some(expected) = expected.filter(|expected| *expected != contact.version) {
+        return Err(UserError::VersionMismatch { expected, actual: contact.version });
+    }
+    let mut changed = Vec::new();
+    if let Some(value) = first_name.filter(|value| *value != contact.first_name) {
+        contact.first_name = value;
+        changed.push("first_name");
+    }
+    if let Some(value) = last_name.filter(|value| Some(value) != contact.last_name.as_ref()) {
+        contact.last_name = Some(value);
+        changed.push("last_name");
+    }
+    if let Some(value) = email.filter(|value| *value != contact.email) {
+        contact.email = value;
+        changed.push("email");
+    }
+    if let Some(value) = phone.filter(|value| *value != contact.phone) {
+        contact.phone = value;
+        changed.push("phone");
+    }
+    if changed.is_empty() {
+        return Ok(contact);
+    }
+    match tx.update_contact(&contact).await {
+        Err(RepoError::Stale { .. }) => {
+            return Err(UserError::VersionMismatch {
+                expected: contact.version,
+                actual: contact.version + 1,
+            });
+        }
+        other => other?,
+    }
+    contact.version += 1;
+    // The audit names the fields changed, not their values: a contact's data goes with an
+    // erasure, and the audit log keeps its entries.
+    let entry = AuditEntry {
+        root: contact.root,
+        account: contact.account,
+        action: "contact.updated",
+        target_kind: "contact",
+        target_id: contact.id.to_string(),
+        diff: json!({"changed": changed}),
+        actor,
+        object: objects::contact(&contact),
+    };
+    record(ports, tx.as_mut(), entry).await?;
+    tx.commit().await?;
+    Ok(contact)
+}
+
+/// Deletes a contact no user was made from (R17: a linked contact is the user's record of
+/// where it came from); `ContactHasUser` otherwise, also when a user is made from it meanwhile.
+pub async fn delete_contact(ports: &Ports, actor: &Actor, id: ContactId) -> Result<(), UserError> {
+    let mut tx = ports.begin().await?;
+    let contact = load_contact(tx.as_mut(), actor, id, Access::Write).await?;
+    if contact.user.is_some() {
+        return Err(UserError::ContactHasUser);
+    }
+    match tx.delete_contact(id).await {
+        Err(RepoError::Stale { .. }) => return Err(UserError::ContactHasUser),
+        other => other?,
+    }
+    let entry = AuditEntry {
+        root: contact.root,
+        account: contact.account,
+        action: "contact.deleted",
+        target_kind: "contact",
+        target_id: contact.id.to_string(),
+        diff: json!({"kind": contact.kind}),
+        actor,
+        object: json!({"id": contact.id, "account": contact.account, "kind": contact.kind}),
+    };
+    record(ports, tx.as_mut(), entry).await?;
+    tx.commit().await?;
+    Ok(())
 }
 
 /// What an administrator may add when creating a user from a contact.

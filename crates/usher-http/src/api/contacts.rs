@@ -1,19 +1,22 @@
 //! Contacts and users created from them (R17).
 
+use poem_openapi::param::Header;
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
+use poem_openapi::types::MaybeUndefined;
 use poem_openapi::{ApiResponse, Object, OpenApi};
 use usher_domain::id::{AccountId, ContactId};
-use usher_domain::service::contacts::{self, FromContact, NewContact};
+use usher_domain::model::Contact;
+use usher_domain::service::contacts::{self, ContactPatch, FromContact, NewContact};
 use usher_domain::service::users::UserError;
 use uuid::Uuid;
 
 use crate::api::users::UserCreated;
-use crate::api::{Plain, Tag, page};
+use crate::api::{Done, Plain, Tag, clearable, etag, if_match, page};
 use crate::auth::BearerAuth;
 use crate::problem::problems;
 use crate::state::AppState;
-use crate::types::{CursorKind, EmailKind, NameKind, Text, UsernameKind};
+use crate::types::{CursorKind, EmailKind, EtagKind, NameKind, Text, UsernameKind};
 use crate::views::{ContactKindView, ContactList, ContactView, next_cursor};
 use poem::web::Data;
 
@@ -25,6 +28,7 @@ problems! {
         403 Forbidden "The caller lacks the permission.",
         404 NotFound "No such account or contact in the caller's tenant.",
         409 Conflict "The contact already has a user, no seat is free, or the username or email is taken.",
+        412 PreconditionFailed "`If-Match` names another version.",
         422 Unprocessable "A field is invalid (named in `field`).",
     }
 }
@@ -48,7 +52,34 @@ pub(crate) struct NewContactBody {
 pub(crate) enum ContactCreated {
     /// Created.
     #[oai(status = 201)]
-    Created(Json<ContactView>),
+    Created(Json<ContactView>, #[oai(header = "ETag")] String),
+}
+
+/// A contact with its `ETag`.
+#[derive(ApiResponse, Debug)]
+pub(crate) enum ContactResponse {
+    /// The contact.
+    #[oai(status = 200)]
+    Ok(Json<ContactView>, #[oai(header = "ETag")] String),
+}
+
+impl From<&Contact> for ContactResponse {
+    fn from(contact: &Contact) -> Self {
+        ContactResponse::Ok(Json(ContactView::from(contact)), etag(contact.version))
+    }
+}
+
+/// Changes to a contact; `null` clears a field (not the last name).
+#[derive(Object, Debug)]
+pub(crate) struct ContactPatchBody {
+    /// First name.
+    first_name: MaybeUndefined<Text<NameKind>>,
+    /// Last name, or the organization's name.
+    last_name: Option<Text<NameKind>>,
+    /// Email.
+    email: MaybeUndefined<Text<EmailKind>>,
+    /// Phone.
+    phone: MaybeUndefined<Text<NameKind>>,
 }
 
 /// What the administrator adds when creating a user from a contact.
@@ -82,14 +113,17 @@ impl ContactsApi {
         account_id: Path<Uuid>,
         /// `next_cursor` of the previous page.
         cursor: Query<Option<Text<CursorKind>>>,
+        /// Only contacts whose first name, last name or email starts with this (ignoring case;
+        /// on SQLite, only for ASCII letters).
+        q: Query<Option<Text<NameKind>>>,
         /// Page size.
         #[oai(validator(minimum(value = "1"), maximum(value = "200")))]
         limit: Query<Option<u16>>,
     ) -> Result<Json<ContactList>, ContactProblems> {
         let page = page(cursor.0.as_ref().map(Text::as_str), limit.0)?;
-        let found =
-            contacts::list_contacts(&state.ports, &auth.0.actor, AccountId::from_uuid(account_id.0), page)
-                .await?;
+        let account = AccountId::from_uuid(account_id.0);
+        let search = q.0.as_ref().map(Text::as_str);
+        let found = contacts::list_contacts(&state.ports, &auth.0.actor, account, search, page).await?;
         Ok(Json(ContactList {
             items: found.items.iter().map(ContactView::from).collect(),
             next_cursor: next_cursor(found.next.as_ref()),
@@ -120,7 +154,65 @@ impl ContactsApi {
             command,
         )
         .await?;
-        Ok(ContactCreated::Created(Json(ContactView::from(&contact))))
+        Ok(ContactCreated::Created(Json(ContactView::from(&contact)), etag(contact.version)))
+    }
+
+    /// Get a contact
+    #[oai(path = "/contacts/:id", method = "get", operation_id = "get_contact")]
+    async fn get(
+        &self,
+        state: Data<&AppState>,
+        auth: BearerAuth,
+        id: Path<Uuid>,
+    ) -> Result<ContactResponse, ContactProblems> {
+        let contact = contacts::get_contact(&state.ports, &auth.0.actor, ContactId::from_uuid(id.0)).await?;
+        Ok(ContactResponse::from(&contact))
+    }
+
+    /// Edit a contact
+    ///
+    /// Send `If-Match` with the `ETag` read to refuse the change (412) when someone else
+    /// changed the contact meanwhile. A user made from the contact keeps its own data.
+    #[oai(path = "/contacts/:id", method = "patch", operation_id = "update_contact")]
+    async fn update(
+        &self,
+        state: Data<&AppState>,
+        auth: BearerAuth,
+        id: Path<Uuid>,
+        #[oai(name = "If-Match")] if_match_header: Header<Option<Text<EtagKind>>>,
+        body: Json<ContactPatchBody>,
+    ) -> Result<ContactResponse, ContactProblems> {
+        let expected = if_match(if_match_header.0.as_ref().map(Text::as_str), "contact")?;
+        let patch = ContactPatch {
+            first_name: clearable(&body.0.first_name),
+            last_name: body.0.last_name.plain(),
+            email: clearable(&body.0.email),
+            phone: clearable(&body.0.phone),
+        };
+        let contact = contacts::update_contact(
+            &state.ports,
+            &auth.0.actor,
+            ContactId::from_uuid(id.0),
+            patch,
+            expected,
+        )
+        .await?;
+        Ok(ContactResponse::from(&contact))
+    }
+
+    /// Delete a contact
+    ///
+    /// Refused (409 `contact_has_user`) once a user was made from it: the link records where
+    /// the user came from.
+    #[oai(path = "/contacts/:id", method = "delete", operation_id = "delete_contact")]
+    async fn delete(
+        &self,
+        state: Data<&AppState>,
+        auth: BearerAuth,
+        id: Path<Uuid>,
+    ) -> Result<Done, ContactProblems> {
+        contacts::delete_contact(&state.ports, &auth.0.actor, ContactId::from_uuid(id.0)).await?;
+        Ok(Done::NoContent)
     }
 
     /// Create a user from a contact

@@ -533,11 +533,10 @@ fn every_access_token_error() -> Samples<AccessTokenError> {
 
 /// Variants an area's error type has but its operations cannot produce, with the reason; they
 /// need no documented status there.
-const UNREACHABLE: [(&str, &str, &str); 5] = [
+const UNREACHABLE: [(&str, &str, &str); 4] = [
     ("access tokens", "Invalid", "minting reads no field"),
     ("audit", "Repo(Duplicate)", "the audit log is only read"),
     ("audit", "Repo(Stale)", "the audit log is only read"),
-    ("contacts", "VersionMismatch", "no contact operation takes If-Match"),
     ("contacts", "Throttled", "no contact operation sends a throttled mail"),
 ];
 

@@ -18,6 +18,7 @@ pub(crate) fn contact_row(c: &Contact) -> contact::Model {
         phone: name_text(&c.phone),
         user_id: c.user.map(|u| u.as_uuid()),
         created_at: c.created_at.unix_micros(),
+        version: version(c.version),
     }
 }
 
@@ -38,5 +39,6 @@ pub(crate) fn contact_from_row(row: contact::Model) -> Result<Contact, RepoError
         phone: optional(E, row.phone.as_deref(), Name::parse)?,
         user: row.user_id.map(UserId::from_uuid),
         created_at: time(E, row.created_at)?,
+        version: u64::try_from(row.version).map_err(|e| RepoError::corrupt(E, e))?,
     })
 }

@@ -1,6 +1,7 @@
 //! Contacts: the [`ContactRepo`] of the SQL store.
 
 use super::*;
+use sea_orm::sea_query::{Func, LikeExpr};
 
 #[async_trait]
 impl ContactRepo for SqlTx {
@@ -38,8 +39,47 @@ impl ContactRepo for SqlTx {
         Ok(())
     }
 
+    async fn update_contact(&mut self, contact: &Contact) -> Result<(), RepoError> {
+        let mut row = codec::contact_row(contact);
+        row.version = codec::version(contact.version + 1);
+        let mut update = contact::Entity::update_many()
+            .set(row.into_active_model().reset_all())
+            .filter(contact::Column::Id.eq(contact.id.as_uuid()))
+            .filter(contact::Column::Version.eq(codec::version(contact.version)));
+        // A user made from the contact meanwhile changes no version: the link is checked too.
+        update = match contact.user {
+            Some(user) => update.filter(contact::Column::UserId.eq(user.as_uuid())),
+            None => update.filter(contact::Column::UserId.is_null()),
+        };
+        let affected = update.exec(&self.txn).await.map_err(repo)?.rows_affected;
+        conditional::<contact::Entity>(&self.txn, affected, contact.id.as_uuid(), "contact").await
+    }
+
+    async fn delete_contact(&mut self, id: ContactId) -> Result<(), RepoError> {
+        let affected = contact::Entity::delete_many()
+            .filter(contact::Column::Id.eq(id.as_uuid()))
+            .filter(contact::Column::UserId.is_null())
+            .exec(&self.txn)
+            .await
+            .map_err(repo)?
+            .rows_affected;
+        conditional::<contact::Entity>(&self.txn, affected, id.as_uuid(), "contact").await
+    }
+
     async fn list_contacts(&mut self, query: &ContactQuery) -> Result<Page<Contact>, RepoError> {
         let mut select = contact::Entity::find().filter(contact::Column::RootId.eq(query.root.as_uuid()));
+        if let Some(prefix) = &query.search {
+            // Prefix matches on the lower-cased text; `\` escapes LIKE's wildcards in the input.
+            let escaped = prefix.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+            let pattern = || LikeExpr::new(format!("{escaped}%")).escape('\\');
+            let lower = |column: contact::Column| Expr::expr(Func::lower(Expr::col(column)));
+            select = select.filter(
+                Condition::any()
+                    .add(lower(contact::Column::FirstName).like(pattern()))
+                    .add(lower(contact::Column::LastName).like(pattern()))
+                    .add(lower(contact::Column::Email).like(pattern())),
+            );
+        }
         if let Some(within) =
             within_condition(&self.txn, contact::Column::AccountId, &query.within, query.root).await?
         {
