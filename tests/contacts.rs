@@ -51,8 +51,10 @@ async fn contacts_are_searched_edited_and_deleted(server: Server, db: Db) -> Db 
         .await;
     assert_eq!(status, StatusCode::PRECONDITION_FAILED, "{stale}");
 
-    let (status, _) = server.post(&format!("/v1/contacts/{ada}/user"), &acme.token, json!({})).await;
+    let (status, user) = server.post(&format!("/v1/contacts/{ada}/user"), &acme.token, json!({})).await;
     assert_eq!(status, StatusCode::CREATED);
+    let (_, user) = server.get(&format!("/v1/users/{}", id(&user)), &acme.token).await;
+    assert_eq!((user["contact_id"].clone(), user["contact_kind"].clone()), (json!(ada), json!("person")));
     let (status, problem) = server.delete(&format!("/v1/contacts/{ada}"), &acme.token).await;
     assert_eq!((status, problem["code"].clone()), (StatusCode::CONFLICT, json!("contact_has_user")));
     let (status, _) = server.delete(&format!("/v1/contacts/{grace}"), &acme.token).await;

@@ -403,6 +403,7 @@ mod tests {
             must_change_password: false,
             is_operator: false,
             contact: None,
+            contact_kind: None,
             created_at: t(0),
             updated_at: t(0),
             last_login_at: None,

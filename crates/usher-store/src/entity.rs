@@ -124,6 +124,7 @@ pub(crate) mod user {
         pub must_change_password: bool,
         pub is_operator: bool,
         pub contact_id: Option<Uuid>,
+        pub contact_kind: Option<String>,
         pub created_at: i64,
         pub updated_at: i64,
         pub last_login_at: Option<i64>,

@@ -1,7 +1,7 @@
 //! R17: contacts and users made from them.
 
 use super::*;
-use usher_domain::service::contacts;
+use usher_domain::service::{contacts, users};
 
 /// R17: person contacts give name and email; organizations need them explicitly.
 pub async fn r17_users_from_contacts(store: Arc<dyn Store>) {
@@ -28,7 +28,7 @@ pub async fn r17_users_from_contacts(store: Arc<dyn Store>) {
     assert_eq!(user.email.as_str(), "grace@example.com");
     assert_eq!(user.user_type, tenant.user_type.id, "the default user type");
     assert_eq!(user.roles, BTreeSet::from([tenant.user_role]), "the default roles");
-    assert_eq!(user.contact, Some(person.id));
+    assert_eq!((user.contact, user.contact_kind), (Some(person.id), Some(ContactKind::Person)));
     let err =
         contacts::create_user_from_contact(&h.ports, &tenant.admin_actor, person.id, Default::default())
             .await
@@ -59,7 +59,10 @@ pub async fn r17_users_from_contacts(store: Arc<dyn Store>) {
         last_name: Some("Gibbons".into()),
         ..Default::default()
     };
-    contacts::create_user_from_contact(&h.ports, &tenant.admin_actor, org.id, explicit).await.unwrap();
+    let peter =
+        contacts::create_user_from_contact(&h.ports, &tenant.admin_actor, org.id, explicit).await.unwrap();
+    let stored = users::get_user(&h.ports, &tenant.admin_actor, peter.id).await.unwrap();
+    assert_eq!(stored.contact_kind, Some(ContactKind::Organization), "the kind is stored with the user");
 }
 
 /// R17: a person's names and phone go to the user; a person needs no first name, an

@@ -121,6 +121,8 @@ pub struct User {
     pub is_operator: bool,
     /// The contact the user was created from (R17).
     pub contact: Option<ContactId>,
+    /// Whether that contact is a person or an organization (a contact's kind never changes).
+    pub contact_kind: Option<ContactKind>,
     /// Created at.
     pub created_at: Timestamp,
     /// Updated at.
@@ -181,6 +183,7 @@ impl User {
             must_change_password: false,
             is_operator: false,
             contact: None,
+            contact_kind: None,
             created_at: now,
             updated_at: now,
             last_login_at: None,

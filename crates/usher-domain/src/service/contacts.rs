@@ -306,6 +306,7 @@ pub async fn create_user_from_contact(
         roles,
         scope,
         contact: Some(contact.id),
+        contact_kind: Some(contact.kind),
         ..User::new(
             ports.new_id(UserId::from_uuid),
             Newcomer {

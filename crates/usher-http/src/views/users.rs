@@ -120,6 +120,8 @@ pub struct UserView {
     pub must_change_password: bool,
     /// The contact the user was created from.
     pub contact_id: Option<Uuid>,
+    /// Whether that contact is a person or an organization.
+    pub contact_kind: Option<ContactKindView>,
     /// Created.
     pub created_at: OffsetDateTime,
     /// Last changed.
@@ -201,6 +203,7 @@ impl From<&User> for UserView {
             has_password: user.has_password,
             must_change_password: user.must_change_password,
             contact_id: user.contact.map(|id| id.as_uuid()),
+            contact_kind: user.contact_kind.map(ContactKindView::from),
             created_at: at(user.created_at),
             updated_at: at(user.updated_at),
             last_login_at: user.last_login_at.map(at),

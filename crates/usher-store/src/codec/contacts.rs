@@ -7,11 +7,7 @@ pub(crate) fn contact_row(c: &Contact) -> contact::Model {
         id: c.id.as_uuid(),
         root_id: c.root.as_uuid(),
         account_id: c.account.as_uuid(),
-        kind: match c.kind {
-            ContactKind::Person => "person",
-            ContactKind::Organization => "organization",
-        }
-        .to_owned(),
+        kind: contact_kind_text(c.kind).to_owned(),
         first_name: name_text(&c.first_name),
         last_name: name_text(&c.last_name),
         email: c.email.as_ref().map(|e| e.as_str().to_owned()),
@@ -28,11 +24,7 @@ pub(crate) fn contact_from_row(row: contact::Model) -> Result<Contact, RepoError
         id: ContactId::from_uuid(row.id),
         root: AccountId::from_uuid(row.root_id),
         account: AccountId::from_uuid(row.account_id),
-        kind: match row.kind.as_str() {
-            "person" => ContactKind::Person,
-            "organization" => ContactKind::Organization,
-            other => return Err(RepoError::corrupt(E, format!("unknown kind {other:?}"))),
-        },
+        kind: contact_kind_of(E, &row.kind)?,
         first_name: optional(E, row.first_name.as_deref(), Name::parse)?,
         last_name: optional(E, row.last_name.as_deref(), Name::parse)?,
         email: optional(E, row.email.as_deref(), Email::parse)?,
@@ -41,4 +33,19 @@ pub(crate) fn contact_from_row(row: contact::Model) -> Result<Contact, RepoError
         created_at: time(E, row.created_at)?,
         version: u64::try_from(row.version).map_err(|e| RepoError::corrupt(E, e))?,
     })
+}
+
+pub(crate) fn contact_kind_text(kind: ContactKind) -> &'static str {
+    match kind {
+        ContactKind::Person => "person",
+        ContactKind::Organization => "organization",
+    }
+}
+
+pub(crate) fn contact_kind_of(entity: &'static str, text: &str) -> Result<ContactKind, RepoError> {
+    match text {
+        "person" => Ok(ContactKind::Person),
+        "organization" => Ok(ContactKind::Organization),
+        other => Err(RepoError::corrupt(entity, format!("unknown contact kind {other:?}"))),
+    }
 }

@@ -13,7 +13,7 @@ mod m20261202_000006_seat_counters;
 mod m20261202_000007_events;
 mod m20261202_000008_webhooks;
 mod m20261203_000009_access_tokens;
-mod m20261203_000010_contact_versions;
+mod m20261203_000010_contacts;
 
 /// Every migration, oldest first.
 #[derive(Debug)]
@@ -32,7 +32,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000007_events::Migration),
             Box::new(m20261202_000008_webhooks::Migration),
             Box::new(m20261203_000009_access_tokens::Migration),
-            Box::new(m20261203_000010_contact_versions::Migration),
+            Box::new(m20261203_000010_contacts::Migration),
         ]
     }
 }
