@@ -120,7 +120,9 @@ pub struct UserView {
     pub must_change_password: bool,
     /// The contact the user was created from.
     pub contact_id: Option<Uuid>,
-    /// Whether that contact is a person or an organization.
+    /// Whether that contact is a person or an organization; absent for a user not made from
+    /// a contact (absent rather than `null`, which generated clients cannot read as an enum).
+    #[oai(skip_serializing_if_is_none)]
     pub contact_kind: Option<ContactKindView>,
     /// Created.
     pub created_at: OffsetDateTime,
