@@ -15,6 +15,8 @@ mod clients;
 mod contacts;
 /// The event feed for apps (R26).
 mod events;
+/// Just-in-time users from outside identities (R17).
+mod identities;
 /// Several server processes over one database.
 mod instances;
 /// Token introspection for apps (RFC 7662).

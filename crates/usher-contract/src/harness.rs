@@ -252,6 +252,7 @@ impl Harness {
                 .list_audit(&usher_domain::ports::AuditQuery {
                     root,
                     within: BTreeSet::new(),
+                    filter: Default::default(),
                     page: request.clone(),
                 })
                 .await

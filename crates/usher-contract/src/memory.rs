@@ -20,9 +20,9 @@ use usher_domain::id::{
     SigningKeyId, TokenId, UserId, UserTypeId, WebhookId,
 };
 use usher_domain::model::{
-    AccessClaims, Account, ApiKey, AuditEvent, Contact, Delivery, DeliveryState, Device, Invitation,
-    InvitationState, MailMessage, OneTimeToken, OutboxMail, PublicEvent, QueuedMail, Role, SeatUsage,
-    Session, Settings, SigningKey, TokenPurpose, User, UserType, Webhook, WebhookDelivery,
+    AccessClaims, Account, ApiKey, AuditEvent, Contact, Delivery, DeliveryState, Device, ExternalIdentity,
+    Invitation, InvitationState, MailMessage, OneTimeToken, OutboxMail, PublicEvent, QueuedMail, Role,
+    SeatUsage, Session, Settings, SigningKey, TokenPurpose, User, UserType, Webhook, WebhookDelivery,
     WebhookDeliveryStatus,
 };
 use usher_domain::ports::{
@@ -60,6 +60,7 @@ struct State {
     invitations: BTreeMap<InvitationId, Invitation>,
     contacts: BTreeMap<ContactId, Contact>,
     devices: BTreeMap<DeviceId, Device>,
+    external_identities: BTreeMap<(AccountId, String, String), ExternalIdentity>,
     sessions: HashMap<TokenHash, Session>,
     tokens: BTreeMap<TokenId, OneTimeToken>,
     api_keys: BTreeMap<ApiKeyId, ApiKey>,

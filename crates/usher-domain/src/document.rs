@@ -215,6 +215,9 @@ pub struct SettingsDocument {
     /// R23.
     #[serde(default)]
     pub manages_own_seats: bool,
+    /// Just-in-time users.
+    #[serde(default)]
+    pub link_identities_by_verified_email: bool,
 }
 
 impl From<&Settings> for SettingsDocument {
@@ -234,6 +237,7 @@ impl From<&Settings> for SettingsDocument {
             password_max_length: settings.password_policy.max_length(),
             session_lifetime_seconds: settings.session_lifetime.seconds(),
             manages_own_seats: settings.manages_own_seats,
+            link_identities_by_verified_email: settings.link_identities_by_verified_email,
         }
     }
 }
@@ -256,6 +260,7 @@ impl TryFrom<SettingsDocument> for Settings {
             password_policy: PasswordPolicy::new(document.password_min_length, document.password_max_length)?,
             session_lifetime: Lifetime::from_seconds(document.session_lifetime_seconds)?,
             manages_own_seats: document.manages_own_seats,
+            link_identities_by_verified_email: document.link_identities_by_verified_email,
         })
     }
 }

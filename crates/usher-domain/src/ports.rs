@@ -20,9 +20,9 @@ use crate::id::{
     SigningKeyId, TokenId, UserId, UserTypeId, WebhookId,
 };
 use crate::model::{
-    AccessClaims, Account, ApiKey, AuditEvent, Contact, DeliveryState, Device, EventFilter, Invitation,
-    InvitationState, InvitationStatus, OneTimeToken, OutboxMail, PublicEvent, QueuedMail, Role, SeatUsage,
-    Session, Settings, SigningKey, User, UserState, UserType, Webhook, WebhookDelivery,
+    AccessClaims, Account, ApiKey, AuditEvent, Contact, DeliveryState, Device, EventFilter, ExternalIdentity,
+    Invitation, InvitationState, InvitationStatus, OneTimeToken, OutboxMail, PublicEvent, QueuedMail, Role,
+    SeatUsage, Session, Settings, SigningKey, User, UserState, UserType, Webhook, WebhookDelivery,
 };
 use crate::time::Timestamp;
 use crate::value::{Email, PasswordHash, PlainPassword, Slug, TokenHash, UsernameKey};
@@ -166,6 +166,18 @@ pub trait UserRepo: Send {
     async fn delete_device(&mut self, id: DeviceId) -> Result<(), RepoError>;
     /// A user's devices.
     async fn devices(&mut self, user: UserId) -> Result<Vec<Device>, RepoError>;
+    /// The user an outside identity names in `root`.
+    async fn external_identity(
+        &mut self,
+        root: AccountId,
+        issuer: &str,
+        subject: &str,
+    ) -> Result<Option<ExternalIdentity>, RepoError>;
+    /// Links an outside identity to a user; `Duplicate { field: "subject" }` when the
+    /// identity names a user already.
+    async fn insert_external_identity(&mut self, identity: &ExternalIdentity) -> Result<(), RepoError>;
+    /// Forgets every outside identity of a user (an erasure, R8); a deleted user's go with it.
+    async fn delete_external_identities(&mut self, user: UserId) -> Result<(), RepoError>;
     /// Every user of `root` holding role `from` holds `to` instead (once, if it held both),
     /// its version incremented; returns how many users changed.
     async fn replace_user_role(
@@ -846,8 +858,50 @@ pub struct AuditQuery {
     pub root: AccountId,
     /// Only events about accounts in these subtrees (empty: the whole root).
     pub within: BTreeSet<AccountId>,
+    /// Only the events this lets through.
+    pub filter: AuditFilter,
     /// Page (newest first).
     pub page: PageRequest,
+}
+
+/// Which audit events to read; every condition given must hold, and an empty filter lets
+/// every event through. [`AuditFilter::matches`] is the meaning a store's query must have.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuditFilter {
+    /// Only events by this user (or operator) or API key.
+    pub actor: Option<Uuid>,
+    /// Only events about objects of this kind (`user`, `role`, `account`, …).
+    pub target_kind: Option<String>,
+    /// Only events about the object with this id.
+    pub target_id: Option<String>,
+    /// Only this action (`user.disabled`), or, ending in `.`, every action it starts
+    /// (`user.`).
+    pub action: Option<String>,
+    /// Only events at or after this instant.
+    pub since: Option<Timestamp>,
+    /// Only events before this instant.
+    pub until: Option<Timestamp>,
+}
+
+impl AuditFilter {
+    /// Whether `event` passes.
+    pub fn matches(&self, event: &AuditEvent) -> bool {
+        let actor = match event.actor {
+            crate::model::ActorRef::User(id) | crate::model::ActorRef::Operator(id) => Some(id.as_uuid()),
+            crate::model::ActorRef::ApiKey(id) => Some(id.as_uuid()),
+            crate::model::ActorRef::System | crate::model::ActorRef::Anonymous => None,
+        };
+        let action = |wanted: &String| match wanted.strip_suffix('.') {
+            Some(_) => event.action.starts_with(wanted.as_str()),
+            None => event.action == *wanted,
+        };
+        self.actor.is_none_or(|wanted| actor == Some(wanted))
+            && self.target_kind.as_ref().is_none_or(|kind| event.target_kind == *kind)
+            && self.target_id.as_ref().is_none_or(|id| event.target_id == *id)
+            && self.action.as_ref().is_none_or(action)
+            && self.since.is_none_or(|since| event.at >= since)
+            && self.until.is_none_or(|until| event.at < until)
+    }
 }
 
 /// Which events of the feed to read.

@@ -101,6 +101,7 @@ type Apis = (
     ),
     (
         api::contacts::ContactsApi,
+        api::identities::IdentitiesApi,
         api::integrations::IntegrationsApi,
         api::introspection::IntrospectionApi,
         api::access_tokens::AccessTokenApi,

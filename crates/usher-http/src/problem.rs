@@ -350,6 +350,9 @@ impl From<UserError> for Problem {
             }
             UserError::ContactHasUser => Problem::conflict("contact_has_user", detail),
             UserError::Erased => Problem::conflict("user_erased", detail),
+            UserError::IdentityNotLinked { .. } => {
+                Problem::conflict("identity_not_linked", detail).with_field("email")
+            }
             UserError::OwnUser { .. } => Problem {
                 hint: Some(
                     "another administrator can do this; change your own password with PUT /v1/me/password"

@@ -46,6 +46,12 @@ const UNIQUE: &[(&str, &str, &str, &str)] = &[
     ("ux_invitations_token", "invitations.token_hash", "invitation", "token"),
     ("ux_devices_identifier", "devices.user_id, devices.identifier", "device", "identifier"),
     ("users_pkey", "users.id", "user", "id"),
+    (
+        "pk_external_identities",
+        "external_identities.root_id, external_identities.issuer, external_identities.subject",
+        "external identity",
+        "subject",
+    ),
 ];
 
 /// Maps a database error to the domain's error.

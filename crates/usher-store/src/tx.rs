@@ -18,9 +18,10 @@ use usher_domain::id::{
     SigningKeyId, TokenId, UserId, UserTypeId, WebhookId,
 };
 use usher_domain::model::{
-    Account, ApiKey, AuditEvent, Contact, DeliveryState, Device, Invitation, InvitationState,
-    InvitationStatus, OneTimeToken, OutboxMail, PublicEvent, QueuedMail, Role, SeatUsage, Session, Settings,
-    SigningKey, TokenPurpose, User, UserType, Webhook, WebhookDelivery, WebhookDeliveryStatus,
+    Account, ApiKey, AuditEvent, Contact, DeliveryState, Device, ExternalIdentity, Invitation,
+    InvitationState, InvitationStatus, OneTimeToken, OutboxMail, PublicEvent, QueuedMail, Role, SeatUsage,
+    Session, Settings, SigningKey, TokenPurpose, User, UserType, Webhook, WebhookDelivery,
+    WebhookDeliveryStatus,
 };
 use usher_domain::ports::{
     AccountContext, AccountRepo, AuditQuery, AuditRepo, CatalogRepo, ClaimedMail, ContactQuery, ContactRepo,
@@ -32,9 +33,9 @@ use usher_domain::value::{Email, PasswordHash, Slug, TokenHash, UsernameKey};
 
 use crate::codec;
 use crate::entity::{
-    account, api_key, audit_event, contact, device, event, event_counter, event_sequencer, invitation,
-    login_failure, one_time_token, outbox, password, role, seat_pool, session, settings, signing_key,
-    token_cutoff, user, user_role, user_type, webhook, webhook_delivery,
+    account, api_key, audit_event, contact, device, event, event_counter, event_sequencer, external_identity,
+    invitation, login_failure, one_time_token, outbox, password, role, seat_pool, session, settings,
+    signing_key, token_cutoff, user, user_role, user_type, webhook, webhook_delivery,
 };
 use crate::error::repo;
 

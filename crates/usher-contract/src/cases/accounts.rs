@@ -183,6 +183,7 @@ pub async fn a_cursor_of_another_list_is_a_position_not_a_failure(store: Arc<dyn
             &h.ports,
             &tenant.admin_actor,
             tenant.account.id,
+            Default::default(),
             page,
         )
         .await

@@ -174,10 +174,15 @@ pub async fn r17_contacts_are_read_searched_edited_and_deleted(store: Arc<dyn St
     let err = contacts::get_contact(&h.ports, admin, grace.id).await.unwrap_err();
     assert!(matches!(err, UserError::NotFound { .. }), "{err:?}");
 
-    let audit =
-        usher_domain::service::audit::list_audit_events(&h.ports, admin, account, PageRequest::first(50))
-            .await
-            .unwrap();
+    let audit = usher_domain::service::audit::list_audit_events(
+        &h.ports,
+        admin,
+        account,
+        Default::default(),
+        PageRequest::first(50),
+    )
+    .await
+    .unwrap();
     let actions: Vec<&str> = audit.items.iter().map(|e| e.action.as_str()).collect();
     assert!(actions.contains(&"contact.updated") && actions.contains(&"contact.deleted"), "{actions:?}");
     let updated = audit.items.iter().find(|e| e.action == "contact.updated").unwrap();

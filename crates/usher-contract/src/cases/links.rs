@@ -20,10 +20,15 @@ pub async fn r9_verification_mail_and_manual_verification(store: Arc<dyn Store>)
     let other = h.user(&tenant, tenant.account.id, "manual").await.unwrap();
     let marked = users::mark_email_verified(&h.ports, &tenant.admin_actor, other.id).await.unwrap();
     assert!(marked.email_verified_at.is_some());
-    let events =
-        audit::list_audit_events(&h.ports, &tenant.admin_actor, tenant.account.id, PageRequest::first(1))
-            .await
-            .unwrap();
+    let events = audit::list_audit_events(
+        &h.ports,
+        &tenant.admin_actor,
+        tenant.account.id,
+        Default::default(),
+        PageRequest::first(1),
+    )
+    .await
+    .unwrap();
     assert_eq!(events.items[0].action, "user.email_verified");
 
     let off = accounts::SettingsPatch { email_verification_required: Some(false), ..Default::default() };

@@ -23,9 +23,11 @@ use usher_domain::value::{Access, Module, Permission, PlainPassword, SecretToken
 use crate::harness::{Harness, PASSWORD, Tenant};
 
 mod accounts;
+mod audit;
 mod catalog;
 mod contacts;
 mod events;
+mod identities;
 mod invitations;
 mod links;
 mod outbox;
@@ -37,9 +39,11 @@ mod users;
 mod webhooks;
 
 pub use accounts::*;
+pub use audit::*;
 pub use catalog::*;
 pub use contacts::*;
 pub use events::*;
+pub use identities::*;
 pub use invitations::*;
 pub use links::*;
 pub use outbox::*;
@@ -116,6 +120,9 @@ macro_rules! store_contract {
             r17_users_from_contacts,
             r17_contacts_give_their_names_and_phone,
             r17_contacts_are_read_searched_edited_and_deleted,
+            // identities.rs
+            r1_r17_an_identity_makes_one_user_that_later_sign_ins_update,
+            jit_links_to_the_user_with_the_email_only_when_verified_and_allowed,
             // accounts.rs
             sub_accounts_form_a_tree,
             r19_account_context_reads_what_its_parts_read,
@@ -130,6 +137,8 @@ macro_rules! store_contract {
             r20_the_outbox_is_delivered_once_and_retried_after_failures,
             r20_a_failed_use_case_leaves_no_audit_or_mail,
             r20_a_created_user_is_audited_with_its_fields,
+            // audit.rs
+            r20_the_audit_log_is_narrowed_by_actor_target_action_and_time,
             // events.rs
             r26_every_audited_change_emits_one_event_with_its_object_and_origin,
             r8_r19_r26_the_feed_keeps_tenants_subtrees_and_erasures,
@@ -147,6 +156,7 @@ macro_rules! store_contract {
             race_two_updates_of_one_user_version,
             race_settings_changes_apply_one_after_the_other,
             r14_race_concurrent_logins_of_one_user_all_succeed,
+            r5_r17_race_50_first_sign_ins_of_one_identity_make_one_user,
             race_two_instances_bootstrap_one_operator,
             r26_race_8_writers_and_a_reader_see_every_event_once,
             r26_race_two_dispatchers_deliver_each_event_once_in_order
@@ -340,7 +350,13 @@ async fn audit_of(
     limit: u16,
 ) -> usher_domain::ports::Page<usher_domain::model::AuditEvent> {
     let page = usher_domain::ports::PageRequest::first(limit);
-    usher_domain::service::audit::list_audit_events(&h.ports, &tenant.admin_actor, tenant.account.id, page)
-        .await
-        .unwrap()
+    usher_domain::service::audit::list_audit_events(
+        &h.ports,
+        &tenant.admin_actor,
+        tenant.account.id,
+        Default::default(),
+        page,
+    )
+    .await
+    .unwrap()
 }

@@ -100,8 +100,15 @@ pub async fn r20_the_outbox_is_delivered_once_and_retried_after_failures(store: 
         assert!(payload["token"].is_null(), "a sent mail still holds its token: {payload}");
         assert!(item.delivery.sent_at.is_some());
     }
-    let audited =
-        audit::list_audit_events(&h.ports, admin, tenant.account.id, PageRequest::first(1)).await.unwrap();
+    let audited = audit::list_audit_events(
+        &h.ports,
+        admin,
+        tenant.account.id,
+        Default::default(),
+        PageRequest::first(1),
+    )
+    .await
+    .unwrap();
     assert_eq!(audited.items[0].action, "mail.retried");
 }
 

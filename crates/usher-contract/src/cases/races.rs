@@ -353,3 +353,42 @@ pub async fn race_two_instances_bootstrap_one_operator(a: Arc<dyn Store>, b: Arc
     assert_eq!(created.iter().filter(|c| matches!(c, Ok(true))).count(), 1, "{results:?}");
     h.login("default", "admin").await;
 }
+
+/// R5, R17: 50 concurrent first sign-ins of one outside identity, through two handles: all
+/// succeed, exactly one creates the user and the rest find it, and the tenant has one user
+/// with the email and one seat taken.
+pub async fn r5_r17_race_50_first_sign_ins_of_one_identity_make_one_user(
+    a: Arc<dyn Store>,
+    b: Arc<dyn Store>,
+) {
+    use usher_domain::service::identities::{self, IdentityOutcome};
+    let h = Harness::new(a);
+    let other = h.beside(b);
+    let tenant = h.tenant("acme", 10).await;
+    let results = race(&h, &other, 50, |h, _| {
+        let tenant = tenant.clone();
+        async move {
+            let claims = super::identities::ada();
+            identities::provision_identity(
+                &h.ports,
+                &tenant.admin_actor,
+                tenant.account.id,
+                super::identities::ISSUER,
+                "ada-1",
+                claims,
+            )
+            .await
+            .map(|done| (done.outcome, done.user.id))
+            .map_err(|e| format!("{e:?}"))
+        }
+    })
+    .await;
+    let done: Vec<_> =
+        results.into_iter().map(|r| r.unwrap_or_else(|e| panic!("a sign-in failed: {e}"))).collect();
+    let created = done.iter().filter(|(outcome, _)| *outcome == IdentityOutcome::Created).count();
+    assert_eq!(created, 1, "exactly one sign-in creates the user");
+    let ids: BTreeSet<_> = done.iter().map(|(_, id)| *id).collect();
+    assert_eq!(ids.len(), 1, "every sign-in answers the same user");
+    assert_eq!(h.user_by_email(tenant.account.id, "ada@example.com").await.id, done[0].1);
+    assert_eq!(seats_of(&h, &tenant).await, (1, 0, 10), "one seat taken");
+}

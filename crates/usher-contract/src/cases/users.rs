@@ -133,10 +133,15 @@ pub async fn r6_rename_rules(store: Arc<dyn Store>) {
     assert!(matches!(err, UserError::Rename(_)), "{err:?}");
     let renamed = users::update_user(&h.ports, &tenant.admin_actor, clerk.id, rename(true)).await.unwrap();
     assert_eq!(renamed.username.as_str(), "S200");
-    let events =
-        audit::list_audit_events(&h.ports, &tenant.admin_actor, tenant.account.id, PageRequest::first(1))
-            .await
-            .unwrap();
+    let events = audit::list_audit_events(
+        &h.ports,
+        &tenant.admin_actor,
+        tenant.account.id,
+        Default::default(),
+        PageRequest::first(1),
+    )
+    .await
+    .unwrap();
     assert_eq!(events.items[0].diff["external_link_broken"], serde_json::json!(true));
 
     let open = accounts::SettingsPatch { self_registration: Some(true), ..Default::default() };
@@ -204,10 +209,15 @@ pub async fn r8_delete_only_without_history_and_erase_keeps_the_audit_chain(stor
     assert_eq!(erased.state, UserState::Disabled);
     let (n_audit_after, _) = h.counts(tenant.account.id).await;
     assert_eq!(n_audit_after, n_audit_before + 1, "erasure adds its event and removes none");
-    let events =
-        audit::list_audit_events(&h.ports, &tenant.admin_actor, tenant.account.id, PageRequest::first(200))
-            .await
-            .unwrap();
+    let events = audit::list_audit_events(
+        &h.ports,
+        &tenant.admin_actor,
+        tenant.account.id,
+        Default::default(),
+        PageRequest::first(200),
+    )
+    .await
+    .unwrap();
     let text = serde_json::to_string(&events.items.iter().map(|e| &e.diff).collect::<Vec<_>>()).unwrap();
     assert!(!text.contains("veteran@people.example.com"), "personal data is redacted from the audit diffs");
 }

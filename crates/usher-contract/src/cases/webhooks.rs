@@ -230,9 +230,15 @@ pub async fn r19_r26_webhooks_keep_to_their_tenant_and_their_secrets(store: Arc<
     let _ = rotated;
 
     let page = PageRequest::first(200);
-    let audit = usher_domain::service::audit::list_audit_events(&h.ports, admin, tenant.account.id, page)
-        .await
-        .unwrap();
+    let audit = usher_domain::service::audit::list_audit_events(
+        &h.ports,
+        admin,
+        tenant.account.id,
+        Default::default(),
+        page,
+    )
+    .await
+    .unwrap();
     let events = usher_domain::service::events::list_events(
         &h.ports,
         admin,

@@ -14,7 +14,9 @@ impl AuditRepo for MemoryTx {
             .work
             .audit
             .iter()
-            .filter(|e| e.root == query.root && self.within(e.account, &query.within))
+            .filter(|e| {
+                e.root == query.root && self.within(e.account, &query.within) && query.filter.matches(e)
+            })
             .map(|e| (Cursor::at_time(e.at, e.id.as_uuid()), e.clone()))
             .collect();
         Ok(page(items, &query.page, true))

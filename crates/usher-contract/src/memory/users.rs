@@ -36,6 +36,7 @@ impl UserRepo for MemoryTx {
         self.work.sessions.retain(|_, s| s.user != id);
         self.work.tokens.retain(|_, t| t.user != id);
         self.work.devices.retain(|_, d| d.user != id);
+        self.work.external_identities.retain(|_, i| i.user != id);
         Ok(())
     }
 
@@ -121,5 +122,28 @@ impl UserRepo for MemoryTx {
             }
         }
         Ok(changed)
+    }
+
+    async fn external_identity(
+        &mut self,
+        root: AccountId,
+        issuer: &str,
+        subject: &str,
+    ) -> Result<Option<ExternalIdentity>, RepoError> {
+        Ok(self.work.external_identities.get(&(root, issuer.to_owned(), subject.to_owned())).cloned())
+    }
+
+    async fn insert_external_identity(&mut self, identity: &ExternalIdentity) -> Result<(), RepoError> {
+        let key = (identity.root, identity.issuer.clone(), identity.subject.clone());
+        if self.work.external_identities.contains_key(&key) {
+            return Err(RepoError::Duplicate { entity: "external identity", field: "subject" });
+        }
+        self.work.external_identities.insert(key, identity.clone());
+        Ok(())
+    }
+
+    async fn delete_external_identities(&mut self, user: UserId) -> Result<(), RepoError> {
+        self.work.external_identities.retain(|_, i| i.user != user);
+        Ok(())
     }
 }

@@ -198,6 +198,9 @@ pub struct Settings {
     pub session_lifetime: Lifetime,
     /// Whether the operator lets this root's administrators set its seat totals (R23).
     pub manages_own_seats: bool,
+    /// Whether a just-in-time sign-in whose provider verified the email is linked to the
+    /// user that already has it (otherwise such a sign-in is refused).
+    pub link_identities_by_verified_email: bool,
 }
 
 impl Settings {
@@ -229,6 +232,7 @@ impl Settings {
             password_policy: PasswordPolicy::standard(),
             session_lifetime: Lifetime::hours(12),
             manages_own_seats: false,
+            link_identities_by_verified_email: false,
         }
     }
 }

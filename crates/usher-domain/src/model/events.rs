@@ -54,7 +54,7 @@ pub const EVENT_TYPES: [&str; 37] = [
 pub fn event_type(action: &str) -> Option<&'static str> {
     let public = match action {
         "user.created_from_contact" | "user.registered" => "user.created",
-        "user.profile_updated" => "user.updated",
+        "user.profile_updated" | "user.identity_linked" => "user.updated",
         "user.password_set" | "user.password_reset" | "user.password_set_by_link" => "user.password_changed",
         "user.password_reset_sent" => "user.password_reset_requested",
         "session.ended" => "user.logged_out",

@@ -207,3 +207,20 @@ pub struct Device {
     /// Linked at.
     pub linked_at: Timestamp,
 }
+
+/// A user's identity at an outside identity provider: who signs in there as `subject` of
+/// `issuer` is this user here (just-in-time users). One identity names one user per root
+/// account; a user may have several.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExternalIdentity {
+    /// Root account.
+    pub root: AccountId,
+    /// The provider, as its tokens name it (`iss`).
+    pub issuer: String,
+    /// The user at the provider (`sub`).
+    pub subject: String,
+    /// The user here.
+    pub user: UserId,
+    /// Linked at.
+    pub linked_at: Timestamp,
+}

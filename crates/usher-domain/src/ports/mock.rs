@@ -66,6 +66,9 @@ mockall::mock! {
         async fn delete_device(&mut self, id: DeviceId) -> Result<(), RepoError>;
         async fn devices(&mut self, user: UserId) -> Result<Vec<Device>, RepoError>;
         async fn replace_user_role(&mut self, root: AccountId, from: RoleId, to: RoleId) -> Result<u64, RepoError>;
+        async fn external_identity(&mut self, root: AccountId, issuer: &str, subject: &str) -> Result<Option<ExternalIdentity>, RepoError>;
+        async fn insert_external_identity(&mut self, identity: &ExternalIdentity) -> Result<(), RepoError>;
+        async fn delete_external_identities(&mut self, user: UserId) -> Result<(), RepoError>;
     }
     #[async_trait]
     impl InvitationRepo for Tx {

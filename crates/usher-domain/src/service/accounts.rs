@@ -480,6 +480,8 @@ pub struct SettingsPatch {
     pub password_max_length: Option<u16>,
     /// Let the root's administrators set its seat totals (operator only, R23).
     pub manages_own_seats: Option<bool>,
+    /// Link just-in-time identities to users by verified email.
+    pub link_identities_by_verified_email: Option<bool>,
     /// Refuse the change unless the settings still have this [`Settings::fingerprint`]
     /// (checked under the settings' lock, so two writers with one fingerprint cannot both win).
     pub if_fingerprint: Option<String>,
@@ -543,6 +545,8 @@ pub async fn update_settings(
     }
     settings.self_registration = patch.self_registration.unwrap_or(settings.self_registration);
     settings.manages_own_seats = patch.manages_own_seats.unwrap_or(settings.manages_own_seats);
+    settings.link_identities_by_verified_email =
+        patch.link_identities_by_verified_email.unwrap_or(settings.link_identities_by_verified_email);
     settings.email_verification_required =
         patch.email_verification_required.unwrap_or(settings.email_verification_required);
     settings.usernames_must_be_emails =

@@ -19,6 +19,7 @@ pub mod audit;
 pub mod catalog;
 pub mod contacts;
 pub mod events;
+pub mod identities;
 pub mod integrations;
 pub mod introspection;
 pub mod invitations;

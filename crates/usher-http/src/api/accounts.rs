@@ -132,6 +132,9 @@ pub(crate) struct SettingsPatchBody {
     password_max_length: Option<u16>,
     /// Let this account's administrators set its seat totals (the operator only).
     manages_own_seats: Option<bool>,
+    /// Link a just-in-time sign-in to the user that already has its email, when the identity
+    /// provider verified that email.
+    link_identities_by_verified_email: Option<bool>,
 }
 
 /// Settings with their `ETag`.
@@ -307,6 +310,7 @@ impl AccountsApi {
             password_min_length: body.password_min_length,
             password_max_length: body.password_max_length,
             manages_own_seats: body.manages_own_seats,
+            link_identities_by_verified_email: body.link_identities_by_verified_email,
             if_fingerprint,
         };
         let settings = accounts::update_settings(&state.ports, actor, account, patch).await?;

@@ -216,6 +216,9 @@ fn every_user_error() -> Samples<UserError> {
     all.extend(one("DeviceTaken", UserError::DeviceTaken { identifier: "till-7".to_owned() }));
     all.extend(one("ContactHasUser", UserError::ContactHasUser));
     all.extend(one("Erased", UserError::Erased));
+    let reason = "the identity provider did not verify the email";
+    let not_linked = UserError::IdentityNotLinked { email: "ann@example.com".to_owned(), reason };
+    all.extend(one("IdentityNotLinked", not_linked));
     all.extend(one("Throttled", UserError::Throttled { seconds: 30 }));
     all.extend(one("NotAUser", UserError::NotAUser));
     all.extend(one("OwnUser", UserError::OwnUser { action: "disable" }));
@@ -232,6 +235,7 @@ fn every_user_error() -> Samples<UserError> {
             | UserError::UsernameTaken { .. }
             | UserError::UsernameMustBeEmail
             | UserError::EmailTaken { .. }
+            | UserError::IdentityNotLinked { .. }
             | UserError::Rename(_)
             | UserError::HasHistory(_)
             | UserError::MemberTypeReserved

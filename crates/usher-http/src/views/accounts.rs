@@ -105,6 +105,9 @@ pub struct SettingsView {
     pub password_max_length: u16,
     /// Whether this account's administrators set its seat totals (else the operator does).
     pub manages_own_seats: bool,
+    /// Whether a just-in-time sign-in whose provider verified the email is linked to the user
+    /// that already has it (otherwise it is refused with `identity_not_linked`).
+    pub link_identities_by_verified_email: bool,
 }
 
 impl From<&Settings> for SettingsView {
@@ -124,6 +127,7 @@ impl From<&Settings> for SettingsView {
             password_min_length: settings.password_policy.min_length(),
             password_max_length: settings.password_policy.max_length(),
             manages_own_seats: settings.manages_own_seats,
+            link_identities_by_verified_email: settings.link_identities_by_verified_email,
         }
     }
 }

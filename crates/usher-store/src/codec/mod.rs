@@ -15,16 +15,16 @@ use usher_domain::id::{
 };
 use usher_domain::model::{
     Account, AccountPath, AccountState, ActorRef, Address, ApiKey, AuditEvent, BuiltinRole, Contact,
-    ContactKind, Delivery, DeliveryState, Device, Invitation, InvitationState, MailMessage, OneTimeToken,
-    Origin, OutboxMail, Profile, PublicEvent, QueuedMail, Role, Session, Settings, SigningKey, TokenPurpose,
-    User, UserState, UserType,
+    ContactKind, Delivery, DeliveryState, Device, ExternalIdentity, Invitation, InvitationState, MailMessage,
+    OneTimeToken, Origin, OutboxMail, Profile, PublicEvent, QueuedMail, Role, Session, Settings, SigningKey,
+    TokenPurpose, User, UserState, UserType,
 };
 use usher_domain::time::Timestamp;
 use usher_domain::value::{Email, Key, Locale, Name, Permission, Slug, TokenHash, Username, ValueError};
 
 use crate::entity::{
-    account, api_key, audit_event, contact, device, event, invitation, one_time_token, outbox, role, session,
-    signing_key, user, user_type, webhook, webhook_delivery,
+    account, api_key, audit_event, contact, device, event, external_identity, invitation, one_time_token,
+    outbox, role, session, signing_key, user, user_type, webhook, webhook_delivery,
 };
 
 /// A parse failure of a stored value of `entity`.

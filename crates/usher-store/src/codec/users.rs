@@ -236,3 +236,23 @@ pub(crate) fn device_from_row(row: device::Model) -> Result<Device, RepoError> {
         linked_at: time(E, row.linked_at)?,
     })
 }
+
+pub(crate) fn identity_row(i: &ExternalIdentity) -> external_identity::Model {
+    external_identity::Model {
+        root_id: i.root.as_uuid(),
+        issuer: i.issuer.clone(),
+        subject: i.subject.clone(),
+        user_id: i.user.as_uuid(),
+        linked_at: i.linked_at.unix_micros(),
+    }
+}
+
+pub(crate) fn identity_from_row(row: external_identity::Model) -> Result<ExternalIdentity, RepoError> {
+    Ok(ExternalIdentity {
+        root: AccountId::from_uuid(row.root_id),
+        issuer: row.issuer,
+        subject: row.subject,
+        user: UserId::from_uuid(row.user_id),
+        linked_at: time("external identity", row.linked_at)?,
+    })
+}

@@ -14,6 +14,7 @@ mod m20261202_000007_events;
 mod m20261202_000008_webhooks;
 mod m20261203_000009_access_tokens;
 mod m20261203_000010_contacts;
+mod m20261204_000011_external_identities;
 
 /// Every migration, oldest first.
 #[derive(Debug)]
@@ -33,6 +34,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000008_webhooks::Migration),
             Box::new(m20261203_000009_access_tokens::Migration),
             Box::new(m20261203_000010_contacts::Migration),
+            Box::new(m20261204_000011_external_identities::Migration),
         ]
     }
 }

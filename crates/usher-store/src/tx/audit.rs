@@ -1,6 +1,8 @@
 //! The audit log: the [`AuditRepo`] of the SQL store.
 
 use super::*;
+use sea_orm::sea_query::LikeExpr;
+use usher_domain::model::ActorRef;
 
 #[async_trait]
 impl AuditRepo for SqlTx {
@@ -15,6 +17,38 @@ impl AuditRepo for SqlTx {
             within_condition(&self.txn, audit_event::Column::AccountId, &query.within, query.root).await?
         {
             select = select.filter(within);
+        }
+        let filter = &query.filter;
+        if let Some(actor) = filter.actor {
+            // A user's events carry its id in a column; a key's are found by their actor text.
+            let key = codec::actor_to_json(&ActorRef::ApiKey(ApiKeyId::from_uuid(actor)))?;
+            select = select.filter(
+                Condition::any()
+                    .add(audit_event::Column::ActorUser.eq(actor))
+                    .add(audit_event::Column::Actor.eq(key)),
+            );
+        }
+        if let Some(kind) = &filter.target_kind {
+            select = select.filter(audit_event::Column::TargetKind.eq(kind.as_str()));
+        }
+        if let Some(id) = &filter.target_id {
+            select = select.filter(audit_event::Column::TargetId.eq(id.as_str()));
+        }
+        if let Some(action) = &filter.action {
+            select = match action.strip_suffix('.') {
+                // A checked action is lower-case letters, `_` and `.`: `_` is escaped for LIKE.
+                Some(_) => select.filter(
+                    audit_event::Column::Action
+                        .like(LikeExpr::new(format!("{}%", action.replace('_', "\\_"))).escape('\\')),
+                ),
+                None => select.filter(audit_event::Column::Action.eq(action.as_str())),
+            };
+        }
+        if let Some(since) = filter.since {
+            select = select.filter(audit_event::Column::At.gte(since.unix_micros()));
+        }
+        if let Some(until) = filter.until {
+            select = select.filter(audit_event::Column::At.lt(until.unix_micros()));
         }
         if let Some(cursor) = &query.page.after {
             select = select.filter(after(

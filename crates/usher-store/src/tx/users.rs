@@ -155,6 +155,33 @@ impl UserRepo for SqlTx {
             .collect()
     }
 
+    async fn external_identity(
+        &mut self,
+        root: AccountId,
+        issuer: &str,
+        subject: &str,
+    ) -> Result<Option<ExternalIdentity>, RepoError> {
+        let row =
+            external_identity::Entity::find_by_id((root.as_uuid(), issuer.to_owned(), subject.to_owned()))
+                .one(&self.txn)
+                .await
+                .map_err(repo)?;
+        row.map(codec::identity_from_row).transpose()
+    }
+
+    async fn insert_external_identity(&mut self, identity: &ExternalIdentity) -> Result<(), RepoError> {
+        insert(&self.txn, codec::identity_row(identity).into_active_model()).await
+    }
+
+    async fn delete_external_identities(&mut self, user: UserId) -> Result<(), RepoError> {
+        external_identity::Entity::delete_many()
+            .filter(external_identity::Column::UserId.eq(user.as_uuid()))
+            .exec(&self.txn)
+            .await
+            .map_err(repo)?;
+        Ok(())
+    }
+
     async fn replace_user_role(
         &mut self,
         root: AccountId,

@@ -106,6 +106,8 @@ pub async fn erase_user(ports: &Ports, actor: &Actor, id: UserId) -> Result<User
     for device in tx.devices(user.id).await? {
         tx.delete_device(device.id).await?;
     }
+    // The identities at outside providers go: a later sign-in there makes a new user.
+    tx.delete_external_identities(user.id).await?;
     tx.redact_audit_subject(user.id).await?;
     tx.redact_event_subject(user.id).await?;
     // The person is also in the invitations to the address, the contact the user came from,

@@ -105,6 +105,15 @@ pub enum UserError {
     /// The user was erased.
     #[error("the user was erased")]
     Erased,
+    /// Just-in-time: a user of the tenant already has the identity's email, and the identity
+    /// may not be linked to it.
+    #[error("a user with email {email} exists and the identity is not linked to it: {reason}")]
+    IdentityNotLinked {
+        /// The email.
+        email: String,
+        /// Why not.
+        reason: &'static str,
+    },
     /// Too many mails to this address lately.
     #[error("too many mails to this address lately; try again in {seconds} seconds")]
     Throttled {
