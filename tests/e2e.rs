@@ -15,6 +15,8 @@ mod clients;
 mod contacts;
 /// The event feed for apps (R26).
 mod events;
+/// Stale forms: `If-Match` on accounts, user types and the subscription.
+mod forms;
 /// Just-in-time users from outside identities (R17).
 mod identities;
 /// Several server processes over one database.

@@ -454,6 +454,7 @@ mod tests {
             consumes_seat: true,
             ceiling,
             created_at: Timestamp::from_unix_micros(0).unwrap(),
+            version: 1,
         }
     }
 

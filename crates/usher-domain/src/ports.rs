@@ -45,7 +45,8 @@ pub trait Store: Send + Sync {
 pub trait AccountRepo: Send {
     /// Inserts an account; `Duplicate { field: "slug" }` when the slug is taken.
     async fn insert_account(&mut self, account: &Account) -> Result<(), RepoError>;
-    /// Replaces an account's name and state.
+    /// Replaces an account's name and state if its stored version is still
+    /// `account.version` (and makes it `version + 1`); `Stale` otherwise.
     async fn update_account(&mut self, account: &Account) -> Result<(), RepoError>;
     /// An account by id.
     async fn account(&mut self, id: AccountId) -> Result<Option<Account>, RepoError>;
@@ -68,7 +69,8 @@ pub trait CatalogRepo: Send {
     async fn put_settings(&mut self, root: AccountId, settings: &Settings) -> Result<(), RepoError>;
     /// Inserts a user type; `Duplicate { field: "key" }` when the key is taken in the root.
     async fn insert_user_type(&mut self, user_type: &UserType) -> Result<(), RepoError>;
-    /// Replaces a user type.
+    /// Replaces a user type if its stored version is still `user_type.version` (and makes it
+    /// `version + 1`); `Stale` otherwise.
     async fn update_user_type(&mut self, user_type: &UserType) -> Result<(), RepoError>;
     /// A user type by id.
     async fn user_type(&mut self, id: UserTypeId) -> Result<Option<UserType>, RepoError>;

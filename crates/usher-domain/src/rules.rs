@@ -375,6 +375,7 @@ mod tests {
             consumes_seat,
             ceiling: BTreeSet::new(),
             created_at: t(0),
+            version: 1,
         }
     }
 

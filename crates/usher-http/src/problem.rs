@@ -385,6 +385,9 @@ impl From<AccountError> for Problem {
                 Problem::unprocessable("unknown_reference", detail).with_field(field).with_entity(entity)
             }
             AccountError::OwnAccount => Problem::conflict("own_account", detail),
+            AccountError::VersionMismatch { expected, actual } => {
+                Problem::version_mismatch("account", Some(expected), Some(actual))
+            }
             AccountError::SettingsChanged { .. } => {
                 Problem { detail, ..Problem::version_mismatch("settings", None, None) }
             }
@@ -413,6 +416,12 @@ impl From<SeatError> for Problem {
                 reserved: Some(e.reserved),
                 ..Problem::conflict("seats_below_usage", detail)
             },
+            SeatError::VersionMismatch { expected, actual } => {
+                Problem::version_mismatch("user type", Some(expected), Some(actual))
+            }
+            SeatError::SubscriptionChanged { .. } => {
+                Problem { detail, ..Problem::version_mismatch("subscription", None, None) }
+            }
             SeatError::Repo(err) => err.into(),
         }
     }

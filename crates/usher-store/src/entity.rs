@@ -29,6 +29,7 @@ pub(crate) mod account {
         pub name: String,
         pub state: String,
         pub created_at: i64,
+        pub version: i64,
     }
     no_relations!();
 }
@@ -58,6 +59,7 @@ pub(crate) mod user_type {
         pub consumes_seat: bool,
         pub ceiling: String,
         pub created_at: i64,
+        pub version: i64,
     }
     no_relations!();
 }

@@ -90,7 +90,7 @@ pub async fn r22_r24_roles_keep_their_versions_and_limits(store: Arc<dyn Store>)
     holder.roles = BTreeSet::from([tenant.user_role, custom.id]);
     let types = catalog::list_user_types(&h.ports, &tenant.admin_actor, tenant.account.id).await.unwrap();
     holder.user_type = types.iter().find(|t| t.key.as_str() == "admin").unwrap().id;
-    catalog::set_subscription(&h.ports, &h.operator, tenant.account.id, vec![(holder.user_type, 10)])
+    catalog::set_subscription(&h.ports, &h.operator, tenant.account.id, vec![(holder.user_type, 10)], None)
         .await
         .unwrap();
     users::create_user(&h.ports, &tenant.admin_actor, tenant.account.id, holder).await.unwrap();
@@ -159,4 +159,61 @@ pub async fn settings_name_only_the_tenants_own_catalog(store: Arc<dyn Store>) {
         accounts::update_settings(&h.ports, &tenant.admin_actor, tenant.account.id, own).await.unwrap();
     assert_eq!(settings.default_roles, BTreeSet::from([tenant.user_role, tenant.admin_role]));
     assert_eq!(settings.default_clerk_id.map(|c| c.len()), Some(100));
+}
+
+/// Optimistic locking of what the console's forms edit: an account and a user type refuse a
+/// change made against a version they no longer have, and the subscription one made against
+/// seat totals it no longer has; a refused change writes nothing. Users coming and going
+/// change no seat total, so they never make a subscription form stale.
+pub async fn accounts_user_types_and_the_subscription_refuse_stale_writes(store: Arc<dyn Store>) {
+    use usher_domain::model::seat_totals_fingerprint;
+    let h = Harness::new(store);
+    let tenant = h.tenant("acme", 5).await;
+    let admin = &tenant.admin_actor;
+    let account = tenant.account.id;
+
+    let rename = |name: &str, if_version| accounts::AccountPatch {
+        name: Some(name.to_owned()),
+        state: None,
+        if_version: Some(if_version),
+    };
+    let renamed = accounts::update_account(&h.ports, admin, account, rename("Acme Corp", 1)).await.unwrap();
+    assert_eq!(renamed.version, 2);
+    let err = accounts::update_account(&h.ports, admin, account, rename("Stale Corp", 1)).await.unwrap_err();
+    assert!(matches!(err, accounts::AccountError::VersionMismatch { expected: 1, actual: 2 }), "{err:?}");
+    let stored = accounts::get_account(&h.ports, admin, account).await.unwrap();
+    assert_eq!((stored.name.as_str(), stored.version), ("Acme Corp", 2), "a refused change writes nothing");
+
+    let user_type = tenant.user_type.id;
+    let retitle = |name: &str, if_version| catalog::UserTypePatch {
+        name: Some(name.to_owned()),
+        ceiling: None,
+        if_version: Some(if_version),
+    };
+    let updated = catalog::update_user_type(&h.ports, admin, user_type, retitle("Staff", 1)).await.unwrap();
+    assert_eq!(updated.version, 2);
+    let err = catalog::update_user_type(&h.ports, admin, user_type, retitle("Stale", 1)).await.unwrap_err();
+    assert!(matches!(err, catalog::SeatError::VersionMismatch { expected: 1, actual: 2 }), "{err:?}");
+
+    let fingerprint = |figures: &[(usher_domain::model::UserType, usher_domain::model::SeatUsage)]| {
+        seat_totals_fingerprint(figures.iter().map(|(t, u)| (t.id, u.total)))
+    };
+    let read = catalog::get_subscription(&h.ports, admin, account).await.unwrap();
+    let before = fingerprint(&read);
+    h.user(&tenant, account, "newcomer").await.unwrap();
+    let after_hire = fingerprint(&catalog::get_subscription(&h.ports, admin, account).await.unwrap());
+    assert_eq!(after_hire, before, "a user taking a seat changes no total");
+    let raised =
+        catalog::set_subscription(&h.ports, &h.operator, account, vec![(user_type, 8)], Some(before.clone()))
+            .await
+            .unwrap();
+    assert_ne!(fingerprint(&raised), before);
+    let err = catalog::set_subscription(&h.ports, &h.operator, account, vec![(user_type, 9)], Some(before))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, catalog::SeatError::SubscriptionChanged { current } if *current == fingerprint(&raised)),
+        "{err:?}"
+    );
+    assert_eq!(seats_of(&h, &tenant).await.2, 8, "a refused change writes nothing");
 }

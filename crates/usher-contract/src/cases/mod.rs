@@ -133,6 +133,7 @@ macro_rules! store_contract {
             r22_role_deletion_needs_a_replacement,
             r22_r24_roles_keep_their_versions_and_limits,
             settings_name_only_the_tenants_own_catalog,
+            accounts_user_types_and_the_subscription_refuse_stale_writes,
             // outbox.rs
             r20_the_outbox_is_delivered_once_and_retried_after_failures,
             r20_a_failed_use_case_leaves_no_audit_or_mail,

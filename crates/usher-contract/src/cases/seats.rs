@@ -114,17 +114,22 @@ pub async fn r2_seat_total_cannot_drop_below_usage(store: Arc<dyn Store>) {
     let tenant = h.tenant("acme", 3).await;
     h.user(&tenant, tenant.account.id, "one").await.unwrap();
     invite_all(&h, &tenant, &["a@example.com"]).await;
-    let err =
-        catalog::set_subscription(&h.ports, &h.operator, tenant.account.id, vec![(tenant.user_type.id, 1)])
-            .await
-            .unwrap_err();
+    let err = catalog::set_subscription(
+        &h.ports,
+        &h.operator,
+        tenant.account.id,
+        vec![(tenant.user_type.id, 1)],
+        None,
+    )
+    .await
+    .unwrap_err();
     match err {
         catalog::SeatError::BelowUsage(below) => {
             assert_eq!((below.requested, below.used, below.reserved), (1, 1, 1))
         }
         other => panic!("{other:?}"),
     }
-    catalog::set_subscription(&h.ports, &h.operator, tenant.account.id, vec![(tenant.user_type.id, 2)])
+    catalog::set_subscription(&h.ports, &h.operator, tenant.account.id, vec![(tenant.user_type.id, 2)], None)
         .await
         .unwrap();
     assert_eq!(seats_of(&h, &tenant).await, (1, 1, 2));
@@ -181,9 +186,10 @@ pub async fn r23_sub_account_admins_never_change_root_level_objects(store: Arc<d
     let patch = catalog::UserTypePatch { name: Some("Renamed".into()), ..Default::default() };
     let err = catalog::update_user_type(&h.ports, &east_admin, tenant.user_type.id, patch).await.unwrap_err();
     root_level(denied_of_seat(err), "a root user type");
-    let err = catalog::set_subscription(&h.ports, &east_admin, east.id, vec![(tenant.user_type.id, 500)])
-        .await
-        .unwrap_err();
+    let err =
+        catalog::set_subscription(&h.ports, &east_admin, east.id, vec![(tenant.user_type.id, 500)], None)
+            .await
+            .unwrap_err();
     root_level(denied_of_seat(err), "the company's seats");
     let open = accounts::SettingsPatch { self_registration: Some(true), ..Default::default() };
     let err = accounts::update_settings(&h.ports, &east_admin, east.id, open).await.unwrap_err();
@@ -211,7 +217,7 @@ pub async fn r23_seat_totals_belong_to_the_operator(store: Arc<dyn Store>) {
     let tenant = h.tenant("acme", 2).await;
     let more = vec![(tenant.user_type.id, 500)];
 
-    let err = catalog::set_subscription(&h.ports, &tenant.admin_actor, tenant.account.id, more.clone())
+    let err = catalog::set_subscription(&h.ports, &tenant.admin_actor, tenant.account.id, more.clone(), None)
         .await
         .unwrap_err();
     assert!(matches!(err, catalog::SeatError::Denied(Denied::SeatsBelongToOperator)), "{err:?}");
@@ -243,7 +249,7 @@ pub async fn r23_seat_totals_belong_to_the_operator(store: Arc<dyn Store>) {
     let (_, secret) =
         integrations::create_api_key(&h.ports, &operator, default, "billing", scopes, None).await.unwrap();
     let billing = sessions::authenticate(&h.ports, secret.expose(), None).await.unwrap().actor;
-    catalog::set_subscription(&h.ports, &billing, tenant.account.id, vec![(tenant.user_type.id, 7)])
+    catalog::set_subscription(&h.ports, &billing, tenant.account.id, vec![(tenant.user_type.id, 7)], None)
         .await
         .unwrap();
     assert_eq!(seats_of_user_type(&h, &tenant).await.2, 7, "the operator's key sets seats");
@@ -254,7 +260,7 @@ pub async fn r23_seat_totals_belong_to_the_operator(store: Arc<dyn Store>) {
     );
 
     accounts::update_settings(&h.ports, &operator, tenant.account.id, allow).await.unwrap();
-    catalog::set_subscription(&h.ports, &tenant.admin_actor, tenant.account.id, more).await.unwrap();
+    catalog::set_subscription(&h.ports, &tenant.admin_actor, tenant.account.id, more, None).await.unwrap();
     assert_eq!(seats_of_user_type(&h, &tenant).await.2, 500, "allowed by the operator");
     catalog::create_user_type(&h.ports, &tenant.admin_actor, tenant.account.id, free_type).await.unwrap();
 }
@@ -265,10 +271,15 @@ pub async fn r23_seats_and_types_of_the_tenant_only(store: Arc<dyn Store>) {
     let h = Harness::new(store);
     let tenant = h.tenant("acme", 5).await;
     let other = h.tenant("globex", 5).await;
-    let err =
-        catalog::set_subscription(&h.ports, &h.operator, tenant.account.id, vec![(other.user_type.id, 9)])
-            .await
-            .unwrap_err();
+    let err = catalog::set_subscription(
+        &h.ports,
+        &h.operator,
+        tenant.account.id,
+        vec![(other.user_type.id, 9)],
+        None,
+    )
+    .await
+    .unwrap_err();
     assert!(matches!(err, catalog::SeatError::NotFound { .. }), "another tenant's type: {err:?}");
     let clerk = catalog::NewUserType {
         key: "clerk".into(),

@@ -15,8 +15,12 @@ impl AccountRepo for MemoryTx {
     async fn update_account(&mut self, account: &Account) -> Result<(), RepoError> {
         let stored =
             self.work.accounts.get_mut(&account.id).ok_or(RepoError::NotFound { entity: "account" })?;
+        if stored.version != account.version {
+            return Err(RepoError::Stale { entity: "account" });
+        }
         stored.name = account.name.clone();
         stored.state = account.state;
+        stored.version = account.version + 1;
         Ok(())
     }
 

@@ -29,7 +29,10 @@ impl CatalogRepo for MemoryTx {
     async fn update_user_type(&mut self, user_type: &UserType) -> Result<(), RepoError> {
         let stored =
             self.work.user_types.get_mut(&user_type.id).ok_or(RepoError::NotFound { entity: "user type" })?;
-        *stored = user_type.clone();
+        if stored.version != user_type.version {
+            return Err(RepoError::Stale { entity: "user type" });
+        }
+        *stored = UserType { version: user_type.version + 1, ..user_type.clone() };
         Ok(())
     }
 

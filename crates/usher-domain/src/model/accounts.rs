@@ -17,6 +17,8 @@ pub struct Account {
     pub state: AccountState,
     /// Created at.
     pub created_at: Timestamp,
+    /// Version, for `If-Match` (optimistic locking).
+    pub version: u64,
 }
 
 impl Account {

@@ -19,6 +19,8 @@ pub struct UserType {
     pub ceiling: BTreeSet<Permission>,
     /// Created at.
     pub created_at: Timestamp,
+    /// Version, for `If-Match` (optimistic locking).
+    pub version: u64,
 }
 
 /// Seat figures of one user type across a root account and all its sub-accounts: `used`
@@ -88,4 +90,19 @@ pub struct Role {
     pub created_at: Timestamp,
     /// Optimistic-locking version.
     pub version: u64,
+}
+
+/// A digest (16 hex digits) of a root's seat totals, one `(type, total)` per user type: it
+/// names the subscription an `If-Match` expects. Use (`used`, `reserved`) is left out, so users
+/// coming and going never make a subscription form stale.
+pub fn seat_totals_fingerprint(totals: impl IntoIterator<Item = (UserTypeId, u32)>) -> String {
+    use sha2::{Digest, Sha256};
+    let mut totals: Vec<(UserTypeId, u32)> = totals.into_iter().collect();
+    totals.sort();
+    let mut hasher = Sha256::new();
+    for (user_type, total) in totals {
+        hasher.update(user_type.as_uuid().as_bytes());
+        hasher.update(total.to_be_bytes());
+    }
+    hasher.finalize().iter().take(8).map(|b| format!("{b:02x}")).collect()
 }

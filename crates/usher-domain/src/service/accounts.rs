@@ -59,6 +59,14 @@ pub enum AccountError {
     /// Settings are kept on the root account only.
     #[error("settings belong to the root account")]
     NotARoot,
+    /// The account changed since the version the caller read (optimistic locking).
+    #[error("account was changed since version {expected}; it is at version {actual}")]
+    VersionMismatch {
+        /// Version given.
+        expected: u64,
+        /// Current version.
+        actual: u64,
+    },
     /// The settings changed since the fingerprint the caller expected.
     #[error("the settings were changed since they were read; read them again")]
     SettingsChanged {
@@ -144,6 +152,7 @@ async fn seed_catalog(
             consumes_seat,
             ceiling,
             created_at: now,
+            version: 1,
         };
         tx.insert_user_type(&user_type).await?;
         if consumes_seat {
@@ -198,6 +207,7 @@ pub async fn create_root_account(
         name,
         state: AccountState::Active,
         created_at: now,
+        version: 1,
     };
     insert_account(tx.as_mut(), &account).await?;
     let catalog = seed_catalog(ports, tx.as_mut(), id, command.admin_seats, command.user_seats).await?;
@@ -282,6 +292,7 @@ pub async fn bootstrap_operator(
         name: field("name", Name::parse("Default"))?,
         state: AccountState::Active,
         created_at: now,
+        version: 1,
     };
     match insert_account(tx.as_mut(), &account).await {
         // Another instance bootstrapped between our check and our insert.
@@ -346,6 +357,7 @@ pub async fn create_sub_account(
         name,
         state: AccountState::Active,
         created_at: ports.now(),
+        version: 1,
     };
     insert_account(tx.as_mut(), &account).await?;
     let entry = AuditEntry {
@@ -390,6 +402,8 @@ pub struct AccountPatch {
     pub name: Option<String>,
     /// Suspend or reactivate (operator only).
     pub state: Option<AccountState>,
+    /// Refuse the change unless the account is still at this version.
+    pub if_version: Option<u64>,
 }
 
 /// Renames, suspends or reactivates an account.
@@ -403,6 +417,9 @@ pub async fn update_account(
     let mut tx = ports.begin().await?;
     let mut account = load_account(tx.as_mut(), id).await?;
     guard(actor, Permission::new(Module::Accounts, Access::Write), &account, "account")?;
+    if let Some(expected) = patch.if_version.filter(|v| *v != account.version) {
+        return Err(AccountError::VersionMismatch { expected, actual: account.version });
+    }
     let before = json!({"name": account.name, "state": account.state});
     if let Some(name) = name {
         account.name = name;
@@ -420,7 +437,16 @@ pub async fn update_account(
         }
         account.state = state;
     }
-    tx.update_account(&account).await?;
+    match tx.update_account(&account).await {
+        Err(RepoError::Stale { .. }) => {
+            return Err(AccountError::VersionMismatch {
+                expected: account.version,
+                actual: account.version + 1,
+            });
+        }
+        other => other?,
+    }
+    account.version += 1;
     let after = json!({"name": account.name, "state": account.state});
     let entry = AuditEntry {
         root: account.root(),

@@ -5,12 +5,12 @@ use poem_openapi::payload::Json;
 use poem_openapi::types::MaybeUndefined;
 use poem_openapi::{ApiResponse, Object, OpenApi};
 use usher_domain::id::{AccountId, RoleId, UserTypeId};
-use usher_domain::model::Settings;
+use usher_domain::model::{Account, Settings};
 use usher_domain::service::accounts::{self, AccountError, AccountPatch, NewRootAccount, SettingsPatch};
 use usher_domain::value::PlainPassword;
 use uuid::Uuid;
 
-use crate::api::{Plain, Tag, id_set};
+use crate::api::{Plain, Tag, etag, fingerprint_of, id_set, if_match};
 use crate::auth::BearerAuth;
 use crate::problem::problems;
 use crate::state::AppState;
@@ -29,7 +29,7 @@ problems! {
         403 Forbidden "The caller lacks the permission, or only the operator may do this.",
         404 NotFound "No such account in the caller's reach.",
         409 Conflict "The slug is taken, or settings were asked of a sub-account.",
-        412 PreconditionFailed "`If-Match` names other settings.",
+        412 PreconditionFailed "`If-Match` names another version of the account or other settings.",
         422 Unprocessable "A field is invalid (named in `field`).",
     }
 }
@@ -145,6 +145,20 @@ pub(crate) enum SettingsResponse {
     Ok(Json<SettingsView>, #[oai(header = "ETag")] String),
 }
 
+/// An account with its `ETag`.
+#[derive(ApiResponse, Debug)]
+pub(crate) enum AccountResponse {
+    /// The account.
+    #[oai(status = 200)]
+    Ok(Json<AccountView>, #[oai(header = "ETag")] String),
+}
+
+impl AccountResponse {
+    fn of(account: &Account) -> AccountResponse {
+        AccountResponse::Ok(Json(AccountView::from(account)), etag(account.version))
+    }
+}
+
 /// The `ETag` of settings: their fingerprint (settings carry no version).
 fn settings_etag(settings: &Settings) -> String {
     format!("\"s{}\"", settings.fingerprint())
@@ -197,26 +211,34 @@ impl AccountsApi {
         state: Data<&AppState>,
         auth: BearerAuth,
         account_id: Path<Uuid>,
-    ) -> Result<Json<AccountView>, AccountProblems> {
+    ) -> Result<AccountResponse, AccountProblems> {
         let account =
             accounts::get_account(&state.ports, &auth.0.actor, AccountId::from_uuid(account_id.0)).await?;
-        Ok(Json(AccountView::from(&account)))
+        Ok(AccountResponse::of(&account))
     }
 
     /// Rename, suspend or reactivate an account
+    ///
+    /// Send `If-Match` with the `ETag` read to refuse the change (412) when the account changed
+    /// in between.
     #[oai(path = "/accounts/:account_id", method = "patch", operation_id = "update_account")]
     async fn update(
         &self,
         state: Data<&AppState>,
         auth: BearerAuth,
         account_id: Path<Uuid>,
+        #[oai(name = "If-Match")] if_match_header: Header<Option<Text<EtagKind>>>,
         body: Json<AccountPatchBody>,
-    ) -> Result<Json<AccountView>, AccountProblems> {
-        let patch = AccountPatch { name: body.0.name.plain(), state: body.0.state.map(Into::into) };
+    ) -> Result<AccountResponse, AccountProblems> {
+        let patch = AccountPatch {
+            name: body.0.name.plain(),
+            state: body.0.state.map(Into::into),
+            if_version: if_match(if_match_header.0.as_ref().map(Text::as_str), "account")?,
+        };
         let account =
             accounts::update_account(&state.ports, &auth.0.actor, AccountId::from_uuid(account_id.0), patch)
                 .await?;
-        Ok(Json(AccountView::from(&account)))
+        Ok(AccountResponse::of(&account))
     }
 
     /// Create a sub-account
@@ -283,17 +305,7 @@ impl AccountsApi {
     ) -> Result<SettingsResponse, AccountProblems> {
         let account = AccountId::from_uuid(account_id.0);
         let actor = &auth.0.actor;
-        // The fingerprint inside `"s…"`; anything else names no settings of ours and never
-        // matches. The domain compares it under the settings' lock.
-        let if_fingerprint = if_match_header
-            .0
-            .as_ref()
-            .map(Text::as_str)
-            .map(str::trim)
-            .filter(|t| !t.is_empty() && *t != "*")
-            .map(|etag| {
-                etag.strip_prefix("\"s").and_then(|rest| rest.strip_suffix('"')).unwrap_or(etag).to_owned()
-            });
+        let if_fingerprint = fingerprint_of(if_match_header.0.as_ref().map(Text::as_str));
         let body = body.0;
         let patch = SettingsPatch {
             self_registration: body.self_registration,

@@ -4,12 +4,12 @@ use poem_openapi::param::{Header, Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Object, OpenApi};
 use usher_domain::id::{AccountId, RoleId, UserTypeId};
-use usher_domain::model::{Role, SeatUsage, UserType};
+use usher_domain::model::{Role, SeatUsage, UserType, seat_totals_fingerprint};
 use usher_domain::service::catalog::{self, NewUserType, RoleError, RolePatch, SeatError, UserTypePatch};
 use usher_domain::value::Access;
 use uuid::Uuid;
 
-use crate::api::{Done, Plain, Tag, etag, if_match, permissions};
+use crate::api::{Done, Plain, Tag, etag, fingerprint_of, if_match, permissions};
 use crate::auth::BearerAuth;
 use crate::problem::problems;
 use crate::state::AppState;
@@ -118,6 +118,32 @@ pub(crate) enum RoleCreated {
     Created(Json<RoleView>, #[oai(header = "ETag")] String),
 }
 
+/// A user type with its `ETag`.
+#[derive(ApiResponse, Debug)]
+pub(crate) enum UserTypeResponse {
+    /// The user type.
+    #[oai(status = 200)]
+    Ok(Json<UserTypeView>, #[oai(header = "ETag")] String),
+}
+
+/// The subscription with its `ETag`: the fingerprint of the seat totals.
+#[derive(ApiResponse, Debug)]
+pub(crate) enum SubscriptionResponse {
+    /// The seat figures.
+    #[oai(status = 200)]
+    Ok(Json<Subscription>, #[oai(header = "ETag")] String),
+}
+
+impl SubscriptionResponse {
+    fn of(figures: &[(UserType, SeatUsage)]) -> SubscriptionResponse {
+        let totals = figures.iter().map(|(user_type, usage)| (user_type.id, usage.total));
+        SubscriptionResponse::Ok(
+            Json(subscription(figures)),
+            format!("\"s{}\"", seat_totals_fingerprint(totals)),
+        )
+    }
+}
+
 fn subscription(figures: &[(UserType, SeatUsage)]) -> Subscription {
     Subscription {
         items: figures.iter().map(|(user_type, usage)| SeatLine::new(user_type, usage)).collect(),
@@ -173,24 +199,32 @@ impl CatalogApi {
     }
 
     /// Change a user type
+    ///
+    /// Send `If-Match: "v<version>"` (the `version` a list shows) to refuse the change (412)
+    /// when the user type changed in between.
     #[oai(path = "/user-types/:id", method = "patch", operation_id = "update_user_type")]
     async fn update_user_type(
         &self,
         state: Data<&AppState>,
         auth: BearerAuth,
         id: Path<Uuid>,
+        #[oai(name = "If-Match")] if_match_header: Header<Option<Text<EtagKind>>>,
         body: Json<UserTypePatchBody>,
-    ) -> Result<Json<UserTypeView>, CatalogProblems> {
+    ) -> Result<UserTypeResponse, CatalogProblems> {
         let body = body.0;
         let ceiling = match &body.ceiling {
             Some(raw) => Some(permissions("ceiling", raw)?),
             None => None,
         };
-        let patch = UserTypePatch { name: body.name.plain(), ceiling };
+        let patch = UserTypePatch {
+            name: body.name.plain(),
+            ceiling,
+            if_version: if_match(if_match_header.0.as_ref().map(Text::as_str), "user type")?,
+        };
         let updated =
             catalog::update_user_type(&state.ports, &auth.0.actor, UserTypeId::from_uuid(id.0), patch)
                 .await?;
-        Ok(Json(UserTypeView::from(&updated)))
+        Ok(UserTypeResponse::Ok(Json(UserTypeView::from(&updated)), etag(updated.version)))
     }
 
     /// Read the subscription
@@ -202,34 +236,39 @@ impl CatalogApi {
         state: Data<&AppState>,
         auth: BearerAuth,
         account_id: Path<Uuid>,
-    ) -> Result<Json<Subscription>, CatalogProblems> {
+    ) -> Result<SubscriptionResponse, CatalogProblems> {
         let figures =
             catalog::get_subscription(&state.ports, &auth.0.actor, AccountId::from_uuid(account_id.0))
                 .await?;
-        Ok(Json(subscription(&figures)))
+        Ok(SubscriptionResponse::of(&figures))
     }
 
     /// Change seat totals
     ///
-    /// A total below what is used and reserved is refused with the numbers (R2).
+    /// A total below what is used and reserved is refused with the numbers (R2). Send
+    /// `If-Match` with the `ETag` read to refuse the change (412) when a total changed in
+    /// between; the `ETag` names the totals only, so users coming and going never make it stale.
     #[oai(path = "/accounts/:account_id/subscription", method = "put", operation_id = "set_subscription")]
     async fn set_subscription(
         &self,
         state: Data<&AppState>,
         auth: BearerAuth,
         account_id: Path<Uuid>,
+        #[oai(name = "If-Match")] if_match_header: Header<Option<Text<EtagKind>>>,
         body: Json<SubscriptionBody>,
-    ) -> Result<Json<Subscription>, CatalogProblems> {
+    ) -> Result<SubscriptionResponse, CatalogProblems> {
         let totals =
             body.0.seats.iter().map(|line| (UserTypeId::from_uuid(line.user_type), line.total)).collect();
+        let if_fingerprint = fingerprint_of(if_match_header.0.as_ref().map(Text::as_str));
         let figures = catalog::set_subscription(
             &state.ports,
             &auth.0.actor,
             AccountId::from_uuid(account_id.0),
             totals,
+            if_fingerprint,
         )
         .await?;
-        Ok(Json(subscription(&figures)))
+        Ok(SubscriptionResponse::of(&figures))
     }
 
     /// The permission catalog

@@ -84,6 +84,15 @@ pub(crate) fn etag(version: u64) -> String {
     format!("\"v{version}\"")
 }
 
+/// The fingerprint named by an `If-Match` header on a resource without a version (settings,
+/// the subscription): the digits inside `"s…"`. `None` when absent or `*`; anything else names
+/// nothing of ours and never matches, which the domain compares under its lock.
+pub(crate) fn fingerprint_of(header: Option<&str>) -> Option<String> {
+    header.map(str::trim).filter(|t| !t.is_empty() && *t != "*").map(|etag| {
+        etag.strip_prefix("\"s").and_then(|rest| rest.strip_suffix('"')).unwrap_or(etag).to_owned()
+    })
+}
+
 /// The version named by an `If-Match` header: `None` when absent or `*`. A value that cannot
 /// name a version of ours never matches (412).
 pub(crate) fn if_match(header: Option<&str>, entity: &str) -> Result<Option<u64>, Box<Problem>> {

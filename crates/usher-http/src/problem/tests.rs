@@ -266,6 +266,7 @@ fn every_account_error() -> Samples<AccountError> {
     all.extend(one("UnknownReference", reference));
     all.extend(one("OwnAccount", AccountError::OwnAccount));
     all.extend(one("NotARoot", AccountError::NotARoot));
+    all.extend(one("VersionMismatch", AccountError::VersionMismatch { expected: 3, actual: 4 }));
     all.extend(one(
         "SettingsChanged",
         AccountError::SettingsChanged { current: "\"s0123456789abcdef\"".to_owned() },
@@ -281,6 +282,7 @@ fn every_account_error() -> Samples<AccountError> {
             | AccountError::UnknownReference { .. }
             | AccountError::OwnAccount
             | AccountError::NotARoot
+            | AccountError::VersionMismatch { .. }
             | AccountError::SettingsChanged { .. }
             | AccountError::Repo(_) => {}
         }
@@ -296,6 +298,9 @@ fn every_seat_error() -> Samples<SeatError> {
     all.extend(one("Escalation", SeatError::Escalation { permissions: vec![users_write()] }));
     let below = SeatsBelowUsage { user_type: "admin".to_owned(), requested: 1, used: 2, reserved: 1 };
     all.extend(one("BelowUsage", SeatError::BelowUsage(below)));
+    all.extend(one("VersionMismatch", SeatError::VersionMismatch { expected: 3, actual: 4 }));
+    let changed = SeatError::SubscriptionChanged { current: "0123456789abcdef".to_owned() };
+    all.extend(one("SubscriptionChanged", changed));
     all.extend(wrapped("", every_repo(), SeatError::Repo));
     for (_, error) in &all {
         match error {
@@ -305,6 +310,8 @@ fn every_seat_error() -> Samples<SeatError> {
             | SeatError::KeyTaken { .. }
             | SeatError::Escalation { .. }
             | SeatError::BelowUsage(_)
+            | SeatError::VersionMismatch { .. }
+            | SeatError::SubscriptionChanged { .. }
             | SeatError::Repo(_) => {}
         }
     }

@@ -48,6 +48,8 @@ pub struct AccountView {
     pub root_id: Uuid,
     /// Created.
     pub created_at: OffsetDateTime,
+    /// Version; its `ETag` is `"v<version>"`, for `If-Match`.
+    pub version: u64,
 }
 
 impl From<&Account> for AccountView {
@@ -60,6 +62,7 @@ impl From<&Account> for AccountView {
             parent_id: account.parent().map(|id| id.as_uuid()),
             root_id: account.root().as_uuid(),
             created_at: at(account.created_at),
+            version: account.version,
         }
     }
 }

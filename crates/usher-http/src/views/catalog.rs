@@ -18,6 +18,8 @@ pub struct UserTypeView {
     pub ceiling: Vec<String>,
     /// Created.
     pub created_at: OffsetDateTime,
+    /// Version; its `ETag` is `"v<version>"`, for `If-Match`.
+    pub version: u64,
 }
 
 impl From<&UserType> for UserTypeView {
@@ -29,6 +31,7 @@ impl From<&UserType> for UserTypeView {
             consumes_seat: user_type.consumes_seat,
             ceiling: permissions(&user_type.ceiling),
             created_at: at(user_type.created_at),
+            version: user_type.version,
         }
     }
 }

@@ -37,6 +37,7 @@ pub(crate) fn account_row(account: &Account) -> account::Model {
         name: account.name.as_str().to_owned(),
         state: account_state_text(account.state).to_owned(),
         created_at: account.created_at.unix_micros(),
+        version: version(account.version),
     }
 }
 
@@ -61,6 +62,7 @@ pub(crate) fn account_from_row(row: account::Model) -> Result<Account, RepoError
             other => return Err(RepoError::corrupt(E, format!("unknown state {other:?}"))),
         },
         created_at: time(E, row.created_at)?,
+        version: u64::try_from(row.version).map_err(|e| RepoError::corrupt(E, e))?,
     })
 }
 

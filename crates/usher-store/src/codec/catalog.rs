@@ -11,6 +11,7 @@ pub(crate) fn user_type_row(t: &UserType) -> Result<user_type::Model, RepoError>
         consumes_seat: t.consumes_seat,
         ceiling: permissions_to_json("user type", &t.ceiling)?,
         created_at: t.created_at.unix_micros(),
+        version: version(t.version),
     })
 }
 
@@ -24,6 +25,7 @@ pub(crate) fn user_type_from_row(row: user_type::Model) -> Result<UserType, Repo
         consumes_seat: row.consumes_seat,
         ceiling: permissions_from_json(E, &row.ceiling)?,
         created_at: time(E, row.created_at)?,
+        version: u64::try_from(row.version).map_err(|e| RepoError::corrupt(E, e))?,
     })
 }
 

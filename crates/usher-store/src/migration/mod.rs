@@ -15,6 +15,7 @@ mod m20261202_000008_webhooks;
 mod m20261203_000009_access_tokens;
 mod m20261203_000010_contacts;
 mod m20261204_000011_external_identities;
+mod m20261204_000012_versions;
 
 /// Every migration, oldest first.
 #[derive(Debug)]
@@ -35,6 +36,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000009_access_tokens::Migration),
             Box::new(m20261203_000010_contacts::Migration),
             Box::new(m20261204_000011_external_identities::Migration),
+            Box::new(m20261204_000012_versions::Migration),
         ]
     }
 }

@@ -12,12 +12,14 @@ impl AccountRepo for SqlTx {
         let affected = account::Entity::update_many()
             .col_expr(account::Column::Name, Expr::val(account.name.as_str()))
             .col_expr(account::Column::State, Expr::val(codec::account_state_text(account.state)))
+            .col_expr(account::Column::Version, Expr::val(codec::version(account.version + 1)))
             .filter(account::Column::Id.eq(account.id.as_uuid()))
+            .filter(account::Column::Version.eq(codec::version(account.version)))
             .exec(&self.txn)
             .await
             .map_err(repo)?
             .rows_affected;
-        not_found("account")(affected)
+        conditional::<account::Entity>(&self.txn, affected, account.id.as_uuid(), "account").await
     }
 
     async fn account(&mut self, id: AccountId) -> Result<Option<Account>, RepoError> {

@@ -42,15 +42,17 @@ impl CatalogRepo for SqlTx {
     }
 
     async fn update_user_type(&mut self, user_type: &UserType) -> Result<(), RepoError> {
-        let row = codec::user_type_row(user_type)?.into_active_model().reset_all();
+        let mut row = codec::user_type_row(user_type)?;
+        row.version = codec::version(user_type.version + 1);
         let affected = user_type::Entity::update_many()
-            .set(row)
+            .set(row.into_active_model().reset_all())
             .filter(user_type::Column::Id.eq(user_type.id.as_uuid()))
+            .filter(user_type::Column::Version.eq(codec::version(user_type.version)))
             .exec(&self.txn)
             .await
             .map_err(repo)?
             .rows_affected;
-        not_found("user type")(affected)
+        conditional::<user_type::Entity>(&self.txn, affected, user_type.id.as_uuid(), "user type").await
     }
 
     async fn user_type(&mut self, id: UserTypeId) -> Result<Option<UserType>, RepoError> {

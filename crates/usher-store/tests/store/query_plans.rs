@@ -39,6 +39,7 @@ async fn catalog(store: &SqlStore) -> Catalog {
         name: Name::parse("Big").unwrap(),
         state: AccountState::Active,
         created_at: at,
+        version: 1,
     }];
     for n in 0..3u128 {
         let sub = AccountId::from_uuid(id(10 + n));
@@ -49,6 +50,7 @@ async fn catalog(store: &SqlStore) -> Catalog {
             name: Name::parse(&format!("Branch {n}")).unwrap(),
             state: AccountState::Active,
             created_at: at,
+            version: 1,
         });
     }
     for account in &accounts {
@@ -63,6 +65,7 @@ async fn catalog(store: &SqlStore) -> Catalog {
             consumes_seat: true,
             ceiling: BTreeSet::new(),
             created_at: at,
+            version: 1,
         };
         tx.insert_user_type(&user_type).await.unwrap();
     }

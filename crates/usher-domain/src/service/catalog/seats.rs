@@ -7,11 +7,11 @@ use serde_json::json;
 use crate::authz::{Actor, Denied, authorize_seats, check_permissions_held};
 use crate::error::{Invalid, RepoError, field};
 use crate::id::{AccountId, UserTypeId};
-use crate::model::{SeatUsage, UserType};
+use crate::model::{SeatUsage, UserType, seat_totals_fingerprint};
 use crate::rules::{SeatsBelowUsage, check_seat_total};
 use crate::service::{
-    AuditEntry, Gate, Ports, common_errors, guard, guard_root_level, load_account, load_settings, objects,
-    record,
+    AuditEntry, Gate, Ports, common_errors, guard, guard_root_level, load_account, load_settings, lock_seats,
+    objects, record,
 };
 use crate::value::{Access, Key, Module, Name, Permission, SeatCount, ValueError};
 
@@ -45,6 +45,20 @@ pub enum SeatError {
     /// R2.
     #[error(transparent)]
     BelowUsage(SeatsBelowUsage),
+    /// The user type changed since the version the caller read (optimistic locking).
+    #[error("user type was changed since version {expected}; it is at version {actual}")]
+    VersionMismatch {
+        /// Version given.
+        expected: u64,
+        /// Current version.
+        actual: u64,
+    },
+    /// The seat totals changed since the fingerprint the caller expected.
+    #[error("the seat totals were changed since they were read; read them again")]
+    SubscriptionChanged {
+        /// The fingerprint they have now.
+        current: String,
+    },
     /// Storage failure.
     #[error(transparent)]
     Repo(RepoError),
@@ -103,6 +117,7 @@ pub async fn create_user_type(
         consumes_seat: command.consumes_seat,
         ceiling: command.ceiling,
         created_at: ports.now(),
+        version: 1,
     };
     match tx.insert_user_type(&user_type).await {
         Err(RepoError::Duplicate { .. }) => {
@@ -131,6 +146,8 @@ pub struct UserTypePatch {
     pub name: Option<String>,
     /// New ceiling (lowering it narrows effective permissions at once).
     pub ceiling: Option<BTreeSet<Permission>>,
+    /// Refuse the change unless the user type is still at this version.
+    pub if_version: Option<u64>,
 }
 
 /// Renames a user type or changes its ceiling.
@@ -144,6 +161,9 @@ pub async fn update_user_type(
     let mut tx = ports.begin().await?;
     let mut user_type = tx.user_type(id).await?.ok_or(Gate::NotFound { entity: "user type" })?;
     guard_root_level(actor, Permission::new(Module::UserTypes, Access::Write), user_type.root, "user type")?;
+    if let Some(expected) = patch.if_version.filter(|v| *v != user_type.version) {
+        return Err(SeatError::VersionMismatch { expected, actual: user_type.version });
+    }
     if let Some(ceiling) = &patch.ceiling {
         check_permissions_held(actor, ceiling)
             .map_err(|permissions| SeatError::Escalation { permissions })?;
@@ -164,7 +184,15 @@ pub async fn update_user_type(
     if let Some(ceiling) = patch.ceiling {
         user_type.ceiling = ceiling;
     }
-    tx.update_user_type(&user_type).await?;
+    match tx.update_user_type(&user_type).await {
+        Err(RepoError::Stale { .. }) => {
+            let stale =
+                SeatError::VersionMismatch { expected: user_type.version, actual: user_type.version + 1 };
+            return Err(stale);
+        }
+        other => other?,
+    }
+    user_type.version += 1;
     let after = json!({"name": user_type.name, "ceiling": user_type.ceiling});
     let entry = AuditEntry::root_level(
         actor,
@@ -204,6 +232,7 @@ pub async fn set_subscription(
     actor: &Actor,
     account: AccountId,
     totals: Vec<(UserTypeId, i64)>,
+    if_fingerprint: Option<String>,
 ) -> Result<Vec<(UserType, SeatUsage)>, SeatError> {
     let now = ports.now();
     let mut tx = ports.begin().await?;
@@ -212,6 +241,19 @@ pub async fn set_subscription(
     guard_root_level(actor, Permission::new(Module::Subscription, Access::Write), root, "account")?;
     let settings = load_settings(tx.as_mut(), root).await?;
     authorize_seats(actor, root, settings.manages_own_seats).map_err(SeatError::Denied)?;
+    if let Some(expected) = if_fingerprint {
+        // Every pool locked, in one order, so the totals compared are the totals changed.
+        let mut current = Vec::new();
+        let mut types = tx.user_types(root).await?;
+        types.sort_by_key(|t| t.id);
+        for user_type in &types {
+            current.push((user_type.id, lock_seats(tx.as_mut(), root, user_type, now).await?.total));
+        }
+        let current = seat_totals_fingerprint(current);
+        if expected != current {
+            return Err(SeatError::SubscriptionChanged { current });
+        }
+    }
     for (index, (id, total)) in totals.iter().enumerate() {
         let total = field(&format!("seats[{index}].total"), SeatCount::new(*total))?.get();
         let user_type = match tx.user_type(*id).await? {
