@@ -35,5 +35,7 @@ mod server;
 mod stories;
 /// Tenant isolation: another tenant's ids read as not found.
 mod tenants;
+/// Users as CSV: the export.
+mod transfer;
 /// Webhooks verified by the Standard Webhooks reference library.
 mod webhooks;

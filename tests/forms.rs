@@ -82,3 +82,39 @@ async fn stale_forms_are_refused_on_sqlite() {
 async fn stale_forms_are_refused_on_postgres() {
     usher_e2e::on_postgres(stale_forms_are_refused).await;
 }
+
+/// Billing and shipping addresses, as Oro's customer-user form edits them: given at creation,
+/// answered as given, and a bad one refused with the field named.
+async fn users_keep_their_addresses(server: Server, db: Db) -> Db {
+    let acme = server.tenant("acme", 5).await;
+    let users = format!("/v1/accounts/{}/users", acme.account);
+    let billing = json!({"kind": "billing", "lines": ["Invalidenstr. 1"], "city": "Berlin", "postal_code": "10115", "country": "DE"});
+    let shipping = json!({"kind": "shipping", "lines": ["Dock 4", "Gate B"], "city": "Hamburg"});
+    let body = json!({
+        "email": "buyer@acme.example.com", "user_type": acme.user_type, "roles": [acme.user_role],
+        "addresses": [billing, shipping],
+    });
+    let (status, buyer) = server.post(&users, &acme.token, body).await;
+    assert_eq!(status, StatusCode::CREATED, "{buyer}");
+    assert_eq!(
+        buyer["addresses"][1],
+        json!({"kind": "shipping", "lines": ["Dock 4", "Gate B"], "city": "Hamburg", "postal_code": null, "region": null, "country": null})
+    );
+    let user = format!("/v1/users/{}", buyer["id"].as_str().unwrap());
+    let (status, problem) = server
+        .patch(
+            &user,
+            &acme.token,
+            json!({"addresses": [{"kind": "billing", "lines": ["a", "b", "c", "d", "e"]}]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "the spec's limit: {problem}");
+    let (status, edited) = server.patch(&user, &acme.token, json!({"addresses": []})).await;
+    assert_eq!((status, edited["addresses"].clone()), (StatusCode::OK, json!([])), "{edited}");
+    db
+}
+
+#[tokio::test]
+async fn users_keep_their_addresses_on_sqlite() {
+    usher_e2e::on_sqlite(users_keep_their_addresses).await;
+}

@@ -202,6 +202,7 @@ fn rows() -> Vec<Row> {
         row("update_contact", T::Contact, Method::PATCH, "/v1/contacts/{id}", Some(r#"{"first_name":"Renamed {n}"}"#), CONTACTS_IN),
         row("delete_contact", T::Contact, Method::DELETE, "/v1/contacts/{id}", None, CONTACTS_IN),
         row("create_user_from_contact", T::Contact, Method::POST, "/v1/contacts/{id}/user", Some(r#"{"email":"from{n}@example.com"}"#), USERS_WRITE_IN),
+        row("export_users", T::Account, Method::GET, "/v1/accounts/{account}/users/export", None, USERS_READ_IN),
         row("sign_in_external_identity", T::Account, Method::PUT, "/v1/accounts/{account}/external-identities/https%3A%2F%2Fidp.example.com/sub-{n}", Some(r#"{"email":"jit{n}@example.com","email_verified":true}"#), USERS_WRITE_IN),
         row("list_api_keys", T::Account, Method::GET, "/v1/accounts/{account}/api-keys", None, ADMIN_MODULE_IN),
         row("create_api_key", T::Account, Method::POST, "/v1/accounts/{account}/api-keys", Some(r#"{"name":"key {n}","permissions":["orders:read"]}"#), ADMIN_MODULE_IN),

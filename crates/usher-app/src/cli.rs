@@ -41,6 +41,8 @@ pub enum Command {
     Migrate(DatabaseArgs),
     /// Prints the OpenAPI document of the HTTP API.
     Openapi,
+    /// Writes the users of an account (and its sub-accounts) as CSV, acting as the operator.
+    Export(crate::transfer::ExportArgs),
 }
 
 /// Where the database is.
@@ -55,7 +57,7 @@ pub struct DatabaseArgs {
 }
 
 impl DatabaseArgs {
-    fn config(&self) -> StoreConfig {
+    pub(crate) fn config(&self) -> StoreConfig {
         StoreConfig {
             max_connections: self.database_pool_size,
             ..StoreConfig::new(self.database_url.clone())
@@ -257,6 +259,9 @@ pub enum CommandError {
     /// The access-token signer could not be set up.
     #[error("{0}")]
     Signing(String),
+    /// An export could not be read or written.
+    #[error("export: {0}")]
+    Export(String),
     /// A directory could not be created.
     #[error("cannot create {path}: {source}")]
     Directory {
@@ -327,6 +332,7 @@ pub async fn run(cli: Cli) -> Result<(), CommandError> {
             say(&usher_http::spec());
             Ok(())
         }
+        Command::Export(args) => crate::transfer::export(args).await,
     }
 }
 

@@ -7,5 +7,6 @@ pub mod cli;
 pub mod feed;
 pub mod hooks;
 pub mod signing;
+pub mod transfer;
 
 pub use cli::{Cli, run};

@@ -102,6 +102,7 @@ type Apis = (
     (
         api::contacts::ContactsApi,
         api::identities::IdentitiesApi,
+        api::transfer::TransferApi,
         api::integrations::IntegrationsApi,
         api::introspection::IntrospectionApi,
         api::access_tokens::AccessTokenApi,

@@ -30,6 +30,7 @@ pub(crate) mod account {
         pub state: String,
         pub created_at: i64,
         pub version: i64,
+        pub sales_representative: Option<Uuid>,
     }
     no_relations!();
 }

@@ -175,6 +175,7 @@ pub async fn accounts_user_types_and_the_subscription_refuse_stale_writes(store:
     let rename = |name: &str, if_version| accounts::AccountPatch {
         name: Some(name.to_owned()),
         state: None,
+        sales_representative: None,
         if_version: Some(if_version),
     };
     let renamed = accounts::update_account(&h.ports, admin, account, rename("Acme Corp", 1)).await.unwrap();

@@ -79,9 +79,12 @@ macro_rules! store_contract {
             r8_delete_only_without_history_and_erase_keeps_the_audit_chain,
             r8_nobody_disables_deletes_or_erases_their_own_user,
             r8_erasure_reaches_invitations_contacts_and_mail,
+            r8_users_keep_billing_and_shipping_addresses_until_erased,
             r4_r19_a_user_names_only_what_it_may,
             r24_a_user_manager_cannot_take_over_an_administrator,
             sales_representatives_are_users_of_the_tenant,
+            an_accounts_sales_representative_applies_to_its_users,
+            r19_users_export_as_rows_of_names_with_formulas_neutralised,
             optimistic_locking_refuses_stale_writes,
             every_change_answers_the_stored_version,
             // invitations.rs

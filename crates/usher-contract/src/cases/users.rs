@@ -604,3 +604,170 @@ pub async fn r1_r5_bulk_insert_writes_all_or_none(store: Arc<dyn Store>) {
     assert_eq!(seats_of(&h, &tenant).await, (3, 0, 10));
     assert_eq!(recount(&h, &tenant).await, (3, 0, 10));
 }
+
+/// Users keep billing and shipping addresses (Oro): given at creation, replaced by an edit,
+/// each field checked and named when invalid, and cleared by an erasure (R8).
+pub async fn r8_users_keep_billing_and_shipping_addresses_until_erased(store: Arc<dyn Store>) {
+    let h = Harness::new(store);
+    let tenant = h.tenant("acme", 5).await;
+    let admin = &tenant.admin_actor;
+    let address = |kind: &str, line: &str| users::AddressInput {
+        kind: kind.to_owned(),
+        lines: vec![line.to_owned()],
+        city: Some("Berlin".to_owned()),
+        postal_code: Some("10115".to_owned()),
+        region: None,
+        country: Some("DE".to_owned()),
+    };
+    let mut command = h.new_user(&tenant, "buyer");
+    command.profile.addresses =
+        Some(vec![address("billing", "Invalidenstr. 1"), address("shipping", "Dock 4")]);
+    let buyer = users::create_user(&h.ports, admin, tenant.account.id, command).await.unwrap();
+    let kinds: Vec<&str> = buyer.profile.addresses.iter().map(|a| a.kind.as_str()).collect();
+    assert_eq!(kinds, ["billing", "shipping"]);
+    assert_eq!(buyer.profile.addresses[1].lines[0].as_str(), "Dock 4");
+
+    let only_shipping = UserPatch {
+        profile: users::ProfileInput {
+            addresses: Some(vec![address("shipping", "Dock 5")]),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let edited = users::update_user(&h.ports, admin, buyer.id, only_shipping).await.unwrap();
+    assert_eq!(edited.profile.addresses.len(), 1, "an edit replaces the list");
+    let stored = users::get_user(&h.ports, admin, buyer.id).await.unwrap();
+    assert_eq!(stored.profile.addresses, edited.profile.addresses, "stored as answered");
+
+    let refused = |addresses: Vec<users::AddressInput>| UserPatch {
+        profile: users::ProfileInput { addresses: Some(addresses), ..Default::default() },
+        ..Default::default()
+    };
+    let no_lines = users::AddressInput { lines: vec![], ..address("billing", "") };
+    for (addresses, field) in [
+        (vec![address("home", "Main St 1")], "addresses[0].kind"),
+        (vec![address("billing", "ok"), no_lines], "addresses[1].lines"),
+        ((0..=users::MAX_ADDRESSES).map(|_| address("billing", "x")).collect(), "addresses"),
+    ] {
+        let err = users::update_user(&h.ports, admin, buyer.id, refused(addresses)).await.unwrap_err();
+        assert!(matches!(&err, UserError::Invalid(invalid) if invalid.field == field), "{field}: {err:?}");
+    }
+
+    let erased = users::erase_user(&h.ports, admin, buyer.id).await.unwrap();
+    assert!(erased.profile.addresses.is_empty(), "R8: an erasure clears the addresses");
+}
+
+/// An account's sales representative applies to its users that name none, and to the users
+/// of the accounts below it; the nearest account that names one wins, and a user's own wins
+/// over all (Oro). A representative is a user of the tenant.
+pub async fn an_accounts_sales_representative_applies_to_its_users(store: Arc<dyn Store>) {
+    use usher_domain::service::accounts::{self, AccountError, AccountPatch};
+    let h = Harness::new(store);
+    let tenant = h.tenant("acme", 10).await;
+    let admin = &tenant.admin_actor;
+    let east = h.sub_account(&tenant, tenant.account.id, "east").await;
+    let rep = h.user(&tenant, tenant.account.id, "rep").await.unwrap();
+    let east_rep = h.user(&tenant, east.id, "eastrep").await.unwrap();
+    let buyer = h.user(&tenant, east.id, "buyer").await.unwrap();
+    let effective =
+        || async { users::get_user_access(&h.ports, admin, buyer.id).await.unwrap().1.sales_representative };
+    assert_eq!(effective().await, None);
+
+    let name = |account, rep: Option<usher_domain::id::UserId>| {
+        let patch = AccountPatch { sales_representative: Some(rep), ..Default::default() };
+        accounts::update_account(&h.ports, admin, account, patch)
+    };
+    let root = name(tenant.account.id, Some(rep.id)).await.unwrap();
+    assert_eq!(root.sales_representative, Some(rep.id));
+    assert_eq!(effective().await, Some(rep.id), "inherited from the root above");
+    name(east.id, Some(east_rep.id)).await.unwrap();
+    assert_eq!(effective().await, Some(east_rep.id), "the nearest account wins");
+    let own = UserPatch { sales_representative: Some(Some(rep.id)), ..Default::default() };
+    users::update_user(&h.ports, admin, buyer.id, own).await.unwrap();
+    assert_eq!(effective().await, Some(rep.id), "the user's own wins");
+    let me = users::my_access(&h.ports, &admin.clone()).await.unwrap().1;
+    assert_eq!(me.sales_representative, Some(rep.id), "the root's applies to its administrator too");
+
+    let other = h.tenant("globex", 5).await;
+    let err = name(tenant.account.id, Some(other.admin.id)).await.unwrap_err();
+    assert!(matches!(err, AccountError::NotFound { entity: "sales representative" }), "{err:?}");
+    let cleared = name(tenant.account.id, None).await.unwrap();
+    assert_eq!(cleared.sales_representative, None);
+}
+
+/// An export writes users as rows of names a person reads (the type's key, the roles' names,
+/// the account's slug), page after page without a user twice, and neutralises cells a
+/// spreadsheet would run as a formula; a sub-account administrator exports its subtree only
+/// (R19).
+pub async fn r19_users_export_as_rows_of_names_with_formulas_neutralised(store: Arc<dyn Store>) {
+    use usher_domain::service::transfer::{ExportNames, USER_COLUMNS, export_users_page, neutralised};
+    let h = Harness::new(store);
+    let tenant = h.tenant("acme", 20).await;
+    let east = h.sub_account(&tenant, tenant.account.id, "east").await;
+    for n in 0..5 {
+        h.user(&tenant, tenant.account.id, &format!("root{n}")).await.unwrap();
+        h.user(&tenant, east.id, &format!("east{n}")).await.unwrap();
+    }
+    let mut command = h.new_user(&tenant, "mallory");
+    command.profile.first_name = Some("=HYPERLINK(\"https://evil.example.com\")".into());
+    users::create_user(&h.ports, &tenant.admin_actor, east.id, command).await.unwrap();
+
+    let export = |actor: Actor, account, filter: UserFilter| {
+        let h = h.clone();
+        async move {
+            let mut names = ExportNames::default();
+            let (mut rows, mut next) = (Vec::new(), Some(None));
+            while let Some(after) = next {
+                let page = match after {
+                    None => PageRequest::first(4),
+                    Some(cursor) => PageRequest::after(cursor, 4),
+                };
+                let (mut found, cursor) =
+                    export_users_page(&h.ports, &actor, account, &filter, page, &mut names).await.unwrap();
+                rows.append(&mut found);
+                next = cursor.map(Some);
+            }
+            rows
+        }
+    };
+    let column = |name: &str| USER_COLUMNS.iter().position(|c| *c == name).unwrap();
+    let all = export(tenant.admin_actor.clone(), tenant.account.id, UserFilter::default()).await;
+    assert_eq!(all.len(), 12, "the administrator, 10 users and mallory, each once");
+    assert!(all.iter().all(|row| row.len() == USER_COLUMNS.len()));
+    let mallory = all.iter().find(|row| row[column("username")] == "mallory").unwrap();
+    assert_eq!(mallory[column("first_name")], "'=HYPERLINK(\"https://evil.example.com\")", "neutralised");
+    assert_eq!(
+        (mallory[column("account")].as_str(), mallory[column("user_type")].as_str()),
+        ("east", "user")
+    );
+    assert_eq!(mallory[column("roles")], "user");
+    assert_eq!(neutralised("-1"), "'-1");
+    assert_eq!(neutralised("plain"), "plain");
+
+    let (_, east_admin) = h.administrator(&tenant, east.id, "eastadmin", tenant.admin_role).await;
+    let mut names = ExportNames::default();
+    let above = export_users_page(
+        &h.ports,
+        &east_admin,
+        tenant.account.id,
+        &UserFilter::default(),
+        PageRequest::first(4),
+        &mut names,
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        matches!(above, UserError::Denied(Denied::OutsideScope)),
+        "R19: not above its subtree: {above:?}"
+    );
+    let theirs = export(east_admin, east.id, UserFilter::default()).await;
+    assert_eq!(theirs.len(), 7, "R19: east's five, mallory and eastadmin");
+    assert!(theirs.iter().all(|row| row[column("account")] == "east"), "R19: the subtree only");
+    let east_only = export(
+        tenant.admin_actor.clone(),
+        east.id,
+        UserFilter { q: Some("east".into()), ..Default::default() },
+    )
+    .await;
+    assert_eq!(east_only.len(), 6, "the filters of the list apply: east0..east4 and eastadmin");
+}

@@ -20,6 +20,7 @@ impl AccountRepo for MemoryTx {
         }
         stored.name = account.name.clone();
         stored.state = account.state;
+        stored.sales_representative = account.sales_representative;
         stored.version = account.version + 1;
         Ok(())
     }

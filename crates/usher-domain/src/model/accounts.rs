@@ -19,6 +19,9 @@ pub struct Account {
     pub created_at: Timestamp,
     /// Version, for `If-Match` (optimistic locking).
     pub version: u64,
+    /// The account's sales representative, a user of the tenant: the default of its users
+    /// and of the accounts below it that name none (Oro's customer sales representative).
+    pub sales_representative: Option<UserId>,
 }
 
 impl Account {

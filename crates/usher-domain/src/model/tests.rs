@@ -21,6 +21,7 @@ fn stored_paths_are_restored_unless_they_loop_and_know_their_root() {
         state: AccountState::Active,
         created_at: crate::time::Timestamp::from_unix_micros(0).unwrap(),
         version: 1,
+        sales_representative: None,
     };
     assert!(account_at(AccountPath::root_of(account(1))).is_root());
     assert!(!account_at(AccountPath::root_of(account(1)).child(account(2))).is_root());

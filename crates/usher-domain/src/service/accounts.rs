@@ -208,6 +208,7 @@ pub async fn create_root_account(
         state: AccountState::Active,
         created_at: now,
         version: 1,
+        sales_representative: None,
     };
     insert_account(tx.as_mut(), &account).await?;
     let catalog = seed_catalog(ports, tx.as_mut(), id, command.admin_seats, command.user_seats).await?;
@@ -293,6 +294,7 @@ pub async fn bootstrap_operator(
         state: AccountState::Active,
         created_at: now,
         version: 1,
+        sales_representative: None,
     };
     match insert_account(tx.as_mut(), &account).await {
         // Another instance bootstrapped between our check and our insert.
@@ -358,6 +360,7 @@ pub async fn create_sub_account(
         state: AccountState::Active,
         created_at: ports.now(),
         version: 1,
+        sales_representative: None,
     };
     insert_account(tx.as_mut(), &account).await?;
     let entry = AuditEntry {
@@ -402,6 +405,9 @@ pub struct AccountPatch {
     pub name: Option<String>,
     /// Suspend or reactivate (operator only).
     pub state: Option<AccountState>,
+    /// Set (`Some(Some(id))`, a user of the tenant) or clear (`Some(None)`) the sales
+    /// representative its users and the accounts below it default to.
+    pub sales_representative: Option<Option<UserId>>,
     /// Refuse the change unless the account is still at this version.
     pub if_version: Option<u64>,
 }
@@ -420,9 +426,18 @@ pub async fn update_account(
     if let Some(expected) = patch.if_version.filter(|v| *v != account.version) {
         return Err(AccountError::VersionMismatch { expected, actual: account.version });
     }
-    let before = json!({"name": account.name, "state": account.state});
+    let before = json!({"name": account.name, "state": account.state, "sales_representative": account.sales_representative});
     if let Some(name) = name {
         account.name = name;
+    }
+    if let Some(representative) = patch.sales_representative {
+        if let Some(id) = representative {
+            match tx.user(id).await? {
+                Some(found) if found.root == account.root() && found.erased_at.is_none() => {}
+                _ => return Err(AccountError::NotFound { entity: "sales representative" }),
+            }
+        }
+        account.sales_representative = representative;
     }
     if let Some(state) = patch.state {
         require_operator(actor).map_err(AccountError::Denied)?;
@@ -447,7 +462,7 @@ pub async fn update_account(
         other => other?,
     }
     account.version += 1;
-    let after = json!({"name": account.name, "state": account.state});
+    let after = json!({"name": account.name, "state": account.state, "sales_representative": account.sales_representative});
     let entry = AuditEntry {
         root: account.root(),
         account: id,
@@ -620,4 +635,36 @@ pub(crate) async fn account_by_slug(tx: &mut dyn Tx, slug: &str) -> Result<Optio
         Ok(slug) => tx.account_by_slug(&slug).await,
         Err(_) => Ok(None),
     }
+}
+
+/// The operator, for commands run on the database itself (`usher export`): the active
+/// operator user of the `default` account, with the source `cli`, so that what it does is
+/// audited as the operator's. `NotFound { entity: "operator" }` before the first `usher serve`.
+pub async fn operator_on_the_command_line(ports: &Ports) -> Result<Actor, AccountError> {
+    let missing = AccountError::NotFound { entity: "operator" };
+    let mut tx = ports.begin_read().await?;
+    let Some(account) = account_by_slug(tx.as_mut(), "default").await? else {
+        return Err(missing);
+    };
+    let query = crate::ports::UserQuery {
+        root: account.id,
+        within: BTreeSet::from([account.id]),
+        state: Some(crate::model::UserState::Active),
+        prefix: None,
+        user_type: None,
+        role: None,
+        page: crate::ports::PageRequest::first(100),
+    };
+    let operator =
+        tx.list_users(&query).await?.items.into_iter().find(|user| user.is_operator).ok_or(missing)?;
+    Ok(Actor::from_source(ActorKind::Operator { user: operator.id }, Some("cli")))
+}
+
+/// The account with a slug, for an actor that may read it (another tenant's reads as not found).
+pub async fn get_account_by_slug(ports: &Ports, actor: &Actor, slug: &str) -> Result<Account, AccountError> {
+    let mut tx = ports.begin_read().await?;
+    let account =
+        account_by_slug(tx.as_mut(), slug).await?.ok_or(AccountError::NotFound { entity: "account" })?;
+    guard(actor, Permission::new(Module::Accounts, Access::Read), &account, "account")?;
+    Ok(account)
 }

@@ -26,6 +26,7 @@ pub mod invitations;
 pub mod mail;
 pub mod public;
 pub mod sessions;
+pub mod transfer;
 pub mod users;
 pub mod webhooks;
 

@@ -4,7 +4,7 @@ use poem_openapi::param::{Header, Path};
 use poem_openapi::payload::Json;
 use poem_openapi::types::MaybeUndefined;
 use poem_openapi::{ApiResponse, Object, OpenApi};
-use usher_domain::id::{AccountId, RoleId, UserTypeId};
+use usher_domain::id::{AccountId, RoleId, UserId, UserTypeId};
 use usher_domain::model::{Account, Settings};
 use usher_domain::service::accounts::{self, AccountError, AccountPatch, NewRootAccount, SettingsPatch};
 use usher_domain::value::PlainPassword;
@@ -90,6 +90,9 @@ pub(crate) struct AccountPatchBody {
     name: Option<Text<NameKind>>,
     /// Suspend or reactivate (operator only).
     state: Option<AccountStateView>,
+    /// The sales representative (a user of the tenant) its users and the accounts below it
+    /// default to; `null` clears it.
+    sales_representative: MaybeUndefined<Uuid>,
 }
 
 /// A new sub-account.
@@ -230,9 +233,15 @@ impl AccountsApi {
         #[oai(name = "If-Match")] if_match_header: Header<Option<Text<EtagKind>>>,
         body: Json<AccountPatchBody>,
     ) -> Result<AccountResponse, AccountProblems> {
+        let body = body.0;
         let patch = AccountPatch {
-            name: body.0.name.plain(),
-            state: body.0.state.map(Into::into),
+            name: body.name.plain(),
+            state: body.state.map(Into::into),
+            sales_representative: match body.sales_representative {
+                MaybeUndefined::Undefined => None,
+                MaybeUndefined::Null => Some(None),
+                MaybeUndefined::Value(id) => Some(Some(UserId::from_uuid(id))),
+            },
             if_version: if_match(if_match_header.0.as_ref().map(Text::as_str), "account")?,
         };
         let account =

@@ -27,6 +27,7 @@ pub(crate) mod invitations;
 pub(crate) mod mail;
 pub(crate) mod public;
 pub(crate) mod sessions;
+pub(crate) mod transfer;
 pub(crate) mod users;
 pub(crate) mod webhooks;
 

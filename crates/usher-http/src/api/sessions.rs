@@ -135,6 +135,7 @@ impl ProfilePatch {
             image_url: clearable(&self.image_url),
             sales_territories: None,
             attributes: None,
+            addresses: None,
         }
     }
 }

@@ -24,8 +24,8 @@ use crate::types::{
     ShortTextKind, Text, UrlKind, UsernameKind,
 };
 use crate::views::{
-    AccessInAccountView, AttributionView, DeviceList, DeviceView, UserList, UserStateView, UserView,
-    next_cursor,
+    AccessInAccountView, AddressView, AttributionView, DeviceList, DeviceView, UserList, UserStateView,
+    UserView, next_cursor,
 };
 use poem::web::Data;
 
@@ -103,6 +103,9 @@ pub(crate) struct NewUserBody {
     /// Free attributes (at most 50; keys like `cost_center`, values up to 1,000 characters).
     #[oai(validator(max_properties = 50))]
     attributes: Option<BTreeMap<String, Text<AttributeKind>>>,
+    /// Postal addresses (at most 10; the first of a kind is its default).
+    #[oai(validator(max_items = 10))]
+    addresses: Option<Vec<AddressView>>,
     /// User type.
     user_type: Uuid,
     /// Roles (at least one unless `enabled` is false, R3).
@@ -162,6 +165,9 @@ pub(crate) struct UserPatchBody {
     /// Free attributes (replaces the map; at most 50, values up to 1,000 characters).
     #[oai(validator(max_properties = 50))]
     attributes: Option<BTreeMap<String, Text<AttributeKind>>>,
+    /// Postal addresses (replaces the list; `[]` clears it; at most 10).
+    #[oai(validator(max_items = 10))]
+    addresses: Option<Vec<AddressView>>,
     /// User type (R1: a seat of the new type; R4: roles within its ceiling).
     user_type: Option<Uuid>,
     /// Roles (replaces the set).
@@ -203,6 +209,21 @@ fn user_id(id: Uuid) -> UserId {
     UserId::from_uuid(id)
 }
 
+/// The filters of the user list (and of its export), from their query parameters.
+pub(crate) fn user_filter(
+    state: Option<UserStateView>,
+    q: Option<String>,
+    user_type: Option<Uuid>,
+    role: Option<Uuid>,
+) -> UserFilter {
+    UserFilter {
+        state: state.map(Into::into),
+        q,
+        user_type: user_type.map(UserTypeId::from_uuid),
+        role: role.map(RoleId::from_uuid),
+    }
+}
+
 /// The user operations.
 #[derive(Debug, Default)]
 pub(crate) struct UsersApi;
@@ -236,12 +257,7 @@ impl UsersApi {
         limit: Query<Option<u16>>,
     ) -> Result<Json<UserList>, UserProblems> {
         let page = page(cursor.0.as_ref().map(Text::as_str), limit.0)?;
-        let filter = UserFilter {
-            state: state_filter.0.map(Into::into),
-            q: q.0,
-            user_type: user_type.0.map(UserTypeId::from_uuid),
-            role: role.0.map(RoleId::from_uuid),
-        };
+        let filter = user_filter(state_filter.0, q.0, user_type.0, role.0);
         let found =
             users::list_users(&state.ports, &auth.0.actor, AccountId::from_uuid(account_id.0), filter, page)
                 .await?;
@@ -277,6 +293,7 @@ impl UsersApi {
                 image_url: body.image_url.plain(),
                 sales_territories: body.sales_territories.plain(),
                 attributes: body.attributes.plain(),
+                addresses: body.addresses.map(|list| list.into_iter().map(AddressView::into_input).collect()),
             },
             user_type: UserTypeId::from_uuid(body.user_type),
             roles: id_set(&body.roles, RoleId::from_uuid),
@@ -360,6 +377,7 @@ impl UsersApi {
                 image_url: clearable(&body.image_url),
                 sales_territories: body.sales_territories.plain(),
                 attributes: body.attributes.plain(),
+                addresses: body.addresses.map(|list| list.into_iter().map(AddressView::into_input).collect()),
             },
             user_type: body.user_type.map(UserTypeId::from_uuid),
             roles: body.roles.map(|roles| id_set(&roles, RoleId::from_uuid)),

@@ -50,6 +50,8 @@ pub struct AccountView {
     pub created_at: OffsetDateTime,
     /// Version; its `ETag` is `"v<version>"`, for `If-Match`.
     pub version: u64,
+    /// The sales representative its users and the accounts below it default to.
+    pub sales_representative: Option<Uuid>,
 }
 
 impl From<&Account> for AccountView {
@@ -63,6 +65,7 @@ impl From<&Account> for AccountView {
             root_id: account.root().as_uuid(),
             created_at: at(account.created_at),
             version: account.version,
+            sales_representative: account.sales_representative.map(|id| id.as_uuid()),
         }
     }
 }

@@ -6,17 +6,19 @@ use std::collections::{BTreeMap, BTreeSet};
 use poem_openapi::{Enum, Object};
 use time::OffsetDateTime;
 use usher_domain::model::{
-    Account, AccountState, ActorRef, ApiKey, AuditEvent, Contact, ContactKind, Device, Invitation,
+    Account, AccountState, ActorRef, Address, ApiKey, AuditEvent, Contact, ContactKind, Device, Invitation,
     InvitationStatus, Origin, PublicEvent, Role, SeatUsage, Settings, User, UserState, UserType, Webhook,
     WebhookDelivery,
 };
 use usher_domain::model::{DeliveryState, QueuedMail};
 use usher_domain::ports::Cursor;
 use usher_domain::rules::Attribution;
-use usher_domain::service::users::UserAccess;
+use usher_domain::service::users::{AddressInput, UserAccess};
 use usher_domain::time::Timestamp;
 use usher_domain::value::Permission;
 use uuid::Uuid;
+
+use crate::types::{NameKind, Text};
 
 pub(crate) fn at(timestamp: Timestamp) -> OffsetDateTime {
     timestamp.as_datetime()

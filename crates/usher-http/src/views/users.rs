@@ -64,6 +64,76 @@ impl From<Origin> for OriginView {
     }
 }
 
+/// The kind of a postal address.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+#[oai(rename_all = "snake_case")]
+pub enum AddressKind {
+    /// Where invoices go.
+    Billing,
+    /// Where goods go.
+    Shipping,
+}
+
+impl AddressKind {
+    fn as_str(self) -> &'static str {
+        match self {
+            AddressKind::Billing => "billing",
+            AddressKind::Shipping => "shipping",
+        }
+    }
+}
+
+/// A postal address of a user; the first of a kind is its default.
+#[derive(Object, Debug, Clone)]
+#[oai(rename = "Address")]
+pub struct AddressView {
+    /// Billing or shipping.
+    pub kind: AddressKind,
+    /// Street lines (1 to 4).
+    #[oai(validator(min_items = 1, max_items = 4))]
+    pub lines: Vec<Text<NameKind>>,
+    /// City.
+    pub city: Option<Text<NameKind>>,
+    /// Postal code.
+    pub postal_code: Option<Text<NameKind>>,
+    /// Region or state.
+    pub region: Option<Text<NameKind>>,
+    /// Country (ISO code or name).
+    pub country: Option<Text<NameKind>>,
+}
+
+impl From<&Address> for AddressView {
+    fn from(address: &Address) -> Self {
+        let text = |name: &Option<usher_domain::value::Name>| name.as_ref().map(|n| Text::new(n.to_string()));
+        AddressView {
+            kind: if address.kind.as_str() == "shipping" {
+                AddressKind::Shipping
+            } else {
+                AddressKind::Billing
+            },
+            lines: address.lines.iter().map(|line| Text::new(line.to_string())).collect(),
+            city: text(&address.city),
+            postal_code: text(&address.postal_code),
+            region: text(&address.region),
+            country: text(&address.country),
+        }
+    }
+}
+
+impl AddressView {
+    /// The address as the domain receives it.
+    pub(crate) fn into_input(self) -> AddressInput {
+        AddressInput {
+            kind: self.kind.as_str().to_owned(),
+            lines: self.lines.into_iter().map(|line| line.0).collect(),
+            city: self.city.map(|t| t.0),
+            postal_code: self.postal_code.map(|t| t.0),
+            region: self.region.map(|t| t.0),
+            country: self.country.map(|t| t.0),
+        }
+    }
+}
+
 /// A user. The password is never answered; `has_password` says whether one is set.
 #[derive(Object, Debug, Clone)]
 #[oai(rename = "User")]
@@ -94,6 +164,8 @@ pub struct UserView {
     pub sales_territories: Vec<String>,
     /// Free attributes.
     pub attributes: BTreeMap<String, String>,
+    /// Postal addresses (billing, shipping); the first of a kind is its default.
+    pub addresses: Vec<AddressView>,
     /// Receives system messages.
     pub receive_system_messages: bool,
     /// The user's sales representative.
@@ -146,6 +218,11 @@ pub struct UserView {
     /// On `GET /v1/me` and `GET /v1/users/{id}`: whether the user is the operator.
     #[oai(skip_serializing_if_is_none)]
     pub operator: Option<bool>,
+    /// On `GET /v1/me` and `GET /v1/users/{id}`: the sales representative that applies to the
+    /// user: its own `sales_representative`, else its account's or the nearest account's
+    /// above (absent when none does).
+    #[oai(skip_serializing_if_is_none)]
+    pub effective_sales_representative: Option<Uuid>,
 }
 
 impl UserView {
@@ -155,6 +232,7 @@ impl UserView {
             effective_permissions: Some(permissions(&access.permissions)),
             accounts_in_scope: Some(ids(&access.accounts, |id| id.as_uuid())),
             operator: Some(access.operator),
+            effective_sales_representative: access.sales_representative.map(|id| id.as_uuid()),
             ..UserView::from(user)
         }
     }
@@ -192,6 +270,7 @@ impl From<&User> for UserView {
             image_url: profile.image_url.clone(),
             sales_territories: profile.sales_territories.iter().map(ToString::to_string).collect(),
             attributes: profile.attributes.iter().map(|(k, v)| (k.to_string(), v.clone())).collect(),
+            addresses: profile.addresses.iter().map(AddressView::from).collect(),
             receive_system_messages: user.receive_system_messages,
             sales_representative: user.sales_representative.map(|id| id.as_uuid()),
             external_ids: user.external_ids.iter().map(|(k, v)| (k.to_string(), v.clone())).collect(),
@@ -214,6 +293,7 @@ impl From<&User> for UserView {
             effective_permissions: None,
             accounts_in_scope: None,
             operator: None,
+            effective_sales_representative: None,
         }
     }
 }

@@ -38,6 +38,7 @@ pub(crate) fn account_row(account: &Account) -> account::Model {
         state: account_state_text(account.state).to_owned(),
         created_at: account.created_at.unix_micros(),
         version: version(account.version),
+        sales_representative: account.sales_representative.map(|id| id.as_uuid()),
     }
 }
 
@@ -63,6 +64,7 @@ pub(crate) fn account_from_row(row: account::Model) -> Result<Account, RepoError
         },
         created_at: time(E, row.created_at)?,
         version: u64::try_from(row.version).map_err(|e| RepoError::corrupt(E, e))?,
+        sales_representative: row.sales_representative.map(UserId::from_uuid),
     })
 }
 

@@ -16,6 +16,7 @@ mod m20261203_000009_access_tokens;
 mod m20261203_000010_contacts;
 mod m20261204_000011_external_identities;
 mod m20261204_000012_versions;
+mod m20261204_000013_account_sales_representative;
 
 /// Every migration, oldest first.
 #[derive(Debug)]
@@ -37,6 +38,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000010_contacts::Migration),
             Box::new(m20261204_000011_external_identities::Migration),
             Box::new(m20261204_000012_versions::Migration),
+            Box::new(m20261204_000013_account_sales_representative::Migration),
         ]
     }
 }

@@ -13,6 +13,10 @@ impl AccountRepo for SqlTx {
             .col_expr(account::Column::Name, Expr::val(account.name.as_str()))
             .col_expr(account::Column::State, Expr::val(codec::account_state_text(account.state)))
             .col_expr(account::Column::Version, Expr::val(codec::version(account.version + 1)))
+            .col_expr(
+                account::Column::SalesRepresentative,
+                Expr::val(account.sales_representative.map(|id| id.as_uuid())),
+            )
             .filter(account::Column::Id.eq(account.id.as_uuid()))
             .filter(account::Column::Version.eq(codec::version(account.version)))
             .exec(&self.txn)

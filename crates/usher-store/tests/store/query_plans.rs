@@ -40,6 +40,7 @@ async fn catalog(store: &SqlStore) -> Catalog {
         state: AccountState::Active,
         created_at: at,
         version: 1,
+        sales_representative: None,
     }];
     for n in 0..3u128 {
         let sub = AccountId::from_uuid(id(10 + n));
@@ -51,6 +52,7 @@ async fn catalog(store: &SqlStore) -> Catalog {
             state: AccountState::Active,
             created_at: at,
             version: 1,
+            sales_representative: None,
         });
     }
     for account in &accounts {

@@ -3,6 +3,7 @@
 //! R12), and the username it gets (R5).
 
 use super::*;
+use crate::model::Address;
 
 /// The most sales territories a user has.
 pub const MAX_SALES_TERRITORIES: usize = 100;
@@ -10,6 +11,13 @@ pub const MAX_SALES_TERRITORIES: usize = 100;
 pub const MAX_ATTRIBUTES: usize = 50;
 /// The longest value of a free attribute, in characters.
 pub const MAX_ATTRIBUTE_LENGTH: usize = 1_000;
+/// The most postal addresses a user has.
+pub const MAX_ADDRESSES: usize = 10;
+/// The most street lines an address has.
+pub const MAX_ADDRESS_LINES: usize = 4;
+/// The kinds of address a user has, as in B2B commerce (Oro): where invoices go, and where
+/// goods go.
+pub const ADDRESS_KINDS: [&str; 2] = ["billing", "shipping"];
 
 pub(crate) fn at_most(name: &str, actual: usize, max: usize) -> Result<(), Invalid> {
     if actual > max { Err(Invalid::new(name, ValueError::TooMany { max, actual })) } else { Ok(()) }
@@ -36,6 +44,55 @@ pub struct ProfileInput {
     pub sales_territories: Option<Vec<String>>,
     /// Free attributes.
     pub attributes: Option<BTreeMap<String, String>>,
+    /// Postal addresses, replacing the ones the user had; the first of a kind is its default.
+    pub addresses: Option<Vec<AddressInput>>,
+}
+
+/// A postal address as received.
+#[derive(Debug, Clone, Default)]
+pub struct AddressInput {
+    /// One of [`ADDRESS_KINDS`].
+    pub kind: String,
+    /// Street lines (1 to [`MAX_ADDRESS_LINES`]).
+    pub lines: Vec<String>,
+    /// City.
+    pub city: Option<String>,
+    /// Postal code.
+    pub postal_code: Option<String>,
+    /// Region or state.
+    pub region: Option<String>,
+    /// Country (ISO code or name).
+    pub country: Option<String>,
+}
+
+impl AddressInput {
+    /// The address, its fields named under `at` (e.g. `addresses[0].city`) when invalid.
+    fn parse(&self, at: &str) -> Result<Address, Invalid> {
+        let name = |field: &str| format!("{at}.{field}");
+        if !ADDRESS_KINDS.contains(&self.kind.as_str()) {
+            let error = ValueError::Malformed { reason: "must be billing or shipping" };
+            return Err(Invalid::new(name("kind"), error));
+        }
+        let kind = field(&name("kind"), Key::parse(&self.kind))?;
+        at_most(&name("lines"), self.lines.len(), MAX_ADDRESS_LINES)?;
+        let lines = self
+            .lines
+            .iter()
+            .enumerate()
+            .map(|(i, line)| field(&format!("{at}.lines[{i}]"), Name::parse(line)))
+            .collect::<Result<Vec<_>, _>>()?;
+        if lines.is_empty() {
+            return Err(Invalid::new(name("lines"), ValueError::Empty));
+        }
+        Ok(Address {
+            kind,
+            lines,
+            city: optional(&name("city"), self.city.as_deref(), Name::parse)?,
+            postal_code: optional(&name("postal_code"), self.postal_code.as_deref(), Name::parse)?,
+            region: optional(&name("region"), self.region.as_deref(), Name::parse)?,
+            country: optional(&name("country"), self.country.as_deref(), Name::parse)?,
+        })
+    }
 }
 
 impl ProfileInput {
@@ -93,6 +150,14 @@ impl ProfileInput {
                     Ok((key, v.clone()))
                 })
                 .collect::<Result<_, Invalid>>()?;
+        }
+        if let Some(addresses) = &self.addresses {
+            at_most("addresses", addresses.len(), MAX_ADDRESSES)?;
+            profile.addresses = addresses
+                .iter()
+                .enumerate()
+                .map(|(i, address)| address.parse(&format!("addresses[{i}]")))
+                .collect::<Result<_, _>>()?;
         }
         Ok(profile)
     }

@@ -18,6 +18,9 @@ pub struct UserAccess {
     /// The accounts whose subtrees the user acts in: its scope, or its home account when it
     /// has none (R19). Empty for the operator, who reaches every tenant.
     pub accounts: BTreeSet<AccountId>,
+    /// The sales representative that applies to the user: its own, else the one of its
+    /// account or of the nearest account above that names one.
+    pub sales_representative: Option<UserId>,
 }
 
 /// What a user may do in one account.
@@ -34,9 +37,39 @@ pub struct AccessInAccount {
 /// The caller's own access (`GET /v1/me`), beside its user: what authentication computed for
 /// this very request, so it costs no read beyond the user's.
 pub async fn my_access(ports: &Ports, actor: &Actor) -> Result<(User, UserAccess), UserError> {
-    let user = me(ports, actor).await?;
-    let access = access_of_actor(&actor.kind).ok_or(UserError::NotAUser)?;
+    unrestricted(actor).map_err(UserError::Denied)?;
+    let id = actor.own_user().ok_or(UserError::NotAUser)?;
+    let mut tx = ports.begin_read().await?;
+    let user = tx.user(id).await?.ok_or(UserError::NotFound { entity: "user" })?;
+    let mut access = access_of_actor(&actor.kind).ok_or(UserError::NotAUser)?;
+    access.sales_representative = effective_sales_representative(tx.as_mut(), &user).await?;
     Ok((user, access))
+}
+
+/// The sales representative that applies to `user`: its own, else the one of its account or
+/// of the nearest account above that names one (Oro: "by default, the customer sales
+/// representative applies to the customer user"). Reads nothing when the user names one.
+pub(crate) async fn effective_sales_representative(
+    tx: &mut dyn Tx,
+    user: &User,
+) -> Result<Option<UserId>, RepoError> {
+    if user.sales_representative.is_some() {
+        return Ok(user.sales_representative);
+    }
+    let Some(account) = tx.account(user.account).await? else {
+        return Ok(None);
+    };
+    if account.sales_representative.is_some() {
+        return Ok(account.sales_representative);
+    }
+    for id in account.path.ancestors().iter().rev() {
+        if let Some(above) = tx.account(*id).await?
+            && above.sales_representative.is_some()
+        {
+            return Ok(above.sales_representative);
+        }
+    }
+    Ok(None)
 }
 
 /// What authentication computed for a user's session, as a [`UserAccess`]; `None` for actors
@@ -48,6 +81,7 @@ pub(crate) fn access_of_actor(kind: &ActorKind) -> Option<UserAccess> {
             operator: false,
             permissions: spelled_out(principal.permissions.iter().copied()),
             accounts: accounts_of(&principal.scope, principal.home.id()),
+            sales_representative: None,
         }),
         ActorKind::Anonymous | ActorKind::System => None,
     }
@@ -90,20 +124,27 @@ fn reaches(access: &UserAccess, user: &User, target: &AccountPath) -> bool {
 }
 
 async fn access_of(tx: &mut dyn Tx, user: &User) -> Result<UserAccess, RepoError> {
+    let sales_representative = effective_sales_representative(tx, user).await?;
     let Some(permissions) = permissions_of(tx, user).await? else {
-        return Ok(operator_access());
+        return Ok(UserAccess { sales_representative, ..operator_access() });
     };
     Ok(UserAccess {
         operator: false,
         permissions: spelled_out(permissions),
         accounts: accounts_of(&user.scope, user.account),
+        sales_representative,
     })
 }
 
 /// The operator: every permission, every tenant.
 fn operator_access() -> UserAccess {
     let everything = Module::ALL.iter().map(|module| Permission::new(*module, Access::Write));
-    UserAccess { operator: true, permissions: spelled_out(everything), accounts: BTreeSet::new() }
+    UserAccess {
+        operator: true,
+        permissions: spelled_out(everything),
+        accounts: BTreeSet::new(),
+        sales_representative: None,
+    }
 }
 
 /// The subtrees a user acts in: its scope, or its whole home subtree without one (R19).

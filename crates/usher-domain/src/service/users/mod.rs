@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use crate::authz::{Actor, Denied, GrantDenied, unrestricted};
 use crate::error::{Invalid, RepoError, field};
 use crate::id::{AccountId, DeviceId, RoleId, UserId, UserTypeId};
-use crate::model::{Device, Newcomer, Origin, Profile, TokenPurpose, User, UserState};
+use crate::model::{Account, Device, Newcomer, Origin, Profile, TokenPurpose, User, UserState};
 use crate::password::PasswordRejected;
 use crate::ports::{Page, PageRequest, Tx, UserQuery};
 use crate::rules::{
@@ -16,7 +16,8 @@ use crate::rules::{
     check_rename,
 };
 pub use crate::service::shared::drafts::{
-    MAX_ATTRIBUTE_LENGTH, MAX_ATTRIBUTES, MAX_SALES_TERRITORIES, ProfileInput,
+    ADDRESS_KINDS, AddressInput, MAX_ADDRESS_LINES, MAX_ADDRESSES, MAX_ATTRIBUTE_LENGTH, MAX_ATTRIBUTES,
+    MAX_SALES_TERRITORIES, ProfileInput,
 };
 use crate::service::{
     Draft, Gate, LinkKind, Ports, check_draft, choose_username, common_errors, diff, end_sessions, guard,
@@ -307,18 +308,26 @@ pub async fn list_users(
     let mut tx = ports.begin_read().await?;
     let account = load_account(tx.as_mut(), account).await?;
     guard(actor, Permission::new(Module::Users, Access::Read), &account, "account")?;
-    let within = visible_subtrees(actor, &account);
-    let prefix = filter.q.map(|q| q.trim().to_lowercase()).filter(|q| !q.is_empty());
-    let query = UserQuery {
+    Ok(tx.list_users(&user_query(actor, &account, &filter, page)).await?)
+}
+
+/// The query of the users of `account`'s subtree that the actor sees (R19) and `filter` lets
+/// through; the caller has authorized reading them.
+pub(crate) fn user_query(
+    actor: &Actor,
+    account: &Account,
+    filter: &UserFilter,
+    page: PageRequest,
+) -> UserQuery {
+    UserQuery {
         root: account.root(),
-        within,
+        within: visible_subtrees(actor, account),
         state: filter.state,
-        prefix,
+        prefix: filter.q.as_ref().map(|q| q.trim().to_lowercase()).filter(|q| !q.is_empty()),
         user_type: filter.user_type,
         role: filter.role,
         page,
-    };
-    Ok(tx.list_users(&query).await?)
+    }
 }
 
 /// Changes to a user; `None` leaves a field as it is.
