@@ -85,6 +85,7 @@ macro_rules! store_contract {
             sales_representatives_are_users_of_the_tenant,
             an_accounts_sales_representative_applies_to_its_users,
             r19_users_export_as_rows_of_names_with_formulas_neutralised,
+            r1_r4_r5_an_import_gives_each_row_one_outcome,
             optimistic_locking_refuses_stale_writes,
             every_change_answers_the_stored_version,
             // invitations.rs

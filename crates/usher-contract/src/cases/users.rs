@@ -771,3 +771,129 @@ pub async fn r19_users_export_as_rows_of_names_with_formulas_neutralised(store: 
     .await;
     assert_eq!(east_only.len(), 6, "the filters of the list apply: east0..east4 and eastadmin");
 }
+
+/// R1, R3, R4, R5, R19: an import gives every row exactly one outcome, with the column and
+/// the error the API would answer; a second import of the same file writes nothing; a dry run
+/// and an all-or-nothing import with a bad row write nothing; formula cells are stored as
+/// given.
+pub async fn r1_r4_r5_an_import_gives_each_row_one_outcome(store: Arc<dyn Store>) {
+    use usher_domain::model::Origin;
+    use usher_domain::service::transfer::{
+        Existing, ImportHeader, ImportMode, ImportOptions, ImportRow, RowOutcome, import_batch,
+    };
+    let h = Harness::new(store);
+    let tenant = h.tenant("acme", 3).await;
+    let admin = &tenant.admin_actor;
+    h.sub_account(&tenant, tenant.account.id, "east").await;
+    let header = ImportHeader::parse(&[
+        "username",
+        "email",
+        "first_name",
+        "last_name",
+        "account",
+        "user_type",
+        "roles",
+        "state",
+        "nickname",
+    ])
+    .unwrap();
+    assert_eq!(header.unknown, ["nickname"], "an unknown column is reported, not guessed");
+    assert!(ImportHeader::parse(&["username"]).is_err(), "an email column is required");
+    let row = |line: u64, cells: [&str; 9]| ImportRow {
+        line,
+        cells: cells.iter().map(|c| (*c).to_owned()).collect(),
+    };
+    let rows = vec![
+        row(2, ["ada", "ada@example.com", "Ada", "Lovelace", "", "", "", "", "x"]),
+        row(3, ["bob", "bob@example.com", "Bob", "", "east", "User", "user", "", ""]),
+        row(4, ["carl", "not-an-email", "", "", "", "", "", "", ""]),
+        row(5, ["ADA", "ada2@example.com", "", "", "", "", "", "", ""]),
+        row(6, ["dan", "dan@example.com", "", "", "", "", "nope", "", ""]),
+        row(7, ["dee", "dee@example.com", "", "", "", "user", "", "", ""]),
+        row(8, ["eve", "eve@example.com", "", "", "", "user", "", "", ""]),
+        row(9, ["frank", "frank@example.com", "", "", "nowhere", "", "", "", ""]),
+        row(10, ["gina", "gina@example.com", "", "", "", "", "admin", "disabled", ""]),
+        row(11, ["hal", "hal@example.com", "=1+1", "", "", "", "", "disabled", ""]),
+    ];
+    let run = |options: ImportOptions, rows: Vec<ImportRow>| {
+        let (h, admin, header) = (h.clone(), admin.clone(), header.clone());
+        let account = tenant.account.id;
+        async move { import_batch(&h.ports, &admin, account, &header, options, &rows).await.unwrap() }
+    };
+    let report = run(ImportOptions::default(), rows.clone()).await;
+    assert!(report.committed);
+    let shape: Vec<String> = report
+        .outcomes
+        .iter()
+        .map(|outcome| match outcome {
+            RowOutcome::Created(_) => "created".to_owned(),
+            RowOutcome::Updated(_) => "updated".to_owned(),
+            RowOutcome::Unchanged(_) => "unchanged".to_owned(),
+            RowOutcome::Skipped { reason, .. } => format!("skipped {reason}"),
+            RowOutcome::Error { column, error } => format!(
+                "error {} {}",
+                column.as_deref().unwrap_or("-"),
+                match error {
+                    UserError::Invalid(_) => "invalid",
+                    UserError::NotFound { entity } => entity,
+                    UserError::NoSeatAvailable(NoSeatAvailable {
+                        used: 3, reserved: 0, total: 3, ..
+                    }) => "no_seat 3/3",
+                    UserError::Grant(_) => "above_ceiling",
+                    _ => "other",
+                }
+            ),
+        })
+        .collect();
+    assert_eq!(
+        shape,
+        [
+            "created",
+            "created",
+            "error email invalid",
+            "skipped duplicate_in_file",
+            "error roles role",
+            "created",
+            "error user_type no_seat 3/3",
+            "error account account",
+            "error roles above_ceiling",
+            "created",
+        ]
+    );
+    let hal = h.user_by_email(tenant.account.id, "hal@example.com").await;
+    assert_eq!(hal.profile.first_name.map(|n| n.to_string()), Some("=1+1".to_owned()), "stored as given");
+    assert_eq!(hal.origin, Origin::Import);
+    let bob = h.user_by_email(tenant.account.id, "bob@example.com").await;
+    assert_eq!(
+        h.ports.store.begin().await.unwrap().account(bob.account).await.unwrap().unwrap().slug.as_str(),
+        "east"
+    );
+    assert_eq!(seats_of(&h, &tenant).await, (3, 0, 3), "R1: never more than the seats");
+
+    let counts = h.counts(tenant.account.id).await;
+    let again = run(ImportOptions::default(), rows.clone()).await;
+    let skipped =
+        again.outcomes.iter().filter(|o| matches!(o, RowOutcome::Skipped { reason: "exists", .. })).count();
+    assert_eq!(skipped, 5, "a second import skips what it made (ADA is ada)");
+    let update = ImportOptions { existing: Existing::Update, ..Default::default() };
+    let same = run(update, rows[..2].to_vec()).await;
+    assert!(same.outcomes.iter().all(|o| matches!(o, RowOutcome::Unchanged(_))), "{:?}", same.outcomes);
+    assert_eq!(h.counts(tenant.account.id).await, counts, "nothing written by either");
+    let renamed = row(2, ["ada", "ada@example.com", "Ada", "King", "", "", "", "", ""]);
+    let updated = run(update, vec![renamed]).await;
+    assert!(matches!(updated.outcomes[0], RowOutcome::Updated(_)));
+
+    let ivy = row(12, ["ivy", "ivy@example.com", "", "", "", "", "", "disabled", ""]);
+    let dry = run(ImportOptions { dry_run: true, ..Default::default() }, vec![ivy.clone()]).await;
+    assert!(
+        matches!(dry.outcomes[0], RowOutcome::Created(_)) && !dry.committed,
+        "a dry run tells and writes nothing"
+    );
+    let bad = row(13, ["jack", "jack@", "", "", "", "", "", "disabled", ""]);
+    let all = ImportOptions { mode: ImportMode::AllOrNothing, ..Default::default() };
+    let refused = run(all, vec![ivy, bad]).await;
+    assert!(!refused.committed, "one bad row and all or nothing writes nothing");
+    let mut tx = h.ports.store.begin().await.unwrap();
+    let ivy_email = usher_domain::value::Email::parse("ivy@example.com").unwrap();
+    assert!(tx.user_by_email(tenant.account.id, &ivy_email).await.unwrap().is_none());
+}

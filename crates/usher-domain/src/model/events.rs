@@ -53,7 +53,7 @@ pub const EVENT_TYPES: [&str; 37] = [
 /// registration or by accepting an invitation is `user.created` for an app.
 pub fn event_type(action: &str) -> Option<&'static str> {
     let public = match action {
-        "user.created_from_contact" | "user.registered" => "user.created",
+        "user.created_from_contact" | "user.registered" | "user.imported" => "user.created",
         "user.profile_updated" | "user.identity_linked" => "user.updated",
         "user.password_set" | "user.password_reset" | "user.password_set_by_link" => "user.password_changed",
         "user.password_reset_sent" => "user.password_reset_requested",

@@ -16,6 +16,9 @@ use crate::service::users::{UserError, UserFilter, user_query};
 use crate::service::{Ports, guard, load_account};
 use crate::value::{Access, Module, Permission};
 
+mod import;
+pub use import::*;
+
 /// The columns of a user row, in order: the header of an export.
 pub const USER_COLUMNS: [&str; 13] = [
     "username",

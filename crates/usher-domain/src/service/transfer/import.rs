@@ -1,0 +1,528 @@
+//! Importing users from rows of the export's columns: every row gets exactly one outcome, and
+//! a batch of rows is written in one transaction, so the seat pools are locked once per batch
+//! rather than once per user.
+//!
+//! Rows are matched on username, else on email, so importing a file a second time changes
+//! nothing. A row's problem is its outcome, named by the column it came from and told with the
+//! same error the API answers (`no_seat_available` with the numbers, an invalid field, a role
+//! above the ceiling); it never stops the other rows unless the import is all or nothing.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+
+use super::USER_COLUMNS;
+use crate::authz::Actor;
+use crate::error::{Invalid, RepoError, field};
+use crate::id::{AccountId, RoleId, UserId};
+use crate::model::{Account, Newcomer, Origin, Profile, Role, Settings, User, UserState, UserType};
+use crate::ports::Tx;
+use crate::service::users::{ProfileInput, UserError};
+use crate::service::{
+    Draft, LinkKind, Ports, check_draft, choose_username, diff, guard, issue_link, load_account,
+    load_settings, parse_external_ids, record_user, user_view,
+};
+use crate::value::{Access, Email, Module, Permission, Username, ValueError};
+
+/// What an import does with a row whose user exists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Existing {
+    /// Leave the user as it is (the row is `skipped`).
+    #[default]
+    Skip,
+    /// Bring the user to what the row says.
+    Update,
+}
+
+/// Whether one bad row stops the import.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ImportMode {
+    /// Every good row is written; a bad one is reported.
+    #[default]
+    PerRow,
+    /// Nothing is written unless every row is good.
+    AllOrNothing,
+}
+
+/// How an import runs.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ImportOptions {
+    /// Per row, or all or nothing.
+    pub mode: ImportMode,
+    /// Skip or update existing users.
+    pub existing: Existing,
+    /// Report what would happen and write nothing.
+    pub dry_run: bool,
+    /// Send each new user a welcome mail with a set-password link.
+    pub welcome_mail: bool,
+}
+
+/// A file's header, checked: the column at each position, and the ones usher does not know
+/// (reported, never guessed).
+#[derive(Debug, Clone)]
+pub struct ImportHeader {
+    columns: Vec<Option<&'static str>>,
+    /// The columns usher does not know, as named in the file.
+    pub unknown: Vec<String>,
+}
+
+/// Why a header is refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum HeaderError {
+    /// There is no `email` column.
+    #[error("the header has no email column")]
+    NoEmail,
+    /// A column appears twice.
+    #[error("the column {column} appears twice")]
+    Duplicate {
+        /// The column.
+        column: String,
+    },
+}
+
+impl ImportHeader {
+    /// Reads a header: names are matched without regard to case and surrounding space.
+    pub fn parse<S: AsRef<str>>(names: &[S]) -> Result<ImportHeader, HeaderError> {
+        let mut columns = Vec::with_capacity(names.len());
+        let mut unknown = Vec::new();
+        let mut seen = HashSet::new();
+        for name in names {
+            let wanted = name.as_ref().trim().to_lowercase();
+            let known = USER_COLUMNS.iter().copied().find(|column| *column == wanted);
+            match known {
+                Some(column) if !seen.insert(column) => {
+                    return Err(HeaderError::Duplicate { column: column.to_owned() });
+                }
+                Some(_) => {}
+                None => unknown.push(name.as_ref().to_owned()),
+            }
+            columns.push(known);
+        }
+        if !seen.contains("email") {
+            return Err(HeaderError::NoEmail);
+        }
+        Ok(ImportHeader { columns, unknown })
+    }
+
+    fn has(&self, column: &str) -> bool {
+        self.columns.contains(&Some(column))
+    }
+}
+
+/// A data row: its line in the file and its cells, in the header's order.
+#[derive(Debug, Clone)]
+pub struct ImportRow {
+    /// The line in the file (the header is line 1).
+    pub line: u64,
+    /// The cells.
+    pub cells: Vec<String>,
+}
+
+impl ImportRow {
+    /// The trimmed cell of `column`, `None` when absent or empty.
+    fn cell<'a>(&'a self, header: &ImportHeader, column: &str) -> Option<&'a str> {
+        let index = header.columns.iter().position(|c| *c == Some(column))?;
+        self.cells.get(index).map(|cell| cell.trim()).filter(|cell| !cell.is_empty())
+    }
+}
+
+/// What became of a row.
+#[derive(Debug)]
+pub enum RowOutcome {
+    /// A new user.
+    Created(UserId),
+    /// An existing user, brought to what the row says.
+    Updated(UserId),
+    /// An existing user that already was what the row says.
+    Unchanged(UserId),
+    /// Left alone, and why.
+    Skipped {
+        /// The user it matched, if any.
+        user: Option<UserId>,
+        /// Why (`exists`, `duplicate_in_file`).
+        reason: &'static str,
+    },
+    /// Refused: the column it came from (when one did) and the error the API would answer.
+    Error {
+        /// The column.
+        column: Option<String>,
+        /// The error.
+        error: UserError,
+    },
+}
+
+/// A batch's outcomes, one per row in order, and whether its writes were committed (never for
+/// a dry run, nor for an all-or-nothing batch with an error).
+#[derive(Debug)]
+pub struct BatchReport {
+    /// One per row.
+    pub outcomes: Vec<RowOutcome>,
+    /// Whether the batch's writes were committed.
+    pub committed: bool,
+}
+
+/// Imports a batch of rows into `account` (users go to it, or to the sub-account of their
+/// `account` slug within its subtree), in one transaction. Needs `users:write` there; each
+/// user is checked as one made by hand is (R1, R3, R4, R5, R12, R19). Fails as a whole only
+/// when the store does.
+pub async fn import_batch(
+    ports: &Ports,
+    actor: &Actor,
+    account: AccountId,
+    header: &ImportHeader,
+    options: ImportOptions,
+    rows: &[ImportRow],
+) -> Result<BatchReport, UserError> {
+    let mut tx = ports.begin().await?;
+    let target = load_account(tx.as_mut(), account).await?;
+    guard(actor, Permission::new(Module::Users, Access::Write), &target, "account")?;
+    let root = target.root();
+    let settings = load_settings(tx.as_mut(), root).await?;
+    let catalog = Catalog::read(tx.as_mut(), root).await?;
+    let mut batch = Batch {
+        ports,
+        actor,
+        header,
+        options,
+        target,
+        settings,
+        catalog,
+        accounts: HashMap::new(),
+        usernames: HashSet::new(),
+        emails: HashSet::new(),
+    };
+    let mut outcomes = Vec::with_capacity(rows.len());
+    for row in rows {
+        let outcome = match batch.row(tx.as_mut(), row).await {
+            Ok(outcome) => outcome,
+            Err(Refusal::Row { column, error }) => RowOutcome::Error { column, error },
+            Err(Refusal::Store(err)) => return Err(err.into()),
+        };
+        outcomes.push(outcome);
+    }
+    let failed = outcomes.iter().any(|o| matches!(o, RowOutcome::Error { .. }));
+    let all_or_nothing_failed = options.mode == ImportMode::AllOrNothing && failed;
+    let commit = !options.dry_run && !all_or_nothing_failed;
+    if commit {
+        tx.commit().await?;
+    }
+    Ok(BatchReport { outcomes, committed: commit })
+}
+
+/// The root's user types and roles, by what a file names them with.
+struct Catalog {
+    types: Vec<UserType>,
+    roles: Vec<Role>,
+}
+
+impl Catalog {
+    async fn read(tx: &mut dyn Tx, root: AccountId) -> Result<Catalog, RepoError> {
+        Ok(Catalog { types: tx.user_types(root).await?, roles: tx.roles(root).await? })
+    }
+
+    /// A user type by key or name (ignoring case).
+    fn user_type(&self, named: &str) -> Option<&UserType> {
+        let named = named.to_lowercase();
+        self.types
+            .iter()
+            .find(|t| t.key.as_str().to_lowercase() == named || t.name.as_str().to_lowercase() == named)
+    }
+
+    /// A role by name (ignoring case).
+    fn role(&self, named: &str) -> Option<&Role> {
+        let named = named.to_lowercase();
+        self.roles.iter().find(|r| r.name.as_str().to_lowercase() == named)
+    }
+}
+
+/// Why a row ends as an error, or the batch as a failure.
+enum Refusal {
+    Row { column: Option<String>, error: UserError },
+    Store(RepoError),
+}
+
+impl From<RepoError> for Refusal {
+    fn from(err: RepoError) -> Self {
+        Refusal::Store(err)
+    }
+}
+
+impl From<UserError> for Refusal {
+    fn from(error: UserError) -> Self {
+        match error {
+            UserError::Repo(err) => Refusal::Store(err),
+            error => {
+                let column = match &error {
+                    UserError::Invalid(invalid) => Some(invalid.field.clone()),
+                    UserError::NoSeatAvailable(_) | UserError::MemberTypeReserved => {
+                        Some("user_type".to_owned())
+                    }
+                    UserError::Grant(_) | UserError::RoleRequired(_) => Some("roles".to_owned()),
+                    UserError::UsernameTaken { .. } | UserError::UsernameMustBeEmail => {
+                        Some("username".to_owned())
+                    }
+                    UserError::EmailTaken { .. } => Some("email".to_owned()),
+                    _ => None,
+                };
+                Refusal::Row { column, error }
+            }
+        }
+    }
+}
+
+impl From<Invalid> for Refusal {
+    fn from(invalid: Invalid) -> Self {
+        UserError::Invalid(invalid).into()
+    }
+}
+
+/// A refusal naming a column.
+fn at(column: &str, error: UserError) -> Refusal {
+    Refusal::Row { column: Some(column.to_owned()), error }
+}
+
+/// What a batch knows while it goes through its rows.
+struct Batch<'a> {
+    ports: &'a Ports,
+    actor: &'a Actor,
+    header: &'a ImportHeader,
+    options: ImportOptions,
+    target: Account,
+    settings: Settings,
+    catalog: Catalog,
+    accounts: HashMap<String, Account>,
+    /// The usernames and emails this batch wrote, so that a file naming one twice gets one
+    /// user and a `duplicate_in_file` for the other row.
+    usernames: HashSet<String>,
+    emails: HashSet<Email>,
+}
+
+/// A row, parsed.
+struct Wanted {
+    email: Email,
+    username: Option<Username>,
+    account: Account,
+    user_type: UserType,
+    roles: BTreeSet<RoleId>,
+    state: UserState,
+    profile: ProfileInput,
+    external_ids: Option<BTreeMap<String, String>>,
+}
+
+impl Batch<'_> {
+    async fn row(&mut self, tx: &mut dyn Tx, row: &ImportRow) -> Result<RowOutcome, Refusal> {
+        let wanted = self.parse(tx, row).await?;
+        let key = wanted.username.as_ref().map(|u| u.key().as_str().to_owned());
+        if key.as_ref().is_some_and(|k| self.usernames.contains(k)) || self.emails.contains(&wanted.email) {
+            return Ok(RowOutcome::Skipped { user: None, reason: "duplicate_in_file" });
+        }
+        let root = self.target.root();
+        let existing = match &wanted.username {
+            Some(username) => tx.user_by_username(root, &username.key()).await?,
+            None => tx.user_by_email(root, &wanted.email).await?,
+        };
+        let outcome = match existing {
+            Some(user) if self.options.existing == Existing::Skip => {
+                RowOutcome::Skipped { user: Some(user.id), reason: "exists" }
+            }
+            Some(user) => self.update(tx, user, wanted).await?,
+            None => self.create(tx, wanted).await?,
+        };
+        Ok(outcome)
+    }
+
+    async fn parse(&mut self, tx: &mut dyn Tx, row: &ImportRow) -> Result<Wanted, Refusal> {
+        let header = self.header;
+        let cell = |column: &str| row.cell(header, column);
+        let email = field("email", Email::parse(cell("email").unwrap_or_default()))?;
+        let username = cell("username").map(|raw| field("username", Username::parse(raw))).transpose()?;
+        let account = match cell("account") {
+            None => self.target.clone(),
+            Some(slug) => self.account(tx, slug).await?,
+        };
+        let user_type = match cell("user_type") {
+            Some(named) => self
+                .catalog
+                .user_type(named)
+                .cloned()
+                .ok_or_else(|| at("user_type", UserError::NotFound { entity: "user type" }))?,
+            None => {
+                let id = self.settings.default_user_type;
+                let found = self.catalog.types.iter().find(|t| Some(t.id) == id).cloned();
+                found.ok_or_else(|| at("user_type", UserError::NotFound { entity: "default user type" }))?
+            }
+        };
+        let roles = match cell("roles") {
+            Some(names) => {
+                let mut roles = BTreeSet::new();
+                for name in names.split(';').map(str::trim).filter(|n| !n.is_empty()) {
+                    let role = self
+                        .catalog
+                        .role(name)
+                        .ok_or_else(|| at("roles", UserError::NotFound { entity: "role" }))?;
+                    roles.insert(role.id);
+                }
+                roles
+            }
+            None => self.settings.default_roles.clone(),
+        };
+        let state = match cell("state") {
+            None | Some("active") => UserState::Active,
+            Some("disabled") => UserState::Disabled,
+            Some(_) => {
+                let error = ValueError::Malformed { reason: "must be active or disabled" };
+                return Err(Invalid::new("state", error).into());
+            }
+        };
+        let text = |column: &str| header.has(column).then(|| cell(column).unwrap_or_default().to_owned());
+        let profile = ProfileInput {
+            first_name: text("first_name"),
+            last_name: text("last_name"),
+            phone: text("phone"),
+            locale: text("locale"),
+            ..ProfileInput::default()
+        };
+        let external_ids = match cell("external_ids") {
+            None => None,
+            Some(raw) => Some(serde_json::from_str::<BTreeMap<String, String>>(raw).map_err(|_| {
+                let error = ValueError::Malformed { reason: "must be a JSON object of strings" };
+                Invalid::new("external_ids", error)
+            })?),
+        };
+        Ok(Wanted { email, username, account, user_type, roles, state, profile, external_ids })
+    }
+
+    /// The account of a slug, within the import's account subtree and the actor's reach.
+    async fn account(&mut self, tx: &mut dyn Tx, slug: &str) -> Result<Account, Refusal> {
+        if let Some(found) = self.accounts.get(slug) {
+            return Ok(found.clone());
+        }
+        let missing = || at("account", UserError::NotFound { entity: "account" });
+        let found = crate::service::accounts::account_by_slug(tx, slug).await?.ok_or_else(missing)?;
+        if !found.path.is_within(self.target.id) {
+            return Err(missing());
+        }
+        guard(self.actor, Permission::new(Module::Users, Access::Write), &found, "account")
+            .map_err(|gate| at("account", gate.into()))?;
+        self.accounts.insert(slug.to_owned(), found.clone());
+        Ok(found)
+    }
+
+    async fn create(&mut self, tx: &mut dyn Tx, wanted: Wanted) -> Result<RowOutcome, Refusal> {
+        let profile = wanted.profile.apply(Profile::default())?;
+        let external_ids = parse_external_ids(&wanted.external_ids.unwrap_or_default())?;
+        crate::service::reject_member_type(&self.settings, wanted.user_type.id)?;
+        let scope = BTreeSet::new();
+        let draft = Draft {
+            account: &wanted.account,
+            settings: &self.settings,
+            user_type: &wanted.user_type,
+            roles: &wanted.roles,
+            scope: &scope,
+            state: wanted.state,
+        };
+        check_draft(self.ports, tx, self.actor, draft, true).await?;
+        let root = self.target.root();
+        if tx.user_by_email(root, &wanted.email).await?.is_some() {
+            return Err(at("email", UserError::EmailTaken { email: wanted.email.to_string() }));
+        }
+        let given = wanted.username.as_ref().map(|u| u.as_str().to_owned());
+        let username =
+            choose_username(tx, &self.settings, root, given.as_deref(), &wanted.email, &profile).await?;
+        let user = User {
+            profile,
+            external_ids,
+            roles: wanted.roles,
+            scope,
+            state: wanted.state,
+            ..User::new(
+                self.ports.new_id(UserId::from_uuid),
+                Newcomer {
+                    root,
+                    account: wanted.account.id,
+                    username,
+                    email: wanted.email,
+                    user_type: wanted.user_type.id,
+                    origin: Origin::Import,
+                },
+                self.ports.now(),
+            )
+        };
+        tx.insert_user(&user).await.map_err(|err| match err {
+            RepoError::Duplicate { field: "email", .. } => {
+                at("email", UserError::EmailTaken { email: user.email.to_string() })
+            }
+            RepoError::Duplicate { .. } => {
+                at("username", UserError::UsernameTaken { username: user.username.to_string() })
+            }
+            other => Refusal::Store(other),
+        })?;
+        if self.options.welcome_mail && user.state == UserState::Active {
+            issue_link(self.ports, tx, &self.settings, &user, LinkKind::Welcome).await?;
+        }
+        record_user(self.ports, tx, self.actor, "user.imported", &user, diff(None, Some(&user_view(&user))))
+            .await?;
+        self.usernames.insert(user.username.key().as_str().to_owned());
+        self.emails.insert(user.email.clone());
+        Ok(RowOutcome::Created(user.id))
+    }
+
+    async fn update(&mut self, tx: &mut dyn Tx, user: User, wanted: Wanted) -> Result<RowOutcome, Refusal> {
+        let (user, _) = crate::service::load_user(tx, self.actor, user.id, Access::Write).await?;
+        if user.erased_at.is_some() {
+            return Ok(RowOutcome::Skipped { user: Some(user.id), reason: "erased" });
+        }
+        let mut changed = user.clone();
+        changed.profile = wanted.profile.apply(changed.profile)?;
+        if let Some(ids) = &wanted.external_ids {
+            changed.external_ids = parse_external_ids(ids)?;
+        }
+        if self.header.has("user_type") {
+            changed.user_type = wanted.user_type.id;
+        }
+        if self.header.has("roles") {
+            changed.roles = wanted.roles;
+        }
+        if wanted.email != user.email {
+            if tx.user_by_email(user.root, &wanted.email).await?.is_some() {
+                return Err(at("email", UserError::EmailTaken { email: wanted.email.to_string() }));
+            }
+            changed.email = wanted.email;
+            changed.email_verified_at = None;
+        }
+        if changed == user {
+            self.remember(&user);
+            return Ok(RowOutcome::Unchanged(user.id));
+        }
+        let type_changed = changed.user_type != user.user_type;
+        if type_changed {
+            crate::service::reject_member_type(&self.settings, changed.user_type)?;
+        }
+        let account = load_account(tx, changed.account).await.map_err(UserError::from)?;
+        let draft = Draft {
+            account: &account,
+            settings: &self.settings,
+            user_type: &wanted.user_type,
+            roles: &changed.roles,
+            scope: &changed.scope,
+            state: changed.state,
+        };
+        check_draft(self.ports, tx, self.actor, draft, type_changed).await?;
+        changed.updated_at = self.ports.now();
+        tx.update_user(&changed).await.map_err(|err| match err {
+            RepoError::Stale { .. } => at(
+                "username",
+                UserError::VersionMismatch { expected: user.version, actual: user.version + 1 },
+            ),
+            other => Refusal::Store(other),
+        })?;
+        changed.version += 1;
+        let changes = diff(Some(&user_view(&user)), Some(&user_view(&changed)));
+        record_user(self.ports, tx, self.actor, "user.updated", &changed, changes).await?;
+        self.remember(&changed);
+        Ok(RowOutcome::Updated(changed.id))
+    }
+
+    fn remember(&mut self, user: &User) {
+        self.usernames.insert(user.username.key().as_str().to_owned());
+        self.emails.insert(user.email.clone());
+    }
+}
