@@ -56,6 +56,39 @@ async fn users_export_as_csv(server: Server, db: Db) -> Db {
         "usher: export: account nowhere: account not found"
     );
 
+    // An import from the command line: one outcome per row, the refused ones with their line.
+    let folder = tempfile::tempdir().unwrap();
+    let file = folder.path().join("people.csv");
+    let csv = "username,email,first_name,user_type,roles,state,nickname\n\
+               cy,cy@example.com,Cy,user,user,disabled,x\n\
+               ,ada@example.com,Ada,,,,\n\
+               bad,not-an-email,,,,,\n";
+    std::fs::write(&file, csv).unwrap();
+    let import = |extra: &[&str]| {
+        let mut command = tokio::process::Command::new(usher_e2e::usher_binary());
+        command
+            .args(["import"])
+            .arg(&file)
+            .args(["--account", "acme", "--database-url", &db.url])
+            .args(extra);
+        command.output()
+    };
+    let output = import(&[]).await.unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout).to_string();
+    assert_eq!(output.status.code(), Some(1), "a refused row fails the command:\n{stdout}");
+    assert!(stdout.contains("unknown columns, not read: nickname"), "{stdout}");
+    assert!(
+        stdout.contains("| created | 1 |") && stdout.contains("| skipped | 1 |"),
+        "cy new, ada exists:\n{stdout}"
+    );
+    assert!(stdout.contains("line 4 (email): email:"), "{stdout}");
+    assert_eq!(
+        String::from_utf8_lossy(&output.stderr).trim(),
+        "usher: import: 1 row(s) refused; the others are reported above"
+    );
+    let (_, found) = server.get(&format!("{users}?q=cy"), &acme.token).await;
+    assert_eq!(found["items"][0]["origin"], "import", "{found}");
+
     let globex = server.tenant("globex", 5).await;
     let (status, problem) = server.get(&export(""), &globex.token).await;
     assert_eq!((status, problem["code"].clone()), (StatusCode::NOT_FOUND, json!("not_found")), "{problem}");

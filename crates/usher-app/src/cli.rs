@@ -43,6 +43,9 @@ pub enum Command {
     Openapi,
     /// Writes the users of an account (and its sub-accounts) as CSV, acting as the operator.
     Export(crate::transfer::ExportArgs),
+    /// Imports users from a CSV file into an account, acting as the operator, and prints the
+    /// outcome of every row that was refused.
+    Import(crate::transfer::ImportArgs),
 }
 
 /// Where the database is.
@@ -262,6 +265,9 @@ pub enum CommandError {
     /// An export could not be read or written.
     #[error("export: {0}")]
     Export(String),
+    /// An import could not run, or refused rows.
+    #[error("import: {0}")]
+    Import(String),
     /// A directory could not be created.
     #[error("cannot create {path}: {source}")]
     Directory {
@@ -333,6 +339,7 @@ pub async fn run(cli: Cli) -> Result<(), CommandError> {
             Ok(())
         }
         Command::Export(args) => crate::transfer::export(args).await,
+        Command::Import(args) => crate::transfer::import(args).await,
     }
 }
 
