@@ -140,3 +140,47 @@ pub async fn export_users_page(
     }
     Ok((rows, found.next))
 }
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        // Bounded fuzzing of the CSV mapping: any header either maps (every known column at
+        // most once, the rest reported as unknown) or is refused with a reason; never a panic.
+        #[test]
+        fn any_header_maps_or_is_refused(names in proptest::collection::vec(
+            prop_oneof![
+                proptest::sample::select(USER_COLUMNS.to_vec()).prop_map(str::to_owned),
+                proptest::sample::select(USER_COLUMNS.to_vec()).prop_map(|c| format!(" {} ", c.to_uppercase())),
+                ".{0,12}",
+            ],
+            0..20,
+        )) {
+            match ImportHeader::parse(&names) {
+                Ok(header) => {
+                    prop_assert!(header.unknown.len() < names.len(), "email was mapped");
+                    prop_assert!(header.unknown.iter().all(|u| !USER_COLUMNS.contains(&u.trim().to_lowercase().as_str())));
+                }
+                Err(HeaderError::NoEmail) => {
+                    prop_assert!(!names.iter().any(|n| n.trim().eq_ignore_ascii_case("email")));
+                }
+                Err(HeaderError::Duplicate { column }) => {
+                    let times = names.iter().filter(|n| n.trim().to_lowercase() == column).count();
+                    prop_assert!(times > 1);
+                }
+            }
+        }
+
+        // A neutralised cell never starts with what a spreadsheet runs, and only such cells change.
+        #[test]
+        fn neutralised_cells_never_start_a_formula(cell in ".{0,40}") {
+            let out = neutralised(&cell);
+            prop_assert!(!out.starts_with(['=', '+', '-', '@', '\t', '\r']));
+            let risky = cell.starts_with(['=', '+', '-', '@', '\t', '\r']);
+            prop_assert_eq!(out == cell, !risky);
+        }
+    }
+}
