@@ -5,7 +5,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::json;
 use usher_e2e::{Db, Server};
 
-async fn users_export_as_csv(server: Server, db: Db) -> Db {
+async fn r19_users_export_as_csv(server: Server, db: Db) -> Db {
     let acme = server.tenant("acme", 5).await;
     let users = format!("/v1/accounts/{}/users", acme.account);
     for (email, first) in [("ada@example.com", "Ada"), ("formula@example.com", "=cmd|' /C calc'!A0")] {
@@ -96,11 +96,11 @@ async fn users_export_as_csv(server: Server, db: Db) -> Db {
 }
 
 #[tokio::test]
-async fn users_export_as_csv_on_sqlite() {
-    usher_e2e::on_sqlite(users_export_as_csv).await;
+async fn r19_users_export_as_csv_on_sqlite() {
+    usher_e2e::on_sqlite(r19_users_export_as_csv).await;
 }
 
 #[tokio::test]
-async fn users_export_as_csv_on_postgres() {
-    usher_e2e::on_postgres(users_export_as_csv).await;
+async fn r19_users_export_as_csv_on_postgres() {
+    usher_e2e::on_postgres(r19_users_export_as_csv).await;
 }

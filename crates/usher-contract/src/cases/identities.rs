@@ -127,7 +127,9 @@ pub async fn r1_r17_an_identity_makes_one_user_that_later_sign_ins_update(store:
 
 /// A first sign-in whose email another user has is linked to that user only when the provider
 /// verified the email and the settings allow it; otherwise it is refused and writes nothing.
-pub async fn jit_links_to_the_user_with_the_email_only_when_verified_and_allowed(store: Arc<dyn Store>) {
+pub async fn r17_r24_jit_links_to_the_user_with_the_email_only_when_verified_and_allowed(
+    store: Arc<dyn Store>,
+) {
     let h = Harness::new(store);
     let tenant = h.tenant("acme", 5).await;
     let admin = &tenant.admin_actor;

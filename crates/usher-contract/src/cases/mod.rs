@@ -83,7 +83,7 @@ macro_rules! store_contract {
             r4_r19_a_user_names_only_what_it_may,
             r24_a_user_manager_cannot_take_over_an_administrator,
             sales_representatives_are_users_of_the_tenant,
-            an_accounts_sales_representative_applies_to_its_users,
+            r19_an_accounts_sales_representative_applies_to_its_users,
             r19_users_export_as_rows_of_names_with_formulas_neutralised,
             r1_r4_r5_an_import_gives_each_row_one_outcome,
             optimistic_locking_refuses_stale_writes,
@@ -126,7 +126,7 @@ macro_rules! store_contract {
             r17_contacts_are_read_searched_edited_and_deleted,
             // identities.rs
             r1_r17_an_identity_makes_one_user_that_later_sign_ins_update,
-            jit_links_to_the_user_with_the_email_only_when_verified_and_allowed,
+            r17_r24_jit_links_to_the_user_with_the_email_only_when_verified_and_allowed,
             // accounts.rs
             sub_accounts_form_a_tree,
             r19_account_context_reads_what_its_parts_read,

@@ -660,7 +660,7 @@ pub async fn r8_users_keep_billing_and_shipping_addresses_until_erased(store: Ar
 /// An account's sales representative applies to its users that name none, and to the users
 /// of the accounts below it; the nearest account that names one wins, and a user's own wins
 /// over all (Oro). A representative is a user of the tenant.
-pub async fn an_accounts_sales_representative_applies_to_its_users(store: Arc<dyn Store>) {
+pub async fn r19_an_accounts_sales_representative_applies_to_its_users(store: Arc<dyn Store>) {
     use usher_domain::service::accounts::{self, AccountError, AccountPatch};
     let h = Harness::new(store);
     let tenant = h.tenant("acme", 10).await;
