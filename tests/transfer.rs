@@ -88,6 +88,18 @@ async fn r19_users_export_as_csv(server: Server, db: Db) -> Db {
     );
     let (_, found) = server.get(&format!("{users}?q=cy"), &acme.token).await;
     assert_eq!(found["items"][0]["origin"], "import", "{found}");
+    // A row with a cell more than the header, and one that is not UTF-8: each refused with
+    // its line, the good row between them still written.
+    let mut bytes =
+        b"username,email,state\nfred,fred@example.com,disabled,extra\ngus,gus@example.com,disabled\n"
+            .to_vec();
+    bytes.extend_from_slice(b"h\xffl,hal@example.com,disabled\n");
+    std::fs::write(&file, bytes).unwrap();
+    let output = import(&[]).await.unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout).to_string();
+    assert!(stdout.contains("| created | 1 |"), "{stdout}");
+    assert!(stdout.contains("line 2: 4 cells, but the header names 3 columns"), "{stdout}");
+    assert!(stdout.contains("line 4: cell 1 is not UTF-8"), "{stdout}");
 
     let globex = server.tenant("globex", 5).await;
     let (status, problem) = server.get(&export(""), &globex.token).await;
