@@ -322,6 +322,26 @@ impl Server {
         (status, headers, body)
     }
 
+    /// One request with a body of `content_type`; answers the status and the JSON body.
+    pub async fn call_body(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        content_type: &str,
+        body: String,
+    ) -> (StatusCode, Value) {
+        let mut request =
+            self.client.request(method, format!("{}{path}", self.base)).header("content-type", content_type);
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        let response = request.body(body).send().await.expect("request");
+        let status = response.status();
+        let text = response.text().await.expect("body");
+        (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+    }
+
     /// POST with a form-encoded body (`a=1&b=2`); answers the status and the JSON body.
     pub async fn call_form(&self, path: &str, token: Option<&str>, form: &str) -> (StatusCode, Value) {
         let mut request = self

@@ -51,7 +51,7 @@ const WHO: [Who; 9] = [
 ];
 
 /// Where a cell's target lives.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 enum Place {
     /// The root account of `acme`.
     Root,
@@ -92,6 +92,8 @@ enum Target {
     Webhook,
     /// A webhook with a delivery (of its own `webhook.created` event).
     WebhookDelivery,
+    /// An import job that has ended (a dry run, so it wrote no user).
+    Import,
     /// No bearer token at all: a public flow.
     Public,
 }
@@ -110,7 +112,8 @@ impl Target {
             | Target::ApiKey
             | Target::Mail
             | Target::Webhook
-            | Target::WebhookDelivery => &[Place::Root, Place::Sub, Place::Sibling, Place::Other],
+            | Target::WebhookDelivery
+            | Target::Import => &[Place::Root, Place::Sub, Place::Sibling, Place::Other],
         }
     }
 }
@@ -203,6 +206,11 @@ fn rows() -> Vec<Row> {
         row("delete_contact", T::Contact, Method::DELETE, "/v1/contacts/{id}", None, CONTACTS_IN),
         row("create_user_from_contact", T::Contact, Method::POST, "/v1/contacts/{id}/user", Some(r#"{"email":"from{n}@example.com"}"#), USERS_WRITE_IN),
         row("export_users", T::Account, Method::GET, "/v1/accounts/{account}/users/export", None, USERS_READ_IN),
+        // Imports: dry runs, so that no job audits anything while a later cell is checked.
+        row("submit_import", T::Account, Method::POST, "/v1/accounts/{account}/imports?dry_run=true", Some("csv:email,state\nimported{n}@example.com,disabled\n"), USERS_WRITE_IN),
+        row("get_import", T::Import, Method::GET, "/v1/imports/{id}", None, USERS_READ_IN),
+        // The job has ended: the caller who may cancel it is told so (409).
+        row("cancel_import", T::Import, Method::DELETE, "/v1/imports/{id}", None, "CCCC CCC4 CCC4 3C34 3334 3334 444C 1111 3334"),
         row("sign_in_external_identity", T::Account, Method::PUT, "/v1/accounts/{account}/external-identities/https%3A%2F%2Fidp.example.com/sub-{n}", Some(r#"{"email":"jit{n}@example.com","email_verified":true}"#), USERS_WRITE_IN),
         row("list_api_keys", T::Account, Method::GET, "/v1/accounts/{account}/api-keys", None, ADMIN_MODULE_IN),
         row("create_api_key", T::Account, Method::POST, "/v1/accounts/{account}/api-keys", Some(r#"{"name":"key {n}","permissions":["orders:read"]}"#), ADMIN_MODULE_IN),
@@ -255,6 +263,8 @@ struct World {
     tokens: Vec<(Who, Option<String>)>,
     /// Credentials to log in again, for the logout row.
     logins: Vec<(Who, String, String, String)>,
+    /// One ended import job per place: reading or cancelling it changes nothing.
+    imports: std::sync::Mutex<std::collections::HashMap<Place, String>>,
 }
 
 const USER_PERMISSIONS: [&str; 10] = [
@@ -369,7 +379,7 @@ async fn world(server: &Server) -> World {
     .into_iter()
     .map(|(who, (account, username, password))| (who, account, username, password))
     .collect();
-    World { operator, acme, globex, east, west, tokens, logins }
+    World { operator, acme, globex, east, west, tokens, logins, imports: Default::default() }
 }
 
 impl World {
@@ -434,6 +444,24 @@ impl World {
                         .await),
                     String::new(),
                 )
+            }
+            Target::Import => {
+                let known = self.imports.lock().expect("imports").get(&place).cloned();
+                if let Some(job) = known {
+                    return (job, String::new());
+                }
+                let csv = format!("email,state\nimport-target{n}@example.com,disabled\n");
+                let path = format!("/v1/accounts/{account}/imports?dry_run=true");
+                let (status, job) = server.call_body(Method::POST, &path, Some(op), "text/csv", csv).await;
+                assert!(status.is_success(), "setup POST {path}: {status} {job}");
+                let job = id(&job);
+                until("the import ends", || async {
+                    let (_, found) = server.get(&format!("/v1/imports/{job}"), op).await;
+                    found["job"]["finished_at"].is_string().then_some(())
+                })
+                .await;
+                self.imports.lock().expect("imports").insert(place, job.clone());
+                (job, String::new())
             }
             Target::Invitation | Target::Mail => {
                 let body = json!({"emails": [format!("invitee{n}@example.com")], "user_type": tenant.user_type, "roles": [tenant.user_role]});
@@ -539,11 +567,15 @@ async fn run(server: &Server) -> Vec<String> {
                 n += 1;
                 let target = world.fresh(server, row.target, *place, n).await;
                 let path = fill(row.path, &world, *place, &target, n);
-                // A body written `form:…` is sent form-encoded, any other as JSON.
+                // A body written `form:…` is sent form-encoded, `csv:…` as CSV, any other as JSON.
                 let form = row.body.and_then(|body| body.strip_prefix("form:"));
+                let csv = row
+                    .body
+                    .and_then(|body| body.strip_prefix("csv:"))
+                    .map(|csv| fill(csv, &world, *place, &target, n));
                 let body = row
                     .body
-                    .filter(|_| form.is_none())
+                    .filter(|_| form.is_none() && csv.is_none())
                     .map(|body| serde_json::from_str::<Value>(&fill(body, &world, *place, &target, n)))
                     .transpose()
                     .expect("the row's body is JSON");
@@ -558,9 +590,12 @@ async fn run(server: &Server) -> Vec<String> {
                     (_, token) => token,
                 };
                 let before = world.newest_events(server).await;
-                let (status, answer) = match form {
-                    Some(form) => server.call_form(&path, token.as_deref(), form).await,
-                    None => server.call(row.method.clone(), &path, token.as_deref(), body).await,
+                let (status, answer) = match (form, csv) {
+                    (Some(form), _) => server.call_form(&path, token.as_deref(), form).await,
+                    (None, Some(csv)) => {
+                        server.call_body(row.method.clone(), &path, token.as_deref(), "text/csv", csv).await
+                    }
+                    (None, None) => server.call(row.method.clone(), &path, token.as_deref(), body).await,
                 };
                 if !matches(cell, status, &answer) {
                     differences.push(format!(
@@ -736,6 +771,7 @@ async fn world_again(server: &Server) -> World {
         west: String::new(),
         tokens: Vec::new(),
         logins: Vec::new(),
+        imports: Default::default(),
     }
 }
 

@@ -2,7 +2,7 @@
 //! a spreadsheet opens safely.
 
 use reqwest::{Method, StatusCode};
-use serde_json::json;
+use serde_json::{Value, json};
 use usher_e2e::{Db, Server};
 
 async fn r19_users_export_as_csv(server: Server, db: Db) -> Db {
@@ -105,6 +105,127 @@ async fn r19_users_export_as_csv(server: Server, db: Db) -> Db {
     let (status, problem) = server.get(&export(""), &globex.token).await;
     assert_eq!((status, problem["code"].clone()), (StatusCode::NOT_FOUND, json!("not_found")), "{problem}");
     db
+}
+
+/// POSTs a CSV file as an import; answers status, `Location` and body.
+async fn submit(
+    server: &Server,
+    token: &str,
+    path: &str,
+    csv: String,
+) -> (StatusCode, Option<String>, Value) {
+    let response = reqwest::Client::new()
+        .post(format!("{}{path}", server.base))
+        .bearer_auth(token)
+        .header("content-type", "text/csv")
+        .body(csv)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status();
+    let location = response.headers().get("location").map(|v| v.to_str().unwrap().to_owned());
+    (status, location, response.json().await.unwrap())
+}
+
+/// R1, R5, R20: an import job survives the server killed mid-job: the next server takes it
+/// over, and every row ends with exactly one outcome, none done twice.
+async fn r1_r5_an_import_job_survives_a_killed_server(server: Server, db: Db) -> Db {
+    let acme = server.tenant("acme", 5).await;
+    let imports = format!("/v1/accounts/{}/imports", acme.account);
+    let rows = 8_000;
+    let mut csv = String::from("username,email,state\n");
+    for i in 0..rows {
+        csv.push_str(&format!("p{i:05},p{i:05}@example.com,disabled\n"));
+    }
+    csv.push_str("bad,not-an-email,disabled\n");
+    let (status, location, job) = submit(&server, &acme.token, &imports, csv).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{job}");
+    let location = location.expect("a Location");
+    assert_eq!(location, format!("/v1/imports/{}", job["id"].as_str().unwrap()));
+    assert_eq!(job["counts"]["rows"], rows + 1);
+
+    // Killed (SIGKILL) once a batch has committed and before the last.
+    let running = usher_e2e::until("the first batch", || async {
+        let (_, found) = server.get(&location, &acme.token).await;
+        let done = found["job"]["counts"]["done"].as_u64().unwrap_or(0);
+        (found["job"]["state"] == "running" && done >= 1_000).then_some(done)
+    })
+    .await;
+    assert!(running < rows + 1, "the job ended before the kill; make the file larger");
+    server.kill();
+    let server = Server::start(&db).await;
+    let finished = usher_e2e::until("the job taken over", || async {
+        let (_, found) = server.get(&location, &acme.token).await;
+        (found["job"]["state"] == "succeeded").then_some(found)
+    })
+    .await;
+    let counts = &finished["job"]["counts"];
+    assert_eq!(
+        (
+            counts["done"].as_u64(),
+            counts["created"].as_u64(),
+            counts["skipped"].as_u64(),
+            counts["errors"].as_u64()
+        ),
+        (Some(rows + 1), Some(rows), Some(0), Some(1)),
+        "every row once: {finished}"
+    );
+    let mut lines = std::collections::BTreeSet::new();
+    let mut cursor = String::new();
+    loop {
+        let (status, page) = server.get(&format!("{location}?limit=1000&cursor={cursor}"), &acme.token).await;
+        assert_eq!(status, StatusCode::OK, "{page}");
+        for row in page["rows"].as_array().unwrap() {
+            assert!(lines.insert(row["line"].as_u64().unwrap()), "one outcome per line: {row}");
+        }
+        match page["next_cursor"].as_str() {
+            Some(next) => cursor = next.to_owned(),
+            None => break,
+        }
+    }
+    assert_eq!(lines.len() as u64, rows + 1);
+    let (_, refused) = server.get(&format!("{location}?errors_only=true"), &acme.token).await;
+    let refused = &refused["rows"][0];
+    assert_eq!(
+        (refused["line"].as_u64(), refused["column"].as_str()),
+        (Some(rows + 2), Some("email")),
+        "{refused}"
+    );
+    assert_eq!(refused["problem"]["code"], "invalid_field", "{refused}");
+    let (status, problem) = server.delete(&location, &acme.token).await;
+    assert_eq!(
+        (status, problem["code"].as_str()),
+        (StatusCode::CONFLICT, Some("import_finished")),
+        "{problem}"
+    );
+
+    // Refusals come before any job: no email column, an empty file, another tenant.
+    let (status, _, problem) = submit(&server, &acme.token, &imports, "username\nann\n".to_owned()).await;
+    assert_eq!(
+        (status, problem["code"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_header"))
+    );
+    let (status, _, problem) = submit(&server, &acme.token, &imports, String::new()).await;
+    assert_eq!(
+        (status, problem["code"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("unreadable_file"))
+    );
+    let globex = server.tenant("globex", 5).await;
+    let (status, _) = server.get(&location, &globex.token).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _, _) = submit(&server, &globex.token, &imports, "email\nx@example.com\n".to_owned()).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    db
+}
+
+#[tokio::test]
+async fn r1_r5_an_import_job_survives_a_killed_server_on_sqlite() {
+    usher_e2e::on_sqlite(r1_r5_an_import_job_survives_a_killed_server).await;
+}
+
+#[tokio::test]
+async fn r1_r5_an_import_job_survives_a_killed_server_on_postgres() {
+    usher_e2e::on_postgres(r1_r5_an_import_job_survives_a_killed_server).await;
 }
 
 #[tokio::test]

@@ -200,6 +200,9 @@ pub struct ServeArgs {
     /// Largest request body accepted, in bytes.
     #[arg(long, env = "USHER_MAX_BODY_BYTES", default_value_t = 1024 * 1024)]
     pub max_body_bytes: usize,
+    /// Largest CSV file an import accepts, in bytes (read as it arrives, never held whole).
+    #[arg(long, env = "USHER_MAX_IMPORT_BYTES", default_value_t = usher_http::DEFAULT_MAX_IMPORT_BYTES)]
+    pub max_import_bytes: u64,
     /// The key (64 hex digits) that signs the hosted pages' CSRF cookies; random per process
     /// when absent. Give every instance behind one load balancer the same key.
     #[arg(long, env = "USHER_PAGE_KEY", hide_env_values = true)]
@@ -473,6 +476,7 @@ async fn serve(args: ServeArgs) -> Result<(), CommandError> {
     let public_url = args.public_url.clone().unwrap_or_else(|| format!("http://{}", bound.local_addr));
     let config = HttpConfig {
         max_body_bytes: args.max_body_bytes,
+        max_import_bytes: args.max_import_bytes,
         trusted_proxies: args.trusted_proxies,
         secure_cookies: public_url.starts_with("https://"),
         public_origin: origin_of(&public_url),
@@ -499,6 +503,8 @@ async fn serve(args: ServeArgs) -> Result<(), CommandError> {
             },
         ))),
     };
+    let (stop_imports, imports_stopped) = tokio::sync::watch::channel(false);
+    let imports = tokio::spawn(crate::imports::run_import_worker(ports.clone(), imports_stopped));
     let (stop_mail, mail_stopped) = tokio::sync::oneshot::channel::<()>();
     let dispatcher = (!args.no_dispatcher).then(|| {
         let metrics = state.clone();
@@ -520,6 +526,8 @@ async fn serve(args: ServeArgs) -> Result<(), CommandError> {
     let served = bound.serve(state, shutdown_signal(), grace).await;
     let _ = stop_mail.send(());
     let _ = stop_feed.send(());
+    let _ = stop_imports.send(true);
+    let _ = imports.await;
     let _ = stop_webhooks.send(());
     if let Some(webhooks) = webhooks {
         let _ = webhooks.await;

@@ -6,6 +6,7 @@ pub mod adapters;
 pub mod cli;
 pub mod feed;
 pub mod hooks;
+pub mod imports;
 pub mod signing;
 pub mod transfer;
 

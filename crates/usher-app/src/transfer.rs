@@ -4,13 +4,16 @@
 use std::io::Write;
 use std::sync::Arc;
 
+use usher_domain::authz::Actor;
+use usher_domain::model::ImportJob;
 use usher_domain::ports::{PageRequest, Store};
-use usher_domain::service::accounts;
 use usher_domain::service::transfer::{
-    EXPORT_PAGE, Existing, ExportNames, ImportHeader, ImportMode, ImportOptions, ImportRow, RowOutcome,
-    USER_COLUMNS, export_users_page, import_batch,
+    EXPORT_PAGE, Existing, ExportNames, ImportError, ImportHeader, ImportMode, ImportOptions, USER_COLUMNS,
+    export_users_page, import_report, run_import, seal_import,
 };
 use usher_domain::service::users::UserFilter;
+use usher_domain::service::{Ports, accounts};
+use usher_http::problem::describe_refusal;
 use usher_store::SqlStore;
 
 use crate::adapters::{Argon2Hasher, ports};
@@ -101,73 +104,13 @@ pub struct ImportArgs {
     pub welcome_mail: bool,
 }
 
-/// Rows written per transaction: one seat-pool lock per batch.
-const IMPORT_BATCH: usize = 1_000;
-
-/// The tally of an import, printed at its end.
-#[derive(Debug, Default)]
-struct Tally {
-    created: u64,
-    updated: u64,
-    unchanged: u64,
-    skipped: u64,
-    errors: Vec<String>,
-}
-
-impl Tally {
-    fn add(&mut self, line: u64, outcome: &RowOutcome) {
-        match outcome {
-            RowOutcome::Created(_) => self.created += 1,
-            RowOutcome::Updated(_) => self.updated += 1,
-            RowOutcome::Unchanged(_) => self.unchanged += 1,
-            RowOutcome::Skipped { .. } => self.skipped += 1,
-            RowOutcome::Error { column, error } => {
-                let column = column.as_deref().map(|c| format!(" ({c})")).unwrap_or_default();
-                self.errors.push(format!("line {line}{column}: {error}"));
-            }
-        }
-    }
-
-    fn print(&self, committed: bool) {
-        let rows = [
-            ("created", self.created),
-            ("updated", self.updated),
-            ("unchanged", self.unchanged),
-            ("skipped", self.skipped),
-            ("errors", self.errors.len() as u64),
-        ];
-        let mut out = std::io::stdout().lock();
-        let _ = writeln!(out, "| outcome | rows |\n|---|---|");
-        for (outcome, count) in rows {
-            let _ = writeln!(out, "| {outcome} | {count} |");
-        }
-        for error in self.errors.iter().take(50) {
-            let _ = writeln!(out, "{error}");
-        }
-        if self.errors.len() > 50 {
-            let _ = writeln!(out, "… and {} more errors", self.errors.len() - 50);
-        }
-        if !committed {
-            let _ = writeln!(out, "nothing was written");
-        }
-    }
-}
-
-/// Imports a CSV file into an account as the operator, a batch per transaction, and prints
-/// the tally; fails (exit 1) when a row was refused.
+/// Imports a CSV file into an account as the operator: the file becomes an import job, as
+/// one submitted over HTTP, which this process holds and runs a batch per transaction. Prints
+/// the tally and the refused rows; fails (exit 1) when a row was refused.
 pub async fn import(args: ImportArgs) -> Result<(), CommandError> {
     let failed = |err: &dyn std::fmt::Display| CommandError::Import(err.to_string());
     let file =
         std::fs::File::open(&args.file).map_err(|e| failed(&format!("{}: {e}", args.file.display())))?;
-    let size = file.metadata().map(|m| m.len()).unwrap_or(0);
-    let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(std::io::BufReader::new(file));
-    let names: Vec<String> = reader
-        .headers()
-        .map_err(|e| failed(&format!("the header: {e}")))?
-        .iter()
-        .map(str::to_owned)
-        .collect();
-    let header = ImportHeader::parse(&names).map_err(|e| failed(&e))?;
     let store = Arc::new(SqlStore::open(&args.database.config()).await?);
     let ports = ports(store.clone() as Arc<dyn Store>, Argon2Hasher::new(1));
     let operator = accounts::operator_on_the_command_line(&ports).await.map_err(|e| failed(&e))?;
@@ -180,75 +123,90 @@ pub async fn import(args: ImportArgs) -> Result<(), CommandError> {
         dry_run: args.dry_run,
         welcome_mail: args.welcome_mail,
     };
-    if !header.unknown.is_empty() {
-        let _ =
-            writeln!(std::io::stdout().lock(), "unknown columns, not read: {}", header.unknown.join(", "));
+    let reading =
+        indicatif::ProgressBar::new_spinner().with_message(format!("reading {}", args.file.display()));
+    reading.enable_steady_tick(std::time::Duration::from_millis(200));
+    let source = std::io::BufReader::new(file);
+    let staged = usher_http::upload::upload(&ports, &operator, account.id, options, source, None)
+        .await
+        .map_err(|e| failed(&e))?;
+    reading.finish_and_clear();
+    let unknown = ImportHeader::parse(&staged.header).map(|header| header.unknown).unwrap_or_default();
+    if !unknown.is_empty() {
+        let _ = writeln!(std::io::stdout().lock(), "unknown columns, not read: {}", unknown.join(", "));
     }
-    let progress = indicatif::ProgressBar::new(size);
+    let job = seal_import(&ports, staged.id, true).await.map_err(|e| failed(&e))?;
+    let progress = indicatif::ProgressBar::new(job.counts.rows);
     progress.set_style(
-        indicatif::ProgressStyle::with_template("{bar:40} {bytes}/{total_bytes} {msg}")
+        indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} rows {msg} ({per_sec})")
             .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );
-    let batch_size = if args.all_or_nothing { usize::MAX } else { IMPORT_BATCH };
-    let (mut tally, mut batch, mut committed) = (Tally::default(), Vec::new(), true);
-    let mut records = reader.byte_records();
-    loop {
-        let next = records.next();
-        let done = next.is_none();
-        // The line a record starts on (a quoted cell may span lines); an unreadable one is
-        // placed where the reader stopped.
-        let line = match &next {
-            Some(Ok(record)) => record.position().map(csv::Position::line),
-            _ => None,
-        }
-        .unwrap_or_else(|| records.reader().position().line());
-        match next {
-            Some(Ok(record)) => match cells(&record, names.len()) {
-                Ok(cells) => batch.push(ImportRow { line, cells }),
-                Err(reason) => tally.errors.push(format!("line {line}: {reason}")),
-            },
-            Some(Err(err)) => tally.errors.push(format!("line {line}: {err}")),
-            None => {}
-        }
-        if batch.len() >= batch_size || (done && !batch.is_empty()) {
-            if args.all_or_nothing && !tally.errors.is_empty() {
-                committed = false;
-                break;
-            }
-            let report = import_batch(&ports, &operator, account.id, &header, options, &batch)
-                .await
-                .map_err(|e| failed(&e))?;
-            committed &= report.committed;
-            for (row, outcome) in batch.iter().zip(&report.outcomes) {
-                tally.add(row.line, outcome);
-            }
-            batch.clear();
-            progress.set_position(records.reader().position().byte());
-            progress.set_message(format!("{} created", tally.created));
-        }
-        if done {
-            break;
-        }
-    }
+    let shown = progress.clone();
+    let mut show = move |job: &ImportJob| {
+        shown.set_position(job.counts.done);
+        shown.set_message(format!("{} created", job.counts.created));
+    };
+    let job = run_import(&ports, job.id, &describe_refusal, &|| true, &mut show)
+        .await
+        .map_err(|e| failed(&e))?
+        .ok_or_else(|| failed(&"the import job disappeared"))?;
     progress.finish_and_clear();
-    tally.print(committed && !args.dry_run);
+    let refused = refused_rows(&ports, &operator, &job).await.map_err(|e| failed(&e))?;
+    print_tally(&job, &refused);
     if let Ok(store) = Arc::try_unwrap(store) {
         store.close().await?;
     }
-    match tally.errors.len() {
-        0 => Ok(()),
-        n => Err(failed(&format!("{n} row(s) refused; the others are reported above"))),
+    match (job.counts.errors, &job.failure) {
+        (0, None) => Ok(()),
+        (0, Some(failure)) => Err(failed(failure)),
+        (n, _) => Err(failed(&format!("{n} row(s) refused; the others are reported above"))),
     }
 }
 
-/// A record's cells as text: refused when it is not UTF-8 or has more cells than the header.
-fn cells(record: &csv::ByteRecord, columns: usize) -> Result<Vec<String>, String> {
-    if record.len() > columns {
-        return Err(format!("{} cells, but the header names {columns} columns", record.len()));
+/// How many refused rows the tally lists.
+const SHOWN_ERRORS: u32 = 50;
+
+/// The first refused rows of a job, as `line N (column): reason`.
+async fn refused_rows(ports: &Ports, actor: &Actor, job: &ImportJob) -> Result<Vec<String>, ImportError> {
+    let (rows, _) = import_report(ports, actor, job.id, 0, SHOWN_ERRORS, true).await?;
+    Ok(rows
+        .into_iter()
+        .map(|row| {
+            let column = row.column.as_deref().map(|c| format!(" ({c})")).unwrap_or_default();
+            let reason = row
+                .problem
+                .as_ref()
+                .and_then(|problem| problem.get("detail"))
+                .and_then(|detail| detail.as_str())
+                .unwrap_or("refused")
+                .to_owned();
+            format!("line {}{column}: {reason}", row.line)
+        })
+        .collect())
+}
+
+/// The tally of an import, then its refused rows.
+fn print_tally(job: &ImportJob, refused: &[String]) {
+    let counts = &job.counts;
+    let rows = [
+        ("created", counts.created),
+        ("updated", counts.updated),
+        ("unchanged", counts.unchanged),
+        ("skipped", counts.skipped),
+        ("errors", counts.errors),
+    ];
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "| outcome | rows |\n|---|---|");
+    for (outcome, count) in rows {
+        let _ = writeln!(out, "| {outcome} | {count} |");
     }
-    record
-        .iter()
-        .enumerate()
-        .map(|(i, cell)| String::from_utf8(cell.to_vec()).map_err(|_| format!("cell {} is not UTF-8", i + 1)))
-        .collect()
+    for line in refused {
+        let _ = writeln!(out, "{line}");
+    }
+    if counts.errors > refused.len() as u64 {
+        let _ = writeln!(out, "… and {} more errors", counts.errors - refused.len() as u64);
+    }
+    if !job.committed {
+        let _ = writeln!(out, "nothing was written");
+    }
 }

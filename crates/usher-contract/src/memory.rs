@@ -16,14 +16,14 @@ use uuid::Uuid;
 
 use usher_domain::error::RepoError;
 use usher_domain::id::{
-    AccountId, ApiKeyId, ContactId, DeliveryId, DeviceId, InvitationId, MailId, RoleId, SessionId,
+    AccountId, ApiKeyId, ContactId, DeliveryId, DeviceId, ImportId, InvitationId, MailId, RoleId, SessionId,
     SigningKeyId, TokenId, UserId, UserTypeId, WebhookId,
 };
 use usher_domain::model::{
     AccessClaims, Account, ApiKey, AuditEvent, Contact, Delivery, DeliveryState, Device, ExternalIdentity,
-    Invitation, InvitationState, MailMessage, OneTimeToken, OutboxMail, PublicEvent, QueuedMail, Role,
-    SeatUsage, Session, Settings, SigningKey, TokenPurpose, User, UserType, Webhook, WebhookDelivery,
-    WebhookDeliveryStatus,
+    ImportJob, ImportState, Invitation, InvitationState, MailMessage, OneTimeToken, OutboxMail, PublicEvent,
+    QueuedMail, Role, RowKind, RowReport, SeatUsage, Session, Settings, SigningKey, StagedRow, TokenPurpose,
+    User, UserType, Webhook, WebhookDelivery, WebhookDeliveryStatus,
 };
 use usher_domain::ports::{
     AccessTokenSigner, HashError, MailError, Mailer, RenderedMail, SigningError, WebhookAnswer,
@@ -31,8 +31,9 @@ use usher_domain::ports::{
 };
 use usher_domain::ports::{
     AccountRepo, AuditQuery, AuditRepo, CatalogRepo, ClaimedMail, Clock, ContactQuery, ContactRepo,
-    CredentialRepo, Cursor, EventQuery, EventRepo, IdGen, InvitationQuery, InvitationRepo, MailQuery,
-    OutboxRepo, Page, PageRequest, PasswordHasher, Store, TokenGen, Tx, UserQuery, UserRepo, WebhookRepo,
+    CredentialRepo, Cursor, EventQuery, EventRepo, IdGen, ImportRepo, InvitationQuery, InvitationRepo,
+    MailQuery, OutboxRepo, Page, PageRequest, PasswordHasher, Store, TokenGen, Tx, UserQuery, UserRepo,
+    WebhookRepo,
 };
 use usher_domain::time::{Duration, Timestamp};
 use usher_domain::value::{Email, PasswordHash, PlainPassword, Slug, TokenHash, UsernameKey};
@@ -43,6 +44,7 @@ mod catalog;
 mod contacts;
 mod credentials;
 mod events;
+mod imports;
 mod invitations;
 mod mail;
 mod users;
@@ -74,6 +76,8 @@ struct State {
     failures: HashMap<String, Vec<Timestamp>>,
     token_cutoffs: HashMap<UserId, Timestamp>,
     signing_keys: BTreeMap<SigningKeyId, SigningKey>,
+    imports: BTreeMap<ImportId, ImportJob>,
+    import_rows: HashMap<ImportId, BTreeMap<u64, StagedRow>>,
 }
 
 /// The in-memory store.

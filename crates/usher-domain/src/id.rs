@@ -82,4 +82,6 @@ ids! {
     DeliveryId,
     /// A key that signs access tokens (its `kid`).
     SigningKeyId,
+    /// An import job.
+    ImportId,
 }

@@ -16,13 +16,14 @@ use uuid::Uuid;
 
 use crate::error::RepoError;
 use crate::id::{
-    AccountId, ApiKeyId, ContactId, DeliveryId, DeviceId, InvitationId, MailId, RoleId, SessionId,
+    AccountId, ApiKeyId, ContactId, DeliveryId, DeviceId, ImportId, InvitationId, MailId, RoleId, SessionId,
     SigningKeyId, TokenId, UserId, UserTypeId, WebhookId,
 };
 use crate::model::{
     AccessClaims, Account, ApiKey, AuditEvent, Contact, DeliveryState, Device, EventFilter, ExternalIdentity,
-    Invitation, InvitationState, InvitationStatus, OneTimeToken, OutboxMail, PublicEvent, QueuedMail, Role,
-    SeatUsage, Session, Settings, SigningKey, User, UserState, UserType, Webhook, WebhookDelivery,
+    ImportJob, Invitation, InvitationState, InvitationStatus, OneTimeToken, OutboxMail, PublicEvent,
+    QueuedMail, Role, RowReport, SeatUsage, Session, Settings, SigningKey, StagedRow, User, UserState,
+    UserType, Webhook, WebhookDelivery,
 };
 use crate::time::Timestamp;
 use crate::value::{Email, PasswordHash, PlainPassword, Slug, TokenHash, UsernameKey};
@@ -515,6 +516,47 @@ pub trait OutboxRepo: Send {
     ) -> Result<(), RepoError>;
 }
 
+/// Import jobs: staged rows, the report, and the claims of the processes that run them.
+#[async_trait]
+pub trait ImportRepo: Send {
+    /// Inserts a job.
+    async fn insert_import(&mut self, job: &ImportJob) -> Result<(), RepoError>;
+    /// Writes a job's state, counts, cursor, failure and lease.
+    async fn update_import(&mut self, job: &ImportJob) -> Result<(), RepoError>;
+    /// A job; with `lock`, held until the transaction ends, so that the batches of one job and
+    /// its cancellation run one after the other whoever runs them.
+    async fn import_job(&mut self, id: ImportId, lock: bool) -> Result<Option<ImportJob>, RepoError>;
+    /// Takes the oldest job that is queued, or running with its lease ended (its process
+    /// died), sets it running until `lease_until` and answers it. A job another transaction
+    /// holds is skipped.
+    async fn claim_import(
+        &mut self,
+        now: Timestamp,
+        lease_until: Timestamp,
+    ) -> Result<Option<ImportJob>, RepoError>;
+    /// Stages rows of a job; a line staged twice is `Duplicate { field: "line" }`.
+    async fn stage_import_rows(&mut self, job: ImportId, rows: &[StagedRow]) -> Result<(), RepoError>;
+    /// Up to `limit` staged rows after line `after` that have no outcome yet, by line.
+    async fn pending_import_rows(
+        &mut self,
+        job: ImportId,
+        after: u64,
+        limit: u32,
+    ) -> Result<Vec<StagedRow>, RepoError>;
+    /// Records rows' outcomes.
+    async fn report_import_rows(&mut self, job: ImportId, reports: &[RowReport]) -> Result<(), RepoError>;
+    /// Up to `limit` outcomes after line `after`, by line; with `errors_only`, refusals only.
+    async fn import_report(
+        &mut self,
+        job: ImportId,
+        after: u64,
+        limit: u32,
+        errors_only: bool,
+    ) -> Result<Vec<RowReport>, RepoError>;
+    /// Forgets the cells of a finished job's rows: the report stays, the file's data goes.
+    async fn forget_import_cells(&mut self, job: ImportId) -> Result<(), RepoError>;
+}
+
 /// One unit of work on the store. Every read sees the transaction's own writes.
 /// Every query is scoped: ids belong to one root account, and lists take the root explicitly.
 ///
@@ -532,6 +574,7 @@ pub trait Tx:
     + EventRepo
     + WebhookRepo
     + OutboxRepo
+    + ImportRepo
     + Send
 {
     /// Commits every write of the transaction, or none.

@@ -23,11 +23,12 @@ mod pages;
 pub mod problem;
 mod state;
 pub mod types;
+pub mod upload;
 pub mod views;
 
 pub use auth::Caller;
 pub use problem::Problem;
-pub use state::{AppState, HttpConfig, Readiness};
+pub use state::{AppState, DEFAULT_MAX_IMPORT_BYTES, HttpConfig, Readiness};
 
 use crate::problem::{ProblemError, problem_response};
 
@@ -103,6 +104,7 @@ type Apis = (
         api::contacts::ContactsApi,
         api::identities::IdentitiesApi,
         api::transfer::TransferApi,
+        api::imports::ImportsApi,
         api::integrations::IntegrationsApi,
         api::introspection::IntrospectionApi,
         api::access_tokens::AccessTokenApi,
@@ -185,12 +187,36 @@ async fn limit_body<E: Endpoint>(next: E, mut req: Request) -> poem::Result<Resp
         poem::Error::from(ProblemError(problem))
     };
     let declared = req.header("content-length").and_then(|v| v.parse::<u64>().ok());
+    if is_import_upload(&req) {
+        // An import's file is read as it arrives, against its own limit, never held whole.
+        let limit = req.data::<AppState>().map_or(DEFAULT_MAX_IMPORT_BYTES, |s| s.config.max_import_bytes);
+        if declared.is_some_and(|length| length > limit) {
+            let problem = Problem {
+                limit: Some(limit),
+                ..Problem::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "payload_too_large",
+                    format!("the file is larger than {limit} bytes"),
+                )
+            };
+            return Err(poem::Error::from(ProblemError(problem)));
+        }
+        return next.call(req).await.map(IntoResponse::into_response);
+    }
     if declared.is_some_and(|length| length > u64::try_from(limit).unwrap_or(u64::MAX)) {
         return Err(too_large());
     }
     let body = req.take_body().into_bytes_limit(limit).await.map_err(|_| too_large())?;
     req.set_body(body);
     next.call(req).await.map(IntoResponse::into_response)
+}
+
+/// Whether a request uploads an import's file (`POST /v1/accounts/{id}/imports`).
+fn is_import_upload(req: &Request) -> bool {
+    let path = req.uri().path();
+    req.method() == poem::http::Method::POST
+        && path.starts_with("/v1/accounts/")
+        && path.ends_with("/imports")
 }
 
 /// Refuses (400) an `If-Match` that is not visible ASCII: the framework would read it as absent

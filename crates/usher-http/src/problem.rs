@@ -22,6 +22,7 @@ use usher_domain::service::invitations::{AcceptError, InviteError, LinkProblem};
 use usher_domain::service::mail::OutboxError;
 use usher_domain::service::public::PublicError;
 use usher_domain::service::sessions::{AuthError, ChangePasswordError};
+use usher_domain::service::transfer::ImportError;
 use usher_domain::service::users::UserError;
 use usher_domain::service::webhooks::WebhookError;
 
@@ -398,6 +399,34 @@ impl From<AccountError> for Problem {
             AccountError::Repo(err) => err.into(),
         }
     }
+}
+
+impl From<ImportError> for Problem {
+    fn from(err: ImportError) -> Problem {
+        let detail = err.to_string();
+        match err {
+            ImportError::NotFound { entity } => Problem::not_found(entity),
+            ImportError::Denied(denied) => denied.into(),
+            ImportError::Invalid(invalid) => invalid.into(),
+            ImportError::Header(_) => Problem::unprocessable("invalid_header", detail),
+            ImportError::Finished { .. } => Problem::conflict("import_finished", detail),
+            ImportError::NotReceiving { .. } => Problem::conflict("import_sealed", detail),
+            ImportError::Repo(err) => err.into(),
+        }
+    }
+}
+
+/// A refused import row as the problem the API answers for the same error, without what only
+/// a response has (`type`, `title`, `status`): `code`, `detail`, `field` and the numbers.
+pub fn describe_refusal(error: UserError) -> serde_json::Value {
+    use poem_openapi::types::ToJSON;
+    let mut value = Problem::from(error).to_json().unwrap_or_default();
+    if let Some(object) = value.as_object_mut() {
+        for member in ["type", "title", "status"] {
+            object.remove(member);
+        }
+    }
+    value
 }
 
 impl From<SeatError> for Problem {

@@ -12,6 +12,8 @@ use crate::metrics::Metrics;
 pub struct HttpConfig {
     /// Largest request body accepted, in bytes (larger ones get 413).
     pub max_body_bytes: usize,
+    /// Largest CSV file an import accepts, in bytes; read as it arrives, never held whole.
+    pub max_import_bytes: u64,
     /// How many proxies in front of usher append to `X-Forwarded-For` (0: trust no header).
     /// The client address, for throttling and the audit log, is the entry that many places
     /// from the right: the right-most one no trusted proxy wrote for itself, so a client
@@ -27,10 +29,14 @@ pub struct HttpConfig {
     pub page_key: Option<[u8; 32]>,
 }
 
+/// The default largest import file: 256 MiB, a million rows of a dozen columns and more.
+pub const DEFAULT_MAX_IMPORT_BYTES: u64 = 256 * 1024 * 1024;
+
 impl Default for HttpConfig {
     fn default() -> HttpConfig {
         HttpConfig {
             max_body_bytes: 1024 * 1024,
+            max_import_bytes: DEFAULT_MAX_IMPORT_BYTES,
             trusted_proxies: 0,
             secure_cookies: false,
             public_origin: None,

@@ -268,6 +268,58 @@ pub(crate) mod external_identity {
     no_relations!();
 }
 
+pub(crate) mod import_job {
+    use sea_orm::entity::prelude::*;
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "import_jobs")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        pub root_id: Uuid,
+        pub account_id: Uuid,
+        pub submitted_by: String,
+        pub source: Option<String>,
+        pub origin: Option<String>,
+        pub options: String,
+        pub header: String,
+        pub state: String,
+        pub rows_total: i64,
+        pub rows_done: i64,
+        pub created: i64,
+        pub updated: i64,
+        pub unchanged: i64,
+        pub skipped: i64,
+        pub errors: i64,
+        pub cursor_line: i64,
+        pub committed: bool,
+        pub failure: Option<String>,
+        pub lease_until: i64,
+        pub created_at: i64,
+        pub updated_at: i64,
+        pub finished_at: Option<i64>,
+    }
+    no_relations!();
+}
+
+pub(crate) mod import_row {
+    use sea_orm::entity::prelude::*;
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "import_rows")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub job_id: Uuid,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub line: i64,
+        pub cells: String,
+        pub outcome: Option<String>,
+        pub user_id: Option<Uuid>,
+        pub reason: Option<String>,
+        pub column_name: Option<String>,
+        pub problem: Option<String>,
+    }
+    no_relations!();
+}
+
 pub(crate) mod session {
     use sea_orm::entity::prelude::*;
     #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]

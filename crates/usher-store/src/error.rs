@@ -52,6 +52,7 @@ const UNIQUE: &[(&str, &str, &str, &str)] = &[
         "external identity",
         "subject",
     ),
+    ("pk_import_rows", "import_rows.job_id, import_rows.line", "import row", "line"),
 ];
 
 /// Maps a database error to the domain's error.

@@ -14,19 +14,19 @@ use uuid::Uuid;
 
 use usher_domain::error::RepoError;
 use usher_domain::id::{
-    AccountId, ApiKeyId, ContactId, DeliveryId, DeviceId, InvitationId, MailId, RoleId, SessionId,
+    AccountId, ApiKeyId, ContactId, DeliveryId, DeviceId, ImportId, InvitationId, MailId, RoleId, SessionId,
     SigningKeyId, TokenId, UserId, UserTypeId, WebhookId,
 };
 use usher_domain::model::{
-    Account, ApiKey, AuditEvent, Contact, DeliveryState, Device, ExternalIdentity, Invitation,
-    InvitationState, InvitationStatus, OneTimeToken, OutboxMail, PublicEvent, QueuedMail, Role, SeatUsage,
-    Session, Settings, SigningKey, TokenPurpose, User, UserType, Webhook, WebhookDelivery,
-    WebhookDeliveryStatus,
+    Account, ApiKey, AuditEvent, Contact, DeliveryState, Device, ExternalIdentity, ImportJob, Invitation,
+    InvitationState, InvitationStatus, OneTimeToken, OutboxMail, PublicEvent, QueuedMail, Role, RowKind,
+    RowReport, SeatUsage, Session, Settings, SigningKey, StagedRow, TokenPurpose, User, UserType, Webhook,
+    WebhookDelivery, WebhookDeliveryStatus,
 };
 use usher_domain::ports::{
     AccountContext, AccountRepo, AuditQuery, AuditRepo, CatalogRepo, ClaimedMail, ContactQuery, ContactRepo,
-    CredentialRepo, Cursor, EventQuery, EventRepo, InvitationQuery, InvitationRepo, MailQuery, OutboxRepo,
-    Page, PageRequest, Tx, UserQuery, UserRepo, WebhookRepo,
+    CredentialRepo, Cursor, EventQuery, EventRepo, ImportRepo, InvitationQuery, InvitationRepo, MailQuery,
+    OutboxRepo, Page, PageRequest, Tx, UserQuery, UserRepo, WebhookRepo,
 };
 use usher_domain::time::Timestamp;
 use usher_domain::value::{Email, PasswordHash, Slug, TokenHash, UsernameKey};
@@ -34,8 +34,8 @@ use usher_domain::value::{Email, PasswordHash, Slug, TokenHash, UsernameKey};
 use crate::codec;
 use crate::entity::{
     account, api_key, audit_event, contact, device, event, event_counter, event_sequencer, external_identity,
-    invitation, login_failure, one_time_token, outbox, password, role, seat_pool, session, settings,
-    signing_key, token_cutoff, user, user_role, user_type, webhook, webhook_delivery,
+    import_job, import_row, invitation, login_failure, one_time_token, outbox, password, role, seat_pool,
+    session, settings, signing_key, token_cutoff, user, user_role, user_type, webhook, webhook_delivery,
 };
 use crate::error::repo;
 
@@ -45,6 +45,7 @@ mod catalog;
 mod contacts;
 mod credentials;
 mod events;
+mod imports;
 mod invitations;
 mod mail;
 mod seats;

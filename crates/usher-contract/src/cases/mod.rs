@@ -28,6 +28,7 @@ mod catalog;
 mod contacts;
 mod events;
 mod identities;
+mod imports;
 mod invitations;
 mod links;
 mod outbox;
@@ -44,6 +45,7 @@ pub use catalog::*;
 pub use contacts::*;
 pub use events::*;
 pub use identities::*;
+pub use imports::*;
 pub use invitations::*;
 pub use links::*;
 pub use outbox::*;
@@ -86,6 +88,9 @@ macro_rules! store_contract {
             r19_an_accounts_sales_representative_applies_to_its_users,
             r19_users_export_as_rows_of_names_with_formulas_neutralised,
             r1_r4_r5_an_import_gives_each_row_one_outcome,
+            // imports.rs
+            r1_r5_an_import_job_resumes_after_a_crash_doing_each_row_once,
+            r1_r3_import_jobs_all_or_nothing_dry_run_and_cancel,
             optimistic_locking_refuses_stale_writes,
             every_change_answers_the_stored_version,
             // invitations.rs

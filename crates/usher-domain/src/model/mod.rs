@@ -6,8 +6,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::Serialize;
 
 use crate::id::{
-    AccountId, ApiKeyId, AuditEventId, ContactId, DeliveryId, DeviceId, EventId, InvitationId, MailId,
-    RoleId, SessionId, SigningKeyId, TokenId, UserId, UserTypeId, WebhookId,
+    AccountId, ApiKeyId, AuditEventId, ContactId, DeliveryId, DeviceId, EventId, ImportId, InvitationId,
+    MailId, RoleId, SessionId, SigningKeyId, TokenId, UserId, UserTypeId, WebhookId,
 };
 use crate::password::PasswordPolicy;
 use crate::time::{Duration, Timestamp};
@@ -21,6 +21,7 @@ mod catalog;
 mod contacts;
 mod credentials;
 mod events;
+mod imports;
 mod invitations;
 mod mail;
 mod users;
@@ -32,6 +33,7 @@ pub use catalog::*;
 pub use contacts::*;
 pub use credentials::*;
 pub use events::*;
+pub use imports::*;
 pub use invitations::*;
 pub use mail::*;
 pub use users::*;

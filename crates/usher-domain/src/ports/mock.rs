@@ -211,6 +211,18 @@ mockall::mock! {
         ) -> Result<(), RepoError>;
     }
     #[async_trait]
+    impl ImportRepo for Tx {
+        async fn insert_import(&mut self, job: &ImportJob) -> Result<(), RepoError>;
+        async fn update_import(&mut self, job: &ImportJob) -> Result<(), RepoError>;
+        async fn import_job(&mut self, id: ImportId, lock: bool) -> Result<Option<ImportJob>, RepoError>;
+        async fn claim_import(&mut self, now: Timestamp, lease_until: Timestamp) -> Result<Option<ImportJob>, RepoError>;
+        async fn stage_import_rows(&mut self, job: ImportId, rows: &[StagedRow]) -> Result<(), RepoError>;
+        async fn pending_import_rows(&mut self, job: ImportId, after: u64, limit: u32) -> Result<Vec<StagedRow>, RepoError>;
+        async fn report_import_rows(&mut self, job: ImportId, reports: &[RowReport]) -> Result<(), RepoError>;
+        async fn import_report(&mut self, job: ImportId, after: u64, limit: u32, errors_only: bool) -> Result<Vec<RowReport>, RepoError>;
+        async fn forget_import_cells(&mut self, job: ImportId) -> Result<(), RepoError>;
+    }
+    #[async_trait]
     impl Tx for Tx {
         async fn commit(self: Box<Self>) -> Result<(), RepoError>;
     }

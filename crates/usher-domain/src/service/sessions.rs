@@ -308,6 +308,28 @@ pub(crate) async fn user_actor(tx: &mut dyn Tx, user: &User) -> Result<Option<Ac
     })))
 }
 
+/// What an audited actor can do now: a user as [`user_actor`] says, an API key as its
+/// principal says (R24); `None` once it can do nothing. Work done later for an actor (an import
+/// job) acts with this, so it never outlives the authority it was submitted with.
+pub(crate) async fn actor_kind_of(
+    tx: &mut dyn Tx,
+    actor: ActorRef,
+    now: Timestamp,
+) -> Result<Option<ActorKind>, RepoError> {
+    match actor {
+        ActorRef::User(id) | ActorRef::Operator(id) => match tx.user(id).await? {
+            Some(user) => user_actor(tx, &user).await,
+            None => Ok(None),
+        },
+        ActorRef::ApiKey(id) => match tx.api_key(id).await? {
+            Some(key) => Ok(key_principal(tx, key, now).await?.map(ActorKind::Principal)),
+            None => Ok(None),
+        },
+        ActorRef::System => Ok(Some(ActorKind::System)),
+        ActorRef::Anonymous => Ok(None),
+    }
+}
+
 /// How many keys deep a chain of keys that made keys is followed.
 const KEY_CHAIN_LIMIT: usize = 8;
 

@@ -17,7 +17,9 @@ use crate::service::{Ports, guard, load_account};
 use crate::value::{Access, Module, Permission};
 
 mod import;
+mod jobs;
 pub use import::*;
+pub use jobs::*;
 
 /// The columns of a user row, in order: the header of an export.
 pub const USER_COLUMNS: [&str; 13] = [

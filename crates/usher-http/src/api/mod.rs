@@ -21,6 +21,7 @@ pub(crate) mod catalog;
 pub(crate) mod contacts;
 pub(crate) mod events;
 pub(crate) mod identities;
+pub(crate) mod imports;
 pub(crate) mod integrations;
 pub(crate) mod introspection;
 pub(crate) mod invitations;

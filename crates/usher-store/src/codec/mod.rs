@@ -10,21 +10,23 @@ use uuid::Uuid;
 use usher_domain::document::{ActorDocument, MailDocument, SettingsDocument};
 use usher_domain::error::RepoError;
 use usher_domain::id::{
-    AccountId, ApiKeyId, AuditEventId, ContactId, DeliveryId, DeviceId, EventId, InvitationId, MailId,
-    RoleId, SessionId, SigningKeyId, TokenId, UserId, UserTypeId, WebhookId,
+    AccountId, ApiKeyId, AuditEventId, ContactId, DeliveryId, DeviceId, EventId, ImportId, InvitationId,
+    MailId, RoleId, SessionId, SigningKeyId, TokenId, UserId, UserTypeId, WebhookId,
 };
 use usher_domain::model::{
     Account, AccountPath, AccountState, ActorRef, Address, ApiKey, AuditEvent, BuiltinRole, Contact,
-    ContactKind, Delivery, DeliveryState, Device, ExternalIdentity, Invitation, InvitationState, MailMessage,
-    OneTimeToken, Origin, OutboxMail, Profile, PublicEvent, QueuedMail, Role, Session, Settings, SigningKey,
-    TokenPurpose, User, UserState, UserType,
+    ContactKind, Delivery, DeliveryState, Device, ExternalIdentity, ImportCounts, ImportJob, ImportState,
+    Invitation, InvitationState, MailMessage, OneTimeToken, Origin, OutboxMail, Profile, PublicEvent,
+    QueuedMail, Role, RowKind, RowReport, Session, Settings, SigningKey, StagedRow, TokenPurpose, User,
+    UserState, UserType,
 };
 use usher_domain::time::Timestamp;
 use usher_domain::value::{Email, Key, Locale, Name, Permission, Slug, TokenHash, Username, ValueError};
 
 use crate::entity::{
-    account, api_key, audit_event, contact, device, event, external_identity, invitation, one_time_token,
-    outbox, role, session, signing_key, user, user_type, webhook, webhook_delivery,
+    account, api_key, audit_event, contact, device, event, external_identity, import_job, import_row,
+    invitation, one_time_token, outbox, role, session, signing_key, user, user_type, webhook,
+    webhook_delivery,
 };
 
 /// A parse failure of a stored value of `entity`.
@@ -105,6 +107,7 @@ mod catalog;
 mod contacts;
 mod credentials;
 mod events;
+mod imports;
 mod invitations;
 mod mail;
 mod users;
@@ -116,6 +119,7 @@ pub(crate) use catalog::*;
 pub(crate) use contacts::*;
 pub(crate) use credentials::*;
 pub(crate) use events::*;
+pub(crate) use imports::*;
 pub(crate) use invitations::*;
 pub(crate) use mail::*;
 pub(crate) use users::*;

@@ -17,6 +17,7 @@ mod m20261203_000010_contacts;
 mod m20261204_000011_external_identities;
 mod m20261204_000012_versions;
 mod m20261204_000013_account_sales_representative;
+mod m20261205_000014_import_jobs;
 
 /// Every migration, oldest first.
 #[derive(Debug)]
@@ -39,6 +40,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000011_external_identities::Migration),
             Box::new(m20261204_000012_versions::Migration),
             Box::new(m20261204_000013_account_sales_representative::Migration),
+            Box::new(m20261205_000014_import_jobs::Migration),
         ]
     }
 }

@@ -22,38 +22,7 @@ use crate::service::{
 };
 use crate::value::{Access, Email, Module, Permission, Username, ValueError};
 
-/// What an import does with a row whose user exists.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Existing {
-    /// Leave the user as it is (the row is `skipped`).
-    #[default]
-    Skip,
-    /// Bring the user to what the row says.
-    Update,
-}
-
-/// Whether one bad row stops the import.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum ImportMode {
-    /// Every good row is written; a bad one is reported.
-    #[default]
-    PerRow,
-    /// Nothing is written unless every row is good.
-    AllOrNothing,
-}
-
-/// How an import runs.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct ImportOptions {
-    /// Per row, or all or nothing.
-    pub mode: ImportMode,
-    /// Skip or update existing users.
-    pub existing: Existing,
-    /// Report what would happen and write nothing.
-    pub dry_run: bool,
-    /// Send each new user a welcome mail with a set-password link.
-    pub welcome_mail: bool,
-}
+pub use crate::model::{Existing, ImportMode, ImportOptions};
 
 /// A file's header, checked: the column at each position, and the ones usher does not know
 /// (reported, never guessed).
@@ -172,32 +141,8 @@ pub async fn import_batch(
     rows: &[ImportRow],
 ) -> Result<BatchReport, UserError> {
     let mut tx = ports.begin().await?;
-    let target = load_account(tx.as_mut(), account).await?;
-    guard(actor, Permission::new(Module::Users, Access::Write), &target, "account")?;
-    let root = target.root();
-    let settings = load_settings(tx.as_mut(), root).await?;
-    let catalog = Catalog::read(tx.as_mut(), root).await?;
-    let mut batch = Batch {
-        ports,
-        actor,
-        header,
-        options,
-        target,
-        settings,
-        catalog,
-        accounts: HashMap::new(),
-        usernames: HashSet::new(),
-        emails: HashSet::new(),
-    };
-    let mut outcomes = Vec::with_capacity(rows.len());
-    for row in rows {
-        let outcome = match batch.row(tx.as_mut(), row).await {
-            Ok(outcome) => outcome,
-            Err(Refusal::Row { column, error }) => RowOutcome::Error { column, error },
-            Err(Refusal::Store(err)) => return Err(err.into()),
-        };
-        outcomes.push(outcome);
-    }
+    let mut importer = Importer::open(ports, tx.as_mut(), actor, account, header, options).await?;
+    let outcomes = importer.rows(tx.as_mut(), rows).await?;
     let failed = outcomes.iter().any(|o| matches!(o, RowOutcome::Error { .. }));
     let all_or_nothing_failed = options.mode == ImportMode::AllOrNothing && failed;
     let commit = !options.dry_run && !all_or_nothing_failed;
@@ -205,6 +150,63 @@ pub async fn import_batch(
         tx.commit().await?;
     }
     Ok(BatchReport { outcomes, committed: commit })
+}
+
+/// Imports rows on a transaction the caller holds, chunk after chunk: what one chunk wrote
+/// (a username, an email) counts for the next, as if the rows came in one batch.
+pub struct Importer<'a> {
+    batch: Batch<'a>,
+}
+
+impl std::fmt::Debug for Importer<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Importer").field("account", &self.batch.target.id).finish_non_exhaustive()
+    }
+}
+
+impl<'a> Importer<'a> {
+    /// Reads what the rows are checked against. Needs `users:write` on `account`.
+    pub async fn open(
+        ports: &'a Ports,
+        tx: &mut dyn Tx,
+        actor: &'a Actor,
+        account: AccountId,
+        header: &'a ImportHeader,
+        options: ImportOptions,
+    ) -> Result<Importer<'a>, UserError> {
+        let target = load_account(tx, account).await?;
+        guard(actor, Permission::new(Module::Users, Access::Write), &target, "account")?;
+        let root = target.root();
+        let settings = load_settings(tx, root).await?;
+        let catalog = Catalog::read(tx, root).await?;
+        let batch = Batch {
+            ports,
+            actor,
+            header,
+            options,
+            target,
+            settings,
+            catalog,
+            accounts: HashMap::new(),
+            usernames: HashSet::new(),
+            emails: HashSet::new(),
+        };
+        Ok(Importer { batch })
+    }
+
+    /// One outcome per row, in order; fails only when the store does.
+    pub async fn rows(&mut self, tx: &mut dyn Tx, rows: &[ImportRow]) -> Result<Vec<RowOutcome>, UserError> {
+        let mut outcomes = Vec::with_capacity(rows.len());
+        for row in rows {
+            let outcome = match self.batch.row(tx, row).await {
+                Ok(outcome) => outcome,
+                Err(Refusal::Row { column, error }) => RowOutcome::Error { column, error },
+                Err(Refusal::Store(err)) => return Err(err.into()),
+            };
+            outcomes.push(outcome);
+        }
+        Ok(outcomes)
+    }
 }
 
 /// The root's user types and roles, by what a file names them with.

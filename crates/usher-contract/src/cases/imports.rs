@@ -1,0 +1,162 @@
+//! Import jobs: staged rows imported a batch per transaction by whichever process holds the
+//! job, resumed after a crash without doing a row twice (R1, R5, R20).
+
+use usher_domain::model::{ImportJob, ImportOptions, ImportState, RowKind, RowReport, StagedRow};
+use usher_domain::ports::UserQuery;
+use usher_domain::service::transfer::{
+    IMPORT_BATCH, IMPORT_LEASE, ImportError, cancel_import, claim_import, get_import, import_report,
+    plain_refusal, run_import, seal_import, stage_import_rows, submit_import,
+};
+
+use super::*;
+
+/// The users of a root.
+async fn users_of(h: &Harness, tenant: &Tenant) -> usize {
+    let mut tx = h.ports.store.begin().await.unwrap();
+    let (mut n, mut request) = (0, PageRequest::first(500));
+    loop {
+        let query = UserQuery {
+            root: tenant.account.id,
+            within: BTreeSet::from([tenant.account.id]),
+            state: None,
+            prefix: None,
+            user_type: None,
+            role: None,
+            page: request.clone(),
+        };
+        let page = tx.list_users(&query).await.unwrap();
+        n += page.items.len();
+        match page.next {
+            Some(cursor) => request = PageRequest::after(cursor, 500),
+            None => return n,
+        }
+    }
+}
+
+fn row(line: u64, cells: &[&str]) -> StagedRow {
+    StagedRow { line, cells: cells.iter().map(|c| (*c).to_owned()).collect(), report: None }
+}
+
+/// Submits a job of `rows` with a `username,email,state` header and seals it for the server.
+async fn queued(h: &Harness, tenant: &Tenant, options: ImportOptions, rows: &[StagedRow]) -> ImportJob {
+    let header = ["username", "email", "state"].map(str::to_owned).to_vec();
+    let job = submit_import(&h.ports, &tenant.admin_actor, tenant.account.id, options, header).await.unwrap();
+    for chunk in rows.chunks(700) {
+        stage_import_rows(&h.ports, job.id, chunk).await.unwrap();
+    }
+    seal_import(&h.ports, job.id, false).await.unwrap()
+}
+
+/// A job's whole report.
+async fn report_of(h: &Harness, tenant: &Tenant, job: &ImportJob) -> Vec<RowReport> {
+    let (mut all, mut after) = (Vec::new(), 0);
+    loop {
+        let (rows, next) =
+            import_report(&h.ports, &tenant.admin_actor, job.id, after, 1_000, false).await.unwrap();
+        all.extend(rows);
+        match next {
+            Some(line) => after = line,
+            None => return all,
+        }
+    }
+}
+
+/// R1, R5, R20: a job resumes after a process died holding it, and every row is done once.
+pub async fn r1_r5_an_import_job_resumes_after_a_crash_doing_each_row_once(store: Arc<dyn Store>) {
+    let h = Harness::new(store);
+    let tenant = h.tenant("acme", 3).await;
+    let before = users_of(&h, &tenant).await;
+    // Disabled users take no seat (R8), so the file can be larger than the subscription.
+    let total = u64::from(IMPORT_BATCH) * 2 + 500;
+    let mut rows: Vec<StagedRow> = (0..total)
+        .map(|i| {
+            let name = format!("u{i:05}");
+            row(i + 2, &[&name, &format!("{name}@example.com"), "disabled"])
+        })
+        .collect();
+    rows.push(StagedRow {
+        line: total + 2,
+        cells: Vec::new(),
+        report: Some(RowReport::unreadable(total + 2, "bad")),
+    });
+    rows.push(row(total + 3, &["u00000", "again@example.com", "disabled"]));
+    let job = queued(&h, &tenant, ImportOptions::default(), &rows).await;
+    assert_eq!((job.state, job.counts.rows, job.counts.errors), (ImportState::Queued, total + 2, 1));
+
+    // A server takes the job, commits one batch and stops: it lets the job go.
+    let claimed = claim_import(&h.ports).await.unwrap().expect("the queued job");
+    assert_eq!(claimed.id, job.id);
+    let stop = || false;
+    let paused = run_import(&h.ports, job.id, &plain_refusal, &stop, &mut |_| {}).await.unwrap().unwrap();
+    assert_eq!((paused.state, paused.counts.done), (ImportState::Running, u64::from(IMPORT_BATCH) + 1));
+    assert_eq!(users_of(&h, &tenant).await, before + IMPORT_BATCH as usize);
+
+    // Another takes it over at once, and dies before its first batch commits.
+    assert!(claim_import(&h.ports).await.unwrap().is_some(), "a released job is taken at once");
+    assert!(claim_import(&h.ports).await.unwrap().is_none(), "a held job is not taken twice");
+    h.clock.advance(IMPORT_LEASE + Duration::seconds(1));
+    let resumed = claim_import(&h.ports).await.unwrap().expect("the job of a process that died");
+    assert_eq!(resumed.cursor, paused.cursor, "it goes on after the last committed batch");
+    let done = run_import(&h.ports, job.id, &plain_refusal, &|| true, &mut |_| {}).await.unwrap().unwrap();
+    assert_eq!(done.state, ImportState::Succeeded);
+    assert_eq!(
+        (done.counts.done, done.counts.created, done.counts.skipped, done.counts.errors),
+        (total + 2, total, 1, 1)
+    );
+    assert_eq!(users_of(&h, &tenant).await, before + total as usize, "every row once");
+    let report = report_of(&h, &tenant, &done).await;
+    assert_eq!(report.len() as u64, total + 2, "one outcome per row");
+    let lines: BTreeSet<u64> = report.iter().map(|r| r.line).collect();
+    assert_eq!(lines.len(), report.len());
+    assert_eq!(report.iter().filter(|r| r.outcome == RowKind::Created).count() as u64, total);
+    assert!(claim_import(&h.ports).await.unwrap().is_none(), "an ended job is never taken");
+    assert!(matches!(
+        cancel_import(&h.ports, &tenant.admin_actor, job.id).await,
+        Err(ImportError::Finished { state: "succeeded" })
+    ));
+}
+
+/// R1, R3: all or nothing and a dry run write no user, and report every row; a cancelled job
+/// stops where it is.
+pub async fn r1_r3_import_jobs_all_or_nothing_dry_run_and_cancel(store: Arc<dyn Store>) {
+    use usher_domain::model::ImportMode;
+    let h = Harness::new(store);
+    let tenant = h.tenant("acme", 3).await;
+    let before = users_of(&h, &tenant).await;
+    let rows = [
+        row(2, &["ann", "ann@example.com", "active"]),
+        row(3, &["ben", "ben@example.com", "active"]),
+        row(4, &["cid", "cid@example.com", "active"]),
+        row(5, &["dot", "dot@example.com", "active"]),
+    ];
+    // Three seats: the fourth active user is refused, with the numbers (R1).
+    let all = ImportOptions { mode: ImportMode::AllOrNothing, ..ImportOptions::default() };
+    let job = queued(&h, &tenant, all, &rows).await;
+    claim_import(&h.ports).await.unwrap().unwrap();
+    let failed = run_import(&h.ports, job.id, &plain_refusal, &|| true, &mut |_| {}).await.unwrap().unwrap();
+    assert_eq!(failed.state, ImportState::Failed);
+    assert!(!failed.committed);
+    assert_eq!((failed.counts.created, failed.counts.errors), (3, 1), "told as what would have been");
+    assert_eq!(users_of(&h, &tenant).await, before, "nothing written");
+    let report = report_of(&h, &tenant, &failed).await;
+    assert_eq!(report.len(), 4);
+    assert_eq!(report[3].column.as_deref(), Some("user_type"));
+
+    let dry = ImportOptions { dry_run: true, ..ImportOptions::default() };
+    let job = queued(&h, &tenant, dry, &rows[..3]).await;
+    claim_import(&h.ports).await.unwrap().unwrap();
+    let told = run_import(&h.ports, job.id, &plain_refusal, &|| true, &mut |_| {}).await.unwrap().unwrap();
+    assert_eq!((told.state, told.committed, told.counts.created), (ImportState::Succeeded, false, 3));
+    assert_eq!(users_of(&h, &tenant).await, before, "a dry run writes nothing");
+
+    let job = queued(&h, &tenant, ImportOptions::default(), &rows[..1]).await;
+    let cancelled = cancel_import(&h.ports, &tenant.admin_actor, job.id).await.unwrap();
+    assert_eq!(cancelled.state, ImportState::Cancelled);
+    assert!(claim_import(&h.ports).await.unwrap().is_none(), "a cancelled job is never run");
+    assert_eq!(users_of(&h, &tenant).await, before);
+    let other = h.tenant("other", 3).await;
+    assert!(
+        matches!(get_import(&h.ports, &other.admin_actor, job.id).await, Err(ImportError::NotFound { .. })),
+        "another tenant's job reads as not found"
+    );
+}
