@@ -132,7 +132,7 @@ async fn submit(
 async fn r1_r5_an_import_job_survives_a_killed_server(server: Server, db: Db) -> Db {
     let acme = server.tenant("acme", 5).await;
     let imports = format!("/v1/accounts/{}/imports", acme.account);
-    let rows = 8_000;
+    let rows = 20_000;
     let mut csv = String::from("username,email,state\n");
     for i in 0..rows {
         csv.push_str(&format!("p{i:05},p{i:05}@example.com,disabled\n"));

@@ -56,6 +56,8 @@ struct Size {
     verifications: u32,
     /// Changes timed from their commit to their webhook.
     hooked: usize,
+    /// Rows of the imported CSV file.
+    imported: usize,
 }
 
 /// One row of the table.
@@ -158,6 +160,60 @@ fn wrk(base: &str, request: &Request<'_>, connections: u32, seconds: u32) -> Loa
         errors: n[2] + n[3],
         p50_ms: n[4] as f64 / 1e3,
         p99_ms: n[5] as f64 / 1e3,
+    }
+}
+
+/// The server's peak resident memory so far (`VmHWM`) in MiB.
+fn peak_mib(pid: u32) -> f64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let kib: f64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0.0);
+    kib / 1024.0
+}
+
+/// Imports one CSV file of `rows` enabled users over HTTP into a tenant of its own, timed
+/// from the upload to the job's end, with the server's peak memory.
+async fn import_file(server: &Server, backend: &'static str, rows: usize) -> Row {
+    let tenant = server.tenant("importer", 1).await;
+    let operator = server.operator().await;
+    let account = &tenant.account;
+    let seats = json!({"seats": [{"user_type": tenant.user_type, "total": rows + 10}]});
+    ok(server, Method::PUT, &format!("/v1/accounts/{account}/subscription"), &operator, seats).await;
+    let mut csv = String::with_capacity(rows * 90);
+    csv.push_str("username,email,first_name,last_name,user_type,roles,state\n");
+    for i in 0..rows {
+        let _ = writeln!(csv, "imp{i:06},imp{i:06}@import.example.com,First{i},Last{i},user,user,active");
+    }
+    let started = Instant::now();
+    let path = format!("/v1/accounts/{account}/imports");
+    let (status, job) = server.call_body(Method::POST, &path, Some(&tenant.token), "text/csv", csv).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{job}");
+    let location = format!("/v1/imports/{}", usher_e2e::id(&job));
+    let job = loop {
+        let (_, found) = server.get(&location, &tenant.token).await;
+        if found["job"]["finished_at"].is_string() {
+            break found["job"].clone();
+        }
+        assert!(started.elapsed() < Duration::from_secs(1_800), "the import did not end: {found}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let took = started.elapsed().as_secs_f64();
+    let created = job["counts"]["created"].as_u64().unwrap_or(0);
+    Row {
+        backend,
+        scenario: format!("import of one CSV file of {} users over HTTP", thousands(rows)),
+        figure: format!(
+            "{took:.1} s, {:.0} rows/s; server peak memory {:.0} MiB",
+            rows as f64 / took,
+            peak_mib(server.pid())
+        ),
+        target: "≥ 5,000 rows/s; bounded memory",
+        requests: rows as u64,
+        errors: (rows as u64).saturating_sub(created),
     }
 }
 
@@ -562,6 +618,8 @@ async fn scenarios(backend: &'static str, db: &Db, size: Size, argon2_ms: f64, c
     // Idle: started, migrated and ready, before the first request.
     let idle = resident_mib(pid);
     let mut rows = Vec::new();
+    // First, so that the server's peak memory is the import's.
+    rows.push(import_file(&server, backend, size.imported).await);
     let stage = stage(&server).await;
     let tenant = &stage.tenant;
     let account = &tenant.account;
@@ -816,6 +874,7 @@ async fn main() -> ExitCode {
             populations: &[200, 500, 1_000],
             verifications: 2,
             hooked: 5,
+            imported: 2_000,
         }
     } else {
         Size {
@@ -825,6 +884,7 @@ async fn main() -> ExitCode {
             populations: &[10_000, 100_000, 1_000_000],
             verifications: 20,
             hooked: 200,
+            imported: 100_000,
         }
     };
 

@@ -144,6 +144,28 @@ pub trait UserRepo: Send {
     ) -> Result<Option<User>, RepoError>;
     /// A user by email within a root.
     async fn user_by_email(&mut self, root: AccountId, email: &Email) -> Result<Option<User>, RepoError>;
+    /// The users of `root` with any of the username keys or emails given, as
+    /// [`UserRepo::user_by_username`] and [`UserRepo::user_by_email`] find them one by one;
+    /// an import asks once per batch of rows.
+    async fn users_named(
+        &mut self,
+        root: AccountId,
+        keys: &[UsernameKey],
+        emails: &[Email],
+    ) -> Result<Vec<User>, RepoError> {
+        let mut found: Vec<User> = Vec::new();
+        for key in keys {
+            found.extend(self.user_by_username(root, key).await?);
+        }
+        for email in emails {
+            if let Some(user) = self.user_by_email(root, email).await?
+                && !found.iter().any(|known| known.id == user.id)
+            {
+                found.push(user);
+            }
+        }
+        Ok(found)
+    }
     /// The addresses among `emails` that users of `root` have, as [`UserRepo::user_by_email`]
     /// finds them one by one; a bulk invitation asks once for all of its addresses.
     async fn taken_emails(
@@ -353,6 +375,13 @@ pub trait CredentialRepo: Send {
 pub trait AuditRepo: Send {
     /// Appends an audit event.
     async fn append_audit(&mut self, event: &AuditEvent) -> Result<(), RepoError>;
+    /// Appends many audit events, as [`AuditRepo::append_audit`] would one by one.
+    async fn append_audits(&mut self, events: &[AuditEvent]) -> Result<(), RepoError> {
+        for event in events {
+            self.append_audit(event).await?;
+        }
+        Ok(())
+    }
     /// A page of audit events, newest first.
     async fn list_audit(&mut self, query: &AuditQuery) -> Result<Page<AuditEvent>, RepoError>;
     /// Replaces personal data in the diffs of events about an erased user by `"[erased]"` (R8).

@@ -10,6 +10,14 @@ impl AuditRepo for SqlTx {
         insert(&self.txn, codec::audit_row(event)?.into_active_model()).await
     }
 
+    async fn append_audits(&mut self, events: &[AuditEvent]) -> Result<(), RepoError> {
+        let rows = events
+            .iter()
+            .map(|event| codec::audit_row(event).map(IntoActiveModel::into_active_model))
+            .collect::<Result<Vec<_>, _>>()?;
+        insert_all(&self.txn, rows).await
+    }
+
     async fn list_audit(&mut self, query: &AuditQuery) -> Result<Page<AuditEvent>, RepoError> {
         let mut select =
             audit_event::Entity::find().filter(audit_event::Column::RootId.eq(query.root.as_uuid()));

@@ -86,6 +86,44 @@ impl UserRepo for SqlTx {
         .await
     }
 
+    async fn users_named(
+        &mut self,
+        root: AccountId,
+        keys: &[UsernameKey],
+        emails: &[Email],
+    ) -> Result<Vec<User>, RepoError> {
+        if self.backend == DatabaseBackend::Postgres {
+            // A list of a thousand keys is planned for the table as it is now: a generic plan
+            // cached while the table was small would scan it whole once it has grown.
+            self.txn
+                .execute_unprepared("SET LOCAL plan_cache_mode = force_custom_plan")
+                .await
+                .map_err(repo)?;
+        }
+        let mut rows = Vec::new();
+        for batch in keys.chunks(1_000) {
+            let found = user::Entity::find()
+                .filter(user::Column::RootId.eq(root.as_uuid()))
+                .filter(user::Column::UsernameKey.is_in(batch.iter().map(UsernameKey::as_str)))
+                .all(&self.txn)
+                .await
+                .map_err(repo)?;
+            rows.extend(found);
+        }
+        for batch in emails.chunks(1_000) {
+            let found = user::Entity::find()
+                .filter(user::Column::RootId.eq(root.as_uuid()))
+                .filter(user::Column::Email.is_in(batch.iter().map(Email::as_str)))
+                .all(&self.txn)
+                .await
+                .map_err(repo)?;
+            let known: std::collections::HashSet<Uuid> =
+                rows.iter().map(|row: &user::Model| row.id).collect();
+            rows.extend(found.into_iter().filter(|row| !known.contains(&row.id)));
+        }
+        self.users_from_rows(rows).await
+    }
+
     async fn taken_emails(
         &mut self,
         root: AccountId,

@@ -3,6 +3,8 @@
 //! R12), and the username it gets (R5).
 
 use super::*;
+use std::collections::HashSet;
+
 use crate::model::Address;
 
 /// The most sales territories a user has.
@@ -275,6 +277,20 @@ pub(crate) async fn choose_username(
     email: &Email,
     profile: &Profile,
 ) -> Result<Username, UserError> {
+    choose_username_besides(tx, settings, root, given, email, profile, &HashSet::new()).await
+}
+
+/// [`choose_username`], a generated username also avoiding the keys in `taken` (usernames
+/// of users made but not yet written, as an import batch holds them).
+pub(crate) async fn choose_username_besides(
+    tx: &mut dyn Tx,
+    settings: &Settings,
+    root: AccountId,
+    given: Option<&str>,
+    email: &Email,
+    profile: &Profile,
+    taken: &HashSet<String>,
+) -> Result<Username, UserError> {
     if let Some(raw) = given.filter(|raw| !raw.trim().is_empty()) {
         let username = field("username", Username::parse(raw))?;
         if settings.usernames_must_be_emails && Email::parse(username.as_str()).is_err() {
@@ -291,7 +307,9 @@ pub(crate) async fn choose_username(
     };
     for n in 1..=1000 {
         let candidate = username_candidate(&base, n);
-        if tx.user_by_username(root, &candidate.key()).await?.is_none() {
+        if !taken.contains(candidate.key().as_str())
+            && tx.user_by_username(root, &candidate.key()).await?.is_none()
+        {
             return Ok(candidate);
         }
     }

@@ -42,6 +42,16 @@ impl<'a> AuditEntry<'a> {
 /// Appends an audit event on the transaction (R20) and, when its action is one apps see, the
 /// public event (R26).
 pub(crate) async fn record(ports: &Ports, tx: &mut dyn Tx, entry: AuditEntry<'_>) -> Result<(), RepoError> {
+    let (event, public) = records_of(ports, entry);
+    if let Some(public) = public {
+        tx.append_events(std::slice::from_ref(&public)).await?;
+    }
+    tx.append_audit(&event).await
+}
+
+/// The audit event of an entry and, when its action is one apps see, the public event (R26),
+/// for a caller that writes many at once.
+pub(crate) fn records_of(ports: &Ports, entry: AuditEntry<'_>) -> (AuditEvent, Option<PublicEvent>) {
     let at = ports.now();
     let event = AuditEvent {
         id: ports.new_id(AuditEventId::from_uuid),
@@ -60,9 +70,9 @@ pub(crate) async fn record(ports: &Ports, tx: &mut dyn Tx, entry: AuditEntry<'_>
         let mut public =
             public_event(ports, entry.actor, (event.root, event.account), kind, subject, entry.object);
         public.changes = event.diff.clone();
-        tx.append_events(std::slice::from_ref(&public)).await?;
+        return (event, Some(public));
     }
-    tx.append_audit(&event).await
+    (event, None)
 }
 
 /// The object a public event is about.
@@ -187,6 +197,25 @@ pub(crate) mod objects {
     }
 }
 
+/// The audit entry of an event about a user.
+pub(crate) fn user_entry<'a>(
+    actor: &'a Actor,
+    action: &'static str,
+    user: &User,
+    diff: Value,
+) -> AuditEntry<'a> {
+    AuditEntry {
+        root: user.root,
+        account: user.account,
+        action,
+        target_kind: "user",
+        target_id: user.id.to_string(),
+        diff,
+        actor,
+        object: objects::user(user),
+    }
+}
+
 /// Records an event about a user.
 pub(crate) async fn record_user(
     ports: &Ports,
@@ -196,17 +225,7 @@ pub(crate) async fn record_user(
     user: &User,
     diff: Value,
 ) -> Result<(), RepoError> {
-    let entry = AuditEntry {
-        root: user.root,
-        account: user.account,
-        action,
-        target_kind: "user",
-        target_id: user.id.to_string(),
-        diff,
-        actor,
-        object: objects::user(user),
-    };
-    record(ports, tx, entry).await
+    record(ports, tx, user_entry(actor, action, user, diff)).await
 }
 
 /// Writes a mail to the outbox on the transaction (R20).

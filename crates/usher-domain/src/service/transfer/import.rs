@@ -11,14 +11,19 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use super::USER_COLUMNS;
 use crate::authz::Actor;
+use crate::authz::check_grant;
 use crate::error::{Invalid, RepoError, field};
-use crate::id::{AccountId, RoleId, UserId};
-use crate::model::{Account, Newcomer, Origin, Profile, Role, Settings, User, UserState, UserType};
+use crate::id::{AccountId, RoleId, UserId, UserTypeId};
+use crate::model::{
+    Account, AuditEvent, Newcomer, Origin, Profile, PublicEvent, Role, SeatUsage, Settings, User, UserState,
+    UserType,
+};
 use crate::ports::Tx;
+use crate::rules::{check_roles_for_state, check_seats};
 use crate::service::users::{ProfileInput, UserError};
 use crate::service::{
-    Draft, LinkKind, Ports, check_draft, choose_username, diff, guard, issue_link, load_account,
-    load_settings, parse_external_ids, record_user, user_view,
+    Draft, LinkKind, Ports, check_draft, choose_username_besides, diff, guard, issue_link, load_account,
+    load_settings, lock_seats, parse_external_ids, record_user, records_of, user_entry, user_view,
 };
 use crate::value::{Access, Email, Module, Permission, Username, ValueError};
 
@@ -190,12 +195,19 @@ impl<'a> Importer<'a> {
             accounts: HashMap::new(),
             usernames: HashSet::new(),
             emails: HashSet::new(),
+            known_by_key: HashMap::new(),
+            known_by_email: HashMap::new(),
+            seats: HashMap::new(),
+            made: Vec::new(),
+            audits: Vec::new(),
+            events: Vec::new(),
         };
         Ok(Importer { batch })
     }
 
     /// One outcome per row, in order; fails only when the store does.
     pub async fn rows(&mut self, tx: &mut dyn Tx, rows: &[ImportRow]) -> Result<Vec<RowOutcome>, UserError> {
+        self.batch.preload(tx, rows).await?;
         let mut outcomes = Vec::with_capacity(rows.len());
         for row in rows {
             let outcome = match self.batch.row(tx, row).await {
@@ -205,6 +217,7 @@ impl<'a> Importer<'a> {
             };
             outcomes.push(outcome);
         }
+        self.batch.flush(tx).await?;
         Ok(outcomes)
     }
 }
@@ -295,6 +308,18 @@ struct Batch<'a> {
     /// user and a `duplicate_in_file` for the other row.
     usernames: HashSet<String>,
     emails: HashSet<Email>,
+    /// The users of the root that the rows of the current chunk name, by username key and by
+    /// email: read once per chunk rather than once per row.
+    known_by_key: HashMap<String, User>,
+    known_by_email: HashMap<Email, User>,
+    /// The seat figures of each type, read (and locked) once per transaction and counted on
+    /// in memory as the batch takes seats; cleared when a write the batch does not count
+    /// (an update) changes them.
+    seats: HashMap<UserTypeId, SeatUsage>,
+    /// What the chunk made, written together at its end.
+    made: Vec<(User, bool)>,
+    audits: Vec<AuditEvent>,
+    events: Vec<PublicEvent>,
 }
 
 /// A row, parsed.
@@ -316,10 +341,9 @@ impl Batch<'_> {
         if key.as_ref().is_some_and(|k| self.usernames.contains(k)) || self.emails.contains(&wanted.email) {
             return Ok(RowOutcome::Skipped { user: None, reason: "duplicate_in_file" });
         }
-        let root = self.target.root();
-        let existing = match &wanted.username {
-            Some(username) => tx.user_by_username(root, &username.key()).await?,
-            None => tx.user_by_email(root, &wanted.email).await?,
+        let existing = match &key {
+            Some(key) => self.known_by_key.get(key).cloned(),
+            None => self.known_by_email.get(&wanted.email).cloned(),
         };
         let outcome = match existing {
             Some(user) if self.options.existing == Existing::Skip => {
@@ -329,6 +353,63 @@ impl Batch<'_> {
             None => self.create(tx, wanted).await?,
         };
         Ok(outcome)
+    }
+
+    /// Reads the users the rows name, by username and by email, in one lookup.
+    async fn preload(&mut self, tx: &mut dyn Tx, rows: &[ImportRow]) -> Result<(), RepoError> {
+        let header = self.header;
+        let keys: Vec<_> = rows
+            .iter()
+            .filter_map(|row| row.cell(header, "username").and_then(|raw| Username::parse(raw).ok()))
+            .map(|username| username.key())
+            .collect();
+        let emails: Vec<Email> = rows
+            .iter()
+            .filter_map(|row| row.cell(header, "email").and_then(|raw| Email::parse(raw).ok()))
+            .collect();
+        let found = tx.users_named(self.target.root(), &keys, &emails).await?;
+        self.known_by_key.clear();
+        self.known_by_email.clear();
+        for user in found {
+            self.known_by_key.insert(user.username.key().as_str().to_owned(), user.clone());
+            self.known_by_email.insert(user.email.clone(), user);
+        }
+        Ok(())
+    }
+
+    /// Writes what the chunk made: its users, then their welcome links, events and audit.
+    async fn flush(&mut self, tx: &mut dyn Tx) -> Result<(), RepoError> {
+        if self.made.is_empty() {
+            return Ok(());
+        }
+        let made = std::mem::take(&mut self.made);
+        let users: Vec<User> = made.iter().map(|(user, _)| user.clone()).collect();
+        tx.insert_users(&users).await?;
+        for (user, welcome) in &made {
+            if *welcome {
+                issue_link(self.ports, tx, &self.settings, user, LinkKind::Welcome).await?;
+            }
+        }
+        tx.append_events(&std::mem::take(&mut self.events)).await?;
+        tx.append_audits(&std::mem::take(&mut self.audits)).await
+    }
+
+    /// Takes a seat of a type for a new enabled user (R1), from figures read once.
+    async fn take_seat(&mut self, tx: &mut dyn Tx, user_type: &UserType) -> Result<(), Refusal> {
+        if !user_type.consumes_seat {
+            return Ok(());
+        }
+        let usage = match self.seats.get_mut(&user_type.id) {
+            Some(usage) => usage,
+            None => {
+                let usage = lock_seats(tx, self.target.root(), user_type, self.ports.now()).await?;
+                self.seats.entry(user_type.id).or_insert(usage)
+            }
+        };
+        check_seats(user_type, usage, 1)
+            .map_err(|no_seat| at("user_type", UserError::NoSeatAvailable(no_seat)))?;
+        usage.used += 1;
+        Ok(())
     }
 
     async fn parse(&mut self, tx: &mut dyn Tx, row: &ImportRow) -> Result<Wanted, Refusal> {
@@ -408,32 +489,42 @@ impl Batch<'_> {
         Ok(found)
     }
 
+    /// Makes a user of a row, checked as one made by hand (R1, R3, R4, R5, R12), and keeps it to
+    /// be written with the chunk.
     async fn create(&mut self, tx: &mut dyn Tx, wanted: Wanted) -> Result<RowOutcome, Refusal> {
         let profile = wanted.profile.apply(Profile::default())?;
         let external_ids = parse_external_ids(&wanted.external_ids.unwrap_or_default())?;
         crate::service::reject_member_type(&self.settings, wanted.user_type.id)?;
-        let scope = BTreeSet::new();
-        let draft = Draft {
-            account: &wanted.account,
-            settings: &self.settings,
-            user_type: &wanted.user_type,
-            roles: &wanted.roles,
-            scope: &scope,
-            state: wanted.state,
-        };
-        check_draft(self.ports, tx, self.actor, draft, true).await?;
-        let root = self.target.root();
-        if tx.user_by_email(root, &wanted.email).await?.is_some() {
+        check_roles_for_state(wanted.state, &wanted.roles).map_err(UserError::RoleRequired)?;
+        let roles: Vec<&Role> = wanted
+            .roles
+            .iter()
+            .filter_map(|id| self.catalog.roles.iter().find(|role| role.id == *id))
+            .collect();
+        check_grant(self.actor, roles, &wanted.user_type).map_err(UserError::Grant)?;
+        if self.known_by_email.contains_key(&wanted.email) {
             return Err(at("email", UserError::EmailTaken { email: wanted.email.to_string() }));
         }
+        let root = self.target.root();
         let given = wanted.username.as_ref().map(|u| u.as_str().to_owned());
-        let username =
-            choose_username(tx, &self.settings, root, given.as_deref(), &wanted.email, &profile).await?;
+        let username = choose_username_besides(
+            tx,
+            &self.settings,
+            root,
+            given.as_deref(),
+            &wanted.email,
+            &profile,
+            &self.usernames,
+        )
+        .await?;
+        if wanted.state == UserState::Active {
+            self.take_seat(tx, &wanted.user_type).await?;
+        }
         let user = User {
             profile,
             external_ids,
             roles: wanted.roles,
-            scope,
+            scope: BTreeSet::new(),
             state: wanted.state,
             ..User::new(
                 self.ports.new_id(UserId::from_uuid),
@@ -448,26 +539,22 @@ impl Batch<'_> {
                 self.ports.now(),
             )
         };
-        tx.insert_user(&user).await.map_err(|err| match err {
-            RepoError::Duplicate { field: "email", .. } => {
-                at("email", UserError::EmailTaken { email: user.email.to_string() })
-            }
-            RepoError::Duplicate { .. } => {
-                at("username", UserError::UsernameTaken { username: user.username.to_string() })
-            }
-            other => Refusal::Store(other),
-        })?;
-        if self.options.welcome_mail && user.state == UserState::Active {
-            issue_link(self.ports, tx, &self.settings, &user, LinkKind::Welcome).await?;
-        }
-        record_user(self.ports, tx, self.actor, "user.imported", &user, diff(None, Some(&user_view(&user))))
-            .await?;
-        self.usernames.insert(user.username.key().as_str().to_owned());
-        self.emails.insert(user.email.clone());
-        Ok(RowOutcome::Created(user.id))
+        let changes = diff(None, Some(&user_view(&user)));
+        let (audit, event) = records_of(self.ports, user_entry(self.actor, "user.imported", &user, changes));
+        self.audits.push(audit);
+        self.events.extend(event);
+        self.remember(&user);
+        let id = user.id;
+        let welcome = self.options.welcome_mail && user.state == UserState::Active;
+        self.made.push((user, welcome));
+        Ok(RowOutcome::Created(id))
     }
 
     async fn update(&mut self, tx: &mut dyn Tx, user: User, wanted: Wanted) -> Result<RowOutcome, Refusal> {
+        // An update reads and changes the seat figures itself: what the chunk made is written
+        // first, and the figures read again after.
+        self.flush(tx).await?;
+        self.seats.clear();
         let (user, _) = crate::service::load_user(tx, self.actor, user.id, Access::Write).await?;
         if user.erased_at.is_some() {
             return Ok(RowOutcome::Skipped { user: Some(user.id), reason: "erased" });
