@@ -6,6 +6,9 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+/// The generator's settings: which content types it treats as others (CSV as bytes).
+const PYTHON_CONFIG: &str = "docs/python-client.yaml";
+
 /// The openapi-typescript release the run is pinned to.
 pub(crate) const TYPESCRIPT_VERSION: &str = "7.13.0";
 
@@ -57,6 +60,8 @@ pub(crate) fn python(root: &Path, python: &Path) -> Result<PathBuf, String> {
             crate::OPENAPI_SNAPSHOT,
             "--meta",
             "none",
+            "--config",
+            PYTHON_CONFIG,
             "--overwrite",
             "--output-path",
         ])
