@@ -359,6 +359,7 @@ async fn create_in_process(db: &Db, tenant: &Tenant, seconds: u32) -> Load {
                         enabled: true,
                         send_welcome: false,
                         external_ids: Default::default(),
+                        external_id: None,
                         sales_representative: None,
                         receive_system_messages: true,
                     };

@@ -171,6 +171,7 @@ impl Harness {
             enabled: true,
             send_welcome: false,
             external_ids: Default::default(),
+            external_id: None,
             sales_representative: None,
             receive_system_messages: true,
         }

@@ -22,8 +22,8 @@ use usher_domain::id::{
 use usher_domain::model::{
     AccessClaims, Account, ApiKey, AuditEvent, Contact, Delivery, DeliveryState, Device, ExternalIdentity,
     ImportJob, ImportState, Invitation, InvitationState, MailMessage, OneTimeToken, OutboxMail, PublicEvent,
-    QueuedMail, Role, RowKind, RowReport, SeatUsage, Session, Settings, SigningKey, StagedRow, TokenPurpose,
-    User, UserType, Webhook, WebhookDelivery, WebhookDeliveryStatus,
+    QueuedMail, Role, RowKind, RowReport, SearchOrder, SearchPage, SeatUsage, Session, Settings, SigningKey,
+    StagedRow, TokenPurpose, User, UserType, Webhook, WebhookDelivery, WebhookDeliveryStatus,
 };
 use usher_domain::ports::{
     AccessTokenSigner, HashError, MailError, Mailer, RenderedMail, SigningError, WebhookAnswer,
@@ -33,10 +33,10 @@ use usher_domain::ports::{
     AccountRepo, AuditQuery, AuditRepo, CatalogRepo, ClaimedMail, Clock, ContactQuery, ContactRepo,
     CredentialRepo, Cursor, EventQuery, EventRepo, IdGen, ImportRepo, InvitationQuery, InvitationRepo,
     MailQuery, OutboxRepo, Page, PageRequest, PasswordHasher, Store, TokenGen, Tx, UserQuery, UserRepo,
-    WebhookRepo,
+    UserSearch, WebhookRepo,
 };
 use usher_domain::time::{Duration, Timestamp};
-use usher_domain::value::{Email, PasswordHash, PlainPassword, Slug, TokenHash, UsernameKey};
+use usher_domain::value::{Email, ExternalId, PasswordHash, PlainPassword, Slug, TokenHash, UsernameKey};
 
 mod accounts;
 mod audit;
@@ -139,6 +139,9 @@ impl MemoryTx {
             }
             if other.email == user.email {
                 return Err(RepoError::Duplicate { entity: "user", field: "email" });
+            }
+            if user.external_id.is_some() && other.external_id == user.external_id {
+                return Err(RepoError::Duplicate { entity: "user", field: "external_id" });
             }
         }
         Ok(())

@@ -282,6 +282,9 @@ pub struct UserAuditView {
     pub sales_representative: Option<UserId>,
     /// External ids by kind.
     pub external_ids: BTreeMap<String, String>,
+    /// The provisioning client's id for the user.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub external_id: Option<String>,
     /// User type.
     pub user_type: UserTypeId,
     /// Roles.
@@ -306,6 +309,7 @@ impl From<&User> for UserAuditView {
             receive_system_messages: user.receive_system_messages,
             sales_representative: user.sales_representative,
             external_ids: user.external_ids.iter().map(|(k, v)| (k.as_str().to_owned(), v.clone())).collect(),
+            external_id: user.external_id.as_ref().map(ToString::to_string),
             user_type: user.user_type,
             roles: user.roles.clone(),
             scope: user.scope.clone(),

@@ -22,11 +22,11 @@ use crate::id::{
 use crate::model::{
     AccessClaims, Account, ApiKey, AuditEvent, Contact, DeliveryState, Device, EventFilter, ExternalIdentity,
     ImportJob, Invitation, InvitationState, InvitationStatus, OneTimeToken, OutboxMail, PublicEvent,
-    QueuedMail, Role, RowReport, SeatUsage, Session, Settings, SigningKey, StagedRow, User, UserState,
-    UserType, Webhook, WebhookDelivery,
+    QueuedMail, Role, RowReport, SearchOrder, SearchPage, SeatUsage, Session, Settings, SigningKey,
+    StagedRow, User, UserMatch, UserState, UserType, Webhook, WebhookDelivery,
 };
 use crate::time::Timestamp;
-use crate::value::{Email, PasswordHash, PlainPassword, Slug, TokenHash, UsernameKey};
+use crate::value::{Email, ExternalId, PasswordHash, PlainPassword, Slug, TokenHash, UsernameKey};
 
 /// Opens transactions.
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
@@ -183,6 +183,15 @@ pub trait UserRepo: Send {
     }
     /// A page of users, ordered by username key then id.
     async fn list_users(&mut self, query: &UserQuery) -> Result<Page<User>, RepoError>;
+    /// The users a directory search takes (SCIM's `GET /Users?filter=…`), counted, ordered
+    /// and paged by offset; an adapter turns the match into one indexed query.
+    async fn search_users(&mut self, search: &UserSearch) -> Result<SearchPage, RepoError>;
+    /// A user by the provisioning client's id within a root.
+    async fn user_by_external_id(
+        &mut self,
+        root: AccountId,
+        external_id: &ExternalId,
+    ) -> Result<Option<User>, RepoError>;
     /// Whether the user acted in the system (an audit event with the user as actor).
     async fn has_acted(&mut self, user: UserId) -> Result<bool, RepoError>;
     /// Links a device; `Duplicate { field: "identifier" }` when the user already has it.
@@ -895,6 +904,23 @@ pub struct UserQuery {
     pub role: Option<RoleId>,
     /// Page.
     pub page: PageRequest,
+}
+
+/// A directory search: the users of `within`'s subtrees that `filter` takes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserSearch {
+    /// The root account (tenant); never crossed.
+    pub root: AccountId,
+    /// Only users whose home account is in these accounts' subtrees (empty: the whole root).
+    pub within: BTreeSet<AccountId>,
+    /// Which users.
+    pub filter: UserMatch,
+    /// In which order.
+    pub order: SearchOrder,
+    /// How many matching users to pass over.
+    pub offset: u64,
+    /// How many to return at most.
+    pub limit: u32,
 }
 
 /// Filters of the invitation list.

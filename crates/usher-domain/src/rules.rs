@@ -394,6 +394,7 @@ mod tests {
             receive_system_messages: true,
             sales_representative: None,
             external_ids: BTreeMap::new(),
+            external_id: None,
             user_type: UserTypeId::from_uuid(Uuid::from_u128(5)),
             roles: BTreeSet::from([RoleId::from_uuid(Uuid::from_u128(6))]),
             scope: BTreeSet::new(),

@@ -85,7 +85,7 @@ macro_rules! serialize_as_str {
     )*};
 }
 
-serialize_as_str!(Email, Username, Slug, Name, Key, Locale);
+serialize_as_str!(Email, Username, Slug, Name, Key, Locale, ExternalId);
 
 /// An email address: trimmed, Unicode NFC, lower-cased; `local@domain` with a dotted domain,
 /// at most 254 characters, local part at most 64, no whitespace or control characters.
@@ -314,6 +314,41 @@ impl fmt::Display for Name {
     }
 }
 
+/// The id a provisioning client (a SCIM identity provider, an import file) gives a user in
+/// its own system: 1–255 characters, no control characters, kept exactly as given (SCIM's
+/// `externalId` compares case-exact).
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ExternalId(String);
+
+impl ExternalId {
+    /// The longest external id.
+    pub const MAX: usize = 255;
+    /// Parses an external id.
+    pub fn parse(raw: &str) -> Result<ExternalId, ValueError> {
+        check_len(raw, Self::MAX)?;
+        if raw.chars().any(char::is_control) {
+            return Err(ValueError::Malformed { reason: "must not contain control characters" });
+        }
+        Ok(ExternalId(raw.to_owned()))
+    }
+    /// The id.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for ExternalId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:?}", self.0)
+    }
+}
+
+impl fmt::Display for ExternalId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
 /// A short machine key (user-type keys such as `admin`, external-id kinds such as
 /// `erp_salesperson`, device identifiers): 1–64 characters of `a-z`, `0-9`, `_`, `-`, `.`.
 #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -399,6 +434,9 @@ pub enum Module {
     /// Token introspection: `read` lets an app ask whether a user's session token is active
     /// (RFC 7662) and what it may do.
     Introspection,
+    /// SCIM 2.0 provisioning at `/scim/v2`: what an identity provider's API key holds, beside
+    /// the `users` and `roles` permissions its changes need.
+    Scim,
     /// Contacts.
     Contacts,
     /// Pricing (admin only by default).
@@ -417,7 +455,7 @@ pub enum Module {
 
 impl Module {
     /// Every module, in catalog order.
-    pub const ALL: [Module; 18] = [
+    pub const ALL: [Module; 19] = [
         Module::Accounts,
         Module::Settings,
         Module::UserTypes,
@@ -429,6 +467,7 @@ impl Module {
         Module::Audit,
         Module::Events,
         Module::Introspection,
+        Module::Scim,
         Module::Contacts,
         Module::Pricing,
         Module::Payment,
@@ -451,6 +490,7 @@ impl Module {
             Module::Audit => "audit",
             Module::Events => "events",
             Module::Introspection => "introspection",
+            Module::Scim => "scim",
             Module::Contacts => "contacts",
             Module::Pricing => "pricing",
             Module::Payment => "payment",

@@ -21,6 +21,7 @@ mod metrics;
 mod openapi;
 mod pages;
 pub mod problem;
+mod scim;
 mod state;
 pub mod types;
 pub mod upload;
@@ -160,6 +161,7 @@ pub fn app(state: AppState) -> impl Endpoint<Output = Response> {
     pages::mount(Route::new())
         .nest_no_strip("/", api)
         .at("/openapi.json", poem::get(spec_endpoint))
+        .nest("/scim/v2", scim::routes())
         .nest("/docs", docs)
         .around(limit_body)
         .around(readable_preconditions)

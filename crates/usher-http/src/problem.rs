@@ -321,6 +321,9 @@ impl From<UserError> for Problem {
                 Problem::unprocessable("username_must_be_email", detail).with_field("username")
             }
             UserError::EmailTaken { .. } => Problem::conflict("email_taken", detail).with_field("email"),
+            UserError::ExternalIdTaken { .. } => {
+                Problem::conflict("external_id_taken", detail).with_field("external_id")
+            }
             UserError::Rename(refused) => {
                 let code = match refused {
                     usher_domain::rules::RenameRefused::RegisteredMember => "rename_refused",

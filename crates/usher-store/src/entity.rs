@@ -128,6 +128,8 @@ pub(crate) mod user {
         pub is_operator: bool,
         pub contact_id: Option<Uuid>,
         pub contact_kind: Option<String>,
+        pub external_id: Option<String>,
+        pub display_key: String,
         pub created_at: i64,
         pub updated_at: i64,
         pub last_login_at: Option<i64>,

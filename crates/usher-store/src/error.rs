@@ -42,6 +42,7 @@ const UNIQUE: &[(&str, &str, &str, &str)] = &[
     ("ux_roles_name", "roles.root_id, roles.name_key", "role", "name"),
     ("ux_users_username_key", "users.root_id, users.username_key", "user", "username"),
     ("ux_users_email", "users.root_id, users.email", "user", "email"),
+    ("ux_users_external_id", "users.root_id, users.external_id", "user", "external_id"),
     ("ux_invitations_pending_email", "invitations.root_id, invitations.email", "invitation", "email"),
     ("ux_invitations_token", "invitations.token_hash", "invitation", "token"),
     ("ux_devices_identifier", "devices.user_id, devices.identifier", "device", "identifier"),

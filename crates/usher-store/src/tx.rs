@@ -20,16 +20,16 @@ use usher_domain::id::{
 use usher_domain::model::{
     Account, ApiKey, AuditEvent, Contact, DeliveryState, Device, ExternalIdentity, ImportJob, Invitation,
     InvitationState, InvitationStatus, OneTimeToken, OutboxMail, PublicEvent, QueuedMail, Role, RowKind,
-    RowReport, SeatUsage, Session, Settings, SigningKey, StagedRow, TokenPurpose, User, UserType, Webhook,
-    WebhookDelivery, WebhookDeliveryStatus,
+    RowReport, SearchOrder, SearchPage, SeatUsage, Session, Settings, SigningKey, StagedRow, TokenPurpose,
+    User, UserState, UserType, Webhook, WebhookDelivery, WebhookDeliveryStatus,
 };
 use usher_domain::ports::{
     AccountContext, AccountRepo, AuditQuery, AuditRepo, CatalogRepo, ClaimedMail, ContactQuery, ContactRepo,
     CredentialRepo, Cursor, EventQuery, EventRepo, ImportRepo, InvitationQuery, InvitationRepo, MailQuery,
-    OutboxRepo, Page, PageRequest, Tx, UserQuery, UserRepo, WebhookRepo,
+    OutboxRepo, Page, PageRequest, Tx, UserQuery, UserRepo, UserSearch, WebhookRepo,
 };
 use usher_domain::time::Timestamp;
-use usher_domain::value::{Email, PasswordHash, Slug, TokenHash, UsernameKey};
+use usher_domain::value::{Email, ExternalId, PasswordHash, Slug, TokenHash, UsernameKey};
 
 use crate::codec;
 use crate::entity::{
@@ -48,6 +48,7 @@ mod events;
 mod imports;
 mod invitations;
 mod mail;
+mod search;
 mod seats;
 mod users;
 mod webhooks;

@@ -32,6 +32,7 @@ mod imports;
 mod invitations;
 mod links;
 mod outbox;
+mod provisioning;
 mod public;
 mod races;
 mod seats;
@@ -49,6 +50,7 @@ pub use imports::*;
 pub use invitations::*;
 pub use links::*;
 pub use outbox::*;
+pub use provisioning::*;
 pub use public::*;
 pub use races::*;
 pub use seats::*;
@@ -93,6 +95,9 @@ macro_rules! store_contract {
             r1_r3_import_jobs_all_or_nothing_dry_run_and_cancel,
             optimistic_locking_refuses_stale_writes,
             every_change_answers_the_stored_version,
+            // provisioning.rs
+            scim_searches_mean_on_every_store_what_the_reference_means,
+            r1_r3_r5_r8_scim_provisioning_follows_the_rules_of_users,
             // invitations.rs
             r10_bulk_invitation_gives_one_outcome_per_address,
             r10_resend_kills_the_old_link_and_revoke_frees_the_seat,

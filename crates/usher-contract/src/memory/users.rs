@@ -82,6 +82,39 @@ impl UserRepo for MemoryTx {
         Ok(page(items, &query.page, false))
     }
 
+    async fn search_users(&mut self, search: &UserSearch) -> Result<SearchPage, RepoError> {
+        let mut found: Vec<&User> = self
+            .work
+            .users
+            .values()
+            .filter(|u| u.root == search.root && self.within(u.account, &search.within))
+            .filter(|u| search.filter.matches(u))
+            .collect();
+        match search.order {
+            SearchOrder::Created => found.sort_by_key(|u| u.id.as_uuid()),
+            SearchOrder::UsernameAscending => found.sort_by_key(|u| u.username.key()),
+            SearchOrder::UsernameDescending => found.sort_by_key(|u| std::cmp::Reverse(u.username.key())),
+        }
+        let total = found.len() as u64;
+        let offset = usize::try_from(search.offset).unwrap_or(usize::MAX);
+        let limit = usize::try_from(search.limit).unwrap_or(usize::MAX);
+        let users = found.into_iter().skip(offset).take(limit).cloned().collect();
+        Ok(SearchPage { total, users })
+    }
+
+    async fn user_by_external_id(
+        &mut self,
+        root: AccountId,
+        external_id: &ExternalId,
+    ) -> Result<Option<User>, RepoError> {
+        Ok(self
+            .work
+            .users
+            .values()
+            .find(|u| u.root == root && u.external_id.as_ref() == Some(external_id))
+            .cloned())
+    }
+
     async fn has_acted(&mut self, user: UserId) -> Result<bool, RepoError> {
         use usher_domain::model::ActorRef;
         Ok(self

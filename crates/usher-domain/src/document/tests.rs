@@ -113,6 +113,7 @@ fn r20_the_audit_view_of_a_user_keeps_its_names_and_no_secret() {
         profile: Profile { first_name: Some(Name::parse("Ann").unwrap()), ..Profile::default() },
         roles: BTreeSet::from([RoleId::from_uuid(Uuid::from_u128(23))]),
         external_ids: BTreeMap::from([(Key::parse("erp").unwrap(), "E-1".to_owned())]),
+        external_id: None,
         email_verified_at: Some(at()),
         state: UserState::Disabled,
         ..User::new(UserId::from_uuid(Uuid::from_u128(24)), newcomer, at())

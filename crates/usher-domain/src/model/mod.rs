@@ -12,7 +12,7 @@ use crate::id::{
 use crate::password::PasswordPolicy;
 use crate::time::{Duration, Timestamp};
 use crate::value::{
-    Email, Key, Locale, Name, Permission, SecretToken, Slug, TokenHash, Username, ValueError,
+    Email, ExternalId, Key, Locale, Name, Permission, SecretToken, Slug, TokenHash, Username, ValueError,
 };
 
 mod accounts;
@@ -24,6 +24,7 @@ mod events;
 mod imports;
 mod invitations;
 mod mail;
+mod search;
 mod users;
 mod webhooks;
 
@@ -36,6 +37,7 @@ pub use events::*;
 pub use imports::*;
 pub use invitations::*;
 pub use mail::*;
+pub use search::*;
 pub use users::*;
 pub use webhooks::*;
 

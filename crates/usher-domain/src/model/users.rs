@@ -101,6 +101,9 @@ pub struct User {
     pub sales_representative: Option<UserId>,
     /// Ids of the same person in other systems, e.g. `erp_salesperson` (R6, R7).
     pub external_ids: BTreeMap<Key, String>,
+    /// The id the provisioning client (SCIM's `externalId`, an import's `external_id`)
+    /// knows the user by; unique in the root.
+    pub external_id: Option<ExternalId>,
     /// User type.
     pub user_type: UserTypeId,
     /// Roles.
@@ -158,6 +161,16 @@ impl User {
         self.state == UserState::Active
     }
 
+    /// The name a directory shows: first and last name, else the username.
+    pub fn display_name(&self) -> String {
+        let names: Vec<&str> = [&self.profile.first_name, &self.profile.last_name]
+            .into_iter()
+            .flatten()
+            .map(Name::as_str)
+            .collect();
+        if names.is_empty() { self.username.as_str().to_owned() } else { names.join(" ") }
+    }
+
     /// The one constructor of a new user: active, with system messages on and nothing else
     /// yet (no profile, roles, scope or password; unverified; version 0). Callers set the
     /// rest with struct update syntax, so a new field is added here once.
@@ -173,6 +186,7 @@ impl User {
             receive_system_messages: true,
             sales_representative: None,
             external_ids: BTreeMap::new(),
+            external_id: None,
             user_type,
             roles: BTreeSet::new(),
             scope: BTreeSet::new(),

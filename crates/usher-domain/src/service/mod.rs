@@ -24,6 +24,7 @@ pub mod integrations;
 pub mod introspection;
 pub mod invitations;
 pub mod mail;
+pub mod provisioning;
 pub mod public;
 pub mod sessions;
 pub mod transfer;

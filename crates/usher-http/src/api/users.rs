@@ -301,6 +301,7 @@ impl UsersApi {
             enabled: body.enabled,
             send_welcome: body.send_welcome,
             external_ids: body.external_ids.plain(),
+            external_id: None,
             sales_representative: body.sales_representative.map(UserId::from_uuid),
             receive_system_messages: body.receive_system_messages,
         };
@@ -383,6 +384,7 @@ impl UsersApi {
             roles: body.roles.map(|roles| id_set(&roles, RoleId::from_uuid)),
             scope: body.sub_accounts.map(|scope| id_set(&scope, AccountId::from_uuid)),
             external_ids: body.external_ids.plain(),
+            external_id: None,
             sales_representative: match body.sales_representative {
                 MaybeUndefined::Undefined => None,
                 MaybeUndefined::Null => Some(None),

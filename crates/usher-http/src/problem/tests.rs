@@ -215,6 +215,7 @@ fn every_user_error() -> Samples<UserError> {
     all.extend(one("NoPasswordYet", UserError::NoPasswordYet));
     all.extend(one("DeviceTaken", UserError::DeviceTaken { identifier: "till-7".to_owned() }));
     all.extend(one("ContactHasUser", UserError::ContactHasUser));
+    all.extend(one("ExternalIdTaken", UserError::ExternalIdTaken { external_id: "00u1a2b3".to_owned() }));
     all.extend(one("Erased", UserError::Erased));
     let reason = "the identity provider did not verify the email";
     let not_linked = UserError::IdentityNotLinked { email: "ann@example.com".to_owned(), reason };
@@ -235,6 +236,7 @@ fn every_user_error() -> Samples<UserError> {
             | UserError::UsernameTaken { .. }
             | UserError::UsernameMustBeEmail
             | UserError::EmailTaken { .. }
+            | UserError::ExternalIdTaken { .. }
             | UserError::IdentityNotLinked { .. }
             | UserError::Rename(_)
             | UserError::HasHistory(_)

@@ -21,7 +21,9 @@ use usher_domain::model::{
     UserState, UserType,
 };
 use usher_domain::time::Timestamp;
-use usher_domain::value::{Email, Key, Locale, Name, Permission, Slug, TokenHash, Username, ValueError};
+use usher_domain::value::{
+    Email, ExternalId, Key, Locale, Name, Permission, Slug, TokenHash, Username, ValueError,
+};
 
 use crate::entity::{
     account, api_key, audit_event, contact, device, event, external_identity, import_job, import_row,

@@ -18,6 +18,7 @@ mod m20261204_000011_external_identities;
 mod m20261204_000012_versions;
 mod m20261204_000013_account_sales_representative;
 mod m20261205_000014_import_jobs;
+mod m20261206_000015_directory_search;
 
 /// Every migration, oldest first.
 #[derive(Debug)]
@@ -41,6 +42,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000012_versions::Migration),
             Box::new(m20261204_000013_account_sales_representative::Migration),
             Box::new(m20261205_000014_import_jobs::Migration),
+            Box::new(m20261206_000015_directory_search::Migration),
         ]
     }
 }

@@ -161,6 +161,40 @@ impl UserRepo for SqlTx {
         Ok(Page { items: users, next })
     }
 
+    async fn search_users(&mut self, search: &UserSearch) -> Result<SearchPage, RepoError> {
+        let mut select = user::Entity::find()
+            .filter(user::Column::RootId.eq(search.root.as_uuid()))
+            .filter(search::condition(&search.filter, self.backend));
+        if let Some(within) =
+            within_condition(&self.txn, user::Column::AccountId, &search.within, search.root).await?
+        {
+            select = select.filter(within);
+        }
+        let total = select.clone().count(&self.txn).await.map_err(repo)?;
+        let select = match search.order {
+            SearchOrder::Created => select.order_by_asc(user::Column::Id),
+            SearchOrder::UsernameAscending => select.order_by_asc(user::Column::UsernameKey),
+            SearchOrder::UsernameDescending => select.order_by_desc(user::Column::UsernameKey),
+        };
+        let rows =
+            select.offset(search.offset).limit(u64::from(search.limit)).all(&self.txn).await.map_err(repo)?;
+        Ok(SearchPage { total, users: self.users_from_rows(rows).await? })
+    }
+
+    async fn user_by_external_id(
+        &mut self,
+        root: AccountId,
+        external_id: &ExternalId,
+    ) -> Result<Option<User>, RepoError> {
+        let row = user::Entity::find()
+            .filter(user::Column::RootId.eq(root.as_uuid()))
+            .filter(user::Column::ExternalId.eq(external_id.as_str()))
+            .one(&self.txn)
+            .await
+            .map_err(repo)?;
+        Ok(self.users_from_rows(row.into_iter().collect()).await?.pop())
+    }
+
     async fn has_acted(&mut self, user: UserId) -> Result<bool, RepoError> {
         let acted = audit_event::Entity::find()
             .filter(audit_event::Column::ActorUser.eq(user.as_uuid()))

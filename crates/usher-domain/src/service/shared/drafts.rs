@@ -174,6 +174,11 @@ pub(crate) fn parse_external_ids(raw: &BTreeMap<String, String>) -> Result<BTree
         .collect()
 }
 
+/// The provisioning client's id for a user; empty means none.
+pub(crate) fn parse_external_id(raw: Option<&str>) -> Result<Option<ExternalId>, Invalid> {
+    raw.filter(|id| !id.is_empty()).map(|id| field("external_id", ExternalId::parse(id))).transpose()
+}
+
 /// What a user is about to become, checked as a whole before any write.
 pub(crate) struct Draft<'a> {
     pub(crate) account: &'a Account,

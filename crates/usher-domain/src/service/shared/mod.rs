@@ -21,7 +21,7 @@ use crate::rules::{NameParts, check_roles_for_state, check_seats, username_candi
 use crate::service::users::UserError;
 use crate::service::{Gate, Ports};
 use crate::time::Timestamp;
-use crate::value::{Access, Email, Key, Locale, Module, Name, Permission, Username, ValueError};
+use crate::value::{Access, Email, ExternalId, Key, Locale, Module, Name, Permission, Username, ValueError};
 
 pub(crate) mod access;
 pub(crate) mod drafts;

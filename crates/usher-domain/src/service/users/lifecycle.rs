@@ -6,38 +6,43 @@ use super::*;
 /// Enables a user (R1: needs a seat; R3: needs a role).
 pub async fn enable_user(ports: &Ports, actor: &Actor, id: UserId) -> Result<User, UserError> {
     let mut tx = ports.begin().await?;
-    let (mut user, account) = load_user(tx.as_mut(), actor, id, Access::Write).await?;
+    let (user, account) = load_user(tx.as_mut(), actor, id, Access::Write).await?;
+    let user = enable_in(ports, tx.as_mut(), actor, user, &account).await?;
+    tx.commit().await?;
+    Ok(user)
+}
+
+/// Enables a loaded user within `tx` (the caller loaded it for writing).
+pub(crate) async fn enable_in(
+    ports: &Ports,
+    tx: &mut dyn Tx,
+    actor: &Actor,
+    mut user: User,
+    account: &Account,
+) -> Result<User, UserError> {
     if user.erased_at.is_some() {
         return Err(UserError::Erased);
     }
     if user.state == UserState::Active {
         return Ok(user);
     }
-    let settings = load_settings(tx.as_mut(), user.root).await?;
-    let user_type = load_user_type(tx.as_mut(), user.root, user.user_type).await?;
+    let settings = load_settings(tx, user.root).await?;
+    let user_type = load_user_type(tx, user.root, user.user_type).await?;
     let draft = Draft {
-        account: &account,
+        account,
         settings: &settings,
         user_type: &user_type,
         roles: &user.roles,
         scope: &user.scope,
         state: UserState::Active,
     };
-    check_draft(ports, tx.as_mut(), actor, draft, true).await?;
+    check_draft(ports, tx, actor, draft, true).await?;
     user.state = UserState::Active;
     user.updated_at = ports.now();
     tx.update_user(&user).await.map_err(|err| UserError::from_insert(err, &user))?;
     user.version += 1;
-    record_user(
-        ports,
-        tx.as_mut(),
-        actor,
-        "user.enabled",
-        &user,
-        json!({"state": {"before": "disabled", "after": "active"}}),
-    )
-    .await?;
-    tx.commit().await?;
+    let changes = json!({"state": {"before": "disabled", "after": "active"}});
+    record_user(ports, tx, actor, "user.enabled", &user, changes).await?;
     Ok(user)
 }
 
@@ -45,7 +50,20 @@ pub async fn enable_user(ports: &Ports, actor: &Actor, id: UserId) -> Result<Use
 pub async fn disable_user(ports: &Ports, actor: &Actor, id: UserId) -> Result<User, UserError> {
     not_own_user(actor, id, "disable")?;
     let mut tx = ports.begin().await?;
-    let (mut user, _) = load_user(tx.as_mut(), actor, id, Access::Write).await?;
+    let (user, _) = load_user(tx.as_mut(), actor, id, Access::Write).await?;
+    let user = disable_in(ports, tx.as_mut(), actor, user).await?;
+    tx.commit().await?;
+    Ok(user)
+}
+
+/// Disables a loaded user within `tx` (the caller loaded it for writing).
+pub(crate) async fn disable_in(
+    ports: &Ports,
+    tx: &mut dyn Tx,
+    actor: &Actor,
+    mut user: User,
+) -> Result<User, UserError> {
+    not_own_user(actor, user.id, "disable")?;
     if user.state == UserState::Disabled {
         return Ok(user);
     }
@@ -53,10 +71,9 @@ pub async fn disable_user(ports: &Ports, actor: &Actor, id: UserId) -> Result<Us
     user.updated_at = ports.now();
     tx.update_user(&user).await.map_err(|err| UserError::from_insert(err, &user))?;
     user.version += 1;
-    let ended = end_sessions(tx.as_mut(), user.id, ports.now()).await?;
+    let ended = end_sessions(tx, user.id, ports.now()).await?;
     let changes = json!({"state": {"before": "active", "after": "disabled"}, "sessions_ended": ended});
-    record_user(ports, tx.as_mut(), actor, "user.disabled", &user, changes).await?;
-    tx.commit().await?;
+    record_user(ports, tx, actor, "user.disabled", &user, changes).await?;
     Ok(user)
 }
 
@@ -67,9 +84,21 @@ pub async fn delete_user(ports: &Ports, actor: &Actor, id: UserId) -> Result<(),
     let (user, _) = load_user(tx.as_mut(), actor, id, Access::Write).await?;
     let has_acted = tx.has_acted(user.id).await?;
     check_delete(&user, has_acted).map_err(UserError::HasHistory)?;
-    tx.delete_user(user.id).await?;
-    record_user(ports, tx.as_mut(), actor, "user.deleted", &user, json!({"username": user.username})).await?;
+    delete_in(ports, tx.as_mut(), actor, user).await?;
     tx.commit().await?;
+    Ok(())
+}
+
+/// Deletes a loaded user within `tx`; the caller checked that it may (R8).
+pub(crate) async fn delete_in(
+    ports: &Ports,
+    tx: &mut dyn Tx,
+    actor: &Actor,
+    user: User,
+) -> Result<(), UserError> {
+    not_own_user(actor, user.id, "delete")?;
+    tx.delete_user(user.id).await?;
+    record_user(ports, tx, actor, "user.deleted", &user, json!({"username": user.username})).await?;
     Ok(())
 }
 
@@ -77,7 +106,20 @@ pub async fn delete_user(ports: &Ports, actor: &Actor, id: UserId) -> Result<(),
 pub async fn erase_user(ports: &Ports, actor: &Actor, id: UserId) -> Result<User, UserError> {
     not_own_user(actor, id, "erase")?;
     let mut tx = ports.begin().await?;
-    let (mut user, _) = load_user(tx.as_mut(), actor, id, Access::Write).await?;
+    let (user, _) = load_user(tx.as_mut(), actor, id, Access::Write).await?;
+    let user = erase_in(ports, tx.as_mut(), actor, user).await?;
+    tx.commit().await?;
+    Ok(user)
+}
+
+/// Erases a loaded user within `tx` (the caller loaded it for writing).
+pub(crate) async fn erase_in(
+    ports: &Ports,
+    tx: &mut dyn Tx,
+    actor: &Actor,
+    mut user: User,
+) -> Result<User, UserError> {
+    not_own_user(actor, user.id, "erase")?;
     if user.erased_at.is_some() {
         return Ok(user);
     }
@@ -89,6 +131,7 @@ pub async fn erase_user(ports: &Ports, actor: &Actor, id: UserId) -> Result<User
     user.email = field("email", Email::parse(&format!("{anonymous}@erased.invalid")))?;
     user.profile = Profile::default();
     user.external_ids.clear();
+    user.external_id = None;
     user.sales_representative = None;
     user.contact = None;
     user.state = UserState::Disabled;
@@ -100,9 +143,9 @@ pub async fn erase_user(ports: &Ports, actor: &Actor, id: UserId) -> Result<User
     tx.update_user(&user).await.map_err(|err| UserError::from_insert(err, &user))?;
     user.version += 1;
     tx.set_password_hash(user.id, None).await?;
-    retire_password_links(ports, tx.as_mut(), user.id).await?;
+    retire_password_links(ports, tx, user.id).await?;
     tx.retire_tokens(user.id, TokenPurpose::EmailVerification, now).await?;
-    let ended = end_sessions(tx.as_mut(), user.id, ports.now()).await?;
+    let ended = end_sessions(tx, user.id, ports.now()).await?;
     for device in tx.devices(user.id).await? {
         tx.delete_device(device.id).await?;
     }
@@ -117,7 +160,6 @@ pub async fn erase_user(ports: &Ports, actor: &Actor, id: UserId) -> Result<User
     if let Some(contact) = contact {
         tx.erase_contact(contact).await?;
     }
-    record_user(ports, tx.as_mut(), actor, "user.erased", &user, json!({"sessions_ended": ended})).await?;
-    tx.commit().await?;
+    record_user(ports, tx, actor, "user.erased", &user, json!({"sessions_ended": ended})).await?;
     Ok(user)
 }

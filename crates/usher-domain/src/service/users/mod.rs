@@ -21,8 +21,9 @@ pub use crate::service::shared::drafts::{
 };
 use crate::service::{
     Draft, Gate, LinkKind, Ports, check_draft, choose_username, common_errors, diff, end_sessions, guard,
-    issue_link, load_account, load_for_write, load_settings, load_user, load_user_type, parse_external_ids,
-    password_link_kind, record_user, reject_member_type, retire_password_links, user_view, visible_subtrees,
+    issue_link, load_account, load_for_write, load_settings, load_user, load_user_type, parse_external_id,
+    parse_external_ids, password_link_kind, record_user, reject_member_type, retire_password_links,
+    user_view, visible_subtrees,
 };
 use crate::value::{Access, Email, Key, Module, Name, Permission, PlainPassword, Username};
 
@@ -72,6 +73,12 @@ pub enum UserError {
     EmailTaken {
         /// The email.
         email: String,
+    },
+    /// Another user of the tenant has the provisioning client's id.
+    #[error("external id {external_id} is already used by another user")]
+    ExternalIdTaken {
+        /// The id.
+        external_id: String,
     },
     /// R6.
     #[error(transparent)]
@@ -152,6 +159,9 @@ impl UserError {
             RepoError::Duplicate { field: "email", .. } => {
                 UserError::EmailTaken { email: user.email.to_string() }
             }
+            RepoError::Duplicate { field: "external_id", .. } => UserError::ExternalIdTaken {
+                external_id: user.external_id.as_ref().map(ToString::to_string).unwrap_or_default(),
+            },
             RepoError::Duplicate { .. } => UserError::UsernameTaken { username: user.username.to_string() },
             RepoError::Stale { .. } => {
                 UserError::VersionMismatch { expected: user.version, actual: user.version + 1 }
@@ -182,6 +192,8 @@ pub struct NewUser {
     pub send_welcome: bool,
     /// External ids, e.g. `erp_salesperson`.
     pub external_ids: BTreeMap<String, String>,
+    /// The provisioning client's id for the user (unique in the tenant).
+    pub external_id: Option<String>,
     /// Sales representative.
     pub sales_representative: Option<UserId>,
     /// Receive system messages.
@@ -195,13 +207,28 @@ pub async fn create_user(
     account: AccountId,
     command: NewUser,
 ) -> Result<User, UserError> {
+    let mut tx = ports.begin().await?;
+    let user = create_in(ports, tx.as_mut(), actor, account, command, Origin::Admin).await?;
+    tx.commit().await?;
+    Ok(user)
+}
+
+/// Creates a user within `tx`, saying how it came to be.
+pub(crate) async fn create_in(
+    ports: &Ports,
+    tx: &mut dyn Tx,
+    actor: &Actor,
+    account: AccountId,
+    command: NewUser,
+    origin: Origin,
+) -> Result<User, UserError> {
     let email = field("email", Email::parse(&command.email))?;
     let profile = command.profile.apply(Profile::default())?;
     let external_ids = parse_external_ids(&command.external_ids)?;
-    let mut tx = ports.begin().await?;
+    let external_id = parse_external_id(command.external_id.as_deref())?;
     let permission = Permission::new(Module::Users, Access::Write);
     let (account, settings, user_type) =
-        load_for_write(tx.as_mut(), actor, permission, account, command.user_type).await?;
+        load_for_write(tx, actor, permission, account, command.user_type).await?;
     let root = account.root();
     reject_member_type(&settings, user_type.id)?;
     let state = if command.enabled { UserState::Active } else { UserState::Disabled };
@@ -213,40 +240,32 @@ pub async fn create_user(
         scope: &command.scope,
         state,
     };
-    check_draft(ports, tx.as_mut(), actor, draft, true).await?;
-    check_sales_representative(tx.as_mut(), root, command.sales_representative).await?;
+    check_draft(ports, tx, actor, draft, true).await?;
+    check_sales_representative(tx, root, command.sales_representative).await?;
     // A taken address is refused by the unique index on insert (`from_insert`).
     let username =
-        choose_username(tx.as_mut(), &settings, root, command.username.as_deref(), &email, &profile).await?;
+        choose_username(tx, &settings, root, command.username.as_deref(), &email, &profile).await?;
     let now = ports.now();
     let user = User {
         profile,
         receive_system_messages: command.receive_system_messages,
         sales_representative: command.sales_representative,
         external_ids,
+        external_id,
         roles: command.roles,
         scope: command.scope,
         state,
         ..User::new(
             ports.new_id(UserId::from_uuid),
-            Newcomer {
-                root,
-                account: account.id,
-                username,
-                email,
-                user_type: user_type.id,
-                origin: Origin::Admin,
-            },
+            Newcomer { root, account: account.id, username, email, user_type: user_type.id, origin },
             now,
         )
     };
     tx.insert_user(&user).await.map_err(|err| UserError::from_insert(err, &user))?;
     if command.send_welcome {
-        issue_link(ports, tx.as_mut(), &settings, &user, LinkKind::Welcome).await?;
+        issue_link(ports, tx, &settings, &user, LinkKind::Welcome).await?;
     }
-    record_user(ports, tx.as_mut(), actor, "user.created", &user, diff(None, Some(&user_view(&user))))
-        .await?;
-    tx.commit().await?;
+    record_user(ports, tx, actor, "user.created", &user, diff(None, Some(&user_view(&user)))).await?;
     Ok(user)
 }
 
@@ -349,6 +368,8 @@ pub struct UserPatch {
     pub scope: Option<BTreeSet<AccountId>>,
     /// External ids (replaces all).
     pub external_ids: Option<BTreeMap<String, String>>,
+    /// The provisioning client's id for the user (`Some(None)` clears it).
+    pub external_id: Option<Option<String>>,
     /// Sales representative.
     pub sales_representative: Option<Option<UserId>>,
     /// Receive system messages.
@@ -365,7 +386,21 @@ pub async fn update_user(
     patch: UserPatch,
 ) -> Result<User, UserError> {
     let mut tx = ports.begin().await?;
-    let (mut user, account) = load_user(tx.as_mut(), actor, id, Access::Write).await?;
+    let (user, account) = load_user(tx.as_mut(), actor, id, Access::Write).await?;
+    let user = update_in(ports, tx.as_mut(), actor, user, &account, patch).await?;
+    tx.commit().await?;
+    Ok(user)
+}
+
+/// Edits a loaded user within `tx` (the caller loaded it for writing).
+pub(crate) async fn update_in(
+    ports: &Ports,
+    tx: &mut dyn Tx,
+    actor: &Actor,
+    mut user: User,
+    account: &Account,
+    patch: UserPatch,
+) -> Result<User, UserError> {
     if user.erased_at.is_some() {
         return Err(UserError::Erased);
     }
@@ -373,7 +408,7 @@ pub async fn update_user(
         return Err(UserError::VersionMismatch { expected, actual: user.version });
     }
     let before = user_view(&user);
-    let settings = load_settings(tx.as_mut(), user.root).await?;
+    let settings = load_settings(tx, user.root).await?;
     user.profile = patch.profile.apply(user.profile)?;
     let mut email_changed = false;
     if let Some(raw) = &patch.email {
@@ -406,8 +441,11 @@ pub async fn update_user(
     if let Some(ids) = &patch.external_ids {
         user.external_ids = parse_external_ids(ids)?;
     }
+    if let Some(external_id) = &patch.external_id {
+        user.external_id = parse_external_id(external_id.as_deref())?;
+    }
     if let Some(rep) = patch.sales_representative {
-        check_sales_representative(tx.as_mut(), user.root, rep).await?;
+        check_sales_representative(tx, user.root, rep).await?;
         user.sales_representative = rep;
     }
     if let Some(flag) = patch.receive_system_messages {
@@ -426,16 +464,16 @@ pub async fn update_user(
     if let Some(scope) = patch.scope {
         user.scope = scope;
     }
-    let user_type = load_user_type(tx.as_mut(), user.root, user.user_type).await?;
+    let user_type = load_user_type(tx, user.root, user.user_type).await?;
     let draft = Draft {
-        account: &account,
+        account,
         settings: &settings,
         user_type: &user_type,
         roles: &user.roles,
         scope: &user.scope,
         state: user.state,
     };
-    check_draft(ports, tx.as_mut(), actor, draft, type_changed).await?;
+    check_draft(ports, tx, actor, draft, type_changed).await?;
     user.updated_at = ports.now();
     tx.update_user(&user).await.map_err(|err| UserError::from_insert(err, &user))?;
     user.version += 1;
@@ -443,7 +481,7 @@ pub async fn update_user(
         // R25: links sent to the old address verify nothing now; the new one is asked.
         tx.retire_tokens(user.id, TokenPurpose::EmailVerification, ports.now()).await?;
         if settings.email_verification_required {
-            issue_link(ports, tx.as_mut(), &settings, &user, LinkKind::Verification).await?;
+            issue_link(ports, tx, &settings, &user, LinkKind::Verification).await?;
         }
     }
     let mut changes = diff(Some(&before), Some(&user_view(&user)));
@@ -453,8 +491,7 @@ pub async fn update_user(
             map.insert("external_link_broken".into(), json!(true));
         }
     }
-    record_user(ports, tx.as_mut(), actor, "user.updated", &user, changes).await?;
-    tx.commit().await?;
+    record_user(ports, tx, actor, "user.updated", &user, changes).await?;
     Ok(user)
 }
 

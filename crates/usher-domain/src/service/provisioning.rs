@@ -1,0 +1,276 @@
+//! Provisioning by an identity provider (SCIM 2.0, RFC 7644) in the domain's terms: find,
+//! create, replace and remove the users of the caller's tenant. Every call needs the `scim`
+//! permission on the caller's home account; each change also needs what the same change
+//! needs through `/v1` (`users:write`, R1, R3, R4, R5, R24), and a user made here has origin
+//! `scim`. The SCIM syntax (filters, PATCH, resources) is the HTTP adapter's; it turns a
+//! PATCH into the whole user it asks for and replaces the user at the version it read.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::authz::{Actor, ActorKind, Denied};
+use crate::error::field;
+use crate::id::{AccountId, UserId};
+use crate::model::{Account, Origin, Role, SearchOrder, SearchPage, User, UserMatch, UserState, UserType};
+use crate::ports::{Tx, UserSearch};
+use crate::service::users::{NewUser, ProfileInput, UserError, UserPatch, create_in, update_in};
+use crate::service::users::{delete_in, disable_in, enable_in, erase_in};
+use crate::service::{Gate, Ports, guard, load_account, load_settings, load_user, visible_subtrees};
+use crate::value::{Access, Module, Permission, Slug};
+
+/// The most users one search returns (SCIM's `count`).
+pub const MAX_PAGE: u32 = 1000;
+
+/// The origin a provisioning client's changes carry in their events (R26).
+pub const ORIGIN: &str = "scim";
+
+/// A user as a provisioning client describes it whole (a SCIM `User` resource).
+#[derive(Debug, Clone, Default)]
+pub struct Provisioned {
+    /// Username (R5).
+    pub username: String,
+    /// The client's id for the user.
+    pub external_id: Option<String>,
+    /// Email (the primary one).
+    pub email: String,
+    /// First name.
+    pub first_name: Option<String>,
+    /// Last name.
+    pub last_name: Option<String>,
+    /// Phone.
+    pub phone: Option<String>,
+    /// Locale.
+    pub locale: Option<String>,
+    /// Enabled (R1, R3) or disabled (R8).
+    pub active: bool,
+    /// User type by key or name; the settings' default type when absent.
+    pub user_type: Option<String>,
+    /// The home sub-account by slug, on create; the caller's home account when absent.
+    pub account: Option<String>,
+    /// The enterprise extension's attributes (`employee_number`, `department`, …), kept
+    /// among the user's free attributes; those of [`ENTERPRISE_KEYS`] it lacks are removed.
+    pub enterprise: BTreeMap<String, String>,
+}
+
+/// The free attributes that hold SCIM's enterprise extension.
+pub const ENTERPRISE_KEYS: [&str; 5] =
+    ["employee_number", "cost_center", "organization", "division", "department"];
+
+/// The tenant's user types and roles, for a provisioning client to see users by (their
+/// type's key, their roles as groups).
+pub async fn catalog(ports: &Ports, actor: &Actor) -> Result<(Vec<UserType>, Vec<Role>), UserError> {
+    let mut tx = ports.begin_read().await?;
+    let account = directory(tx.as_mut(), actor, Access::Read).await?;
+    Ok((tx.user_types(account.root()).await?, tx.roles(account.root()).await?))
+}
+
+/// The caller's home account, where its directory starts, with the `scim` permission there.
+async fn directory(tx: &mut dyn Tx, actor: &Actor, access: Access) -> Result<Account, UserError> {
+    let permission = Permission::new(Module::Scim, access);
+    let ActorKind::Principal(principal) = &actor.kind else {
+        return Err(UserError::Denied(Denied::MissingPermission { permission }));
+    };
+    let account = load_account(tx, principal.home.id()).await?;
+    guard(actor, permission, &account, "account")?;
+    Ok(account)
+}
+
+/// The actor as its provisioning changes are recorded: with origin `scim` unless the caller
+/// named itself.
+fn provisioner(actor: &Actor) -> Actor {
+    Actor { origin: actor.origin.clone().or_else(|| Some(ORIGIN.to_owned())), ..actor.clone() }
+}
+
+/// The users of the caller's directory that `filter` takes, never an erased one.
+pub async fn search_users(
+    ports: &Ports,
+    actor: &Actor,
+    filter: UserMatch,
+    order: SearchOrder,
+    offset: u64,
+    limit: u32,
+) -> Result<SearchPage, UserError> {
+    let mut tx = ports.begin_read().await?;
+    let account = directory(tx.as_mut(), actor, Access::Read).await?;
+    guard(actor, Permission::new(Module::Users, Access::Read), &account, "account")?;
+    let search = UserSearch {
+        root: account.root(),
+        within: visible_subtrees(actor, &account),
+        filter,
+        order,
+        offset,
+        limit: limit.min(MAX_PAGE),
+    };
+    Ok(tx.search_users(&search).await?)
+}
+
+/// A user of the caller's directory; an erased user is gone.
+pub async fn get_user(ports: &Ports, actor: &Actor, id: UserId) -> Result<User, UserError> {
+    let mut tx = ports.begin_read().await?;
+    directory(tx.as_mut(), actor, Access::Read).await?;
+    let (user, _) = load_user(tx.as_mut(), actor, id, Access::Read).await?;
+    live(user)
+}
+
+fn live(user: User) -> Result<User, UserError> {
+    if user.erased_at.is_some() { Err(UserError::NotFound { entity: "user" }) } else { Ok(user) }
+}
+
+/// Creates a user as the client describes it (origin `scim`). Without a user type it gets
+/// the settings' default type and roles, as a just-in-time user does.
+pub async fn create_user(ports: &Ports, actor: &Actor, resource: Provisioned) -> Result<User, UserError> {
+    let actor = provisioner(actor);
+    let mut tx = ports.begin().await?;
+    let home = directory(tx.as_mut(), &actor, Access::Write).await?;
+    let account = match &resource.account {
+        Some(slug) => {
+            let slug = field("account", Slug::parse(slug))?;
+            let found = tx.account_by_slug(&slug).await?.ok_or(Gate::NotFound { entity: "account" })?;
+            if found.root() != home.root() {
+                return Err(UserError::NotFound { entity: "account" });
+            }
+            found.id
+        }
+        None => home.id,
+    };
+    let settings = load_settings(tx.as_mut(), home.root()).await?;
+    let user_type = match &resource.user_type {
+        Some(named) => type_named(tx.as_mut(), home.root(), named).await?.id,
+        None => settings.default_user_type.ok_or(UserError::NotFound { entity: "default user type" })?,
+    };
+    let command = NewUser {
+        username: Some(resource.username.clone()),
+        email: resource.email.clone(),
+        profile: profile_of(&resource, &BTreeMap::new()),
+        user_type,
+        roles: if resource.active { settings.default_roles.clone() } else { BTreeSet::new() },
+        scope: BTreeSet::new(),
+        enabled: resource.active,
+        send_welcome: false,
+        external_ids: Default::default(),
+        external_id: resource.external_id.clone(),
+        sales_representative: None,
+        receive_system_messages: true,
+    };
+    let user = create_in(ports, tx.as_mut(), &actor, account, command, Origin::Scim).await?;
+    tx.commit().await?;
+    Ok(user)
+}
+
+/// Makes a user what the client describes, in one transaction; `if_version` refuses a change
+/// made since the client read the user (SCIM's `If-Match`, and every PATCH).
+pub async fn replace_user(
+    ports: &Ports,
+    actor: &Actor,
+    id: UserId,
+    resource: Provisioned,
+    if_version: Option<u64>,
+) -> Result<User, UserError> {
+    let actor = provisioner(actor);
+    let mut tx = ports.begin().await?;
+    directory(tx.as_mut(), &actor, Access::Write).await?;
+    let (user, account) = load_user(tx.as_mut(), &actor, id, Access::Write).await?;
+    let user = live(user)?;
+    if let Some(expected) = if_version.filter(|v| *v != user.version) {
+        return Err(UserError::VersionMismatch { expected, actual: user.version });
+    }
+    let user_type = match &resource.user_type {
+        Some(named) => Some(type_named(tx.as_mut(), user.root, named).await?.id),
+        None => None,
+    };
+    let mut user = user;
+    if !resource.active {
+        user = disable_in(ports, tx.as_mut(), &actor, user).await?;
+    }
+    let patch = UserPatch {
+        username: Some(resource.username.clone()),
+        email: Some(resource.email.clone()),
+        profile: profile_of(&resource, &user.profile.attributes),
+        user_type,
+        external_id: Some(resource.external_id.clone()),
+        ..UserPatch::default()
+    };
+    if changes_anything(&user, &resource, user_type.is_some()) {
+        user = update_in(ports, tx.as_mut(), &actor, user, &account, patch).await?;
+    }
+    if resource.active && user.state == UserState::Disabled {
+        if user.roles.is_empty() {
+            // R3: a user enabled by its identity provider without a group gets the defaults.
+            let settings = load_settings(tx.as_mut(), user.root).await?;
+            let patch = UserPatch { roles: Some(settings.default_roles), ..UserPatch::default() };
+            user = update_in(ports, tx.as_mut(), &actor, user, &account, patch).await?;
+        }
+        user = enable_in(ports, tx.as_mut(), &actor, user, &account).await?;
+    }
+    tx.commit().await?;
+    Ok(user)
+}
+
+/// Whether the resource differs from the user in what a patch writes (an unchanged PUT
+/// leaves no audit event and no new version).
+fn changes_anything(user: &User, resource: &Provisioned, type_given: bool) -> bool {
+    let text = |value: Option<&str>| value.filter(|v| !v.trim().is_empty()).map(str::trim).map(str::to_owned);
+    let name = |value: &Option<crate::value::Name>| value.as_ref().map(|n| n.as_str().to_owned());
+    type_given
+        || user.username.as_str() != resource.username.trim()
+        || !user.email.as_str().eq_ignore_ascii_case(resource.email.trim())
+        || name(&user.profile.first_name) != text(resource.first_name.as_deref())
+        || name(&user.profile.last_name) != text(resource.last_name.as_deref())
+        || name(&user.profile.phone) != text(resource.phone.as_deref())
+        || user.profile.locale.as_ref().map(|l| l.as_str().to_owned()) != text(resource.locale.as_deref())
+        || user.external_id.as_ref().map(|e| e.as_str())
+            != resource.external_id.as_deref().filter(|e| !e.is_empty())
+        || ENTERPRISE_KEYS.iter().any(|key| {
+            let held =
+                user.profile.attributes.iter().find(|(k, _)| k.as_str() == *key).map(|(_, v)| v.as_str());
+            held != resource.enterprise.get(*key).map(String::as_str).filter(|v| !v.trim().is_empty())
+        })
+}
+
+/// Removes a user for its identity provider: deleted when it has no history, else erased
+/// (R8), so it is gone from the directory either way.
+pub async fn remove_user(ports: &Ports, actor: &Actor, id: UserId) -> Result<(), UserError> {
+    let actor = provisioner(actor);
+    let mut tx = ports.begin().await?;
+    directory(tx.as_mut(), &actor, Access::Write).await?;
+    let (user, _) = load_user(tx.as_mut(), &actor, id, Access::Write).await?;
+    let user = live(user)?;
+    if tx.has_acted(user.id).await? {
+        erase_in(ports, tx.as_mut(), &actor, user).await?;
+    } else {
+        delete_in(ports, tx.as_mut(), &actor, user).await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Every field of the resource, empty ones clearing what the user had; the enterprise
+/// attributes replace those of `attributes` (the user's), and the rest stay.
+fn profile_of(resource: &Provisioned, attributes: &BTreeMap<crate::value::Key, String>) -> ProfileInput {
+    let given = |value: &Option<String>| Some(value.clone().unwrap_or_default());
+    let mut kept: BTreeMap<String, String> = attributes
+        .iter()
+        .filter(|(key, _)| !ENTERPRISE_KEYS.contains(&key.as_str()))
+        .map(|(key, value)| (key.as_str().to_owned(), value.clone()))
+        .collect();
+    kept.extend(
+        resource.enterprise.iter().filter(|(_, v)| !v.trim().is_empty()).map(|(k, v)| (k.clone(), v.clone())),
+    );
+    ProfileInput {
+        first_name: given(&resource.first_name),
+        last_name: given(&resource.last_name),
+        phone: given(&resource.phone),
+        locale: given(&resource.locale),
+        attributes: Some(kept),
+        ..ProfileInput::default()
+    }
+}
+
+/// A user type of the tenant by key or name (ignoring case).
+async fn type_named(tx: &mut dyn Tx, root: AccountId, named: &str) -> Result<UserType, UserError> {
+    let wanted = named.trim().to_lowercase();
+    tx.user_types(root)
+        .await?
+        .into_iter()
+        .find(|t| t.key.as_str() == wanted || t.name.as_str().to_lowercase() == wanted)
+        .ok_or(UserError::NotFound { entity: "user type" })
+}
