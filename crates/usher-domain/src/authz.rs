@@ -465,6 +465,7 @@ mod tests {
             name: Name::parse(name).unwrap(),
             builtin: None,
             permissions,
+            external_id: None,
             created_at: Timestamp::from_unix_micros(0).unwrap(),
             version: 0,
         }

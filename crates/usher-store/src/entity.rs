@@ -94,6 +94,7 @@ pub(crate) mod role {
         pub name_key: String,
         pub builtin: Option<String>,
         pub permissions: String,
+        pub external_id: Option<String>,
         pub created_at: i64,
         pub version: i64,
     }

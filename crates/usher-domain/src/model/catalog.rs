@@ -86,6 +86,8 @@ pub struct Role {
     pub builtin: Option<BuiltinRole>,
     /// Granted permissions.
     pub permissions: BTreeSet<Permission>,
+    /// The id a provisioning client (SCIM's `externalId` of a group) knows the role by.
+    pub external_id: Option<ExternalId>,
     /// Created at.
     pub created_at: Timestamp,
     /// Optimistic-locking version.

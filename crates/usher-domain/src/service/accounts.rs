@@ -130,6 +130,7 @@ async fn seed_catalog(
             name: field("name", Name::parse(builtin.name()))?,
             builtin: Some(builtin),
             permissions: builtin.permissions(),
+            external_id: None,
             created_at: now,
             version: 0,
         };

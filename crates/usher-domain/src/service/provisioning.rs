@@ -8,14 +8,18 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::authz::{Actor, ActorKind, Denied};
-use crate::error::field;
-use crate::id::{AccountId, UserId};
+use crate::error::RepoError;
+use crate::id::{AccountId, RoleId, UserId};
 use crate::model::{Account, Origin, Role, SearchOrder, SearchPage, User, UserMatch, UserState, UserType};
-use crate::ports::{Tx, UserSearch};
+use crate::ports::{PageRequest, Tx, UserSearch};
+use crate::service::catalog::{RoleError, RolePatch, create_role_in, load_role, update_role_in};
+use crate::service::users::user_query;
 use crate::service::users::{NewUser, ProfileInput, UserError, UserPatch, create_in, update_in};
 use crate::service::users::{delete_in, disable_in, enable_in, erase_in};
-use crate::service::{Gate, Ports, guard, load_account, load_settings, load_user, visible_subtrees};
-use crate::value::{Access, Module, Permission, Slug};
+use crate::service::{
+    Ports, guard, guard_root_level, load_account, load_settings, load_user, visible_subtrees,
+};
+use crate::value::{Access, Module, Permission};
 
 /// The most users one search returns (SCIM's `count`).
 pub const MAX_PAGE: u32 = 1000;
@@ -42,10 +46,9 @@ pub struct Provisioned {
     pub locale: Option<String>,
     /// Enabled (R1, R3) or disabled (R8).
     pub active: bool,
-    /// User type by key or name; the settings' default type when absent.
+    /// User type by key or name: the settings' default type on create when absent, and
+    /// unchanged on replace when absent.
     pub user_type: Option<String>,
-    /// The home sub-account by slug, on create; the caller's home account when absent.
-    pub account: Option<String>,
     /// The enterprise extension's attributes (`employee_number`, `department`, …), kept
     /// among the user's free attributes; those of [`ENTERPRISE_KEYS`] it lacks are removed.
     pub enterprise: BTreeMap<String, String>,
@@ -55,12 +58,29 @@ pub struct Provisioned {
 pub const ENTERPRISE_KEYS: [&str; 5] =
     ["employee_number", "cost_center", "organization", "division", "department"];
 
-/// The tenant's user types and roles, for a provisioning client to see users by (their
-/// type's key, their roles as groups).
-pub async fn catalog(ports: &Ports, actor: &Actor) -> Result<(Vec<UserType>, Vec<Role>), UserError> {
+/// What a provisioning client sees users by: the tenant's user types (by key) and roles (as
+/// groups).
+#[derive(Debug, Clone)]
+pub struct Directory {
+    /// The tenant's user types.
+    pub types: Vec<UserType>,
+    /// The tenant's roles.
+    pub roles: Vec<Role>,
+    /// The user type that members register as, which a client may not give (R12).
+    pub member_type: Option<crate::id::UserTypeId>,
+}
+
+/// The directory the caller provisions into.
+pub async fn catalog(ports: &Ports, actor: &Actor) -> Result<Directory, UserError> {
     let mut tx = ports.begin_read().await?;
-    let account = directory(tx.as_mut(), actor, Access::Read).await?;
-    Ok((tx.user_types(account.root()).await?, tx.roles(account.root()).await?))
+    let home = directory(tx.as_mut(), actor, Access::Read).await?;
+    let root = home.root();
+    let settings = load_settings(tx.as_mut(), root).await?;
+    Ok(Directory {
+        types: tx.user_types(root).await?,
+        roles: tx.roles(root).await?,
+        member_type: settings.member_user_type,
+    })
 }
 
 /// The caller's home account, where its directory starts, with the `scim` permission there.
@@ -120,18 +140,9 @@ fn live(user: User) -> Result<User, UserError> {
 pub async fn create_user(ports: &Ports, actor: &Actor, resource: Provisioned) -> Result<User, UserError> {
     let actor = provisioner(actor);
     let mut tx = ports.begin().await?;
+    // A user is made in the key's own account: a key made in a sub-account provisions there.
     let home = directory(tx.as_mut(), &actor, Access::Write).await?;
-    let account = match &resource.account {
-        Some(slug) => {
-            let slug = field("account", Slug::parse(slug))?;
-            let found = tx.account_by_slug(&slug).await?.ok_or(Gate::NotFound { entity: "account" })?;
-            if found.root() != home.root() {
-                return Err(UserError::NotFound { entity: "account" });
-            }
-            found.id
-        }
-        None => home.id,
-    };
+    let account = home.id;
     let settings = load_settings(tx.as_mut(), home.root()).await?;
     let user_type = match &resource.user_type {
         Some(named) => type_named(tx.as_mut(), home.root(), named).await?.id,
@@ -174,7 +185,9 @@ pub async fn replace_user(
         return Err(UserError::VersionMismatch { expected, actual: user.version });
     }
     let user_type = match &resource.user_type {
-        Some(named) => Some(type_named(tx.as_mut(), user.root, named).await?.id),
+        Some(named) => {
+            Some(type_named(tx.as_mut(), user.root, named).await?.id).filter(|t| *t != user.user_type)
+        }
         None => None,
     };
     let mut user = user;
@@ -189,7 +202,7 @@ pub async fn replace_user(
         external_id: Some(resource.external_id.clone()),
         ..UserPatch::default()
     };
-    if changes_anything(&user, &resource, user_type.is_some()) {
+    if user_type.is_some() || changes_anything(&user, &resource) {
         user = update_in(ports, tx.as_mut(), &actor, user, &account, patch).await?;
     }
     if resource.active && user.state == UserState::Disabled {
@@ -207,11 +220,10 @@ pub async fn replace_user(
 
 /// Whether the resource differs from the user in what a patch writes (an unchanged PUT
 /// leaves no audit event and no new version).
-fn changes_anything(user: &User, resource: &Provisioned, type_given: bool) -> bool {
+fn changes_anything(user: &User, resource: &Provisioned) -> bool {
     let text = |value: Option<&str>| value.filter(|v| !v.trim().is_empty()).map(str::trim).map(str::to_owned);
     let name = |value: &Option<crate::value::Name>| value.as_ref().map(|n| n.as_str().to_owned());
-    type_given
-        || user.username.as_str() != resource.username.trim()
+    user.username.as_str() != resource.username.trim()
         || !user.email.as_str().eq_ignore_ascii_case(resource.email.trim())
         || name(&user.profile.first_name) != text(resource.first_name.as_deref())
         || name(&user.profile.last_name) != text(resource.last_name.as_deref())
@@ -273,4 +285,171 @@ async fn type_named(tx: &mut dyn Tx, root: AccountId, named: &str) -> Result<Use
         .into_iter()
         .find(|t| t.key.as_str() == wanted || t.name.as_str().to_lowercase() == wanted)
         .ok_or(UserError::NotFound { entity: "user type" })
+}
+
+/// Failure of a group (role) use case: the role's own rules, or a member's (R3, R4, R24).
+#[derive(Debug, thiserror::Error)]
+pub enum GroupError {
+    /// The role refused.
+    #[error(transparent)]
+    Role(#[from] RoleError),
+    /// A member refused.
+    #[error(transparent)]
+    User(#[from] UserError),
+}
+
+impl From<RepoError> for GroupError {
+    fn from(err: RepoError) -> Self {
+        GroupError::User(UserError::Repo(err))
+    }
+}
+
+/// The tenant's roles, each a SCIM group.
+pub async fn groups(ports: &Ports, actor: &Actor) -> Result<Vec<Role>, GroupError> {
+    let mut tx = ports.begin_read().await?;
+    let home = directory(tx.as_mut(), actor, Access::Read).await?;
+    guard_root_level(actor, Permission::new(Module::Roles, Access::Read), home.root(), "account")
+        .map_err(UserError::from)?;
+    Ok(tx.roles(home.root()).await?)
+}
+
+/// A role as a group, with the members the caller sees (users of its directory holding it).
+pub async fn group(
+    ports: &Ports,
+    actor: &Actor,
+    id: RoleId,
+    members: bool,
+) -> Result<(Role, Vec<User>), GroupError> {
+    let mut tx = ports.begin_read().await?;
+    let home = directory(tx.as_mut(), actor, Access::Read).await?;
+    let role = load_role(tx.as_mut(), actor, id, Access::Read).await?;
+    let holders = if members { holders(tx.as_mut(), actor, &home, id).await? } else { Vec::new() };
+    Ok((role, holders))
+}
+
+/// The users of the caller's directory holding `role`, every page read.
+async fn holders(
+    tx: &mut dyn Tx,
+    actor: &Actor,
+    home: &Account,
+    role: RoleId,
+) -> Result<Vec<User>, RepoError> {
+    let filter = crate::service::users::UserFilter { role: Some(role), ..Default::default() };
+    let mut page = PageRequest::first(500);
+    let mut found = Vec::new();
+    loop {
+        let batch = tx.list_users(&user_query(actor, home, &filter, page)).await?;
+        found.extend(batch.items.into_iter().filter(|u| u.erased_at.is_none()));
+        match batch.next {
+            Some(cursor) => page = PageRequest::after(cursor, 500),
+            None => return Ok(found),
+        }
+    }
+}
+
+/// What a client changes of a group: its name and who holds it.
+#[derive(Debug, Clone, Default)]
+pub struct GroupChange {
+    /// A new name.
+    pub name: Option<String>,
+    /// The client's id for the group (`Some(None)` clears it).
+    pub external_id: Option<Option<String>>,
+    /// Users who get the role.
+    pub add: BTreeSet<UserId>,
+    /// Users who lose it.
+    pub remove: BTreeSet<UserId>,
+    /// Exactly these users hold it (of those the caller sees); applied before `add` and
+    /// `remove`.
+    pub members: Option<BTreeSet<UserId>>,
+    /// The version the client read (`If-Match`).
+    pub if_version: Option<u64>,
+}
+
+/// Creates a role without permissions as a group, with its first members, in one
+/// transaction; an administrator gives it permissions in usher.
+pub async fn create_group(
+    ports: &Ports,
+    actor: &Actor,
+    name: &str,
+    external_id: Option<String>,
+    members: BTreeSet<UserId>,
+) -> Result<(Role, Vec<User>), GroupError> {
+    let actor = provisioner(actor);
+    let mut tx = ports.begin().await?;
+    let home = directory(tx.as_mut(), &actor, Access::Write).await?;
+    let mut role = create_role_in(ports, tx.as_mut(), &actor, home.root(), name, BTreeSet::new()).await?;
+    if external_id.as_deref().is_some_and(|id| !id.is_empty()) {
+        let patch = RolePatch { external_id: Some(external_id), ..RolePatch::default() };
+        role = update_role_in(ports, tx.as_mut(), &actor, role, patch).await?;
+    }
+    let change = GroupChange { add: members, ..GroupChange::default() };
+    let members = change_members(ports, tx.as_mut(), &actor, &home, role.id, change).await?;
+    tx.commit().await?;
+    Ok((role, members))
+}
+
+/// Renames a group and changes who holds it, in one transaction.
+pub async fn change_group(
+    ports: &Ports,
+    actor: &Actor,
+    id: RoleId,
+    change: GroupChange,
+) -> Result<(Role, Vec<User>), GroupError> {
+    let actor = provisioner(actor);
+    let mut tx = ports.begin().await?;
+    let home = directory(tx.as_mut(), &actor, Access::Write).await?;
+    let mut role = load_role(tx.as_mut(), &actor, id, Access::Write).await?;
+    if let Some(expected) = change.if_version.filter(|v| *v != role.version) {
+        return Err(RoleError::VersionMismatch { expected, actual: role.version }.into());
+    }
+    let name = change.name.clone().filter(|name| name.trim() != role.name.as_str());
+    let held = role.external_id.as_ref().map(|id| id.as_str().to_owned());
+    let external_id =
+        change.external_id.clone().filter(|id| id.as_deref().filter(|i| !i.is_empty()) != held.as_deref());
+    if name.is_some() || external_id.is_some() {
+        let patch = RolePatch { name, external_id, ..RolePatch::default() };
+        role = update_role_in(ports, tx.as_mut(), &actor, role, patch).await?;
+    }
+    let members = change_members(ports, tx.as_mut(), &actor, &home, id, change).await?;
+    tx.commit().await?;
+    Ok((role, members))
+}
+
+/// Gives and takes the role as `change` says (each user changed as `/v1` would: R3, R4,
+/// R24), and answers who holds it now.
+async fn change_members(
+    ports: &Ports,
+    tx: &mut dyn Tx,
+    actor: &Actor,
+    home: &Account,
+    role: RoleId,
+    change: GroupChange,
+) -> Result<Vec<User>, GroupError> {
+    let current: BTreeSet<UserId> = holders(tx, actor, home, role).await?.iter().map(|u| u.id).collect();
+    let mut wanted = change.members.unwrap_or_else(|| current.clone());
+    wanted.extend(change.add);
+    wanted.retain(|id| !change.remove.contains(id));
+    for id in wanted.symmetric_difference(&current) {
+        let (user, account) = load_user(tx, actor, *id, Access::Write).await?;
+        let user = live(user)?;
+        let mut roles = user.roles.clone();
+        if wanted.contains(id) {
+            roles.insert(role);
+        } else {
+            roles.remove(&role);
+        }
+        let patch = UserPatch { roles: Some(roles), ..UserPatch::default() };
+        update_in(ports, tx, actor, user, &account, patch).await?;
+    }
+    Ok(holders(tx, actor, home, role).await?)
+}
+
+/// Deletes a group: the role, once nobody holds it (R22).
+pub async fn delete_group(ports: &Ports, actor: &Actor, id: RoleId) -> Result<(), GroupError> {
+    let actor = provisioner(actor);
+    {
+        let mut tx = ports.begin_read().await?;
+        directory(tx.as_mut(), &actor, Access::Write).await?;
+    }
+    Ok(crate::service::catalog::delete_role(ports, &actor, id, None).await?)
 }

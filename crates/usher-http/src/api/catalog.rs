@@ -359,6 +359,7 @@ impl CatalogApi {
         let patch = RolePatch {
             name: body.name.plain(),
             permissions: granted,
+            external_id: None,
             if_version: if_match(if_match_header.0.as_ref().map(Text::as_str), "role")?,
         };
         let role = catalog::update_role(&state.ports, &auth.0.actor, RoleId::from_uuid(id.0), patch).await?;

@@ -7,7 +7,9 @@ use poem::web::{Data, Path};
 use poem::{Request, Response, handler};
 use serde_json::{Value, json};
 
-use super::{ENTERPRISE, ScimError, USER_SCHEMA, USHER, base_url, scim_json};
+use super::groups::GROUP_SCHEMA;
+use super::resource::Catalog;
+use super::{ENTERPRISE, ScimError, USER_SCHEMA, USHER, base_url, caller, scim_json};
 use crate::state::AppState;
 
 const LIST: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
@@ -48,37 +50,66 @@ fn user_resource_type(base: &str) -> Value {
         "schema": USER_SCHEMA,
         "schemaExtensions": [
             {"schema": ENTERPRISE, "required": false},
-            {"schema": USHER, "required": false},
+            {"schema": USHER, "required": true},
         ],
         "meta": {"resourceType": "ResourceType", "location": format!("{base}/ResourceTypes/User")},
     })
 }
 
+fn group_resource_type(base: &str) -> Value {
+    json!({
+        "schemas": [RESOURCE_TYPE],
+        "id": "Group",
+        "name": "Group",
+        "endpoint": "/Groups",
+        "description": "A role of the tenant: its members hold it",
+        "schema": GROUP_SCHEMA,
+        "meta": {"resourceType": "ResourceType", "location": format!("{base}/ResourceTypes/Group")},
+    })
+}
+
 #[handler]
 pub(crate) fn resource_types(req: &Request, state: Data<&AppState>) -> Response {
-    let types = vec![user_resource_type(&base_url(req, &state))];
-    list(types)
+    let base = base_url(req, &state);
+    list(vec![user_resource_type(&base), group_resource_type(&base)])
 }
 
 #[handler]
 pub(crate) fn resource_type(req: &Request, state: Data<&AppState>, Path(id): Path<String>) -> Response {
-    if id == "User" {
-        return scim_json(StatusCode::OK, &user_resource_type(&base_url(req, &state)));
+    let base = base_url(req, &state);
+    match id.as_str() {
+        "User" => scim_json(StatusCode::OK, &user_resource_type(&base)),
+        "Group" => scim_json(StatusCode::OK, &group_resource_type(&base)),
+        _ => not_found("resource type", &id),
     }
-    not_found("resource type", &id)
+}
+
+/// The values a caller's tenant accepts for usher's attributes, when the caller sent a token
+/// that may read its directory; the schemas are public without them.
+async fn directory_of(req: &Request, state: &AppState) -> Option<Catalog> {
+    let actor = caller(req, state).await.ok()?;
+    Catalog::read(state, &actor).await.ok()
 }
 
 #[handler]
-pub(crate) fn schemas(req: &Request, state: Data<&AppState>) -> Response {
-    list(all_schemas(&base_url(req, &state)))
+pub(crate) async fn schemas(req: &Request, state: Data<&AppState>) -> Response {
+    let directory = directory_of(req, &state).await;
+    list(all_schemas(&base_url(req, &state), directory.as_ref()))
 }
 
 #[handler]
-pub(crate) fn schema(req: &Request, state: Data<&AppState>, Path(id): Path<String>) -> Response {
-    match all_schemas(&base_url(req, &state)).into_iter().find(|s| s["id"] == json!(id)) {
+pub(crate) async fn schema(req: &Request, state: Data<&AppState>, Path(id): Path<String>) -> Response {
+    let directory = directory_of(req, &state).await;
+    match all_schemas(&base_url(req, &state), directory.as_ref()).into_iter().find(|s| s["id"] == json!(id)) {
         Some(found) => scim_json(StatusCode::OK, &found),
         None => not_found("schema", &id),
     }
+}
+
+/// Any other path under `/scim/v2`.
+#[handler]
+pub(crate) fn unknown(req: &Request) -> Response {
+    not_found("endpoint", req.uri().path())
 }
 
 fn not_found(what: &str, id: &str) -> Response {
@@ -107,6 +138,8 @@ struct Attr {
     uniqueness: &'static str,
     multi: bool,
     sub: Vec<Attr>,
+    canonical: Vec<String>,
+    references: Vec<&'static str>,
 }
 
 impl Attr {
@@ -121,6 +154,8 @@ impl Attr {
             uniqueness: "none",
             multi: false,
             sub: Vec::new(),
+            canonical: Vec::new(),
+            references: Vec::new(),
         }
     }
     fn json(&self) -> Value {
@@ -135,10 +170,16 @@ impl Attr {
             "returned": "default",
             "uniqueness": self.uniqueness,
         });
-        if !self.sub.is_empty()
-            && let Value::Object(map) = &mut value
-        {
-            map.insert("subAttributes".into(), Value::Array(self.sub.iter().map(Attr::json).collect()));
+        if let Value::Object(map) = &mut value {
+            if !self.sub.is_empty() {
+                map.insert("subAttributes".into(), Value::Array(self.sub.iter().map(Attr::json).collect()));
+            }
+            if !self.canonical.is_empty() {
+                map.insert("canonicalValues".into(), json!(self.canonical));
+            }
+            if !self.references.is_empty() {
+                map.insert("referenceTypes".into(), json!(self.references));
+            }
         }
         value
     }
@@ -159,14 +200,12 @@ fn schema_json(id: &str, name: &str, description: &str, attributes: Vec<Attr>, b
     })
 }
 
-fn all_schemas(base: &str) -> Vec<Value> {
-    let typed = |description| {
-        vec![
-            Attr::text("value", description),
-            Attr::text("type", "Always work"),
-            Attr { kind: "boolean", ..Attr::text("primary", "Always true: usher keeps one") },
-        ]
-    };
+/// Language tags offered as examples; any BCP 47 tag is accepted.
+const LOCALES: [&str; 12] =
+    ["en", "en-US", "en-GB", "de", "de-DE", "de-CH", "fr", "fr-FR", "es", "it", "nl", "pt-BR"];
+
+fn all_schemas(base: &str, directory: Option<&Catalog>) -> Vec<Value> {
+    let typed = |description| vec![Attr { required: true, ..Attr::text("value", description) }];
     let core = vec![
         Attr {
             required: true,
@@ -175,35 +214,48 @@ fn all_schemas(base: &str) -> Vec<Value> {
         },
         Attr {
             kind: "complex",
-            sub: vec![
-                Attr::text("givenName", "First name"),
-                Attr::text("familyName", "Last name"),
-                Attr { mutability: "readOnly", ..Attr::text("formatted", "First and last name") },
-            ],
+            sub: vec![Attr::text("givenName", "First name"), Attr::text("familyName", "Last name")],
             ..Attr::text("name", "The user's name")
         },
         Attr {
             mutability: "readOnly",
             ..Attr::text("displayName", "First and last name, else the username")
         },
-        Attr::text("locale", "Preferred locale, e.g. de-DE"),
+        Attr {
+            canonical: LOCALES.iter().map(|l| (*l).to_owned()).collect(),
+            ..Attr::text("locale", "Preferred locale: a BCP 47 language tag such as de-DE")
+        },
         Attr {
             kind: "boolean",
+            required: true,
             ..Attr::text(
                 "active",
-                "Enabled; false disables the user, frees its seat and ends its sessions (R8)",
+                "Enabled; false disables the user, frees its seat and ends its sessions (R8); true when a create leaves it out",
             )
         },
-        multi("emails", "The one email of the user, unique in the tenant", "readWrite", typed("The address")),
+        Attr {
+            required: true,
+            ..multi(
+                "emails",
+                "The one email of the user, unique in the tenant",
+                "readWrite",
+                typed("The address"),
+            )
+        },
         multi("phoneNumbers", "The one phone number of the user", "readWrite", typed("The number")),
         multi(
             "groups",
-            "The user's roles; change them through the role assignment API",
+            "The user's roles; membership changes through Groups",
             "readOnly",
             vec![
                 Attr { mutability: "readOnly", ..Attr::text("value", "The role's id") },
                 Attr { mutability: "readOnly", ..Attr::text("display", "The role's name") },
-                Attr { kind: "reference", mutability: "readOnly", ..Attr::text("$ref", "The role") },
+                Attr {
+                    kind: "reference",
+                    mutability: "readOnly",
+                    references: vec!["Group"],
+                    ..Attr::text("$ref", "The role")
+                },
             ],
         ),
         Attr {
@@ -218,19 +270,43 @@ fn all_schemas(base: &str) -> Vec<Value> {
         Attr::text("division", "Division"),
         Attr::text("department", "Department"),
     ];
-    let usher = vec![
-        Attr::text(
+    let usher = vec![Attr {
+        required: true,
+        canonical: directory.map(Catalog::type_keys).unwrap_or_default(),
+        ..Attr::text(
             "userType",
-            "The user type by key or name; the settings' default on create when absent (R1, R4)",
-        ),
+            "The user type's key (or name): the settings' default on create when absent; a change takes a seat of the new type (R1, R4)",
+        )
+    }];
+    let group = vec![
         Attr {
-            mutability: "immutable",
-            ..Attr::text("account", "The home account: a sub-account's slug on create; its id when read")
+            required: true,
+            uniqueness: "server",
+            ..Attr::text("displayName", "The role's name, unique in the tenant without regard to case")
         },
-        Attr { mutability: "readOnly", ..Attr::text("origin", "How the user came to exist") },
+        multi(
+            "members",
+            "The users holding the role; adding and removing one assigns and takes the role (R3, R4, R24)",
+            "readWrite",
+            vec![
+                Attr { required: true, mutability: "immutable", ..Attr::text("value", "The user's id") },
+                Attr {
+                    kind: "reference",
+                    mutability: "immutable",
+                    references: vec!["User"],
+                    ..Attr::text("$ref", "The user")
+                },
+                Attr {
+                    mutability: "immutable",
+                    canonical: vec!["User".into()],
+                    ..Attr::text("type", "Always User")
+                },
+            ],
+        ),
     ];
     vec![
         schema_json(USER_SCHEMA, "User", "User account", core, base),
+        schema_json(GROUP_SCHEMA, "Group", "A role of the tenant", group, base),
         schema_json(ENTERPRISE, "EnterpriseUser", "Enterprise user", enterprise, base),
         schema_json(USHER, "UsherUser", "usher's user attributes", usher, base),
     ]

@@ -21,6 +21,7 @@ use crate::state::AppState;
 
 mod discovery;
 mod filter;
+mod groups;
 mod patch;
 mod resource;
 
@@ -41,12 +42,23 @@ const DEFAULT_COUNT: u32 = 100;
 pub(crate) fn routes() -> Route {
     Route::new()
         .at("/Users", get(list_users).post(create_user))
+        .at("/Users/.search", poem::post(search_users))
+        .at("/.search", poem::post(search_everything))
         .at("/Users/:id", get(get_user).put(put_user).patch(patch_user).delete(delete_user))
+        .at("/Groups", get(groups::list_groups).post(groups::create_group))
+        .at(
+            "/Groups/:id",
+            get(groups::get_group)
+                .put(groups::put_group)
+                .patch(groups::patch_group)
+                .delete(groups::delete_group),
+        )
         .at("/ServiceProviderConfig", get(discovery::service_provider_config))
         .at("/ResourceTypes", get(discovery::resource_types))
         .at("/ResourceTypes/:id", get(discovery::resource_type))
         .at("/Schemas", get(discovery::schemas))
         .at("/Schemas/:id", get(discovery::schema))
+        .at("/*rest", discovery::unknown)
 }
 
 /// A SCIM error (RFC 7644 §3.12).
@@ -116,10 +128,10 @@ impl From<UserError> for ScimError {
     }
 }
 
-type Answer = Result<Response, ScimError>;
+pub(crate) type Answer = Result<Response, ScimError>;
 
 /// Runs a handler's body, answering an error as a SCIM error.
-fn answer(result: Answer) -> Response {
+pub(crate) fn answer(result: Answer) -> Response {
     result.unwrap_or_else(ScimError::into_response)
 }
 
@@ -131,7 +143,7 @@ pub(crate) fn scim_json(status: StatusCode, body: &Value) -> Response {
 }
 
 /// The caller, from its bearer token.
-async fn caller(req: &Request, state: &AppState) -> Result<Actor, ScimError> {
+pub(crate) async fn caller(req: &Request, state: &AppState) -> Result<Actor, ScimError> {
     let unauthenticated =
         || ScimError::new(StatusCode::UNAUTHORIZED, None, "a bearer token holding scim is needed");
     let header = req.header(header::AUTHORIZATION).ok_or_else(unauthenticated)?;
@@ -161,7 +173,7 @@ fn user_id(raw: &str) -> Result<UserId, ScimError> {
 }
 
 /// The version an `If-Match` names (`W/"3"`), if any; `*` names none.
-fn if_match(req: &Request) -> Result<Option<u64>, ScimError> {
+pub(crate) fn if_match(req: &Request) -> Result<Option<u64>, ScimError> {
     let Some(raw) = req.header(header::IF_MATCH) else { return Ok(None) };
     let raw = raw.trim();
     if raw == "*" {
@@ -173,7 +185,7 @@ fn if_match(req: &Request) -> Result<Option<u64>, ScimError> {
 }
 
 /// The body as JSON.
-async fn json_body(body: Body) -> Result<Value, ScimError> {
+pub(crate) async fn json_body(body: Body) -> Result<Value, ScimError> {
     let bytes = body.into_vec().await.map_err(|err| ScimError::invalid_syntax(err.to_string()))?;
     serde_json::from_slice(&bytes)
         .map_err(|err| ScimError::invalid_syntax(format!("the body is not JSON: {err}")))
@@ -182,18 +194,18 @@ async fn json_body(body: Body) -> Result<Value, ScimError> {
 /// The query of `GET /Users`.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct ListQuery {
-    filter: Option<String>,
-    start_index: Option<String>,
-    count: Option<String>,
-    sort_by: Option<String>,
-    sort_order: Option<String>,
-    attributes: Option<String>,
-    excluded_attributes: Option<String>,
+pub(crate) struct ListQuery {
+    pub(crate) filter: Option<String>,
+    pub(crate) start_index: Option<String>,
+    pub(crate) count: Option<String>,
+    pub(crate) sort_by: Option<String>,
+    pub(crate) sort_order: Option<String>,
+    pub(crate) attributes: Option<String>,
+    pub(crate) excluded_attributes: Option<String>,
 }
 
 /// A number of the query; anything else is `invalidValue`.
-fn number(name: &str, raw: Option<&str>) -> Result<Option<i64>, ScimError> {
+pub(crate) fn number(name: &str, raw: Option<&str>) -> Result<Option<i64>, ScimError> {
     raw.map(|text| {
         text.trim()
             .parse::<i64>()
@@ -239,6 +251,95 @@ async fn search(req: &Request, state: &AppState, query: ListQuery) -> Answer {
     let body = json!({
         "schemas": [LIST],
         "totalResults": page.total,
+        "startIndex": start,
+        "itemsPerPage": resources.len(),
+        "Resources": resources,
+    });
+    Ok(scim_json(StatusCode::OK, &body))
+}
+
+/// `POST /Users/.search` (RFC 7644 §3.4.3): the query of a list in a body, so a filter need
+/// not go into a URL. `/.search` searches every resource type, which here is `User`.
+#[handler]
+async fn search_users(req: &Request, state: Data<&AppState>, body: Body) -> Response {
+    answer(search_body(req, &state, body).await)
+}
+
+async fn search_body(req: &Request, state: &AppState, body: Body) -> Answer {
+    let query = search_request(json_body(body).await?)?;
+    search(req, state, query).await
+}
+
+/// A `SearchRequest` body as the query of a list.
+fn search_request(document: Value) -> Result<ListQuery, ScimError> {
+    let Value::Object(fields) = document else {
+        return Err(ScimError::invalid_syntax("a search request is a JSON object"));
+    };
+    let text = |name: &str| -> Result<Option<String>, ScimError> {
+        match fields.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(text)) => Ok(Some(text.clone())),
+            Some(Value::Number(number)) => Ok(Some(number.to_string())),
+            Some(Value::Array(items)) => {
+                Ok(Some(items.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(",")))
+            }
+            Some(other) => Err(ScimError::invalid_value(format!("{name} cannot be {other}"))),
+        }
+    };
+    let query = ListQuery {
+        filter: text("filter")?,
+        start_index: text("startIndex")?,
+        count: text("count")?,
+        sort_by: text("sortBy")?,
+        sort_order: text("sortOrder")?,
+        attributes: text("attributes")?,
+        excluded_attributes: text("excludedAttributes")?,
+    };
+    Ok(query)
+}
+
+/// `POST /.search`: users, then groups, that the filter takes.
+#[handler]
+async fn search_everything(req: &Request, state: Data<&AppState>, body: Body) -> Response {
+    answer(everything(req, &state, body).await)
+}
+
+async fn everything(req: &Request, state: &AppState, body: Body) -> Answer {
+    let query = search_request(json_body(body).await?)?;
+    let actor = caller(req, state).await?;
+    let start = number("startIndex", query.start_index.as_deref())?.unwrap_or(1).max(1);
+    let count = number("count", query.count.as_deref())?.map_or(DEFAULT_COUNT, |c| {
+        u32::try_from(c.max(0)).unwrap_or(provisioning::MAX_PAGE).min(provisioning::MAX_PAGE)
+    });
+    let offset = u64::try_from(start - 1).unwrap_or(0);
+    // A filter on what only groups have takes no user.
+    let users_filter = match query.filter.as_deref().map(str::trim).filter(|f| !f.is_empty()) {
+        Some(raw) => filter::parse(raw).ok(),
+        None => Some(usher_domain::model::UserMatch::Everyone),
+    };
+    let groups = groups::matching(req, state, &actor, &query).await?;
+    let (users_total, mut resources) = match users_filter {
+        Some(filter) => {
+            let page =
+                provisioning::search_users(&state.ports, &actor, filter, SearchOrder::Created, offset, count)
+                    .await?;
+            let view = resource::Catalog::read(state, &actor).await?;
+            let base = base_url(req, state);
+            let projection =
+                resource::Projection::new(query.attributes.as_deref(), query.excluded_attributes.as_deref());
+            let users: Vec<Value> =
+                page.users.iter().map(|user| projection.apply(view.user(user, &base))).collect();
+            (page.total, users)
+        }
+        None => (0, Vec::new()),
+    };
+    let room = usize::try_from(count).unwrap_or(usize::MAX).saturating_sub(resources.len());
+    let skip = usize::try_from(offset.saturating_sub(users_total)).unwrap_or(usize::MAX);
+    let total = users_total + groups.len() as u64;
+    resources.extend(groups.into_iter().skip(skip).take(room));
+    let body = json!({
+        "schemas": [LIST],
+        "totalResults": total,
         "startIndex": start,
         "itemsPerPage": resources.len(),
         "Resources": resources,

@@ -7,7 +7,7 @@ use scim_v2::filter::{AttrExp, AttrPath, CompValue, CompareOp, PatchPath, ValFil
 use scim_v2::models::others::{OperationTarget, PatchOp, PatchOperation};
 use serde_json::{Map, Value};
 
-use super::{ScimError, USER_SCHEMA};
+use super::{ENTERPRISE, ScimError, USER_SCHEMA, USHER};
 
 const PATCH_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
 
@@ -56,6 +56,17 @@ fn holder<'a>(root: &'a mut Map<String, Value>, path: &AttrPath) -> Option<&'a m
     slot.as_object_mut()
 }
 
+/// The extension a bare schema URN names: `urn:…:enterprise:2.0:User` reads as the attribute
+/// `User` under the URN `urn:…:enterprise:2.0`.
+fn extension_named(path: &AttrPath) -> Option<&'static str> {
+    let uri = path.uri.as_deref()?;
+    if path.sub_attr.is_some() {
+        return None;
+    }
+    let whole = format!("{uri}:{}", path.name);
+    [ENTERPRISE, USHER].into_iter().find(|extension| extension.eq_ignore_ascii_case(&whole))
+}
+
 /// The key `name` is stored under, ignoring case.
 fn existing_key(map: &Map<String, Value>, name: &str) -> Option<String> {
     map.keys().find(|k| k.eq_ignore_ascii_case(name)).cloned()
@@ -98,6 +109,19 @@ fn set_path(
     add: bool,
 ) -> Result<(), ScimError> {
     match path {
+        PatchPath::Attr(attr) if extension_named(attr).is_some() => {
+            let extension = extension_named(attr).unwrap_or_default();
+            if !value.is_object() {
+                return Err(ScimError::invalid_value(format!("{extension} takes an object")));
+            }
+            let key = key_for(root, extension);
+            if add {
+                merge(root, key, value, true);
+            } else {
+                root.insert(key, value);
+            }
+            Ok(())
+        }
         PatchPath::Attr(attr) => {
             let Some(object) = holder(root, attr) else { return Ok(()) };
             let key = key_for(object, &attr.name);
@@ -212,6 +236,11 @@ fn merge(object: &mut Map<String, Value>, key: String, value: Value, add: bool) 
 
 fn remove(root: &mut Map<String, Value>, path: &PatchPath) -> Result<(), ScimError> {
     match path {
+        PatchPath::Attr(attr) if extension_named(attr).is_some() => {
+            if let Some(key) = existing_key(root, extension_named(attr).unwrap_or_default()) {
+                root.remove(&key);
+            }
+        }
         PatchPath::Attr(attr) => {
             let Some(object) = holder(root, attr) else { return Ok(()) };
             let Some(key) = existing_key(object, &attr.name) else { return Ok(()) };
@@ -254,7 +283,7 @@ fn remove(root: &mut Map<String, Value>, path: &PatchPath) -> Result<(), ScimErr
 }
 
 /// Whether a multi-valued item meets a value filter (strings compare without regard to case).
-fn holds(item: &Map<String, Value>, filter: &ValFilter) -> bool {
+pub(crate) fn holds(item: &Map<String, Value>, filter: &ValFilter) -> bool {
     match filter {
         ValFilter::Not(inner) => !holds(item, inner),
         ValFilter::And(items) => items.iter().all(|f| holds(item, f)),
@@ -270,7 +299,7 @@ fn holds(item: &Map<String, Value>, filter: &ValFilter) -> bool {
     }
 }
 
-fn compare(actual: &Value, op: &CompareOp, expected: &CompValue) -> bool {
+pub(crate) fn compare(actual: &Value, op: &CompareOp, expected: &CompValue) -> bool {
     match (actual, expected) {
         (Value::String(actual), CompValue::Str(expected)) => {
             let (a, e) = (actual.to_lowercase(), expected.to_lowercase());
@@ -340,6 +369,17 @@ mod tests {
     }
 
     #[test]
+    fn a_bare_extension_urn_names_the_extension_object() {
+        let resource = json!({"userName": "ann", ENTERPRISE: {"department": "Sales", "division": "East"}});
+        let body = json!({"schemas": [PATCH_SCHEMA], "Operations": [
+            {"op": "replace", "path": ENTERPRISE, "value": {"costCenter": "42"}},
+        ]});
+        assert_eq!(patched(resource.clone(), body)[ENTERPRISE], json!({"costCenter": "42"}));
+        let body = json!({"schemas": [PATCH_SCHEMA], "Operations": [{"op": "remove", "path": ENTERPRISE}]});
+        assert!(patched(resource, body).get(ENTERPRISE).is_none());
+    }
+
+    #[test]
     fn remove_takes_an_attribute_or_the_items_a_filter_names() {
         let resource = json!({"externalId": "e1", "phoneNumbers": [{"value": "1", "type": "work"}, {"value": "2", "type": "mobile"}]});
         let body = json!({"schemas": [PATCH_SCHEMA], "Operations": [
@@ -359,5 +399,15 @@ mod tests {
             operations(json!({"schemas": [PATCH_SCHEMA], "Operations": [{"op": "move", "path": "x"}]}))
                 .is_err()
         );
+    }
+}
+#[cfg(test)]
+mod probe {
+    #[test]
+    fn probe_parse() {
+        let body = serde_json::json!({"schemas": [super::PATCH_SCHEMA], "Operations": [
+            {"op": "replace", "path": super::ENTERPRISE, "value": {"costCenter": "42"}},
+        ]});
+        eprintln!("{:?}", super::operations(body).unwrap());
     }
 }

@@ -7,8 +7,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{Map, Value, json};
 use usher_domain::authz::Actor;
-use usher_domain::model::{Role, User, UserState, UserType};
-use usher_domain::service::provisioning::{self, ENTERPRISE_KEYS, Provisioned};
+use usher_domain::model::{User, UserState};
+use usher_domain::service::provisioning::{self, Directory, ENTERPRISE_KEYS, Provisioned};
 use usher_domain::time::Timestamp;
 
 use super::{ENTERPRISE, ScimError, USER_SCHEMA, USHER};
@@ -35,16 +35,19 @@ pub(crate) fn version_of(tag: &str) -> Option<u64> {
     tag.trim_matches('"').parse().ok()
 }
 
-/// The tenant's user types and roles, read once per request to show users by.
-pub(crate) struct Catalog {
-    types: Vec<UserType>,
-    roles: Vec<Role>,
-}
+/// The caller's directory (user types, roles, accounts), read once per request to show users
+/// by.
+pub(crate) struct Catalog(pub(crate) Directory);
 
 impl Catalog {
     pub(crate) async fn read(state: &AppState, actor: &Actor) -> Result<Catalog, ScimError> {
-        let (types, roles) = provisioning::catalog(&state.ports, actor).await?;
-        Ok(Catalog { types, roles })
+        Ok(Catalog(provisioning::catalog(&state.ports, actor).await?))
+    }
+
+    /// The keys of the user types a client may give (every one but the members').
+    pub(crate) fn type_keys(&self) -> Vec<String> {
+        let member = self.0.member_type;
+        self.0.types.iter().filter(|t| Some(t.id) != member).map(|t| t.key.as_str().to_owned()).collect()
     }
 
     /// `user` as a SCIM resource.
@@ -56,14 +59,12 @@ impl Catalog {
         if let Some(last) = &user.profile.last_name {
             name.insert("familyName".into(), json!(last.as_str()));
         }
-        name.insert("formatted".into(), json!(user.display_name()));
         let mut resource = json!({
             "schemas": [USER_SCHEMA, ENTERPRISE, USHER],
             "id": user.id.to_string(),
             "userName": user.username.as_str(),
-            "name": name,
             "displayName": user.display_name(),
-            "emails": [{"value": user.email.as_str(), "type": "work", "primary": true}],
+            "emails": [{"value": user.email.as_str()}],
             "active": user.state == UserState::Active,
             "groups": self.groups(&user.roles, base),
             "meta": {
@@ -75,14 +76,14 @@ impl Catalog {
             },
         });
         let Value::Object(map) = &mut resource else { return resource };
+        if !name.is_empty() {
+            map.insert("name".into(), Value::Object(name));
+        }
         if let Some(external_id) = &user.external_id {
             map.insert("externalId".into(), json!(external_id.as_str()));
         }
         if let Some(phone) = &user.profile.phone {
-            map.insert(
-                "phoneNumbers".into(),
-                json!([{"value": phone.as_str(), "type": "work", "primary": true}]),
-            );
+            map.insert("phoneNumbers".into(), json!([{"value": phone.as_str()}]));
         }
         if let Some(locale) = &user.profile.locale {
             map.insert("locale".into(), json!(locale.as_str()));
@@ -93,38 +94,21 @@ impl Catalog {
                 enterprise.insert(scim.into(), json!(value));
             }
         }
-        map.insert(ENTERPRISE.into(), Value::Object(enterprise));
-        let user_type = self.types.iter().find(|t| t.id == user.user_type);
-        map.insert(
-            USHER.into(),
-            json!({
-                "userType": user_type.map(|t| t.key.as_str()),
-                "account": user.account.to_string(),
-                "origin": origin(user),
-            }),
-        );
+        if !enterprise.is_empty() {
+            map.insert(ENTERPRISE.into(), Value::Object(enterprise));
+        }
+        let user_type = self.0.types.iter().find(|t| t.id == user.user_type);
+        map.insert(USHER.into(), json!({"userType": user_type.map(|t| t.key.as_str())}));
         resource
     }
 
     fn groups(&self, roles: &BTreeSet<usher_domain::id::RoleId>, base: &str) -> Vec<Value> {
-        self.roles
+        self.0
+            .roles
             .iter()
             .filter(|role| roles.contains(&role.id))
             .map(|role| json!({"value": role.id.to_string(), "display": role.name.as_str(), "$ref": format!("{base}/Groups/{}", role.id)}))
             .collect()
-    }
-}
-
-fn origin(user: &User) -> &'static str {
-    use usher_domain::model::Origin;
-    match user.origin {
-        Origin::Admin => "admin",
-        Origin::Invitation => "invitation",
-        Origin::Registration => "registration",
-        Origin::Import => "import",
-        Origin::Contact => "contact",
-        Origin::Scim => "scim",
-        Origin::Jit => "jit",
     }
 }
 
@@ -207,9 +191,9 @@ pub(crate) fn provisioned(document: &Value) -> Result<Provisioned, ScimError> {
         }
     }
     debug_assert!(ENTERPRISE_NAMES.iter().all(|(_, key)| ENTERPRISE_KEYS.contains(key)));
-    let (user_type, account) = match member(object, USHER) {
-        Some(Value::Object(extension)) => (text(extension, "userType")?, text(extension, "account")?),
-        _ => (None, None),
+    let user_type = match member(object, USHER) {
+        Some(Value::Object(extension)) => text(extension, "userType")?,
+        _ => None,
     };
     Ok(Provisioned {
         username,
@@ -221,8 +205,6 @@ pub(crate) fn provisioned(document: &Value) -> Result<Provisioned, ScimError> {
         locale: text(object, "locale")?,
         active,
         user_type,
-        // The home account is chosen by slug on create; a read-back id names the current one.
-        account: account.filter(|a| uuid::Uuid::parse_str(a).is_err()),
         enterprise,
     })
 }

@@ -42,6 +42,7 @@ pub(crate) fn role_row(r: &Role) -> Result<role::Model, RepoError> {
         name_key: name_key(&r.name),
         builtin: r.builtin.map(|b| b.name().to_owned()),
         permissions: permissions_to_json("role", &r.permissions)?,
+        external_id: r.external_id.as_ref().map(|id| id.as_str().to_owned()),
         created_at: r.created_at.unix_micros(),
         version: version(r.version),
     })
@@ -60,6 +61,7 @@ pub(crate) fn role_from_row(row: role::Model) -> Result<Role, RepoError> {
             Some(other) => return Err(RepoError::corrupt(E, format!("unknown built-in role {other:?}"))),
         },
         permissions: permissions_from_json(E, &row.permissions)?,
+        external_id: row.external_id.as_deref().map(ExternalId::parse).transpose().map_err(corrupt(E))?,
         created_at: time(E, row.created_at)?,
         version: u64::try_from(row.version).map_err(|e| RepoError::corrupt(E, e))?,
     })

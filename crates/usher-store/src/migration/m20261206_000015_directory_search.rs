@@ -1,6 +1,6 @@
 //! Directory search (SCIM's filters): the provisioning client's id for a user, unique in the
 //! tenant, and the lower-cased display name, each with its index, beside one on the time a
-//! user last changed.
+//! user last changed; and the provisioning client's id for a role (a SCIM group).
 
 use sea_orm_migration::prelude::*;
 
@@ -18,10 +18,12 @@ UPDATE users SET display_key = CASE
 END;
 CREATE UNIQUE INDEX ux_users_external_id ON users (root_id, external_id);
 CREATE INDEX ix_users_display ON users (root_id, display_key);
-CREATE INDEX ix_users_updated ON users (root_id, updated_at)
+CREATE INDEX ix_users_updated ON users (root_id, updated_at);
+ALTER TABLE roles ADD COLUMN external_id {key}
 "#;
 
 const DOWN: &str = r#"
+ALTER TABLE roles DROP COLUMN external_id;
 DROP INDEX ix_users_updated;
 DROP INDEX ix_users_display;
 DROP INDEX ux_users_external_id;

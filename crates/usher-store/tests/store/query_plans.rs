@@ -78,6 +78,7 @@ async fn catalog(store: &SqlStore) -> Catalog {
             name: Name::parse(name).unwrap(),
             builtin: None,
             permissions: BTreeSet::new(),
+            external_id: None,
             created_at: at,
             version: 0,
         };

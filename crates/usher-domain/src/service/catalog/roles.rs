@@ -87,7 +87,7 @@ pub async fn list_roles(ports: &Ports, actor: &Actor, account: AccountId) -> Res
     Ok(tx.roles(account.root()).await?)
 }
 
-async fn load_role(
+pub(crate) async fn load_role(
     tx: &mut dyn crate::ports::Tx,
     actor: &Actor,
     id: RoleId,
@@ -117,18 +117,33 @@ pub async fn create_role(
     name: &str,
     permissions: BTreeSet<Permission>,
 ) -> Result<Role, RoleError> {
-    let name = field("name", Name::parse(name))?;
     let mut tx = ports.begin().await?;
     let account = load_account(tx.as_mut(), account).await?;
-    guard_root_level(actor, Permission::new(Module::Roles, Access::Write), account.root(), "account")?;
+    let role = create_role_in(ports, tx.as_mut(), actor, account.root(), name, permissions).await?;
+    tx.commit().await?;
+    Ok(role)
+}
+
+/// Adds a role to the tenant `root` within `tx`.
+pub(crate) async fn create_role_in(
+    ports: &Ports,
+    tx: &mut dyn Tx,
+    actor: &Actor,
+    root: AccountId,
+    name: &str,
+    permissions: BTreeSet<Permission>,
+) -> Result<Role, RoleError> {
+    let name = field("name", Name::parse(name))?;
+    guard_root_level(actor, Permission::new(Module::Roles, Access::Write), root, "account")?;
     check_permissions_held(actor, &permissions)
         .map_err(|permissions| RoleError::Escalation { permissions })?;
     let role = Role {
         id: ports.new_id(RoleId::from_uuid),
-        root: account.root(),
+        root,
         name,
         builtin: None,
         permissions,
+        external_id: None,
         created_at: ports.now(),
         version: 0,
     };
@@ -145,8 +160,7 @@ pub async fn create_role(
         json!({"name": role.name, "permissions": role.permissions}),
     )
     .about(objects::role(&role));
-    record(ports, tx.as_mut(), entry).await?;
-    tx.commit().await?;
+    record(ports, tx, entry).await?;
     Ok(role)
 }
 
@@ -157,6 +171,8 @@ pub struct RolePatch {
     pub name: Option<String>,
     /// New permissions.
     pub permissions: Option<BTreeSet<Permission>>,
+    /// The provisioning client's id for the role (`Some(None)` clears it).
+    pub external_id: Option<Option<String>>,
     /// The version the caller saw (If-Match).
     pub if_version: Option<u64>,
 }
@@ -168,9 +184,23 @@ pub async fn update_role(
     id: RoleId,
     patch: RolePatch,
 ) -> Result<Role, RoleError> {
-    let name = crate::service::optional("name", patch.name.as_deref(), Name::parse)?;
     let mut tx = ports.begin().await?;
-    let mut role = load_role(tx.as_mut(), actor, id, Access::Write).await?;
+    let role = load_role(tx.as_mut(), actor, id, Access::Write).await?;
+    let role = update_role_in(ports, tx.as_mut(), actor, role, patch).await?;
+    tx.commit().await?;
+    Ok(role)
+}
+
+/// Changes a role loaded for writing within `tx`.
+pub(crate) async fn update_role_in(
+    ports: &Ports,
+    tx: &mut dyn Tx,
+    actor: &Actor,
+    mut role: Role,
+    patch: RolePatch,
+) -> Result<Role, RoleError> {
+    let id = role.id;
+    let name = crate::service::optional("name", patch.name.as_deref(), Name::parse)?;
     if let Some(permissions) = &patch.permissions {
         check_permissions_held(actor, permissions)
             .map_err(|permissions| RoleError::Escalation { permissions })?;
@@ -181,19 +211,22 @@ pub async fn update_role(
     if let Some(expected) = patch.if_version.filter(|v| *v != role.version) {
         return Err(RoleError::VersionMismatch { expected, actual: role.version });
     }
-    let before = json!({"name": role.name, "permissions": role.permissions});
+    let before = json!({"name": role.name, "permissions": role.permissions, "external_id": role.external_id});
     if let Some(name) = name {
         role.name = name;
     }
     if let Some(permissions) = patch.permissions {
         role.permissions = permissions;
     }
+    if let Some(external_id) = &patch.external_id {
+        role.external_id = crate::service::parse_external_id(external_id.as_deref())?;
+    }
     match tx.update_role(&role).await {
         Err(RepoError::Duplicate { .. }) => return Err(RoleError::NameTaken { name: role.name.to_string() }),
         other => other?,
     }
     role.version += 1;
-    let after = json!({"name": role.name, "permissions": role.permissions});
+    let after = json!({"name": role.name, "permissions": role.permissions, "external_id": role.external_id});
     let entry = AuditEntry::root_level(
         actor,
         role.root,
@@ -203,8 +236,7 @@ pub async fn update_role(
         crate::service::diff(Some(&before), Some(&after)),
     )
     .about(objects::role(&role));
-    record(ports, tx.as_mut(), entry).await?;
-    tx.commit().await?;
+    record(ports, tx, entry).await?;
     Ok(role)
 }
 
