@@ -29,6 +29,8 @@ mod mail;
 mod matrix;
 /// The black-box probe's findings, each reproduced and shown closed.
 mod probe;
+/// SCIM 2.0: scim2-tester, and Entra ID's and Okta's conversations replayed.
+mod scim;
 /// The server process: start-up, shutdown, headers, hosted pages.
 mod server;
 /// The product's stories told over HTTP.

@@ -12,7 +12,8 @@
 //! the run: a run with errors is not a result. `--quick` runs every scenario small (what
 //! `cargo xtask test` does, to keep the bench from rotting; it checks errors, not speed).
 //! `--only sqlite|postgres` runs one backend and `--skip-populations` leaves out the loaded
-//! populations: a short run to profile one scenario with.
+//! populations: a short run to profile one scenario with; `--population N` measures the
+//! population scenarios at N users only (e.g. the SCIM lookup at 100,000).
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -471,6 +472,21 @@ fn list(server: &Server, tenant: &Tenant, query: &str, seconds: u32) -> (Load, L
     (wrk(&server.base, &request, 16, seconds), wrk(&server.base, &request, 1, seconds))
 }
 
+/// An identity provider's lookup of one user by username before it creates or updates it, one
+/// at a time (the administrator's session holds `scim:read`).
+fn scim_lookup(server: &Server, tenant: &Tenant, username: &str, seconds: u32) -> Load {
+    let path = format!("/scim/v2/Users?filter=userName%20eq%20%22{username}%22");
+    let request = Request {
+        method: "GET",
+        path: &path,
+        token: Some(&tenant.token),
+        body: None,
+        pace_ms: 0,
+        form: false,
+    };
+    wrk(&server.base, &request, 1, seconds)
+}
+
 fn list_row(backend: &'static str, scenario: String, (many, one): (Load, Load)) -> Row {
     Row {
         backend,
@@ -776,6 +792,15 @@ async fn scenarios(backend: &'static str, db: &Db, size: Size, argon2_ms: f64, c
             let scenario = format!("at {at} users: list 50, {kind}");
             rows.push(list_row(backend, scenario, list(&server, tenant, &query, size.population_seconds)));
         }
+        let lookup = scim_lookup(&server, tenant, &middle, size.population_seconds);
+        rows.push(Row {
+            backend,
+            scenario: format!("at {at} users: SCIM `GET /Users?filter=userName eq \"…\"`"),
+            figure: format!("1 connection p50 {:.1} ms, p99 {:.1} ms", lookup.p50_ms, lookup.p99_ms),
+            target: "p99 < 10 ms",
+            requests: lookup.requests,
+            errors: lookup.errors,
+        });
     }
     if let (Some(first), Some(last)) = (rates.first(), rates.last()) {
         let ratio = |a: f64, b: f64| if a > 0.0 { b / a } else { 0.0 };
@@ -892,6 +917,14 @@ async fn main() -> ExitCode {
     // `--skip-populations`: the scenarios on a small tenant only (minutes less, for profiling).
     if args.iter().any(|a| a == "--skip-populations") {
         size.populations = &[];
+    }
+    // `--population N`: the population scenarios at N users only (e.g. SCIM lookups at 100,000).
+    if let Some(n) = args.iter().position(|a| a == "--population").and_then(|i| args.get(i + 1)) {
+        let Ok(n) = n.parse::<usize>() else {
+            eprintln!("bench: --population takes a number of users, not {n}");
+            return ExitCode::FAILURE;
+        };
+        size.populations = Vec::leak(vec![n]);
     }
     let argon2_ms = argon2_verification_ms(size.verifications).await;
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());

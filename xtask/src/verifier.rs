@@ -1,16 +1,21 @@
 //! The Python tools the run checks usher with, written by others: the Standard Webhooks
-//! reference library (deliveries), PyJWT with cryptography (signed access tokens) and
-//! openapi-python-client (the generated client), pinned, in a venv under `target/`.
+//! reference library (deliveries), PyJWT with cryptography (signed access tokens),
+//! openapi-python-client (the generated client) and scim2-tester with its SCIM client over
+//! httpx2 (SCIM compliance), pinned, in a venv under `target/`.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// The pinned packages, as pip names them.
-pub(crate) const PACKAGES: [(&str, &str); 4] = [
+pub(crate) const PACKAGES: [(&str, &str); 8] = [
     ("standardwebhooks", "1.1.0"),
     ("PyJWT", "2.15.1"),
     ("cryptography", "50.0.2"),
     ("openapi-python-client", "0.29.1"),
+    ("scim2-tester", "0.5.2"),
+    ("scim2-client", "0.13.2"),
+    ("scim2-models", "0.12.3"),
+    ("httpx2", "2.16.2"),
 ];
 
 /// Creates (once) the venv with the pinned packages; answers its python.

@@ -183,8 +183,9 @@ pub trait UserRepo: Send {
     }
     /// A page of users, ordered by username key then id.
     async fn list_users(&mut self, query: &UserQuery) -> Result<Page<User>, RepoError>;
-    /// The users a directory search takes (SCIM's `GET /Users?filter=…`), counted, ordered
-    /// and paged by offset; an adapter turns the match into one indexed query.
+    /// The users a directory search takes (SCIM's `GET /Users?filter=…`), never an erased
+    /// one, counted, ordered and paged by offset; an adapter turns the match into one indexed
+    /// query.
     async fn search_users(&mut self, search: &UserSearch) -> Result<SearchPage, RepoError>;
     /// A user by the provisioning client's id within a root.
     async fn user_by_external_id(

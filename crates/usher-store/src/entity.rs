@@ -394,6 +394,7 @@ pub(crate) mod audit_event {
         pub target_id: String,
         pub at: i64,
         pub source: Option<String>,
+        pub origin: Option<String>,
         pub diff: String,
     }
     no_relations!();

@@ -177,6 +177,26 @@ impl SqlStore {
         let txn = self.writer.begin().await.map_err(StoreError::connect)?;
         let statement =
             tx::list_users_statement(&txn, self.backend, query).await.map_err(StoreError::Query)?;
+        self.explain(&txn, statement).await
+    }
+
+    /// The query plan of a directory search's page (SCIM's `GET /Users?filter=…`), one line
+    /// per plan step.
+    pub async fn explain_search_users(
+        &self,
+        search: &usher_domain::ports::UserSearch,
+    ) -> Result<Vec<String>, StoreError> {
+        let txn = self.writer.begin().await.map_err(StoreError::connect)?;
+        let statement =
+            tx::search_users_statement(&txn, self.backend, search).await.map_err(StoreError::Query)?;
+        self.explain(&txn, statement).await
+    }
+
+    async fn explain(
+        &self,
+        txn: &sea_orm::DatabaseTransaction,
+        statement: sea_orm::Statement,
+    ) -> Result<Vec<String>, StoreError> {
         let explain = match self.backend {
             DatabaseBackend::Postgres => "EXPLAIN ",
             _ => "EXPLAIN QUERY PLAN ",

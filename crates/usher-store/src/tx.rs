@@ -278,6 +278,8 @@ async fn list_users_select(
     Ok(select.limit(u64::from(query.page.limit) + 1))
 }
 
+pub(crate) use search::page_statement as search_users_statement;
+
 pub(crate) async fn list_users_statement(
     txn: &DatabaseTransaction,
     backend: DatabaseBackend,

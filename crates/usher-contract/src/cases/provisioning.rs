@@ -3,6 +3,7 @@
 //! follow (R1, R3, R5, R8, R24).
 
 use usher_domain::model::{Comparison, Operand, SearchOrder, User, UserAttr, UserMatch};
+use usher_domain::ports::{AuditFilter, AuditQuery};
 use usher_domain::service::provisioning::{self, Provisioned};
 use usher_domain::service::{integrations, sessions};
 
@@ -185,6 +186,17 @@ pub async fn r1_r3_r5_r8_scim_provisioning_follows_the_rules_of_users(store: Arc
     assert_eq!(ann.origin, usher_domain::model::Origin::Scim);
     assert!(!ann.roles.is_empty());
     assert_eq!(ann.external_id.as_ref().map(ToString::to_string).as_deref(), Some("00u1"));
+    // R20, R26: the change is audited with origin `scim`, whatever the key is named.
+    let mut tx = h.ports.store.begin().await.unwrap();
+    let filter = AuditFilter { target_id: Some(ann.id.to_string()), ..AuditFilter::default() };
+    let query =
+        AuditQuery { root: tenant.account.id, within: BTreeSet::new(), filter, page: PageRequest::first(10) };
+    let audited = tx.list_audit(&query).await.unwrap().items;
+    drop(tx);
+    assert_eq!(
+        audited.iter().map(|e| (e.action.as_str(), e.origin.as_deref())).collect::<Vec<_>>(),
+        [("user.created", Some("scim"))]
+    );
     // R5 and the external id are unique in the tenant (asked of disabled users, who need no seat).
     let disabled =
         |name: &str, external: Option<&str>| Provisioned { active: false, ..person(name, external) };

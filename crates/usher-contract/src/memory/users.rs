@@ -87,7 +87,9 @@ impl UserRepo for MemoryTx {
             .work
             .users
             .values()
-            .filter(|u| u.root == search.root && self.within(u.account, &search.within))
+            .filter(|u| {
+                u.root == search.root && u.erased_at.is_none() && self.within(u.account, &search.within)
+            })
             .filter(|u| search.filter.matches(u))
             .collect();
         match search.order {

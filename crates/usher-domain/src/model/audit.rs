@@ -38,6 +38,9 @@ pub struct AuditEvent {
     pub at: Timestamp,
     /// From where (source address), if known.
     pub source: Option<String>,
+    /// Which app or channel the change came through: the caller's `X-Usher-Origin`, its API
+    /// key's name, or `scim` for a provisioning client (R26).
+    pub origin: Option<String>,
     /// Redacted before/after diff: `{"field": {"before": .., "after": ..}}`; never a secret.
     pub diff: serde_json::Value,
 }

@@ -94,10 +94,10 @@ async fn directory(tx: &mut dyn Tx, actor: &Actor, access: Access) -> Result<Acc
     Ok(account)
 }
 
-/// The actor as its provisioning changes are recorded: with origin `scim` unless the caller
-/// named itself.
+/// The actor as its provisioning changes are recorded: the events they leave carry origin
+/// `scim` (R26), whatever the key is named.
 fn provisioner(actor: &Actor) -> Actor {
-    Actor { origin: actor.origin.clone().or_else(|| Some(ORIGIN.to_owned())), ..actor.clone() }
+    Actor { origin: Some(ORIGIN.to_owned()), ..actor.clone() }
 }
 
 /// The users of the caller's directory that `filter` takes, never an erased one.

@@ -422,7 +422,7 @@ async fn modify(req: &Request, state: &AppState, id: &str, body: Body) -> Answer
         if let Some(expected) = asked.filter(|v| *v != current.version) {
             return Err(UserError::VersionMismatch { expected, actual: current.version }.into());
         }
-        let document = patch::apply(view.user(&current, &base), &operations)?;
+        let document = patch::apply(resource::for_patch(view.user(&current, &base)), &operations)?;
         let wanted = resource::provisioned(&document)?;
         match provisioning::replace_user(&state.ports, &actor, id, wanted, Some(current.version)).await {
             Ok(user) => return Ok(user_response(StatusCode::OK, &user, view.user(&user, &base))),

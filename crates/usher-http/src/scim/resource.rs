@@ -116,6 +116,20 @@ fn rfc3339(at: Timestamp) -> String {
     at.to_string()
 }
 
+/// The resource as a PATCH sees it: usher's one email and one phone number are the `work`
+/// and `primary` ones, so `emails[type eq "work"].value` names them (Entra ID's paths).
+pub(crate) fn for_patch(mut resource: Value) -> Value {
+    for list in ["emails", "phoneNumbers"] {
+        if let Some(Value::Array(items)) = resource.get_mut(list) {
+            for item in items.iter_mut().filter_map(Value::as_object_mut) {
+                item.entry("type").or_insert_with(|| json!("work"));
+                item.entry("primary").or_insert_with(|| json!(true));
+            }
+        }
+    }
+    resource
+}
+
 /// A member of `object` by name, ignoring case (SCIM attribute names are case-insensitive).
 fn member<'a>(object: &'a Map<String, Value>, name: &str) -> Option<&'a Value> {
     object

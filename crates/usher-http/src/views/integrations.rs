@@ -90,6 +90,9 @@ pub struct AuditEventView {
     pub at: OffsetDateTime,
     /// From where (client address).
     pub source: Option<String>,
+    /// Which app or channel the change came through: the caller's `X-Usher-Origin`, its API
+    /// key's name, or `scim` for an identity provider's provisioning.
+    pub origin: Option<String>,
     /// Field-level changes `{field: {before, after}}`, secrets redacted.
     pub diff: serde_json::Value,
 }
@@ -105,6 +108,7 @@ impl From<&AuditEvent> for AuditEventView {
             target_id: event.target_id.clone(),
             at: at(event.at),
             source: event.source.clone(),
+            origin: event.origin.clone(),
             diff: event.diff.clone(),
         }
     }

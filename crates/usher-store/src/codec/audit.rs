@@ -31,6 +31,7 @@ pub(crate) fn audit_row(e: &AuditEvent) -> Result<audit_event::Model, RepoError>
         target_id: e.target_id.clone(),
         at: e.at.unix_micros(),
         source: e.source.clone(),
+        origin: e.origin.clone(),
         diff: to_json("audit event", &e.diff)?,
     })
 }
@@ -47,6 +48,7 @@ pub(crate) fn audit_from_row(row: audit_event::Model) -> Result<AuditEvent, Repo
         target_id: row.target_id,
         at: time(E, row.at)?,
         source: row.source,
+        origin: row.origin,
         diff: from_json(E, &row.diff)?,
     })
 }

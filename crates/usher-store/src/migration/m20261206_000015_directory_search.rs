@@ -1,6 +1,7 @@
 //! Directory search (SCIM's filters): the provisioning client's id for a user, unique in the
 //! tenant, and the lower-cased display name, each with its index, beside one on the time a
-//! user last changed; and the provisioning client's id for a role (a SCIM group).
+//! user last changed; the provisioning client's id for a role (a SCIM group); and the origin
+//! of an audited change (`scim`, an app's name).
 
 use sea_orm_migration::prelude::*;
 
@@ -19,10 +20,12 @@ END;
 CREATE UNIQUE INDEX ux_users_external_id ON users (root_id, external_id);
 CREATE INDEX ix_users_display ON users (root_id, display_key);
 CREATE INDEX ix_users_updated ON users (root_id, updated_at);
-ALTER TABLE roles ADD COLUMN external_id {key}
+ALTER TABLE roles ADD COLUMN external_id {key};
+ALTER TABLE audit_events ADD COLUMN origin TEXT
 "#;
 
 const DOWN: &str = r#"
+ALTER TABLE audit_events DROP COLUMN origin;
 ALTER TABLE roles DROP COLUMN external_id;
 DROP INDEX ix_users_updated;
 DROP INDEX ix_users_display;

@@ -7,6 +7,41 @@ use usher_domain::model::{AttrKind, Comparison, Operand, UserAttr, UserMatch};
 
 use super::*;
 
+/// The users of the search's root and subtrees that its filter takes (erased users never).
+pub(crate) async fn matching(
+    txn: &DatabaseTransaction,
+    backend: DatabaseBackend,
+    search: &UserSearch,
+) -> Result<Select<user::Entity>, RepoError> {
+    let mut select = user::Entity::find()
+        .filter(user::Column::RootId.eq(search.root.as_uuid()))
+        .filter(user::Column::ErasedAt.is_null())
+        .filter(condition(&search.filter, backend));
+    if let Some(within) = within_condition(txn, user::Column::AccountId, &search.within, search.root).await? {
+        select = select.filter(within);
+    }
+    Ok(select)
+}
+
+/// The page of `matching` the search asks for, in its order.
+pub(crate) fn page(matching: Select<user::Entity>, search: &UserSearch) -> Select<user::Entity> {
+    let ordered = match search.order {
+        SearchOrder::Created => matching.order_by_asc(user::Column::Id),
+        SearchOrder::UsernameAscending => matching.order_by_asc(user::Column::UsernameKey),
+        SearchOrder::UsernameDescending => matching.order_by_desc(user::Column::UsernameKey),
+    };
+    ordered.offset(search.offset).limit(u64::from(search.limit))
+}
+
+/// The statement of a search's page, for the query plan test.
+pub(crate) async fn page_statement(
+    txn: &DatabaseTransaction,
+    backend: DatabaseBackend,
+    search: &UserSearch,
+) -> Result<Statement, RepoError> {
+    Ok(page(matching(txn, backend, search).await?, search).build(backend))
+}
+
 /// The condition that takes the users `filter` takes.
 pub(crate) fn condition(filter: &UserMatch, backend: DatabaseBackend) -> Condition {
     match filter {

@@ -162,22 +162,9 @@ impl UserRepo for SqlTx {
     }
 
     async fn search_users(&mut self, search: &UserSearch) -> Result<SearchPage, RepoError> {
-        let mut select = user::Entity::find()
-            .filter(user::Column::RootId.eq(search.root.as_uuid()))
-            .filter(search::condition(&search.filter, self.backend));
-        if let Some(within) =
-            within_condition(&self.txn, user::Column::AccountId, &search.within, search.root).await?
-        {
-            select = select.filter(within);
-        }
-        let total = select.clone().count(&self.txn).await.map_err(repo)?;
-        let select = match search.order {
-            SearchOrder::Created => select.order_by_asc(user::Column::Id),
-            SearchOrder::UsernameAscending => select.order_by_asc(user::Column::UsernameKey),
-            SearchOrder::UsernameDescending => select.order_by_desc(user::Column::UsernameKey),
-        };
-        let rows =
-            select.offset(search.offset).limit(u64::from(search.limit)).all(&self.txn).await.map_err(repo)?;
+        let matching = search::matching(&self.txn, self.backend, search).await?;
+        let total = matching.clone().count(&self.txn).await.map_err(repo)?;
+        let rows = search::page(matching, search).all(&self.txn).await.map_err(repo)?;
         Ok(SearchPage { total, users: self.users_from_rows(rows).await? })
     }
 

@@ -6,8 +6,11 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use sea_orm::{ConnectionTrait, Database};
 use usher_domain::id::{AccountId, RoleId, UserTypeId};
-use usher_domain::model::{Account, AccountPath, AccountState, Role, UserState, UserType};
-use usher_domain::ports::{Cursor, PageRequest, Store, UserQuery};
+use usher_domain::model::{
+    Account, AccountPath, AccountState, Comparison, Operand, Role, SearchOrder, UserAttr, UserMatch,
+    UserState, UserType,
+};
+use usher_domain::ports::{Cursor, PageRequest, Store, UserQuery, UserSearch};
 use usher_domain::time::Timestamp;
 use usher_domain::value::{Key, Name, Slug};
 use usher_store::{Backend, SqlStore};
@@ -158,6 +161,39 @@ fn queries(catalog: &Catalog) -> BTreeMap<&'static str, UserQuery> {
     ])
 }
 
+/// The lookups identity providers make over SCIM, each of which an index must serve.
+fn searches(catalog: &Catalog) -> BTreeMap<&'static str, UserSearch> {
+    let search = |filter: UserMatch| UserSearch {
+        root: catalog.root,
+        within: BTreeSet::new(),
+        filter,
+        order: SearchOrder::Created,
+        offset: 0,
+        limit: 100,
+    };
+    let text = |attr, value: &str| {
+        search(UserMatch::compare(attr, Comparison::Eq, Operand::Text(value.to_owned()), "attr").unwrap())
+    };
+    BTreeMap::from([
+        ("userName eq", text(UserAttr::Username, "user4242")),
+        ("externalId eq", text(UserAttr::ExternalId, "00u4242")),
+        ("emails.value eq", text(UserAttr::Email, "user4242@example.com")),
+        ("displayName eq", text(UserAttr::DisplayName, "ann smith")),
+        (
+            "meta.lastModified gt",
+            search(
+                UserMatch::compare(
+                    UserAttr::LastModified,
+                    Comparison::Gt,
+                    Operand::Time(Timestamp::from_unix_micros(i64::from(USERS) - 10).unwrap()),
+                    "meta.lastModified",
+                )
+                .unwrap(),
+            ),
+        ),
+    ])
+}
+
 /// Plan lines that read a whole big table: a scan, or (SQLite) a walk over every user of the
 /// tenant whose result then needs sorting, i.e. a filter no index served.
 fn full_scans(backend: Backend, plan: &[String]) -> Vec<String> {
@@ -188,6 +224,13 @@ async fn check_plans(store: &SqlStore, url: &str) {
         assert!(!plan.is_empty(), "{name}: no plan");
         if !full_scans(store.backend(), &plan).is_empty() {
             failures.push(format!("{name}:\n  {}", plan.join("\n  ")));
+        }
+    }
+    for (name, search) in searches(&catalog) {
+        let plan = store.explain_search_users(&search).await.unwrap();
+        assert!(!plan.is_empty(), "{name}: no plan");
+        if !full_scans(store.backend(), &plan).is_empty() {
+            failures.push(format!("SCIM {name}:\n  {}", plan.join("\n  ")));
         }
     }
     assert!(failures.is_empty(), "full scans on {USERS} users:\n{}", failures.join("\n"));

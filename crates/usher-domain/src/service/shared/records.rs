@@ -63,6 +63,7 @@ pub(crate) fn records_of(ports: &Ports, entry: AuditEntry<'_>) -> (AuditEvent, O
         target_id: entry.target_id,
         at,
         source: entry.actor.source.clone(),
+        origin: entry.actor.origin.clone(),
         diff: entry.diff,
     };
     if let Some(kind) = event_type(entry.action) {
