@@ -9,10 +9,9 @@ use serde_json::{Value, json};
 
 use super::groups::GROUP_SCHEMA;
 use super::resource::Catalog;
-use super::{ENTERPRISE, ScimError, USER_SCHEMA, USHER, base_url, caller, scim_json};
+use super::{ENTERPRISE, ScimError, USER_SCHEMA, USHER, base_url, caller, list_response, scim_json};
 use crate::state::AppState;
 
-const LIST: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
 const CONFIG: &str = "urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig";
 const RESOURCE_TYPE: &str = "urn:ietf:params:scim:schemas:core:2.0:ResourceType";
 const SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:Schema";
@@ -117,14 +116,7 @@ fn not_found(what: &str, id: &str) -> Response {
 }
 
 fn list(resources: Vec<Value>) -> Response {
-    let body = json!({
-        "schemas": [LIST],
-        "totalResults": resources.len(),
-        "startIndex": 1,
-        "itemsPerPage": resources.len(),
-        "Resources": resources,
-    });
-    scim_json(StatusCode::OK, &body)
+    list_response(1, resources.len() as u64, resources)
 }
 
 /// An attribute's description.

@@ -21,13 +21,13 @@ use uuid::Uuid;
 
 use super::resource::Projection;
 use super::{
-    Answer, ListQuery, ScimError, answer, base_url, caller, if_match, json_body, number, patch, scim_json,
+    Answer, ListQuery, Paging, ScimError, answer, base_url, caller, if_match, json_body, list_response,
+    patch, scim_json,
 };
 use crate::state::AppState;
 
 /// The group schema.
 pub(crate) const GROUP_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
-const LIST: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
 
 impl From<GroupError> for ScimError {
     fn from(err: GroupError) -> ScimError {
@@ -121,22 +121,12 @@ pub(crate) async fn list_groups(
 
 async fn list(req: &Request, state: &AppState, query: ListQuery) -> Answer {
     let actor = caller(req, state).await?;
-    let start = number("startIndex", query.start_index.as_deref())?.unwrap_or(1).max(1);
-    let count = number("count", query.count.as_deref())?.map_or(100, |c| {
-        usize::try_from(c.max(0)).unwrap_or(usize::MAX).min(provisioning::MAX_PAGE as usize)
-    });
+    let paging = Paging::of(&query)?;
     let matching = matching(req, state, &actor, &query).await?;
-    let total = matching.len();
-    let skip = usize::try_from(start - 1).unwrap_or(usize::MAX);
-    let page: Vec<Value> = matching.into_iter().skip(skip).take(count).collect();
-    let body = json!({
-        "schemas": [LIST],
-        "totalResults": total,
-        "startIndex": start,
-        "itemsPerPage": page.len(),
-        "Resources": page,
-    });
-    Ok(scim_json(StatusCode::OK, &body))
+    let total = matching.len() as u64;
+    let skip = usize::try_from(paging.offset()).unwrap_or(usize::MAX);
+    let page: Vec<Value> = matching.into_iter().skip(skip).take(paging.count as usize).collect();
+    Ok(list_response(paging.start, total, page))
 }
 
 /// Every group the query's filter takes, shown as its projection asks. Groups are a tenant's

@@ -31,7 +31,7 @@ pub(crate) const USER_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:User
 pub(crate) const ENTERPRISE: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
 /// usher's user extension: the user type and the home account.
 pub(crate) const USHER: &str = "urn:usher:params:scim:schemas:extension:usher:2.0:User";
-const LIST: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
+pub(crate) const LIST: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
 const ERROR: &str = "urn:ietf:params:scim:api:messages:2.0:Error";
 /// SCIM's media type.
 const MEDIA: &str = "application/scim+json";
@@ -204,6 +204,41 @@ pub(crate) struct ListQuery {
     pub(crate) excluded_attributes: Option<String>,
 }
 
+/// The page a list asks for: where it starts (1-based) and how many at most. RFC 7644
+/// §3.4.2.4: a start below 1 reads as 1, a negative count as 0; usher answers at most
+/// [`provisioning::MAX_PAGE`].
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Paging {
+    pub(crate) start: u64,
+    pub(crate) count: u32,
+}
+
+impl Paging {
+    pub(crate) fn of(query: &ListQuery) -> Result<Paging, ScimError> {
+        let start = number("startIndex", query.start_index.as_deref())?.unwrap_or(1).max(1);
+        let count = number("count", query.count.as_deref())?.map_or(DEFAULT_COUNT, |c| {
+            u32::try_from(c.max(0)).unwrap_or(provisioning::MAX_PAGE).min(provisioning::MAX_PAGE)
+        });
+        Ok(Paging { start: u64::try_from(start).unwrap_or(1), count })
+    }
+    /// How many matching resources the page passes over.
+    pub(crate) fn offset(self) -> u64 {
+        self.start - 1
+    }
+}
+
+/// A `ListResponse` of `resources`, one page of `total`.
+pub(crate) fn list_response(start: u64, total: u64, resources: Vec<Value>) -> Response {
+    let body = json!({
+        "schemas": [LIST],
+        "totalResults": total,
+        "startIndex": start,
+        "itemsPerPage": resources.len(),
+        "Resources": resources,
+    });
+    scim_json(StatusCode::OK, &body)
+}
+
 /// A number of the query; anything else is `invalidValue`.
 pub(crate) fn number(name: &str, raw: Option<&str>) -> Result<Option<i64>, ScimError> {
     raw.map(|text| {
@@ -226,11 +261,7 @@ async fn search(req: &Request, state: &AppState, query: ListQuery) -> Answer {
             .map_err(|err| ScimError::new(StatusCode::BAD_REQUEST, Some("invalidFilter"), err.to_string()))?,
         None => usher_domain::model::UserMatch::Everyone,
     };
-    // RFC 7644 §3.4.2.4: a start below 1 reads as 1, a negative count as 0.
-    let start = number("startIndex", query.start_index.as_deref())?.unwrap_or(1).max(1);
-    let count = number("count", query.count.as_deref())?.map_or(DEFAULT_COUNT, |c| {
-        u32::try_from(c.max(0)).unwrap_or(provisioning::MAX_PAGE).min(provisioning::MAX_PAGE)
-    });
+    let paging = Paging::of(&query)?;
     let descending = query.sort_order.as_deref().is_some_and(|o| o.eq_ignore_ascii_case("descending"));
     let order = match query.sort_by.as_deref().map(str::to_ascii_lowercase).as_deref() {
         None => SearchOrder::Created,
@@ -240,22 +271,15 @@ async fn search(req: &Request, state: &AppState, query: ListQuery) -> Answer {
             return Err(ScimError::invalid_value(format!("usher sorts users by userName only, not {other}")));
         }
     };
-    let offset = u64::try_from(start - 1).unwrap_or(0);
-    let page = provisioning::search_users(&state.ports, &actor, filter, order, offset, count).await?;
+    let page = provisioning::search_users(&state.ports, &actor, filter, order, paging.offset(), paging.count)
+        .await?;
     let view = resource::Catalog::read(state, &actor).await?;
     let base = base_url(req, state);
     let projection =
         resource::Projection::new(query.attributes.as_deref(), query.excluded_attributes.as_deref());
     let resources: Vec<Value> =
         page.users.iter().map(|user| projection.apply(view.user(user, &base))).collect();
-    let body = json!({
-        "schemas": [LIST],
-        "totalResults": page.total,
-        "startIndex": start,
-        "itemsPerPage": resources.len(),
-        "Resources": resources,
-    });
-    Ok(scim_json(StatusCode::OK, &body))
+    Ok(list_response(paging.start, page.total, resources))
 }
 
 /// `POST /Users/.search` (RFC 7644 §3.4.3): the query of a list in a body, so a filter need
@@ -307,11 +331,8 @@ async fn search_everything(req: &Request, state: Data<&AppState>, body: Body) ->
 async fn everything(req: &Request, state: &AppState, body: Body) -> Answer {
     let query = search_request(json_body(body).await?)?;
     let actor = caller(req, state).await?;
-    let start = number("startIndex", query.start_index.as_deref())?.unwrap_or(1).max(1);
-    let count = number("count", query.count.as_deref())?.map_or(DEFAULT_COUNT, |c| {
-        u32::try_from(c.max(0)).unwrap_or(provisioning::MAX_PAGE).min(provisioning::MAX_PAGE)
-    });
-    let offset = u64::try_from(start - 1).unwrap_or(0);
+    let paging = Paging::of(&query)?;
+    let (offset, count) = (paging.offset(), paging.count);
     // A filter on what only groups have takes no user.
     let users_filter = match query.filter.as_deref().map(str::trim).filter(|f| !f.is_empty()) {
         Some(raw) => filter::parse(raw).ok(),
@@ -337,14 +358,7 @@ async fn everything(req: &Request, state: &AppState, body: Body) -> Answer {
     let skip = usize::try_from(offset.saturating_sub(users_total)).unwrap_or(usize::MAX);
     let total = users_total + groups.len() as u64;
     resources.extend(groups.into_iter().skip(skip).take(room));
-    let body = json!({
-        "schemas": [LIST],
-        "totalResults": total,
-        "startIndex": start,
-        "itemsPerPage": resources.len(),
-        "Resources": resources,
-    });
-    Ok(scim_json(StatusCode::OK, &body))
+    Ok(list_response(paging.start, total, resources))
 }
 
 #[handler]
