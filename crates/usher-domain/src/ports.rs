@@ -187,6 +187,19 @@ pub trait UserRepo: Send {
     /// one, counted, ordered and paged by offset; an adapter turns the match into one indexed
     /// query.
     async fn search_users(&mut self, search: &UserSearch) -> Result<SearchPage, RepoError>;
+    /// The users of `root` with any of the provisioning client's ids given, as
+    /// [`UserRepo::user_by_external_id`] finds them one by one; an import asks once per batch.
+    async fn users_by_external_ids(
+        &mut self,
+        root: AccountId,
+        external_ids: &[ExternalId],
+    ) -> Result<Vec<User>, RepoError> {
+        let mut found = Vec::new();
+        for id in external_ids {
+            found.extend(self.user_by_external_id(root, id).await?);
+        }
+        Ok(found)
+    }
     /// A user by the provisioning client's id within a root.
     async fn user_by_external_id(
         &mut self,

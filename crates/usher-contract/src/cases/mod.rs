@@ -90,6 +90,7 @@ macro_rules! store_contract {
             r19_an_accounts_sales_representative_applies_to_its_users,
             r19_users_export_as_rows_of_names_with_formulas_neutralised,
             r1_r4_r5_an_import_gives_each_row_one_outcome,
+            r5_an_import_matches_rows_on_external_id_first,
             // imports.rs
             r1_r5_an_import_job_resumes_after_a_crash_doing_each_row_once,
             r1_r3_import_jobs_all_or_nothing_dry_run_and_cancel,

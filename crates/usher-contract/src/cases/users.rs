@@ -897,3 +897,43 @@ pub async fn r1_r4_r5_an_import_gives_each_row_one_outcome(store: Arc<dyn Store>
     let ivy_email = usher_domain::value::Email::parse("ivy@example.com").unwrap();
     assert!(tx.user_by_email(tenant.account.id, &ivy_email).await.unwrap().is_none());
 }
+
+/// R5: an import matches a row on its external id before its username or email, so a file
+/// from a system that renamed a person updates that person; an external id given twice in a
+/// file is a duplicate, and a second import of the file changes nothing.
+pub async fn r5_an_import_matches_rows_on_external_id_first(store: Arc<dyn Store>) {
+    use usher_domain::service::transfer::{
+        Existing, ImportHeader, ImportOptions, ImportRow, RowOutcome, import_batch,
+    };
+    let h = Harness::new(store);
+    let tenant = h.tenant("acme", 5).await;
+    let header = ImportHeader::parse(&["external_id", "username", "email", "first_name", "state"]).unwrap();
+    let row = |line: u64, cells: [&str; 5]| ImportRow {
+        line,
+        cells: cells.iter().map(|c| (*c).to_owned()).collect(),
+    };
+    let updating = ImportOptions { existing: Existing::Update, ..ImportOptions::default() };
+    let import = |rows: Vec<ImportRow>| {
+        let (h, admin, header) = (h.clone(), tenant.admin_actor.clone(), header.clone());
+        let account = tenant.account.id;
+        async move { import_batch(&h.ports, &admin, account, &header, updating, &rows).await.unwrap().outcomes }
+    };
+    let first = import(vec![
+        row(2, ["HR-1", "ann", "ann@example.com", "Ann", "disabled"]),
+        row(3, ["HR-2", "bob", "bob@example.com", "Bob", "disabled"]),
+        row(4, ["HR-2", "bobby", "bobby@example.com", "Bobby", "disabled"]),
+    ])
+    .await;
+    let RowOutcome::Created(ann) = first[0] else { panic!("ann: {:?}", first[0]) };
+    assert!(matches!(first[1], RowOutcome::Created(_)), "{:?}", first[1]);
+    assert!(matches!(first[2], RowOutcome::Skipped { reason: "duplicate_in_file", .. }), "{:?}", first[2]);
+    let stored = users::get_user(&h.ports, &tenant.admin_actor, ann).await.unwrap();
+    assert_eq!(stored.external_id.map(|id| id.to_string()).as_deref(), Some("HR-1"));
+    // The HR system renamed Ann: her row still names HR-1, and it is Ann who changes.
+    let second = import(vec![row(2, ["HR-1", "ann.b", "ann@example.com", "Annabel", "disabled"])]).await;
+    assert!(matches!(second[0], RowOutcome::Updated(id) if id == ann), "{:?}", second[0]);
+    let stored = users::get_user(&h.ports, &tenant.admin_actor, ann).await.unwrap();
+    assert_eq!(stored.profile.first_name.map(|n| n.to_string()).as_deref(), Some("Annabel"));
+    let again = import(vec![row(2, ["HR-1", "ann.b", "ann@example.com", "Annabel", "disabled"])]).await;
+    assert!(matches!(again[0], RowOutcome::Unchanged(id) if id == ann), "{:?}", again[0]);
+}

@@ -63,6 +63,7 @@ mockall::mock! {
         async fn list_users(&mut self, query: &UserQuery) -> Result<Page<User>, RepoError>;
         async fn search_users(&mut self, search: &UserSearch) -> Result<SearchPage, RepoError>;
         async fn user_by_external_id(&mut self, root: AccountId, external_id: &ExternalId) -> Result<Option<User>, RepoError>;
+        async fn users_by_external_ids(&mut self, root: AccountId, external_ids: &[ExternalId]) -> Result<Vec<User>, RepoError>;
         async fn has_acted(&mut self, user: UserId) -> Result<bool, RepoError>;
         async fn insert_device(&mut self, device: &Device) -> Result<(), RepoError>;
         async fn delete_device(&mut self, id: DeviceId) -> Result<(), RepoError>;

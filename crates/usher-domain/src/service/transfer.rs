@@ -22,7 +22,7 @@ pub use import::*;
 pub use jobs::*;
 
 /// The columns of a user row, in order: the header of an export.
-pub const USER_COLUMNS: [&str; 13] = [
+pub const USER_COLUMNS: [&str; 14] = [
     "username",
     "email",
     "first_name",
@@ -35,6 +35,7 @@ pub const USER_COLUMNS: [&str; 13] = [
     "state",
     "email_verified",
     "external_ids",
+    "external_id",
     "created_at",
 ];
 
@@ -109,6 +110,7 @@ impl ExportNames {
             },
             user.email_verified_at.is_some().to_string(),
             external_ids,
+            user.external_id.as_ref().map(ToString::to_string).unwrap_or_default(),
             user.created_at.to_rfc3339(),
         ];
         Ok(cells.iter().map(|cell| neutralised(cell)).collect())

@@ -168,6 +168,20 @@ impl UserRepo for SqlTx {
         Ok(SearchPage { total, users: self.users_from_rows(rows).await? })
     }
 
+    async fn users_by_external_ids(
+        &mut self,
+        root: AccountId,
+        external_ids: &[ExternalId],
+    ) -> Result<Vec<User>, RepoError> {
+        let rows = user::Entity::find()
+            .filter(user::Column::RootId.eq(root.as_uuid()))
+            .filter(user::Column::ExternalId.is_in(external_ids.iter().map(ExternalId::as_str)))
+            .all(&self.txn)
+            .await
+            .map_err(repo)?;
+        self.users_from_rows(rows).await
+    }
+
     async fn user_by_external_id(
         &mut self,
         root: AccountId,

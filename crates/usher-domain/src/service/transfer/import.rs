@@ -2,8 +2,8 @@
 //! a batch of rows is written in one transaction, so the seat pools are locked once per batch
 //! rather than once per user.
 //!
-//! Rows are matched on username, else on email, so importing a file a second time changes
-//! nothing. A row's problem is its outcome, named by the column it came from and told with the
+//! Rows are matched on external id (the provisioning client's id for the user), else on
+//! username, else on email, so importing a file a second time changes nothing. A row's problem is its outcome, named by the column it came from and told with the
 //! same error the API answers (`no_seat_available` with the numbers, an invalid field, a role
 //! above the ceiling); it never stops the other rows unless the import is all or nothing.
 
@@ -25,7 +25,7 @@ use crate::service::{
     Draft, LinkKind, Ports, check_draft, choose_username_besides, diff, guard, issue_link, load_account,
     load_settings, lock_seats, parse_external_ids, record_user, records_of, user_entry, user_view,
 };
-use crate::value::{Access, Email, Module, Permission, Username, ValueError};
+use crate::value::{Access, Email, ExternalId, Module, Permission, Username, ValueError};
 
 pub use crate::model::{Existing, ImportMode, ImportOptions};
 
@@ -195,8 +195,10 @@ impl<'a> Importer<'a> {
             accounts: HashMap::new(),
             usernames: HashSet::new(),
             emails: HashSet::new(),
+            external_ids: HashSet::new(),
             known_by_key: HashMap::new(),
             known_by_email: HashMap::new(),
+            known_by_external_id: HashMap::new(),
             seats: HashMap::new(),
             made: Vec::new(),
             audits: Vec::new(),
@@ -308,10 +310,12 @@ struct Batch<'a> {
     /// user and a `duplicate_in_file` for the other row.
     usernames: HashSet<String>,
     emails: HashSet<Email>,
-    /// The users of the root that the rows of the current chunk name, by username key and by
-    /// email: read once per chunk rather than once per row.
+    external_ids: HashSet<ExternalId>,
+    /// The users of the root that the rows of the current chunk name, by username key, by
+    /// email and by external id: read once per chunk rather than once per row.
     known_by_key: HashMap<String, User>,
     known_by_email: HashMap<Email, User>,
+    known_by_external_id: HashMap<ExternalId, User>,
     /// The seat figures of each type, read (and locked) once per transaction and counted on
     /// in memory as the batch takes seats; cleared when a write the batch does not count
     /// (an update) changes them.
@@ -332,18 +336,24 @@ struct Wanted {
     state: UserState,
     profile: ProfileInput,
     external_ids: Option<BTreeMap<String, String>>,
+    external_id: Option<ExternalId>,
 }
 
 impl Batch<'_> {
     async fn row(&mut self, tx: &mut dyn Tx, row: &ImportRow) -> Result<RowOutcome, Refusal> {
         let wanted = self.parse(tx, row).await?;
         let key = wanted.username.as_ref().map(|u| u.key().as_str().to_owned());
-        if key.as_ref().is_some_and(|k| self.usernames.contains(k)) || self.emails.contains(&wanted.email) {
+        if key.as_ref().is_some_and(|k| self.usernames.contains(k))
+            || self.emails.contains(&wanted.email)
+            || wanted.external_id.as_ref().is_some_and(|id| self.external_ids.contains(id))
+        {
             return Ok(RowOutcome::Skipped { user: None, reason: "duplicate_in_file" });
         }
-        let existing = match &key {
-            Some(key) => self.known_by_key.get(key).cloned(),
-            None => self.known_by_email.get(&wanted.email).cloned(),
+        let by_external_id = wanted.external_id.as_ref().and_then(|id| self.known_by_external_id.get(id));
+        let existing = match (by_external_id, &key) {
+            (Some(user), _) => Some(user.clone()),
+            (None, Some(key)) => self.known_by_key.get(key).cloned(),
+            (None, None) => self.known_by_email.get(&wanted.email).cloned(),
         };
         let outcome = match existing {
             Some(user) if self.options.existing == Existing::Skip => {
@@ -367,12 +377,24 @@ impl Batch<'_> {
             .iter()
             .filter_map(|row| row.cell(header, "email").and_then(|raw| Email::parse(raw).ok()))
             .collect();
+        let external_ids: Vec<ExternalId> = rows
+            .iter()
+            .filter_map(|row| row.cell(header, "external_id").and_then(|raw| ExternalId::parse(raw).ok()))
+            .collect();
         let found = tx.users_named(self.target.root(), &keys, &emails).await?;
         self.known_by_key.clear();
         self.known_by_email.clear();
+        self.known_by_external_id.clear();
         for user in found {
             self.known_by_key.insert(user.username.key().as_str().to_owned(), user.clone());
             self.known_by_email.insert(user.email.clone(), user);
+        }
+        if !external_ids.is_empty() {
+            for user in tx.users_by_external_ids(self.target.root(), &external_ids).await? {
+                if let Some(id) = user.external_id.clone() {
+                    self.known_by_external_id.insert(id, user);
+                }
+            }
         }
         Ok(())
     }
@@ -470,7 +492,8 @@ impl Batch<'_> {
                 Invalid::new("external_ids", error)
             })?),
         };
-        Ok(Wanted { email, username, account, user_type, roles, state, profile, external_ids })
+        let external_id = crate::service::parse_external_id(cell("external_id"))?;
+        Ok(Wanted { email, username, account, user_type, roles, state, profile, external_ids, external_id })
     }
 
     /// The account of a slug, within the import's account subtree and the actor's reach.
@@ -523,6 +546,7 @@ impl Batch<'_> {
         let user = User {
             profile,
             external_ids,
+            external_id: wanted.external_id,
             roles: wanted.roles,
             scope: BTreeSet::new(),
             state: wanted.state,
@@ -563,6 +587,9 @@ impl Batch<'_> {
         changed.profile = wanted.profile.apply(changed.profile)?;
         if let Some(ids) = &wanted.external_ids {
             changed.external_ids = parse_external_ids(ids)?;
+        }
+        if let Some(id) = wanted.external_id {
+            changed.external_id = Some(id);
         }
         if self.header.has("user_type") {
             changed.user_type = wanted.user_type.id;
@@ -613,5 +640,8 @@ impl Batch<'_> {
     fn remember(&mut self, user: &User) {
         self.usernames.insert(user.username.key().as_str().to_owned());
         self.emails.insert(user.email.clone());
+        if let Some(id) = &user.external_id {
+            self.external_ids.insert(id.clone());
+        }
     }
 }
