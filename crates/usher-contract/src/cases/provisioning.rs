@@ -168,6 +168,11 @@ pub async fn scim_searches_mean_on_every_store_what_the_reference_means(store: A
         pages.extend(page.users.iter().map(|u| u.username.key().as_str().to_owned()));
     }
     assert_eq!(pages, sorted);
+    // A page past the end is empty and still counts every match.
+    let past = provisioning::search_users(&h.ports, &scim, UserMatch::Everyone, SearchOrder::Created, 100, 4)
+        .await
+        .unwrap();
+    assert_eq!((past.total, past.users.len()), (everyone.len() as u64, 0));
     let (_, descending) = searched(&h, &scim, &UserMatch::Everyone, SearchOrder::UsernameDescending).await;
     let mut reversed: Vec<String> = sorted.iter().rev().cloned().collect();
     let lower: Vec<String> = descending.iter().map(|u| u.to_lowercase()).collect();

@@ -163,8 +163,16 @@ impl UserRepo for SqlTx {
 
     async fn search_users(&mut self, search: &UserSearch) -> Result<SearchPage, RepoError> {
         let matching = search::matching(&self.txn, self.backend, search).await?;
-        let total = matching.clone().count(&self.txn).await.map_err(repo)?;
-        let rows = search::page(matching, search).all(&self.txn).await.map_err(repo)?;
+        let rows = search::page(matching.clone(), search).all(&self.txn).await.map_err(repo)?;
+        // A page short of its limit that starts within the matches ends them: its end is the
+        // count. Only a full page, or one past the end, asks the database to count (an
+        // identity provider's lookup by userName never does).
+        let short = (rows.len() as u64) < u64::from(search.limit);
+        let total = if short && (!rows.is_empty() || search.offset == 0) {
+            search.offset + rows.len() as u64
+        } else {
+            matching.count(&self.txn).await.map_err(repo)?
+        };
         Ok(SearchPage { total, users: self.users_from_rows(rows).await? })
     }
 
