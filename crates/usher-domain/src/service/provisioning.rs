@@ -74,8 +74,11 @@ pub struct Directory {
 pub async fn catalog(ports: &Ports, actor: &Actor) -> Result<Directory, UserError> {
     let mut tx = ports.begin_read().await?;
     let home = directory(tx.as_mut(), actor, Access::Read).await?;
-    let root = home.root();
-    let settings = load_settings(tx.as_mut(), root).await?;
+    Ok(read_directory(tx.as_mut(), home.root()).await?)
+}
+
+async fn read_directory(tx: &mut dyn Tx, root: AccountId) -> Result<Directory, RepoError> {
+    let settings = load_settings(tx, root).await?;
     Ok(Directory {
         types: tx.user_types(root).await?,
         roles: tx.roles(root).await?,
@@ -109,6 +112,19 @@ pub async fn search_users(
     offset: u64,
     limit: u32,
 ) -> Result<SearchPage, UserError> {
+    Ok(lookup(ports, actor, filter, order, offset, limit).await?.0)
+}
+
+/// [`search_users`] with the directory its users are shown by ([`catalog`]), read in the
+/// same transaction: what a SCIM list answers with.
+pub async fn lookup(
+    ports: &Ports,
+    actor: &Actor,
+    filter: UserMatch,
+    order: SearchOrder,
+    offset: u64,
+    limit: u32,
+) -> Result<(SearchPage, Directory), UserError> {
     let mut tx = ports.begin_read().await?;
     let account = directory(tx.as_mut(), actor, Access::Read).await?;
     guard(actor, Permission::new(Module::Users, Access::Read), &account, "account")?;
@@ -120,7 +136,9 @@ pub async fn search_users(
         offset,
         limit: limit.min(MAX_PAGE),
     };
-    Ok(tx.search_users(&search).await?)
+    let page = tx.search_users(&search).await?;
+    let directory = read_directory(tx.as_mut(), account.root()).await?;
+    Ok((page, directory))
 }
 
 /// A user of the caller's directory; an erased user is gone.

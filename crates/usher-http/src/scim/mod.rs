@@ -271,9 +271,9 @@ async fn search(req: &Request, state: &AppState, query: ListQuery) -> Answer {
             return Err(ScimError::invalid_value(format!("usher sorts users by userName only, not {other}")));
         }
     };
-    let page = provisioning::search_users(&state.ports, &actor, filter, order, paging.offset(), paging.count)
-        .await?;
-    let view = resource::Catalog::read(state, &actor).await?;
+    let (page, directory) =
+        provisioning::lookup(&state.ports, &actor, filter, order, paging.offset(), paging.count).await?;
+    let view = resource::Catalog(directory);
     let base = base_url(req, state);
     let projection =
         resource::Projection::new(query.attributes.as_deref(), query.excluded_attributes.as_deref());
@@ -341,10 +341,10 @@ async fn everything(req: &Request, state: &AppState, body: Body) -> Answer {
     let groups = groups::matching(req, state, &actor, &query).await?;
     let (users_total, mut resources) = match users_filter {
         Some(filter) => {
-            let page =
-                provisioning::search_users(&state.ports, &actor, filter, SearchOrder::Created, offset, count)
+            let (page, directory) =
+                provisioning::lookup(&state.ports, &actor, filter, SearchOrder::Created, offset, count)
                     .await?;
-            let view = resource::Catalog::read(state, &actor).await?;
+            let view = resource::Catalog(directory);
             let base = base_url(req, state);
             let projection =
                 resource::Projection::new(query.attributes.as_deref(), query.excluded_attributes.as_deref());
