@@ -11,6 +11,8 @@ mod access_tokens;
 mod browser;
 /// The client generated from the spec, driven through a journey.
 mod clients;
+/// The admin console: its session cookie, CSRF, and the seeds' stories in headless Chromium.
+mod console;
 /// Contacts: search, edit, delete (R17).
 mod contacts;
 /// The event feed for apps (R26).

@@ -509,3 +509,89 @@ where
     let server = Server::start(&db).await;
     story(server, db).await.drop_database().await;
 }
+
+fn on_path(name: &str) -> Option<PathBuf> {
+    std::env::var_os("PATH")?
+        .to_str()?
+        .split(':')
+        .map(|dir| PathBuf::from(dir).join(name))
+        .find(|p| p.exists())
+}
+
+/// Headless Chromium (Debian's, driven through chromedriver over WebDriver): the client, and
+/// the driver process, ended when this is dropped.
+pub struct Browser {
+    /// The WebDriver session.
+    pub client: fantoccini::Client,
+    driver: Child,
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+}
+
+impl Browser {
+    /// chromedriver and chromium found on the PATH (or at `USHER_CHROMEDRIVER` and
+    /// `USHER_CHROMIUM`), started headless with `lang` as the browser's language; `None` (after
+    /// saying `SKIPPED: browser`) when absent, unless `CI=true`, where `.ci/run` installs both.
+    pub async fn start(lang: &str) -> Option<Browser> {
+        let driver_path =
+            std::env::var_os("USHER_CHROMEDRIVER").map(PathBuf::from).or_else(|| on_path("chromedriver"));
+        let chromium = std::env::var_os("USHER_CHROMIUM")
+            .map(PathBuf::from)
+            .or_else(|| on_path("chromium"))
+            .or_else(|| on_path("chromium-browser"));
+        let (driver_path, chromium) = match (driver_path, chromium) {
+            (Some(driver), Some(chromium)) => (driver, chromium),
+            _ if std::env::var("CI").is_ok_and(|v| v == "true") => {
+                panic!("CI=true but chromium or chromedriver is missing; .ci/run installs them")
+            }
+            _ => {
+                eprintln!("SKIPPED: browser: chromium and chromedriver are not installed");
+                return None;
+            }
+        };
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let driver = Command::new(driver_path)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start chromedriver");
+        let mut capabilities = serde_json::Map::new();
+        capabilities.insert(
+            "goog:chromeOptions".to_owned(),
+            json!({
+                "binary": chromium,
+                "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                         format!("--lang={lang}"), "--window-size=1280,900"],
+                "prefs": {"intl.accept_languages": lang},
+            }),
+        );
+        let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+        let address = format!("http://127.0.0.1:{port}");
+        let client = until("chromedriver answers", || {
+            let (connector, capabilities, address) =
+                (connector.clone(), capabilities.clone(), address.clone());
+            async move {
+                fantoccini::ClientBuilder::new(connector)
+                    .capabilities(capabilities)
+                    .connect(&address)
+                    .await
+                    .ok()
+            }
+        })
+        .await;
+        Some(Browser { client, driver })
+    }
+
+    /// The text of the first element `css` finds, waiting up to 20 s for it to appear.
+    pub async fn text(&self, css: &str) -> String {
+        let locator = fantoccini::Locator::Css(css);
+        let element = self.client.wait().at_most(Duration::from_secs(20)).for_element(locator).await;
+        element.unwrap_or_else(|err| panic!("no {css} on the page: {err}")).text().await.unwrap()
+    }
+}

@@ -90,27 +90,8 @@ pub(crate) fn python(root: &Path, python: &Path) -> Result<PathBuf, String> {
 
 /// Installs (once) the pinned openapi-typescript and generates the types.
 pub(crate) fn typescript(root: &Path) -> Result<(), String> {
-    let prefix = root.join("target").join("openapi-typescript");
-    let executable = prefix.join("node_modules").join(".bin").join("openapi-typescript");
-    let installed = prefix
-        .join("node_modules/openapi-typescript/package.json")
-        .exists()
-        .then(|| std::fs::read_to_string(prefix.join("node_modules/openapi-typescript/package.json")).ok())
-        .flatten()
-        .is_some_and(|text| text.contains(&format!("\"version\": \"{TYPESCRIPT_VERSION}\"")));
-    if !installed {
-        println!("xtask: installing openapi-typescript {TYPESCRIPT_VERSION} into {}", prefix.display());
-        std::fs::create_dir_all(&prefix).map_err(|err| err.to_string())?;
-        let status = Command::new("npm")
-            .args(["install", "--silent", "--no-audit", "--no-fund", "--prefix"])
-            .arg(&prefix)
-            .arg(format!("openapi-typescript@{TYPESCRIPT_VERSION}"))
-            .status()
-            .map_err(|err| format!("npm is missing ({err}); .ci/run installs it"))?;
-        if !status.success() {
-            return Err(format!("npm install openapi-typescript@{TYPESCRIPT_VERSION} failed ({status})"));
-        }
-    }
+    let package = crate::npm::install(root, "openapi-typescript", "openapi-typescript", TYPESCRIPT_VERSION)?;
+    let executable = package.with_file_name(".bin").join("openapi-typescript");
     let output = root.join("target").join("clients").join("usher.d.ts");
     let mut command = Command::new(executable);
     command.current_dir(root).arg(crate::OPENAPI_SNAPSHOT).arg("-o").arg(&output);

@@ -10,6 +10,7 @@
 mod bench;
 mod clients;
 mod mutants;
+mod npm;
 mod redocly;
 mod schemathesis;
 mod tidy;
@@ -192,6 +193,9 @@ fn postgres_answers(url: &str) -> bool {
     addresses.any(|a| TcpStream::connect_timeout(&a, std::time::Duration::from_secs(2)).is_ok())
 }
 
+/// The axe-core release the console's accessibility checks are pinned to.
+const AXE_VERSION: &str = "4.11.0";
+
 fn test() -> ExitCode {
     let root = project_root();
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
@@ -247,12 +251,24 @@ fn test() -> ExitCode {
         println!("xtask: {err}");
         failures.push("openapi-typescript");
     }
+    // The console's browser stories check every screen with axe-core.
+    let axe = match npm::install(&root, "axe", "axe-core", AXE_VERSION) {
+        Ok(package) => Some(package.join("axe.min.js")),
+        Err(err) => {
+            println!("xtask: {err}");
+            failures.push("axe-core");
+            None
+        }
+    };
     for step in STEPS {
         println!("xtask: == {} (cargo {})", step.name, step.args.join(" "));
         let mut command = Command::new(&cargo);
         command.args(step.args).current_dir(&root).env("USHER_TEST_POSTGRES_URL", &postgres);
         if let Some(python) = &verifier {
             command.env("USHER_TEST_PYTHON", python);
+        }
+        if let Some(axe) = &axe {
+            command.env("USHER_AXE", axe);
         }
         if let Some(folder) = &python_client {
             command.env("USHER_PYTHON_CLIENT", folder);

@@ -9,27 +9,8 @@ pub(crate) const VERSION: &str = "2.77.0";
 
 /// Installs (once) the pinned CLI; answers its executable.
 fn install(root: &Path) -> Result<PathBuf, String> {
-    let prefix = root.join("target").join("redocly");
-    let executable = prefix.join("node_modules").join(".bin").join("redocly");
-    let installed = Command::new(&executable)
-        .arg("--version")
-        .output()
-        .is_ok_and(|out| String::from_utf8_lossy(&out.stdout).trim() == VERSION);
-    if installed {
-        return Ok(executable);
-    }
-    println!("xtask: installing @redocly/cli {VERSION} into {}", prefix.display());
-    std::fs::create_dir_all(&prefix).map_err(|err| err.to_string())?;
-    let status = Command::new("npm")
-        .args(["install", "--silent", "--no-audit", "--no-fund", "--prefix"])
-        .arg(&prefix)
-        .arg(format!("@redocly/cli@{VERSION}"))
-        .status();
-    match status {
-        Ok(status) if status.success() => Ok(executable),
-        Ok(status) => Err(format!("npm install @redocly/cli@{VERSION} failed ({status})")),
-        Err(err) => Err(format!("npm is missing ({err}); .ci/run installs it")),
-    }
+    crate::npm::install(root, "redocly", "@redocly/cli", VERSION)?;
+    Ok(root.join("target").join("redocly").join("node_modules").join(".bin").join("redocly"))
 }
 
 /// Lints the committed spec; an error fails, warnings are printed.

@@ -212,12 +212,19 @@ pub struct SettingsDocument {
     pub password_max_length: u16,
     /// Login sessions.
     pub session_lifetime_seconds: i64,
+    /// Console sessions without a request (30 minutes in settings stored before it existed).
+    #[serde(default = "default_console_idle_timeout")]
+    pub console_idle_timeout_seconds: i64,
     /// R23.
     #[serde(default)]
     pub manages_own_seats: bool,
     /// Just-in-time users.
     #[serde(default)]
     pub link_identities_by_verified_email: bool,
+}
+
+fn default_console_idle_timeout() -> i64 {
+    Lifetime::minutes(30).seconds()
 }
 
 impl From<&Settings> for SettingsDocument {
@@ -236,6 +243,7 @@ impl From<&Settings> for SettingsDocument {
             password_min_length: settings.password_policy.min_length(),
             password_max_length: settings.password_policy.max_length(),
             session_lifetime_seconds: settings.session_lifetime.seconds(),
+            console_idle_timeout_seconds: settings.console_idle_timeout.seconds(),
             manages_own_seats: settings.manages_own_seats,
             link_identities_by_verified_email: settings.link_identities_by_verified_email,
         }
@@ -259,6 +267,7 @@ impl TryFrom<SettingsDocument> for Settings {
             link_lifetime: Lifetime::from_seconds(document.link_lifetime_seconds)?,
             password_policy: PasswordPolicy::new(document.password_min_length, document.password_max_length)?,
             session_lifetime: Lifetime::from_seconds(document.session_lifetime_seconds)?,
+            console_idle_timeout: Lifetime::from_seconds(document.console_idle_timeout_seconds)?,
             manages_own_seats: document.manages_own_seats,
             link_identities_by_verified_email: document.link_identities_by_verified_email,
         })

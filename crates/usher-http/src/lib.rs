@@ -17,6 +17,8 @@ use poem_openapi::{ApiResponse, Object, OpenApi, OpenApiService};
 
 mod api;
 mod auth;
+mod console;
+mod csrf;
 mod metrics;
 mod openapi;
 mod pages;
@@ -162,6 +164,7 @@ pub fn app(state: AppState) -> impl Endpoint<Output = Response> {
         .nest_no_strip("/", api)
         .at("/openapi.json", poem::get(spec_endpoint))
         .nest("/scim/v2", scim::routes())
+        .nest("/console", console::routes())
         .nest("/docs", docs)
         .around(limit_body)
         .around(readable_preconditions)
@@ -246,6 +249,7 @@ async fn observe<E: Endpoint>(next: E, req: Request) -> poem::Result<Response> {
     };
     let operation = operation.unwrap_or(match path.as_str() {
         "/invite" | "/verify" | "/reset" | "/forgot" => "page",
+        console if console.starts_with("/console") => "console",
         docs if docs.starts_with("/docs") => "docs",
         _ => "other",
     });

@@ -16,16 +16,15 @@ use poem::http::{HeaderValue, StatusCode, header};
 use poem::web::{Data, Form, Query};
 use poem::{Request, Response, Route, get, handler};
 use serde::Deserialize;
-use sha2::{Digest, Sha256};
 use time::macros::format_description;
 use usher_domain::password::{PasswordPolicy, PasswordRejected};
 use usher_domain::service::invitations::{self, AcceptError, Acceptance, LinkProblem};
 use usher_domain::service::public::{self, PublicError};
 use usher_domain::value::PlainPassword;
 
+use crate::csrf::{CSRF_COOKIE, csrf_of, csrf_ok};
 use crate::state::AppState;
 
-const CSRF_COOKIE: &str = "usher_csrf";
 const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'self'; img-src 'self'; \
      form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
@@ -102,96 +101,6 @@ fn page(status: StatusCode, template: &str, values: Value, csrf: Option<(&str, b
 /// A page of sentences: a result, or why a link does not work.
 fn message(status: StatusCode, title: &str, lines: &[&str], forgot: bool) -> Response {
     page(status, "message.html", context! { title, lines, forgot }, None)
-}
-
-/// How long a form's CSRF value is good for.
-const CSRF_LIFETIME_SECONDS: i64 = 2 * 60 * 60;
-
-/// The CSRF value of this browser: the cookie's when it carries our valid signature (so two
-/// tabs share it), else a new one: `<nonce>.<expires>.<HMAC-SHA256 of both>`, so a value we
-/// did not mint (a cookie tossed in from a sibling domain) is refused.
-fn csrf_of(state: &AppState, req: &Request) -> String {
-    if let Some(value) = cookie(req, CSRF_COOKIE).filter(|value| csrf_signed(state, value)) {
-        return value.to_owned();
-    }
-    let nonce: String =
-        state.ports.tokens.random_bytes().iter().take(16).map(|b| format!("{b:02x}")).collect();
-    let expires = state.ports.clock.now().unix_micros() / 1_000_000 + CSRF_LIFETIME_SECONDS;
-    let payload = format!("{nonce}.{expires}");
-    format!("{payload}.{}", csrf_signature(state, &payload))
-}
-
-fn csrf_signature(state: &AppState, payload: &str) -> String {
-    use hmac::{Hmac, Mac};
-    let key = state.config.page_key.unwrap_or_default();
-    let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(&key) else {
-        return String::new();
-    };
-    mac.update(payload.as_bytes());
-    mac.finalize().into_bytes().iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// Whether `value` is a CSRF value we minted and that has not expired.
-fn csrf_signed(state: &AppState, value: &str) -> bool {
-    use hmac::{Hmac, Mac};
-    let Some((payload, signature)) = value.rsplit_once('.') else {
-        return false;
-    };
-    let Some((_, expires)) = payload.split_once('.') else {
-        return false;
-    };
-    let fresh = expires.parse::<i64>().is_ok_and(|at| at > state.ports.clock.now().unix_micros() / 1_000_000);
-    let Ok(signature) = hex_bytes(signature) else {
-        return false;
-    };
-    let key = state.config.page_key.unwrap_or_default();
-    let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(&key) else {
-        return false;
-    };
-    mac.update(payload.as_bytes());
-    fresh && mac.verify_slice(&signature).is_ok()
-}
-
-fn hex_bytes(text: &str) -> Result<Vec<u8>, ()> {
-    if !text.len().is_multiple_of(2) {
-        return Err(());
-    }
-    (0..text.len())
-        .step_by(2)
-        .map(|i| text.get(i..i + 2).and_then(|pair| u8::from_str_radix(pair, 16).ok()).ok_or(()))
-        .collect()
-}
-
-fn cookie<'r>(req: &'r Request, name: &str) -> Option<&'r str> {
-    req.headers()
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .flat_map(|value| value.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(key, _)| *key == name)
-        .map(|(_, value)| value)
-}
-
-/// Whether a form post comes from our own page: the cookie is one we signed and equals the
-/// form's field (compared as digests, so timing tells nothing), the browser does not call it
-/// cross-site, and any `Origin` it names is ours.
-fn csrf_ok(state: &AppState, req: &Request, field: &str) -> bool {
-    let cross_site = req.header("sec-fetch-site").is_some_and(|site| !matches!(site, "same-origin" | "none"));
-    // Under `Referrer-Policy: no-referrer` a browser sends `Origin: null` even for our own
-    // form, so `null` passes only when the browser also says the post is same-origin.
-    let same_origin = req.header("sec-fetch-site") == Some("same-origin");
-    let foreign_origin = match (req.header("origin"), &state.config.public_origin) {
-        (Some("null"), _) => !same_origin,
-        (Some(origin), Some(ours)) => origin != ours,
-        (Some(_), None) | (None, _) => false,
-    };
-    let digest = |value: &str| Sha256::digest(value.as_bytes());
-    !cross_site
-        && !foreign_origin
-        && !field.is_empty()
-        && cookie(req, CSRF_COOKIE)
-            .is_some_and(|value| digest(value) == digest(field) && csrf_signed(state, value))
 }
 
 fn csrf_refused() -> Response {

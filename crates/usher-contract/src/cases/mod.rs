@@ -127,6 +127,7 @@ macro_rules! store_contract {
             r15_r16_admin_set_password_follows_policy_and_forces_a_change,
             r18_devices_need_a_password,
             r13_r24_sessions_and_keys_end_when_they_should,
+            r13_r14_a_console_session_is_bound_to_the_console_and_ends_when_idle,
             r24_sessions_are_seen_and_ended_by_their_user_and_those_above,
             r24_api_keys_end_with_their_creator,
             r13_r19_introspection_follows_sessions_and_reach,

@@ -311,6 +311,74 @@ pub async fn r13_r24_sessions_and_keys_end_when_they_should(store: Arc<dyn Store
     assert!(sessions::authenticate(&h.ports, session.token.expose(), None).await.is_err(), "a session too");
 }
 
+/// R13, R14: a console session's token works only as the console's (never as a bearer token,
+/// and a bearer token never as the console's), ends after the settings' idle time without a
+/// request while use keeps it alive, and shares the login throttle with the API.
+pub async fn r13_r14_a_console_session_is_bound_to_the_console_and_ends_when_idle(store: Arc<dyn Store>) {
+    use usher_domain::service::sessions::Channel;
+    let h = Harness::new(store);
+    let tenant = h.tenant("acme", 5).await;
+    let credentials = |password: &str| sessions::Credentials {
+        account: "acme".into(),
+        username: "admin".into(),
+        password: PlainPassword::new(password),
+    };
+    let console = sessions::login_on(&h.ports, None, credentials(PASSWORD), Channel::Console).await.unwrap();
+    let api = sessions::login(&h.ports, None, credentials(PASSWORD)).await.unwrap();
+    assert!(console.token.expose().starts_with("usc_"), "a console token says so");
+    let signed_in = sessions::authenticate_console(&h.ports, console.token.expose(), None).await.unwrap();
+    assert_eq!(signed_in.actor.own_user(), Some(tenant.admin.id));
+    assert!(
+        sessions::authenticate(&h.ports, console.token.expose(), None).await.is_err(),
+        "a console token is no bearer token"
+    );
+    assert!(
+        sessions::authenticate_console(&h.ports, api.token.expose(), None).await.is_err(),
+        "a bearer token does not open the console"
+    );
+
+    // Idle: 30 minutes by default; a request within them keeps the session alive.
+    let minutes = usher_domain::time::Duration::minutes;
+    h.clock.advance(minutes(29));
+    sessions::authenticate_console(&h.ports, console.token.expose(), None).await.unwrap();
+    h.clock.advance(minutes(29));
+    sessions::authenticate_console(&h.ports, console.token.expose(), None).await.unwrap();
+    h.clock.advance(minutes(30));
+    assert!(
+        sessions::authenticate_console(&h.ports, console.token.expose(), None).await.is_err(),
+        "idle for the settings' time"
+    );
+    sessions::authenticate(&h.ports, api.token.expose(), None).await.unwrap();
+
+    // The idle time is a setting.
+    let patch = accounts::SettingsPatch { console_idle_timeout_seconds: Some(600), ..Default::default() };
+    let admin = h.login("acme", "admin").await;
+    let settings = accounts::update_settings(&h.ports, &admin, tenant.account.id, patch).await.unwrap();
+    assert_eq!(settings.console_idle_timeout.seconds(), 600);
+    let patch = accounts::SettingsPatch { console_idle_timeout_seconds: Some(59), ..Default::default() };
+    assert!(
+        accounts::update_settings(&h.ports, &admin, tenant.account.id, patch).await.is_err(),
+        "under 5 min"
+    );
+    let console = sessions::login_on(&h.ports, None, credentials(PASSWORD), Channel::Console).await.unwrap();
+    h.clock.advance(minutes(10));
+    assert!(
+        sessions::authenticate_console(&h.ports, console.token.expose(), None).await.is_err(),
+        "10 min idle"
+    );
+
+    // The console's failures count with the API's (R14): one throttle for both doors.
+    let mut last = None;
+    for _ in 0..(h.ports.throttle.per_user + 1) {
+        last = Some(
+            sessions::login_on(&h.ports, Some("198.51.100.4"), credentials("wrong"), Channel::Console).await,
+        );
+    }
+    assert!(matches!(last, Some(Err(sessions::LoginError::Throttled { .. }))), "{last:?}");
+    let api = sessions::login(&h.ports, Some("198.51.100.4"), credentials(PASSWORD)).await;
+    assert!(matches!(api, Err(sessions::LoginError::Throttled { .. })), "{api:?}");
+}
+
 /// R24 (ASVS V7.4.5, V7.5.2): people list and end their own sessions; an administrator lists
 /// and ends those of users below it, never those of a user who holds more.
 pub async fn r24_sessions_are_seen_and_ended_by_their_user_and_those_above(store: Arc<dyn Store>) {

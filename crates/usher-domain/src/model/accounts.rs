@@ -117,6 +117,10 @@ impl Lifetime {
     pub fn hours(hours: u16) -> Lifetime {
         Lifetime(Duration::hours(i64::from(hours.clamp(1, 24 * 365))))
     }
+    /// Whole minutes (at least 5).
+    pub fn minutes(minutes: u16) -> Lifetime {
+        Lifetime(Duration::minutes(i64::from(minutes.clamp(5, u16::MAX))))
+    }
     /// The duration.
     pub fn duration(&self) -> Duration {
         self.0
@@ -201,6 +205,9 @@ pub struct Settings {
     pub password_policy: PasswordPolicy,
     /// How long a login session lives.
     pub session_lifetime: Lifetime,
+    /// How long a console session lives without a request (its absolute end is
+    /// `session_lifetime`).
+    pub console_idle_timeout: Lifetime,
     /// Whether the operator lets this root's administrators set its seat totals (R23).
     pub manages_own_seats: bool,
     /// Whether a just-in-time sign-in whose provider verified the email is linked to the
@@ -236,6 +243,7 @@ impl Settings {
             link_lifetime: Lifetime::hours(24),
             password_policy: PasswordPolicy::standard(),
             session_lifetime: Lifetime::hours(12),
+            console_idle_timeout: Lifetime::minutes(30),
             manages_own_seats: false,
             link_identities_by_verified_email: false,
         }

@@ -516,6 +516,8 @@ pub struct SettingsPatch {
     pub link_lifetime_seconds: Option<i64>,
     /// Session lifetime in seconds.
     pub session_lifetime_seconds: Option<i64>,
+    /// Console idle timeout in seconds.
+    pub console_idle_timeout_seconds: Option<i64>,
     /// Minimum password length.
     pub password_min_length: Option<u16>,
     /// Maximum password length.
@@ -569,6 +571,11 @@ pub async fn update_settings(
         lifetime("link_lifetime_seconds", patch.link_lifetime_seconds, settings.link_lifetime)?;
     settings.session_lifetime =
         lifetime("session_lifetime_seconds", patch.session_lifetime_seconds, settings.session_lifetime)?;
+    settings.console_idle_timeout = lifetime(
+        "console_idle_timeout_seconds",
+        patch.console_idle_timeout_seconds,
+        settings.console_idle_timeout,
+    )?;
     if patch.password_min_length.is_some() || patch.password_max_length.is_some() {
         let min = patch.password_min_length.unwrap_or(settings.password_policy.min_length());
         let max = patch.password_max_length.unwrap_or(settings.password_policy.max_length());

@@ -114,13 +114,45 @@ async fn login_throttled_until(
     Ok(retry_after)
 }
 
-/// Logs a user in (R14): one answer for every failure, a dummy hash for unknown users, and
-/// throttling per user, per source and per both, shared through the store (see
-/// [`crate::rules::ThrottlePolicy`] for why a user cannot be locked out from elsewhere).
+/// What a session was opened for. Its token's prefix says so, and the prefix is part of what is
+/// hashed, so a token works only where it was issued: an API session's as a bearer token, a
+/// console session's as the console's cookie.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Channel {
+    /// The API: a bearer token (`uss_…`).
+    Api,
+    /// The admin console: a cookie (`usc_…`) that also ends after the settings' idle time.
+    Console,
+}
+
+impl Channel {
+    /// How this channel's tokens start.
+    pub const fn prefix(self) -> &'static str {
+        match self {
+            Channel::Api => SESSION_PREFIX,
+            Channel::Console => CONSOLE_PREFIX,
+        }
+    }
+}
+
+/// Logs a user in to the API (R14); see [`login_on`].
 pub async fn login(
     ports: &Ports,
     source: Option<&str>,
     credentials: Credentials,
+) -> Result<LoggedIn, LoginError> {
+    login_on(ports, source, credentials, Channel::Api).await
+}
+
+/// Logs a user in on `channel` (R14): one answer for every failure, a dummy hash for unknown
+/// users, and throttling per user, per source and per both, shared through the store and by
+/// both channels (see [`crate::rules::ThrottlePolicy`] for why a user cannot be locked out from
+/// elsewhere).
+pub async fn login_on(
+    ports: &Ports,
+    source: Option<&str>,
+    credentials: Credentials,
+    channel: Channel,
 ) -> Result<LoggedIn, LoginError> {
     let now = ports.now();
     let keys = LoginKeys::new(&credentials.account, &credentials.username, source);
@@ -179,7 +211,7 @@ pub async fn login(
     };
     tx.clear_login_failures(&keys.user).await?;
     tx.clear_login_failures(&keys.user_from_source).await?;
-    let token = ports.new_token(SESSION_PREFIX);
+    let token = ports.new_token(channel.prefix());
     let expires_at = now.plus(settings.session_lifetime.duration());
     let session = Session {
         id: ports.new_id(SessionId::from_uuid),
@@ -195,7 +227,11 @@ pub async fn login(
     user.last_login_at = Some(now);
     tx.record_login(user.id, now).await?;
     let actor = Actor::from_source(ActorKind::Anonymous, source);
-    record_user(ports, tx.as_mut(), &actor, "user.logged_in", &user, json!({})).await?;
+    let changes = match channel {
+        Channel::Api => json!({}),
+        Channel::Console => json!({"channel": "console"}),
+    };
+    record_user(ports, tx.as_mut(), &actor, "user.logged_in", &user, changes).await?;
     tx.commit().await?;
     Ok(LoggedIn { token, expires_at, user })
 }
@@ -243,13 +279,17 @@ pub struct Authenticated {
     pub user: Option<User>,
 }
 
-/// Resolves a bearer token (session or API key) to an actor with effective permissions.
+/// Resolves a bearer token (an API session or an API key) to an actor with effective
+/// permissions. A console session's token is refused here.
 pub async fn authenticate(
     ports: &Ports,
     token: &str,
     source: Option<&str>,
 ) -> Result<Authenticated, AuthError> {
     let token = SecretToken::parse(token).map_err(|_| AuthError::InvalidToken)?;
+    if token.expose().starts_with(CONSOLE_PREFIX) {
+        return Err(AuthError::InvalidToken);
+    }
     let hash = token.hash();
     let now = ports.now();
     let mut tx = ports.begin_read().await?;
@@ -264,6 +304,39 @@ pub async fn authenticate(
         return Ok(Authenticated { actor, user: None });
     }
     let session = tx.session_by_token(&hash).await?.ok_or(AuthError::InvalidToken)?;
+    session_actor(ports, tx, session, source).await
+}
+
+/// Resolves a console session's cookie to an actor, as [`authenticate`] does a bearer token.
+/// Only a console token is taken, and the session ends once it has been idle for the settings'
+/// `console_idle_timeout` (or, as every session, at its absolute end).
+pub async fn authenticate_console(
+    ports: &Ports,
+    token: &str,
+    source: Option<&str>,
+) -> Result<Authenticated, AuthError> {
+    let token = SecretToken::parse(token).map_err(|_| AuthError::InvalidToken)?;
+    if !token.expose().starts_with(CONSOLE_PREFIX) {
+        return Err(AuthError::InvalidToken);
+    }
+    let mut tx = ports.begin_read().await?;
+    let session = tx.session_by_token(&token.hash()).await?.ok_or(AuthError::InvalidToken)?;
+    let idle = load_settings(tx.as_mut(), session.root).await?.console_idle_timeout;
+    // Last-seen is kept to the minute, so the idle end comes at most a minute late.
+    if session.last_seen_at.plus(idle.duration()) <= ports.now() {
+        return Err(AuthError::InvalidToken);
+    }
+    session_actor(ports, tx, session, source).await
+}
+
+/// The actor of a live session, read on `tx`.
+async fn session_actor(
+    ports: &Ports,
+    mut tx: Box<dyn Tx>,
+    session: Session,
+    source: Option<&str>,
+) -> Result<Authenticated, AuthError> {
+    let now = ports.now();
     if session.expires_at <= now {
         return Err(AuthError::InvalidToken);
     }
@@ -335,6 +408,8 @@ const KEY_CHAIN_LIMIT: usize = 8;
 
 /// How a session token starts.
 pub const SESSION_PREFIX: &str = "uss_";
+/// How a console session's token starts.
+pub const CONSOLE_PREFIX: &str = "usc_";
 /// How an API key starts; `authenticate` looks a token up as a key only with this prefix.
 pub(crate) const API_KEY_PREFIX: &str = "usk_";
 
@@ -475,6 +550,18 @@ pub async fn end_session(ports: &Ports, actor: &Actor, id: SessionId) -> Result<
     record_user(ports, tx.as_mut(), actor, "session.ended", &user, changes).await?;
     tx.commit().await?;
     Ok(())
+}
+
+/// The policy the caller's own new password must meet (R15), so a form can state it. Open to a
+/// caller who must change its password first (R16).
+pub async fn own_password_policy(
+    ports: &Ports,
+    actor: &Actor,
+) -> Result<crate::password::PasswordPolicy, SessionError> {
+    let id = actor.own_user().ok_or(SessionError::NotAUser)?;
+    let mut tx = ports.begin_read().await?;
+    let user = tx.user(id).await?.ok_or(SessionError::NotAUser)?;
+    Ok(load_settings(tx.as_mut(), user.root).await?.password_policy)
 }
 
 /// Ends the session of a token (idempotent).

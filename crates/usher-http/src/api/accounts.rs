@@ -129,6 +129,8 @@ pub(crate) struct SettingsPatchBody {
     link_lifetime_seconds: Option<i64>,
     /// Session lifetime.
     session_lifetime_seconds: Option<i64>,
+    /// How long a console session lives without a request (300 s to 365 days).
+    console_idle_timeout_seconds: Option<i64>,
     /// Shortest password accepted (8 or more).
     password_min_length: Option<u16>,
     /// Longest password accepted (up to 128).
@@ -328,6 +330,7 @@ impl AccountsApi {
             invitation_lifetime_seconds: body.invitation_lifetime_seconds,
             link_lifetime_seconds: body.link_lifetime_seconds,
             session_lifetime_seconds: body.session_lifetime_seconds,
+            console_idle_timeout_seconds: body.console_idle_timeout_seconds,
             password_min_length: body.password_min_length,
             password_max_length: body.password_max_length,
             manages_own_seats: body.manages_own_seats,

@@ -105,6 +105,8 @@ pub struct SettingsView {
     pub link_lifetime_seconds: i64,
     /// How long a login session lives.
     pub session_lifetime_seconds: i64,
+    /// How long a console session lives without a request.
+    pub console_idle_timeout_seconds: i64,
     /// Shortest password accepted.
     pub password_min_length: u16,
     /// Longest password accepted.
@@ -130,6 +132,7 @@ impl From<&Settings> for SettingsView {
             invitation_lifetime_seconds: settings.invitation_lifetime.seconds(),
             link_lifetime_seconds: settings.link_lifetime.seconds(),
             session_lifetime_seconds: settings.session_lifetime.seconds(),
+            console_idle_timeout_seconds: settings.console_idle_timeout.seconds(),
             password_min_length: settings.password_policy.min_length(),
             password_max_length: settings.password_policy.max_length(),
             manages_own_seats: settings.manages_own_seats,

@@ -1,0 +1,321 @@
+//! The console's one catalogue: every string a screen shows, in English and German. Each entry
+//! carries both languages, so a language cannot miss a string; templates read them as
+//! `t.<key>`, and messages with numbers name them as `{used}`, filled in by [`fill`].
+
+use std::collections::BTreeMap;
+use std::sync::OnceLock;
+
+/// A language the console speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Lang {
+    /// English (the default).
+    En,
+    /// German.
+    De,
+}
+
+impl Lang {
+    /// The language of a locale or an `Accept-Language` list: German for `de…` first, else
+    /// English.
+    pub(crate) fn of(tag: Option<&str>) -> Lang {
+        let first = tag.and_then(|tags| tags.split(',').next()).map(str::trim).unwrap_or_default();
+        if first.get(..2).is_some_and(|primary| primary.eq_ignore_ascii_case("de")) {
+            Lang::De
+        } else {
+            Lang::En
+        }
+    }
+
+    /// The `lang` attribute.
+    pub(crate) fn tag(self) -> &'static str {
+        match self {
+            Lang::En => "en",
+            Lang::De => "de",
+        }
+    }
+
+    /// Every string in this language, by key.
+    pub(crate) fn strings(self) -> &'static BTreeMap<&'static str, &'static str> {
+        static EN: OnceLock<BTreeMap<&str, &str>> = OnceLock::new();
+        static DE: OnceLock<BTreeMap<&str, &str>> = OnceLock::new();
+        match self {
+            Lang::En => EN.get_or_init(|| CATALOGUE.iter().map(|(key, en, _)| (*key, *en)).collect()),
+            Lang::De => DE.get_or_init(|| CATALOGUE.iter().map(|(key, _, de)| (*key, *de)).collect()),
+        }
+    }
+
+    /// One string; empty when the catalogue lacks it (a test keeps that from happening).
+    pub(crate) fn get(self, key: &str) -> &'static str {
+        self.strings().get(key).copied().unwrap_or_else(|| {
+            tracing::warn!(key, "the console's catalogue lacks a string");
+            ""
+        })
+    }
+}
+
+/// `text` with each `{name}` replaced by its value.
+pub(crate) fn fill(text: &str, values: &[(&str, String)]) -> String {
+    values.iter().fold(text.to_owned(), |text, (name, value)| text.replace(&format!("{{{name}}}"), value))
+}
+
+/// Key, English, German.
+pub(crate) const CATALOGUE: &[(&str, &str, &str)] = &[
+    ("product", "usher console", "usher-Konsole"),
+    ("skip", "Skip to content", "Zum Inhalt springen"),
+    ("nav_label", "Console", "Konsole"),
+    ("nav_users", "Users", "Benutzer"),
+    ("signed_in_as", "Signed in as", "Angemeldet als"),
+    ("sign_in", "Sign in", "Anmelden"),
+    ("sign_in_title", "Sign in to the console", "An der Konsole anmelden"),
+    ("sign_out", "Sign out", "Abmelden"),
+    ("account", "Account", "Konto"),
+    ("account_hint", "The short name of your company's account.", "Der Kurzname des Kontos Ihrer Firma."),
+    ("username", "Username", "Benutzername"),
+    ("password", "Password", "Passwort"),
+    (
+        "sign_in_failed",
+        "The account, username or password is wrong, or this user may not sign in.",
+        "Konto, Benutzername oder Passwort sind falsch, oder dieser Benutzer darf sich nicht anmelden.",
+    ),
+    (
+        "sign_in_throttled",
+        "Too many failed sign-ins. Try again in {seconds} seconds.",
+        "Zu viele fehlgeschlagene Anmeldungen. Versuchen Sie es in {seconds} Sekunden erneut.",
+    ),
+    ("signed_out", "You are signed out.", "Sie sind abgemeldet."),
+    (
+        "session_ended",
+        "Your session ended. Sign in again.",
+        "Ihre Sitzung ist abgelaufen. Melden Sie sich erneut an.",
+    ),
+    ("password_title", "Change your password", "Passwort ändern"),
+    (
+        "password_forced",
+        "Choose a new password before you go on.",
+        "Wählen Sie ein neues Passwort, bevor Sie fortfahren.",
+    ),
+    ("current_password", "Current password", "Aktuelles Passwort"),
+    ("new_password", "New password", "Neues Passwort"),
+    ("new_password_again", "New password again", "Neues Passwort wiederholen"),
+    ("password_rules", "Between {min} and {max} characters.", "Zwischen {min} und {max} Zeichen."),
+    ("password_mismatch", "The two new passwords differ.", "Die beiden neuen Passwörter unterscheiden sich."),
+    ("password_wrong", "The current password is wrong.", "Das aktuelle Passwort ist falsch."),
+    (
+        "password_changed",
+        "Your password was changed. Sign in with the new one.",
+        "Ihr Passwort wurde geändert. Melden Sie sich mit dem neuen an.",
+    ),
+    ("save", "Save", "Speichern"),
+    ("cancel", "Cancel", "Abbrechen"),
+    ("users_title", "Users", "Benutzer"),
+    ("tab_active", "Active users", "Aktive Benutzer"),
+    ("tab_pending", "Pending invitations", "Offene Einladungen"),
+    ("tab_deactivated", "Deactivated users", "Deaktivierte Benutzer"),
+    ("search", "Search", "Suchen"),
+    ("search_hint", "Start of a username, email or name", "Anfang von Benutzername, E-Mail oder Name"),
+    ("filter_type", "User type", "Benutzertyp"),
+    ("filter_role", "Role", "Rolle"),
+    ("any", "Any", "Alle"),
+    ("apply", "Apply", "Anwenden"),
+    ("name", "Name", "Name"),
+    ("email", "Email", "E-Mail"),
+    ("user_type", "User type", "Benutzertyp"),
+    ("roles", "Roles", "Rollen"),
+    ("state", "State", "Status"),
+    ("state_active", "Active", "Aktiv"),
+    ("state_disabled", "Deactivated", "Deaktiviert"),
+    ("expires", "Expires", "Läuft ab"),
+    ("sent", "Sent", "Gesendet"),
+    ("no_users", "No user matches.", "Kein Benutzer passt."),
+    ("no_invitations", "No pending invitation.", "Keine offene Einladung."),
+    ("next_page", "Next page", "Nächste Seite"),
+    ("first_page", "First page", "Erste Seite"),
+    ("user_title", "User {username}", "Benutzer {username}"),
+    ("email_confirmed", "Email confirmed", "E-Mail bestätigt"),
+    ("yes", "Yes", "Ja"),
+    ("no", "No", "Nein"),
+    ("last_login", "Last sign-in", "Letzte Anmeldung"),
+    ("never", "Never", "Nie"),
+    ("created", "Created", "Angelegt"),
+    ("actions", "Actions", "Aktionen"),
+    ("back_to_users", "Back to users", "Zurück zu den Benutzern"),
+    ("action_disable", "Deactivate", "Deaktivieren"),
+    ("action_enable", "Activate", "Aktivieren"),
+    ("action_send_verification", "Send verification email", "Bestätigungs-E-Mail senden"),
+    ("action_mark_verified", "Mark email as confirmed", "E-Mail als bestätigt markieren"),
+    ("action_send_reset", "Send password reset", "Passwort-Zurücksetzen senden"),
+    ("action_delete", "Delete", "Löschen"),
+    ("action_erase", "Erase personal data", "Persönliche Daten löschen"),
+    ("confirm_title", "Confirm: {action}", "Bestätigen: {action}"),
+    (
+        "confirm_disable",
+        "{username} can no longer sign in, their sessions end and their seat is freed.",
+        "{username} kann sich nicht mehr anmelden, die Sitzungen enden und der Platz wird frei.",
+    ),
+    (
+        "confirm_enable",
+        "{username} can sign in again and takes a seat of their type.",
+        "{username} kann sich wieder anmelden und belegt einen Platz seines Typs.",
+    ),
+    (
+        "confirm_send_verification",
+        "A mail with a confirmation link goes to {email}.",
+        "Eine E-Mail mit einem Bestätigungslink geht an {email}.",
+    ),
+    (
+        "confirm_mark_verified",
+        "{email} is recorded as confirmed without a mail.",
+        "{email} wird ohne E-Mail als bestätigt vermerkt.",
+    ),
+    (
+        "confirm_send_reset",
+        "A mail with a link to set a new password goes to {email}.",
+        "Eine E-Mail mit einem Link zum Setzen eines neuen Passworts geht an {email}.",
+    ),
+    (
+        "confirm_delete",
+        "{username} is removed. A user who has acted must be erased instead.",
+        "{username} wird entfernt. Ein Benutzer, der schon gehandelt hat, muss stattdessen gelöscht werden.",
+    ),
+    (
+        "confirm_erase",
+        "{username}'s personal data is erased for good; the audit keeps an anonymous record.",
+        "Die persönlichen Daten von {username} werden endgültig gelöscht; das Protokoll behält einen anonymen Eintrag.",
+    ),
+    ("done_disable", "The user was deactivated.", "Der Benutzer wurde deaktiviert."),
+    ("done_enable", "The user was activated.", "Der Benutzer wurde aktiviert."),
+    (
+        "done_send_verification",
+        "The verification email is on its way.",
+        "Die Bestätigungs-E-Mail ist unterwegs.",
+    ),
+    ("done_mark_verified", "The email is confirmed.", "Die E-Mail ist bestätigt."),
+    (
+        "done_send_reset",
+        "The password reset mail is on its way.",
+        "Die E-Mail zum Zurücksetzen ist unterwegs.",
+    ),
+    ("done_delete", "The user was deleted.", "Der Benutzer wurde gelöscht."),
+    ("done_erase", "The user's personal data was erased.", "Die persönlichen Daten wurden gelöscht."),
+    (
+        "form_expired",
+        "The form expired or did not come from this site. Load the page again and repeat.",
+        "Das Formular ist abgelaufen oder kam nicht von dieser Seite. Laden Sie die Seite neu und wiederholen Sie.",
+    ),
+    ("not_found", "There is no such page or user.", "Diese Seite oder diesen Benutzer gibt es nicht."),
+    (
+        "failure",
+        "Something went wrong. Try again in a moment.",
+        "Etwas ist schiefgegangen. Versuchen Sie es gleich noch einmal.",
+    ),
+    ("problem_title", "That did not work", "Das hat nicht geklappt"),
+    (
+        "problem_no_seat_available",
+        "No free seat of type {user_type}: {used} used, {reserved} reserved, {total} total.",
+        "Kein freier Platz vom Typ {user_type}: {used} belegt, {reserved} reserviert, {total} insgesamt.",
+    ),
+    (
+        "problem_missing_permission",
+        "You may not do this. It needs: {permissions}.",
+        "Das dürfen Sie nicht. Es braucht: {permissions}.",
+    ),
+    (
+        "problem_target_holds_more",
+        "This user holds permissions you do not hold: {permissions}.",
+        "Dieser Benutzer hat Berechtigungen, die Sie nicht haben: {permissions}.",
+    ),
+    (
+        "problem_version_mismatch",
+        "Someone changed this meanwhile. Load the page again.",
+        "Jemand hat dies inzwischen geändert. Laden Sie die Seite neu.",
+    ),
+    (
+        "problem_user_has_history",
+        "This user has acted, so the audit needs them: erase the personal data instead.",
+        "Dieser Benutzer hat gehandelt, das Protokoll braucht ihn: löschen Sie stattdessen die persönlichen Daten.",
+    ),
+    ("seats_free", "{free} of {total} free", "{free} von {total} frei"),
+    ("invite_users", "Invite users", "Benutzer einladen"),
+    ("invite_title", "Invite users", "Benutzer einladen"),
+    ("invite_emails", "Email addresses", "E-Mail-Adressen"),
+    (
+        "invite_emails_hint",
+        "One or more, separated by commas or line breaks.",
+        "Eine oder mehrere, getrennt durch Kommas oder Zeilenumbrüche.",
+    ),
+    (
+        "invite_type_hint",
+        "A type without a free seat cannot be picked until seats are added to the subscription.",
+        "Ein Typ ohne freien Platz ist erst wählbar, wenn das Abonnement weitere Plätze erhält.",
+    ),
+    (
+        "invite_roles_hint",
+        "None picked: the account's default roles.",
+        "Keine gewählt: die Standardrollen des Kontos.",
+    ),
+    ("invite_language", "Language of the invitation", "Sprache der Einladung"),
+    ("language_en", "English", "Englisch"),
+    ("language_de", "German", "Deutsch"),
+    ("send_invites", "Send invites", "Einladungen senden"),
+    (
+        "invite_incomplete",
+        "Enter at least one address and pick a user type.",
+        "Geben Sie mindestens eine Adresse ein und wählen Sie einen Benutzertyp.",
+    ),
+    ("invite_summary", "{invited} of {total} invited.", "{invited} von {total} eingeladen."),
+    ("address", "Address", "Adresse"),
+    ("outcome", "Outcome", "Ergebnis"),
+    ("outcome_invited", "Invited", "Eingeladen"),
+    ("outcome_already_invited", "Already invited", "Bereits eingeladen"),
+    ("outcome_existing_user", "Already a user", "Bereits Benutzer"),
+    ("outcome_disposable_email", "Disposable address refused", "Wegwerfadresse abgelehnt"),
+    ("outcome_invalid_email", "Not an email address", "Keine E-Mail-Adresse"),
+    ("outcome_duplicate_in_request", "Listed twice", "Doppelt aufgeführt"),
+    ("outcome_no_seat", "No free seat", "Kein freier Platz"),
+    ("action_resend", "Resend", "Erneut senden"),
+    ("action_revoke", "Revoke", "Zurückziehen"),
+    (
+        "confirm_resend",
+        "A new invitation mail with a new link goes out; the old link stops working.",
+        "Eine neue Einladung mit neuem Link wird gesendet; der alte Link funktioniert nicht mehr.",
+    ),
+    (
+        "confirm_revoke",
+        "The invitation's link stops working and its seat is freed.",
+        "Der Link der Einladung funktioniert nicht mehr und der Platz wird frei.",
+    ),
+    ("done_resend", "The invitation was sent again.", "Die Einladung wurde erneut gesendet."),
+    ("done_revoke", "The invitation was revoked.", "Die Einladung wurde zurückgezogen."),
+    (
+        "problem_outside_scope",
+        "This is outside the accounts you administer.",
+        "Das liegt außerhalb der Konten, die Sie verwalten.",
+    ),
+    ("problem_own_user", "You cannot do this to yourself.", "Das können Sie nicht mit sich selbst tun."),
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_key_is_unique_and_every_entry_speaks_both_languages() {
+        let keys: std::collections::BTreeSet<_> = CATALOGUE.iter().map(|(key, _, _)| key).collect();
+        assert_eq!(keys.len(), CATALOGUE.len(), "a key appears twice");
+        for (key, en, de) in CATALOGUE {
+            assert!(!en.is_empty() && !de.is_empty(), "{key} lacks a language");
+            let names = |text: &str| text.matches('{').count();
+            assert_eq!(names(en), names(de), "{key} names other values in German");
+        }
+    }
+
+    #[test]
+    fn the_language_follows_the_locale_and_defaults_to_english() {
+        assert_eq!(Lang::of(Some("de-CH")), Lang::De);
+        assert_eq!(Lang::of(Some("de,en;q=0.8")), Lang::De);
+        assert_eq!(Lang::of(Some("en-GB,de;q=0.9")), Lang::En);
+        assert_eq!(Lang::of(Some("fr")), Lang::En);
+        assert_eq!(Lang::of(None), Lang::En);
+        assert_eq!(fill("{a} of {b}", &[("a", "1".into()), ("b", "2".into())]), "1 of 2");
+    }
+}

@@ -1,0 +1,500 @@
+//! The admin console at `/console`, against the built `usher` binary: the session cookie and
+//! its binding, CSRF, the security headers (over HTTP), and the seeds' stories in headless
+//! Chromium, each screen checked with axe-core and saved as a screenshot under
+//! `target/console-screenshots/`.
+//!
+//! axe-core comes from its npm package, which `cargo xtask test` installs under `target/axe`
+//! (or `USHER_AXE` names `axe.min.js`); without it the stories say `SKIPPED: axe-core` and run
+//! without the check, unless `CI=true`.
+
+#![allow(clippy::print_stderr, clippy::disallowed_methods, reason = "tests read their environment")]
+
+use std::path::PathBuf;
+
+use fantoccini::Locator;
+use reqwest::header::{HeaderMap, LOCATION, SET_COOKIE};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use usher_e2e::{Browser, Db, Server, TENANT_PASSWORD, Tenant, id, until};
+
+/// A browser without a browser: reqwest, redirects not followed, cookies kept by hand.
+struct Visitor {
+    client: reqwest::Client,
+    base: String,
+    cookies: Vec<(String, String)>,
+}
+
+impl Visitor {
+    fn new(server: &Server) -> Visitor {
+        let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+        Visitor { client, base: server.base.clone(), cookies: Vec::new() }
+    }
+
+    fn cookie(&self, name: &str) -> Option<String> {
+        self.cookies.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone())
+    }
+
+    fn keep(&mut self, headers: &HeaderMap) {
+        for set in headers.get_all(SET_COOKIE).iter().filter_map(|v| v.to_str().ok()) {
+            let (name, value) = set.split(';').next().unwrap().split_once('=').unwrap();
+            self.cookies.retain(|(n, _)| n != name);
+            if !value.is_empty() {
+                self.cookies.push((name.to_owned(), value.to_owned()));
+            }
+        }
+    }
+
+    async fn send(
+        &mut self,
+        method: Method,
+        path: &str,
+        form: Option<&[(&str, &str)]>,
+        extra: &[(&str, &str)],
+    ) -> Page {
+        let mut request = self.client.request(method, format!("{}{path}", self.base));
+        if !self.cookies.is_empty() {
+            let jar: Vec<String> = self.cookies.iter().map(|(n, v)| format!("{n}={v}")).collect();
+            request = request.header("cookie", jar.join("; "));
+        }
+        for (name, value) in extra {
+            request = request.header(*name, *value);
+        }
+        if let Some(form) = form {
+            request = request.form(form);
+        }
+        let response = request.send().await.unwrap();
+        let (status, headers) = (response.status(), response.headers().clone());
+        self.keep(&headers);
+        Page { status, headers, body: response.text().await.unwrap() }
+    }
+
+    async fn get(&mut self, path: &str) -> Page {
+        self.send(Method::GET, path, None, &[]).await
+    }
+
+    async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Page {
+        self.send(Method::POST, path, Some(form), &[]).await
+    }
+}
+
+struct Page {
+    status: StatusCode,
+    headers: HeaderMap,
+    body: String,
+}
+
+impl Page {
+    fn location(&self) -> &str {
+        self.headers.get(LOCATION).and_then(|v| v.to_str().ok()).unwrap_or_default()
+    }
+
+    fn set_cookie(&self, name: &str) -> Option<String> {
+        self.headers
+            .get_all(SET_COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find(|v| v.starts_with(&format!("{name}=")))
+            .map(str::to_owned)
+    }
+
+    /// The value of the form's hidden `csrf` field.
+    fn csrf(&self) -> String {
+        let at = self.body.find("name=\"csrf\" value=\"").expect("a csrf field") + 19;
+        self.body[at..].split('"').next().unwrap().to_owned()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn r13_r14_console_sign_in_is_a_strict_cookie_bound_to_the_console_and_forms_need_their_token() {
+    let db = Db::sqlite().await;
+    let server = Server::start(&db).await;
+    let tenant = server.tenant("acme", 5).await;
+    let admin = format!("admin@{}.example.com", tenant.slug);
+    let mut browser = Visitor::new(&server);
+
+    // Signed out, the console sends the browser to sign in.
+    let page = browser.get("/console/users").await;
+    assert_eq!((page.status, page.location()), (StatusCode::SEE_OTHER, "/console/sign-in"));
+    let page = browser.get("/console/sign-in").await;
+    assert_eq!(page.status, StatusCode::OK);
+    let policy = page.headers["content-security-policy"].to_str().unwrap();
+    assert!(policy.contains("script-src 'self'") && !policy.contains("unsafe"), "{policy}");
+    assert!(policy.contains("frame-ancestors 'none'"), "{policy}");
+    let csrf = page.csrf();
+    let fields = |csrf: &str, password: &str| -> Vec<(String, String)> {
+        [("csrf", csrf), ("account", "acme"), ("username", admin.as_str()), ("password", password)]
+            .iter()
+            .map(|(n, v)| ((*n).to_owned(), (*v).to_owned()))
+            .collect()
+    };
+
+    // Without the form's token, or sent cross-site, the sign-in is refused before any check.
+    let good = fields(&csrf, TENANT_PASSWORD);
+    let tokenless = fields("", TENANT_PASSWORD);
+    let page = browser.post("/console/sign-in", &refs(&tokenless)).await;
+    assert_eq!(page.status, StatusCode::FORBIDDEN, "{}", page.body);
+    let cross = [("sec-fetch-site", "cross-site")];
+    let page = browser.send(Method::POST, "/console/sign-in", Some(&refs(&good)), &cross).await;
+    assert_eq!(page.status, StatusCode::FORBIDDEN, "{}", page.body);
+    assert!(page.set_cookie("usher_console").is_none());
+
+    // A wrong password reads as every failure does (R14).
+    let page = browser.post("/console/sign-in", &refs(&fields(&csrf, "wrong password!"))).await;
+    assert_eq!(page.status, StatusCode::UNAUTHORIZED);
+    assert!(page.body.contains("The account, username or password is wrong"), "{}", page.body);
+
+    // Signed in: a console token in a strict cookie.
+    let page = browser.post("/console/sign-in", &refs(&good)).await;
+    assert_eq!((page.status, page.location()), (StatusCode::SEE_OTHER, "/console/users"), "{}", page.body);
+    let cookie = page.set_cookie("usher_console").expect("the session cookie");
+    for attribute in ["; Path=/", "; HttpOnly", "; SameSite=Strict", "; Max-Age="] {
+        assert!(cookie.contains(attribute), "{cookie} lacks {attribute}");
+    }
+    let console_token = browser.cookie("usher_console").unwrap();
+    assert!(console_token.starts_with("usc_"), "{console_token}");
+    let page = browser.get("/console/users").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains(&admin), "the list shows the administrator");
+
+    // The cookie is no bearer token, and a bearer token opens no console.
+    let (status, _) = server.get("/v1/me", &console_token).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "a console cookie used as a bearer token");
+    let mut with_bearer = Visitor::new(&server);
+    with_bearer.cookies.push(("usher_console".to_owned(), tenant.token.clone()));
+    let page = with_bearer.get("/console/users").await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER, "a bearer token used as the console's cookie");
+    assert!(page.location().starts_with("/console/sign-in"));
+
+    // An action posted without the form's token changes nothing.
+    let clerk = create_user(&server, &tenant, "clerk", None).await;
+    let page = browser.post(&format!("/console/users/{clerk}/disable"), &[("csrf", "")]).await;
+    assert_eq!(page.status, StatusCode::FORBIDDEN);
+    let page = browser
+        .send(Method::POST, &format!("/console/users/{clerk}/disable"), Some(&[("csrf", &csrf)]), &cross)
+        .await;
+    assert_eq!(page.status, StatusCode::FORBIDDEN);
+    let (_, user) = server.get(&format!("/v1/users/{clerk}"), &tenant.token).await;
+    assert_eq!(user["state"], "active", "{user}");
+    // With it, the use case runs as the signed-in administrator.
+    let page = browser.post(&format!("/console/users/{clerk}/disable"), &[("csrf", &csrf)]).await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
+    let (_, user) = server.get(&format!("/v1/users/{clerk}"), &tenant.token).await;
+    assert_eq!(user["state"], "disabled", "{user}");
+
+    // Sign-out ends the session, not just the cookie.
+    let page = browser.post("/console/sign-out", &[("csrf", &csrf)]).await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER);
+    let mut replay = Visitor::new(&server);
+    replay.cookies.push(("usher_console".to_owned(), console_token));
+    let page = replay.get("/console/users").await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER, "the old cookie after sign-out");
+    db.drop_database().await;
+}
+
+fn refs(fields: &[(String, String)]) -> Vec<(&str, &str)> {
+    fields.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect()
+}
+
+async fn create_user(server: &Server, tenant: &Tenant, name: &str, locale: Option<&str>) -> String {
+    create_user_in(server, tenant, &tenant.account, (&tenant.user_type, &tenant.user_role), name, locale)
+        .await
+}
+
+async fn create_user_in(
+    server: &Server,
+    tenant: &Tenant,
+    account: &str,
+    (user_type, role): (&str, &str),
+    name: &str,
+    locale: Option<&str>,
+) -> String {
+    let body = json!({
+        "username": name,
+        "email": format!("{name}@{}.example.com", tenant.slug),
+        "first_name": name,
+        "last_name": "Tester",
+        "user_type": user_type,
+        "roles": [role],
+        "locale": locale,
+    });
+    let (status, user) = server.post(&format!("/v1/accounts/{account}/users"), &tenant.token, body).await;
+    assert_eq!(status, StatusCode::CREATED, "{user}");
+    id(&user)
+}
+
+/// Gives a user a verified email and a password of its own (changed once, as R16 asks).
+async fn give_password(server: &Server, tenant: &Tenant, user: &str, username: &str, password: &str) {
+    let (status, body) =
+        server.post(&format!("/v1/users/{user}/email-verified"), &tenant.token, json!({})).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let temporary = json!({"password": "temporary pass 1234"});
+    let (status, body) = server.put(&format!("/v1/users/{user}/password"), &tenant.token, temporary).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let first = server.login(&tenant.slug, username, "temporary pass 1234").await;
+    let change = json!({"current_password": "temporary pass 1234", "new_password": password});
+    let (status, body) = server.put("/v1/me/password", &first, change).await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+}
+
+/// axe-core's `axe.min.js`: `USHER_AXE`, else where `cargo xtask test` installs it.
+fn axe_source() -> Option<String> {
+    let path = std::env::var_os("USHER_AXE").map(PathBuf::from).unwrap_or_else(|| {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/axe/node_modules/axe-core/axe.min.js")
+    });
+    match std::fs::read_to_string(&path) {
+        Ok(source) => Some(source),
+        Err(_) if std::env::var("CI").is_ok_and(|v| v == "true") => {
+            panic!("CI=true but axe-core is missing at {}; cargo xtask test installs it", path.display())
+        }
+        Err(_) => {
+            eprintln!("SKIPPED: axe-core: {} is missing; the stories run without it", path.display());
+            None
+        }
+    }
+}
+
+/// One story's screens: each is checked by axe-core (no serious or critical violation) and
+/// saved as `target/console-screenshots/<story>-<n>-<name>.png`.
+struct Screens<'b> {
+    browser: &'b Browser,
+    story: &'static str,
+    axe: Option<String>,
+    shots: u32,
+}
+
+impl Screens<'_> {
+    async fn check(&mut self, name: &str) {
+        let client = &self.browser.client;
+        if let Some(axe) = &self.axe {
+            client.execute(axe, vec![]).await.unwrap();
+            let script = "const done = arguments[arguments.length - 1];
+                axe.run(document, {resultTypes: ['violations']}).then(result => done(result.violations
+                    .filter(v => v.impact === 'serious' || v.impact === 'critical')
+                    .map(v => v.id + ': ' + v.nodes.map(n => n.target.join(' ')).join(', '))));";
+            let violations: Value = client.execute_async(script, vec![]).await.unwrap();
+            assert_eq!(violations, json!([]), "axe-core on {} ({name})", self.story);
+        }
+        self.shots += 1;
+        let folder = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/console-screenshots");
+        std::fs::create_dir_all(&folder).unwrap();
+        let png = client.screenshot().await.unwrap();
+        std::fs::write(folder.join(format!("{}-{:02}-{name}.png", self.story, self.shots)), png).unwrap();
+    }
+}
+
+/// Waits until the first element `css` finds contains `expected` (a page after a click may
+/// still be the one before it).
+async fn see(browser: &Browser, css: &str, expected: &str) {
+    until(&format!("{css} showing {expected:?}"), || async {
+        let element = browser.client.find(Locator::Css(css)).await.ok()?;
+        element.text().await.ok().filter(|text| text.contains(expected)).map(drop)
+    })
+    .await;
+}
+
+async fn fill(browser: &Browser, css: &str, text: &str) {
+    let field = browser.client.find(Locator::Css(css)).await.unwrap();
+    field.clear().await.unwrap();
+    field.send_keys(text).await.unwrap();
+}
+
+async fn click(browser: &Browser, css: &str) {
+    browser.client.find(Locator::Css(css)).await.unwrap().click().await.unwrap();
+}
+
+async fn sign_in(browser: &Browser, server: &Server, username: &str, password: &str) {
+    browser.client.goto(&format!("{}/console", server.base)).await.unwrap();
+    fill(browser, "#account", "acme").await;
+    fill(browser, "#username", username).await;
+    fill(browser, "#password", password).await;
+    click(browser, "form button[type=submit]").await;
+}
+
+/// POS, Security / Users: the administrator finds a clerk, sends the verification mail and
+/// deactivates the clerk (R8), each behind a confirmation; a second clerk whose password the
+/// administrator set must change it on first sign-in (R16), in German, the clerk's locale, and
+/// then sees only what a clerk may (R19).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn r8_r16_pos_story_an_admin_manages_clerks_in_the_console() {
+    let Some(browser) = Browser::start("en").await else { return };
+    let db = Db::sqlite().await;
+    let server = Server::start(&db).await;
+    let tenant = server.tenant("acme", 5).await;
+    let clerk = create_user(&server, &tenant, "clerk", None).await;
+    create_user(&server, &tenant, "cashier", None).await;
+    let mut screens = Screens { browser: &browser, story: "pos", axe: axe_source(), shots: 0 };
+
+    sign_in(&browser, &server, "unknown", "nobody's password").await;
+    see(&browser, "[role=alert]", "The account, username or password is wrong").await;
+    screens.check("sign-in-failed").await;
+    sign_in(&browser, &server, &format!("admin@{}.example.com", tenant.slug), TENANT_PASSWORD).await;
+    see(&browser, "h1", "Users").await;
+    screens.check("users").await;
+
+    // The search narrows the list as it is typed (htmx), and works as a plain form too.
+    fill(&browser, "#q", "cle").await;
+    until("the list narrows to the clerk", || async {
+        let rows = browser.client.find_all(Locator::Css("#results tbody tr")).await.ok()?;
+        let text = browser.client.find(Locator::Css("#results")).await.ok()?.text().await.ok()?;
+        (rows.len() == 1 && text.contains("clerk")).then_some(())
+    })
+    .await;
+    screens.check("users-search").await;
+    click(&browser, "#results tbody a").await;
+    see(&browser, "h1", "User clerk").await;
+    screens.check("user").await;
+
+    click(&browser, &format!("a[href='/console/users/{clerk}/send-verification']")).await;
+    see(&browser, "h1", "Confirm: Send verification email").await;
+    screens.check("confirm-verification").await;
+    click(&browser, "main form button[type=submit]").await;
+    see(&browser, "main .notice", "The verification email is on its way.").await;
+    let mails = db.mails_to("clerk@acme.example.com", "Confirm").await;
+    assert!(!mails.is_empty(), "the verification mail was queued and sent");
+
+    click(&browser, &format!("a[href='/console/users/{clerk}/disable']")).await;
+    see(&browser, "main p", "their seat is freed").await;
+    click(&browser, "main form button[type=submit]").await;
+    see(&browser, "main .notice", "The user was deactivated.").await;
+    screens.check("user-deactivated").await;
+    browser.client.goto(&format!("{}/console/users?tab=deactivated", server.base)).await.unwrap();
+    see(&browser, "#results", "clerk").await;
+    screens.check("users-deactivated").await;
+
+    // R16 in German: an administrator-set password is changed on first sign-in.
+    let ida = create_user(&server, &tenant, "ida", Some("de-DE")).await;
+    let (status, body) = server
+        .put(&format!("/v1/users/{ida}/password"), &tenant.token, json!({"password": "temporary pass 1"}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, body) =
+        server.post(&format!("/v1/users/{ida}/email-verified"), &tenant.token, json!({})).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    click(&browser, "header form button").await;
+    see(&browser, "main .notice", "You are signed out.").await;
+    sign_in(&browser, &server, "ida", "temporary pass 1").await;
+    see(&browser, "h1", "Passwort ändern").await;
+    screens.check("password-forced-de").await;
+    browser.client.goto(&format!("{}/console/users", server.base)).await.unwrap();
+    see(&browser, "h1", "Passwort ändern").await;
+    fill(&browser, "#current", "temporary pass 1").await;
+    fill(&browser, "#new", "ida's own passphrase").await;
+    fill(&browser, "#again", "ida's own passphrase").await;
+    click(&browser, "main form button[type=submit]").await;
+    see(&browser, "main .notice", "Sign in with the new one").await;
+    sign_in(&browser, &server, "ida", "ida's own passphrase").await;
+    // A clerk may not list users: the console says so, in the clerk's language.
+    see(&browser, "[role=alert]", "Das dürfen Sie nicht").await;
+    screens.check("clerk-refused-de").await;
+    browser.client.clone().close().await.unwrap();
+    db.drop_database().await;
+}
+
+/// Portal, User Management: invite three addresses at once, one of them disposable, and see
+/// each outcome (R10); resend one invitation and revoke another from the Pending invitations
+/// tab; deactivate a user (R8).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn r8_r10_portal_story_invite_resend_revoke_and_deactivate() {
+    let Some(browser) = Browser::start("en").await else { return };
+    let db = Db::sqlite().await;
+    let server = Server::start(&db).await;
+    let tenant = server.tenant("acme", 5).await;
+    let dana = create_user(&server, &tenant, "dana", None).await;
+    let mut screens = Screens { browser: &browser, story: "portal", axe: axe_source(), shots: 0 };
+    sign_in(&browser, &server, &format!("admin@{}.example.com", tenant.slug), TENANT_PASSWORD).await;
+    see(&browser, "h1", "Users").await;
+
+    click(&browser, "a[href='/console/invite']").await;
+    see(&browser, "h1", "Invite users").await;
+    see(&browser, "#user_type", "User (4 of 5 free)").await;
+    let picker = browser.client.find(Locator::Css("#user_type")).await.unwrap();
+    picker.select_by_value(&tenant.user_type).await.unwrap();
+    fill(&browser, "#emails", "ann@people.example.com, bob@people.example.com\nzed@mailinator.com").await;
+    screens.check("invite").await;
+    click(&browser, "main form button[type=submit]").await;
+    see(&browser, "main .notice", "2 of 3 invited.").await;
+    let outcomes = browser.text("#outcomes tbody").await;
+    assert!(outcomes.contains("ann@people.example.com Invited"), "{outcomes}");
+    assert!(outcomes.contains("zed@mailinator.com Disposable address refused"), "{outcomes}");
+    screens.check("invite-outcomes").await;
+    // No role was picked: the invitations carry the settings' default role.
+    let (_, pending) =
+        server.get(&format!("/v1/accounts/{}/invitations", tenant.account), &tenant.token).await;
+    let items = pending["items"].as_array().unwrap();
+    assert!(items.len() == 2 && items.iter().all(|i| i["roles"] == json!([tenant.user_role])), "{pending}");
+
+    browser.client.goto(&format!("{}/console/users?tab=pending", server.base)).await.unwrap();
+    see(&browser, "#results", "bob@people.example.com").await;
+    screens.check("pending").await;
+    db.mails_to("ann@people.example.com", "You are invited").await;
+    let row = |email: &str| format!("//tr[th[normalize-space()='{email}']]");
+    let resend = format!("{}//a[contains(@href, '/resend')]", row("ann@people.example.com"));
+    browser.client.find(Locator::XPath(&resend)).await.unwrap().click().await.unwrap();
+    see(&browser, "h1", "Confirm: Resend").await;
+    click(&browser, "main form button[type=submit]").await;
+    see(&browser, "main .notice", "The invitation was sent again.").await;
+    until("a second invitation mail to ann", || async {
+        (db.mails().iter().filter(|m| m.to == "ann@people.example.com").count() == 2).then_some(())
+    })
+    .await;
+    let revoke = format!("{}//a[contains(@href, '/revoke')]", row("bob@people.example.com"));
+    browser.client.find(Locator::XPath(&revoke)).await.unwrap().click().await.unwrap();
+    see(&browser, "h1", "Confirm: Revoke").await;
+    click(&browser, "main form button[type=submit]").await;
+    see(&browser, "main .notice", "The invitation was revoked.").await;
+    let left = browser.text("#results").await;
+    assert!(left.contains("ann@people.example.com") && !left.contains("bob@people.example.com"), "{left}");
+
+    browser.client.goto(&format!("{}/console/users/{dana}/disable", server.base)).await.unwrap();
+    click(&browser, "main form button[type=submit]").await;
+    see(&browser, "main .notice", "The user was deactivated.").await;
+    let (_, user) = server.get(&format!("/v1/users/{dana}"), &tenant.token).await;
+    assert_eq!(user["state"], "disabled");
+    browser.client.clone().close().await.unwrap();
+    db.drop_database().await;
+}
+
+/// Oro, delegated administration (R19): a sub-account's administrator signs in to the console
+/// and sees the users of that sub-account only; a sibling's user is not reachable by address.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn r19_oro_story_a_sub_account_admin_manages_only_their_subtree() {
+    let Some(browser) = Browser::start("en").await else { return };
+    let db = Db::sqlite().await;
+    let server = Server::start(&db).await;
+    let tenant = server.tenant("acme", 5).await;
+    let root = &tenant.account;
+    let mut subs = Vec::new();
+    for slug in ["acme-east", "acme-west"] {
+        let body = json!({"slug": slug, "name": slug});
+        let (status, sub) =
+            server.post(&format!("/v1/accounts/{root}/sub-accounts"), &tenant.token, body).await;
+        assert_eq!(status, StatusCode::CREATED, "{sub}");
+        subs.push(id(&sub));
+    }
+    let seats = json!({"seats": [{"user_type": tenant.admin_type, "total": 2}]});
+    let operator = server.operator().await;
+    let (status, body) = server.put(&format!("/v1/accounts/{root}/subscription"), &operator, seats).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let admin_kind = (tenant.admin_type.as_str(), tenant.admin_role.as_str());
+    let user_kind = (tenant.user_type.as_str(), tenant.user_role.as_str());
+    let eve = create_user_in(&server, &tenant, &subs[0], admin_kind, "eve", None).await;
+    create_user_in(&server, &tenant, &subs[0], user_kind, "erin", None).await;
+    let walt = create_user_in(&server, &tenant, &subs[1], user_kind, "walt", None).await;
+    create_user_in(&server, &tenant, root, user_kind, "rita", None).await;
+    give_password(&server, &tenant, &eve, "eve", "eve's own passphrase").await;
+
+    let mut screens = Screens { browser: &browser, story: "oro", axe: axe_source(), shots: 0 };
+    sign_in(&browser, &server, "eve", "eve's own passphrase").await;
+    see(&browser, "h1", "Users").await;
+    let listed = browser.text("#results").await;
+    assert!(listed.contains("erin") && listed.contains("eve"), "{listed}");
+    for outside in ["walt", "rita", "admin@acme"] {
+        assert!(!listed.contains(outside), "{outside} is outside eve's subtree: {listed}");
+    }
+    screens.check("subtree-users").await;
+    browser.client.goto(&format!("{}/console/users/{walt}", server.base)).await.unwrap();
+    see(&browser, "[role=alert]", "outside").await;
+    screens.check("sibling-refused").await;
+    browser.client.clone().close().await.unwrap();
+    db.drop_database().await;
+}
