@@ -344,6 +344,45 @@ async fn r8_r16_pos_story_an_admin_manages_clerks_in_the_console() {
     see(&browser, "h1", "User clerk").await;
     screens.check("user").await;
 
+    // Edit: the clerk's username is its id in the POS, so renaming needs an acknowledgement (R6).
+    let link = json!({"external_ids": {"erp_salesperson": "clerk"}});
+    let (status, body) = server.patch(&format!("/v1/users/{clerk}"), &tenant.token, link).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    click(&browser, &format!("a[href='/console/users/{clerk}/edit']")).await;
+    see(&browser, "h1", "Edit clerk").await;
+    see(&browser, "#username-linked", "renaming breaks those links").await;
+    fill(&browser, "#username", "clerk.one").await;
+    fill(&browser, "#first_name", "Clara").await;
+    click(&browser, "main form button[type=submit]").await;
+    see(&browser, "#username-error", "Tick “Rename anyway”").await;
+    screens.check("edit-rename-guard").await;
+    click(&browser, "#acknowledge").await;
+    click(&browser, "main form button[type=submit]").await;
+    see(&browser, "main .notice", "The changes were saved.").await;
+    see(&browser, "h1", "User clerk.one").await;
+    // A form made before someone else's change is refused, not applied over it (If-Match).
+    click(&browser, &format!("a[href='/console/users/{clerk}/edit']")).await;
+    see(&browser, "h1", "Edit clerk.one").await;
+    let meanwhile = json!({"last_name": "Changed-elsewhere"});
+    let (status, body) = server.patch(&format!("/v1/users/{clerk}"), &tenant.token, meanwhile).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    fill(&browser, "#first_name", "Clarissa").await;
+    click(&browser, "main form button[type=submit]").await;
+    see(&browser, "[role=alert]", "Someone changed this meanwhile").await;
+    let (_, user) = server.get(&format!("/v1/users/{clerk}"), &tenant.token).await;
+    assert_eq!((user["first_name"].as_str(), user["username"].as_str()), (Some("Clara"), Some("clerk.one")));
+
+    // Edit password: the clerk must change it at the next sign-in (R16).
+    browser.client.goto(&format!("{}/console/users/{clerk}/password", server.base)).await.unwrap();
+    see(&browser, "h1", "Set a password for clerk.one").await;
+    screens.check("set-password").await;
+    fill(&browser, "#password", "a clerk's passphrase").await;
+    fill(&browser, "#again", "a clerk's passphrase").await;
+    click(&browser, "main form button[type=submit]").await;
+    see(&browser, "main .notice", "The password was set.").await;
+    let (_, user) = server.get(&format!("/v1/users/{clerk}"), &tenant.token).await;
+    assert_eq!(user["must_change_password"], true, "{user}");
+
     click(&browser, &format!("a[href='/console/users/{clerk}/send-verification']")).await;
     see(&browser, "h1", "Confirm: Send verification email").await;
     screens.check("confirm-verification").await;

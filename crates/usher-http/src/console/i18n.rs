@@ -291,6 +291,37 @@ pub(crate) const CATALOGUE: &[(&str, &str, &str)] = &[
         "This is outside the accounts you administer.",
         "Das liegt außerhalb der Konten, die Sie verwalten.",
     ),
+    ("action_edit", "Edit", "Bearbeiten"),
+    ("action_set_password", "Edit password", "Passwort bearbeiten"),
+    ("edit_title", "Edit {username}", "{username} bearbeiten"),
+    ("first_name", "First name", "Vorname"),
+    ("last_name", "Last name", "Nachname"),
+    ("language", "Language", "Sprache"),
+    ("language_default", "As the account's default", "Wie im Konto voreingestellt"),
+    (
+        "linked_warning",
+        "This user is linked to other systems by its username; renaming breaks those links.",
+        "Dieser Benutzer ist über den Benutzernamen mit anderen Systemen verknüpft; eine Umbenennung trennt diese Verknüpfungen.",
+    ),
+    ("acknowledge_rename", "Rename anyway", "Trotzdem umbenennen"),
+    (
+        "problem_rename_needs_acknowledgement",
+        "This username links the user to another system. Tick “Rename anyway” to break that link.",
+        "Dieser Benutzername verknüpft den Benutzer mit einem anderen System. Wählen Sie „Trotzdem umbenennen“, um die Verknüpfung zu trennen.",
+    ),
+    (
+        "problem_rename_refused",
+        "A registered member keeps the username they chose.",
+        "Ein registriertes Mitglied behält den selbst gewählten Benutzernamen.",
+    ),
+    ("done_edit", "The changes were saved.", "Die Änderungen wurden gespeichert."),
+    ("set_password_title", "Set a password for {username}", "Passwort für {username} setzen"),
+    (
+        "set_password_hint",
+        "The user must change it at the next sign-in; their sessions end now.",
+        "Der Benutzer muss es bei der nächsten Anmeldung ändern; seine Sitzungen enden jetzt.",
+    ),
+    ("done_password", "The password was set.", "Das Passwort wurde gesetzt."),
     ("problem_own_user", "You cannot do this to yourself.", "Das können Sie nicht mit sich selbst tun."),
 ];
 

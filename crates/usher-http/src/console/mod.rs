@@ -11,6 +11,7 @@
 //! no inline script or style) and speak English or German, following the user's locale (the
 //! browser's before sign-in), through one catalogue ([`i18n`]).
 
+mod edit;
 mod i18n;
 mod invitations;
 mod users;
@@ -44,6 +45,8 @@ pub(crate) fn routes() -> Route {
         .at("/password", get(password_page).post(password_submit))
         .at("/users", get(users::list))
         .at("/users/:id", get(users::show))
+        .at("/users/:id/edit", get(edit::edit).post(edit::save))
+        .at("/users/:id/password", get(edit::password_form).post(edit::set_password))
         .at("/users/:id/:action", get(users::confirm).post(users::act))
         .at("/invite", get(invitations::page).post(invitations::submit))
         .at("/invitations/:id/:action", get(invitations::confirm).post(invitations::act))
@@ -71,7 +74,9 @@ fn templates() -> &'static Environment<'static> {
     })
 }
 
-const TEMPLATES_SOURCES: [(&str, &str); 8] = [
+const TEMPLATES_SOURCES: [(&str, &str); 10] = [
+    ("edit.html", include_str!("../../console/edit.html")),
+    ("set_password.html", include_str!("../../console/set_password.html")),
     ("invite.html", include_str!("../../console/invite.html")),
     ("layout.html", include_str!("../../console/layout.html")),
     ("sign_in.html", include_str!("../../console/sign_in.html")),

@@ -270,7 +270,7 @@ fn done_notice(console: &Console, done: Option<&str>) -> Option<String> {
     let done = done?;
     let key = match Action::parse(done) {
         Some(action) => action.key(),
-        None if matches!(done, "resend" | "revoke") => done,
+        None if matches!(done, "resend" | "revoke" | "edit" | "password" | "created") => done,
         None => return None,
     };
     Some(console.lang.get(&format!("done_{key}")).to_owned())
@@ -281,7 +281,7 @@ pub(crate) fn not_found(console: &Console, state: &AppState) -> Response {
     console.problem(state, &problem)
 }
 
-async fn load(console: &Console, state: &AppState, id: &str) -> Result<User, Response> {
+pub(crate) async fn load(console: &Console, state: &AppState, id: &str) -> Result<User, Response> {
     let Some(id) = parse_id(Some(id), UserId::from_uuid) else {
         return Err(not_found(console, state));
     };
@@ -346,6 +346,8 @@ pub(crate) async fn show(
         last_login => user.last_login_at.map(when),
         created => when(user.created_at),
         actions,
+        edit => format!("/console/users/{}/edit", user.id.as_uuid()),
+        set_password => format!("/console/users/{}/password", user.id.as_uuid()),
         done => done_notice(&console, query.done.as_deref()),
     };
     console.page(state, StatusCode::OK, "user.html", values)

@@ -1,0 +1,269 @@
+//! Editing a user (POS: Edit; Licensed users: User Details) and setting a password (Edit
+//! Password). The form carries the version it was made from, so a change made meanwhile is
+//! refused with a "changed meanwhile" message (If-Match); a domain refusal that names a field
+//! is shown next to that field: the rename guard and its acknowledgement (R6), the role
+//! requirement (R3), the ceiling (R4), a taken username or email, no free seat (R1).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use minijinja::context;
+use poem::http::StatusCode;
+use poem::web::{Data, Form, Path};
+use poem::{Request, Response, handler};
+use usher_domain::id::{RoleId, UserTypeId};
+use usher_domain::model::User;
+use usher_domain::service::users::{self, ProfileInput, UserPatch};
+use usher_domain::value::PlainPassword;
+
+use super::invitations::{role_choices, type_choices};
+use super::{Console, csrf_refused, problem_text, see_other, signed_in};
+use crate::csrf::csrf_ok;
+use crate::problem::Problem;
+use crate::state::AppState;
+
+/// The edit form as posted (`roles` repeats, so it is read from the raw pairs).
+#[derive(Debug, Default)]
+struct EditForm {
+    csrf: String,
+    version: String,
+    username: String,
+    acknowledge: bool,
+    email: String,
+    first_name: String,
+    last_name: String,
+    user_type: String,
+    roles: BTreeSet<String>,
+    locale: String,
+}
+
+impl EditForm {
+    fn of(user: &User) -> EditForm {
+        let text = |name: &Option<usher_domain::value::Name>| {
+            name.as_ref().map(ToString::to_string).unwrap_or_default()
+        };
+        EditForm {
+            csrf: String::new(),
+            version: user.version.to_string(),
+            username: user.username.as_str().to_owned(),
+            acknowledge: false,
+            email: user.email.to_string(),
+            first_name: text(&user.profile.first_name),
+            last_name: text(&user.profile.last_name),
+            user_type: user.user_type.as_uuid().to_string(),
+            roles: user.roles.iter().map(|r| r.as_uuid().to_string()).collect(),
+            locale: user.profile.locale.as_ref().map(|l| l.as_str().to_owned()).unwrap_or_default(),
+        }
+    }
+
+    fn parse(pairs: Vec<(String, String)>) -> EditForm {
+        let mut form = EditForm::default();
+        for (name, value) in pairs {
+            match name.as_str() {
+                "csrf" => form.csrf = value,
+                "version" => form.version = value,
+                "username" => form.username = value,
+                "acknowledge" => form.acknowledge = value == "on",
+                "email" => form.email = value,
+                "first_name" => form.first_name = value,
+                "last_name" => form.last_name = value,
+                "user_type" => form.user_type = value,
+                "roles" => {
+                    form.roles.insert(value);
+                }
+                "locale" => form.locale = value,
+                _ => {}
+            }
+        }
+        form
+    }
+
+    /// What changed against `user`, as the domain's patch at the form's version.
+    fn patch(&self, user: &User) -> UserPatch {
+        let before = EditForm::of(user);
+        let changed = |now: &str, was: &str| (now.trim() != was).then(|| now.trim().to_owned());
+        let roles: BTreeSet<RoleId> =
+            self.roles.iter().filter_map(|r| uuid::Uuid::parse_str(r).ok()).map(RoleId::from_uuid).collect();
+        UserPatch {
+            username: changed(&self.username, &before.username),
+            acknowledge_external_link: self.acknowledge,
+            email: changed(&self.email, &before.email),
+            profile: ProfileInput {
+                first_name: changed(&self.first_name, &before.first_name),
+                last_name: changed(&self.last_name, &before.last_name),
+                locale: changed(&self.locale, &before.locale),
+                ..ProfileInput::default()
+            },
+            user_type: (self.user_type != before.user_type)
+                .then(|| uuid::Uuid::parse_str(&self.user_type).ok().map(UserTypeId::from_uuid))
+                .flatten(),
+            roles: (roles != user.roles).then_some(roles),
+            // A version that does not parse names no state of ours: it never matches.
+            if_version: Some(self.version.parse().unwrap_or(u64::MAX)),
+            ..UserPatch::default()
+        }
+    }
+}
+
+async fn edit_page(
+    state: &AppState,
+    console: &Console,
+    user: &User,
+    form: &EditForm,
+    status: StatusCode,
+    problem: Option<&Problem>,
+) -> Response {
+    let lang = console.lang;
+    let account = user.account;
+    let types = type_choices(state, &console.actor, lang, account, Some(&form.user_type)).await;
+    let roles = role_choices(state, &console.actor, account, &form.roles).await;
+    // A refusal naming a field is shown beside it; any other above the form.
+    let mut errors = BTreeMap::new();
+    let mut error = None;
+    if let Some(problem) = problem {
+        let text = match problem.code.as_str() {
+            "version_mismatch" => lang.get("problem_version_mismatch").to_owned(),
+            _ => problem_text(lang, problem),
+        };
+        match problem.field.as_deref() {
+            Some(field) => {
+                errors.insert(field.to_owned(), text);
+            }
+            None if problem.code == "no_seat_available" => {
+                errors.insert("user_type".to_owned(), text);
+            }
+            None => error = Some(text),
+        }
+    }
+    let needs_acknowledgement = problem.is_some_and(|p| p.code == "rename_needs_acknowledgement");
+    let values = context! {
+        title => super::i18n::fill(lang.get("edit_title"), &[("username", user.username.as_str().to_owned())]),
+        section => "users",
+        id => user.id.as_uuid().to_string(),
+        version => form.version,
+        username => form.username, email => form.email,
+        first_name => form.first_name, last_name => form.last_name, locale => form.locale,
+        linked => !user.external_ids.is_empty() || user.external_id.is_some(),
+        needs_acknowledgement, acknowledge => form.acknowledge,
+        types, roles, errors, error,
+    };
+    console.page(state, status, "edit.html", values)
+}
+
+#[handler]
+pub(crate) async fn edit(Data(state): Data<&AppState>, req: &Request, Path(id): Path<String>) -> Response {
+    let console = match signed_in(state, req).await {
+        Ok(console) => console,
+        Err(answer) => return answer,
+    };
+    let user = match super::users::load(&console, state, &id).await {
+        Ok(user) => user,
+        Err(answer) => return answer,
+    };
+    edit_page(state, &console, &user, &EditForm::of(&user), StatusCode::OK, None).await
+}
+
+#[handler]
+pub(crate) async fn save(
+    Data(state): Data<&AppState>,
+    req: &Request,
+    Path(id): Path<String>,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> Response {
+    let console = match signed_in(state, req).await {
+        Ok(console) => console,
+        Err(answer) => return answer,
+    };
+    let form = EditForm::parse(pairs);
+    if !csrf_ok(state, req, &form.csrf) {
+        return csrf_refused(console.lang);
+    }
+    let user = match super::users::load(&console, state, &id).await {
+        Ok(user) => user,
+        Err(answer) => return answer,
+    };
+    match users::update_user(&state.ports, &console.actor, user.id, form.patch(&user)).await {
+        Ok(saved) => see_other(&format!("/console/users/{}?done=edit", saved.id.as_uuid())),
+        Err(err) => {
+            let problem = Problem::from(err);
+            let status = StatusCode::from_u16(problem.status).unwrap_or(StatusCode::CONFLICT);
+            edit_page(state, &console, &user, &form, status, Some(&problem)).await
+        }
+    }
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+pub(crate) struct PasswordForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    again: String,
+}
+
+async fn password_page(
+    state: &AppState,
+    console: &Console,
+    user: &User,
+    status: StatusCode,
+    error: Option<String>,
+) -> Response {
+    let lang = console.lang;
+    let values = context! {
+        title => super::i18n::fill(lang.get("set_password_title"), &[("username", user.username.as_str().to_owned())]),
+        section => "users",
+        id => user.id.as_uuid().to_string(),
+        error,
+    };
+    console.page(state, status, "set_password.html", values)
+}
+
+#[handler]
+pub(crate) async fn password_form(
+    Data(state): Data<&AppState>,
+    req: &Request,
+    Path(id): Path<String>,
+) -> Response {
+    let console = match signed_in(state, req).await {
+        Ok(console) => console,
+        Err(answer) => return answer,
+    };
+    match super::users::load(&console, state, &id).await {
+        Ok(user) => password_page(state, &console, &user, StatusCode::OK, None).await,
+        Err(answer) => answer,
+    }
+}
+
+#[handler]
+pub(crate) async fn set_password(
+    Data(state): Data<&AppState>,
+    req: &Request,
+    Path(id): Path<String>,
+    Form(form): Form<PasswordForm>,
+) -> Response {
+    let console = match signed_in(state, req).await {
+        Ok(console) => console,
+        Err(answer) => return answer,
+    };
+    if !csrf_ok(state, req, &form.csrf) {
+        return csrf_refused(console.lang);
+    }
+    let user = match super::users::load(&console, state, &id).await {
+        Ok(user) => user,
+        Err(answer) => return answer,
+    };
+    if form.password != form.again {
+        let error = Some(console.lang.get("password_mismatch").to_owned());
+        return password_page(state, &console, &user, StatusCode::UNPROCESSABLE_ENTITY, error).await;
+    }
+    let chosen = PlainPassword::new(form.password);
+    match users::set_password(&state.ports, &console.actor, user.id, &chosen).await {
+        Ok(_) => see_other(&format!("/console/users/{}?done=password", user.id.as_uuid())),
+        Err(err) => {
+            let problem = Problem::from(err);
+            let status = StatusCode::from_u16(problem.status).unwrap_or(StatusCode::UNPROCESSABLE_ENTITY);
+            let error = Some(problem_text(console.lang, &problem));
+            password_page(state, &console, &user, status, error).await
+        }
+    }
+}
