@@ -537,3 +537,58 @@ async fn r19_oro_story_a_sub_account_admin_manages_only_their_subtree() {
     browser.client.clone().close().await.unwrap();
     db.drop_database().await;
 }
+
+/// Licensed users: on New User, a type with no free seat cannot be picked and says how to get
+/// more (R1); the operator raises the seats (R23); the administrator then creates the user,
+/// first meeting the role requirement beside the roles (R3), with a set-password mail (R16).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn r1_r3_r23_licensed_users_story_a_full_type_cannot_be_picked_until_seats_are_added() {
+    let Some(browser) = Browser::start("en").await else { return };
+    let db = Db::sqlite().await;
+    let server = Server::start(&db).await;
+    let tenant = server.tenant("acme", 1).await;
+    create_user(&server, &tenant, "lena", None).await;
+    let mut screens = Screens { browser: &browser, story: "licensed", axe: axe_source(), shots: 0 };
+    sign_in(&browser, &server, &format!("admin@{}.example.com", tenant.slug), TENANT_PASSWORD).await;
+    see(&browser, "h1", "Users").await;
+    click(&browser, "a[href='/console/users/new']").await;
+    see(&browser, "h1", "New user").await;
+    let full = format!("#user_type option[value='{}']", tenant.user_type);
+    see(&browser, &full, "User (0 of 1 free)").await;
+    let disabled = browser.client.find(Locator::Css(&full)).await.unwrap().attr("disabled").await.unwrap();
+    assert!(disabled.is_some(), "a type with no free seat cannot be picked");
+    see(&browser, "main form", "until seats are added to the subscription").await;
+    screens.check("new-user-type-full").await;
+
+    // The operator sells a second seat (R23).
+    let seats = json!({"seats": [{"user_type": tenant.user_type, "total": 2}]});
+    let operator = server.operator().await;
+    let (status, body) =
+        server.put(&format!("/v1/accounts/{}/subscription", tenant.account), &operator, seats).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    browser.client.refresh().await.unwrap();
+    see(&browser, &full, "User (1 of 2 free)").await;
+    let picker = browser.client.find(Locator::Css("#user_type")).await.unwrap();
+    picker.select_by_value(&tenant.user_type).await.unwrap();
+    fill(&browser, "#email", "max@acme.example.com").await;
+    fill(&browser, "#first_name", "Max").await;
+    fill(&browser, "#last_name", "Muster").await;
+    click(&browser, "main form button[type=submit]").await;
+    see(&browser, "#roles-error", "An enabled user needs at least one role.").await;
+    screens.check("new-user-role-required").await;
+    let role = format!("input[name=roles][value='{}']", tenant.user_role);
+    click(&browser, &role).await;
+    let welcome = browser.client.find(Locator::Css("#send_welcome")).await.unwrap();
+    assert!(
+        welcome.prop("checked").await.unwrap().as_deref() == Some("true"),
+        "the set-password mail is offered"
+    );
+    click(&browser, "main form button[type=submit]").await;
+    see(&browser, "main .notice", "The user was created.").await;
+    see(&browser, "h1", "User").await;
+    screens.check("user-created").await;
+    let mail = db.mails_to("max@acme.example.com", "Your account").await;
+    assert!(mail[0].link().is_some_and(|link| link.contains("/reset?token=")), "a set-password link");
+    browser.client.clone().close().await.unwrap();
+    db.drop_database().await;
+}

@@ -146,7 +146,7 @@ impl Problem {
         Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "the request failed; it was logged")
     }
 
-    fn with_field(mut self, field: impl Into<String>) -> Problem {
+    pub(crate) fn with_field(mut self, field: impl Into<String>) -> Problem {
         self.field = Some(field.into());
         self
     }

@@ -34,6 +34,8 @@ struct EditForm {
     user_type: String,
     roles: BTreeSet<String>,
     locale: String,
+    enabled: bool,
+    send_welcome: bool,
 }
 
 impl EditForm {
@@ -52,6 +54,8 @@ impl EditForm {
             user_type: user.user_type.as_uuid().to_string(),
             roles: user.roles.iter().map(|r| r.as_uuid().to_string()).collect(),
             locale: user.profile.locale.as_ref().map(|l| l.as_str().to_owned()).unwrap_or_default(),
+            enabled: true,
+            send_welcome: false,
         }
     }
 
@@ -71,6 +75,8 @@ impl EditForm {
                     form.roles.insert(value);
                 }
                 "locale" => form.locale = value,
+                "enabled" => form.enabled = value == "on",
+                "send_welcome" => form.send_welcome = value == "on",
                 _ => {}
             }
         }
@@ -104,16 +110,17 @@ impl EditForm {
     }
 }
 
+/// The user form: editing `user`, or a new user when `None`.
 async fn edit_page(
     state: &AppState,
     console: &Console,
-    user: &User,
+    user: Option<&User>,
     form: &EditForm,
     status: StatusCode,
     problem: Option<&Problem>,
 ) -> Response {
     let lang = console.lang;
-    let account = user.account;
+    let account = user.map_or(console.user.account, |user| user.account);
     let types = type_choices(state, &console.actor, lang, account, Some(&form.user_type)).await;
     let roles = role_choices(state, &console.actor, account, &form.roles).await;
     // A refusal naming a field is shown beside it; any other above the form.
@@ -135,18 +142,43 @@ async fn edit_page(
         }
     }
     let needs_acknowledgement = problem.is_some_and(|p| p.code == "rename_needs_acknowledgement");
+    let full_types = types.iter().any(|t| t.full);
+    let (title, target, cancel) = match user {
+        Some(user) => (
+            super::i18n::fill(lang.get("edit_title"), &[("username", user.username.as_str().to_owned())]),
+            format!("/console/users/{}/edit", user.id.as_uuid()),
+            format!("/console/users/{}", user.id.as_uuid()),
+        ),
+        None => (
+            lang.get("new_user_title").to_owned(),
+            "/console/users/new".to_owned(),
+            "/console/users".to_owned(),
+        ),
+    };
     let values = context! {
-        title => super::i18n::fill(lang.get("edit_title"), &[("username", user.username.as_str().to_owned())]),
+        title, target, cancel, creating => user.is_none(), full_types,
+        enabled => form.enabled, send_welcome => form.send_welcome,
         section => "users",
-        id => user.id.as_uuid().to_string(),
         version => form.version,
         username => form.username, email => form.email,
         first_name => form.first_name, last_name => form.last_name, locale => form.locale,
-        linked => !user.external_ids.is_empty() || user.external_id.is_some(),
+        linked => user.is_some_and(|user| !user.external_ids.is_empty() || user.external_id.is_some()),
         needs_acknowledgement, acknowledge => form.acknowledge,
         types, roles, errors, error,
     };
-    console.page(state, status, "edit.html", values)
+    console.page(state, status, "user_form.html", values)
+}
+
+/// The form again, with the domain's refusal.
+async fn refused(
+    state: &AppState,
+    console: &Console,
+    user: Option<&User>,
+    form: &EditForm,
+    problem: Problem,
+) -> Response {
+    let status = StatusCode::from_u16(problem.status).unwrap_or(StatusCode::UNPROCESSABLE_ENTITY);
+    edit_page(state, console, user, form, status, Some(&problem)).await
 }
 
 #[handler]
@@ -159,7 +191,7 @@ pub(crate) async fn edit(Data(state): Data<&AppState>, req: &Request, Path(id): 
         Ok(user) => user,
         Err(answer) => return answer,
     };
-    edit_page(state, &console, &user, &EditForm::of(&user), StatusCode::OK, None).await
+    edit_page(state, &console, Some(&user), &EditForm::of(&user), StatusCode::OK, None).await
 }
 
 #[handler]
@@ -183,11 +215,71 @@ pub(crate) async fn save(
     };
     match users::update_user(&state.ports, &console.actor, user.id, form.patch(&user)).await {
         Ok(saved) => see_other(&format!("/console/users/{}?done=edit", saved.id.as_uuid())),
-        Err(err) => {
-            let problem = Problem::from(err);
-            let status = StatusCode::from_u16(problem.status).unwrap_or(StatusCode::CONFLICT);
-            edit_page(state, &console, &user, &form, status, Some(&problem)).await
-        }
+        Err(err) => refused(state, &console, Some(&user), &form, Problem::from(err)).await,
+    }
+}
+
+#[handler]
+pub(crate) async fn new_user(Data(state): Data<&AppState>, req: &Request) -> Response {
+    let console = match signed_in(state, req).await {
+        Ok(console) => console,
+        Err(answer) => return answer,
+    };
+    // The licensed-users screen's default: enabled, and a set-password mail on save.
+    let form = EditForm { enabled: true, send_welcome: true, ..EditForm::default() };
+    edit_page(state, &console, None, &form, StatusCode::OK, None).await
+}
+
+#[handler]
+pub(crate) async fn create(
+    Data(state): Data<&AppState>,
+    req: &Request,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> Response {
+    let console = match signed_in(state, req).await {
+        Ok(console) => console,
+        Err(answer) => return answer,
+    };
+    let form = EditForm::parse(pairs);
+    if !csrf_ok(state, req, &form.csrf) {
+        return csrf_refused(console.lang);
+    }
+    let Some(user_type) = uuid::Uuid::parse_str(&form.user_type).ok().map(UserTypeId::from_uuid) else {
+        let problem = Problem::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "user_type_required",
+            console.lang.get("pick_a_type"),
+        );
+        return refused(state, &console, None, &form, problem.with_field("user_type")).await;
+    };
+    let some = |text: &str| Some(text.trim().to_owned()).filter(|t| !t.is_empty());
+    let command = users::NewUser {
+        username: some(&form.username),
+        email: form.email.trim().to_owned(),
+        profile: ProfileInput {
+            first_name: some(&form.first_name),
+            last_name: some(&form.last_name),
+            locale: some(&form.locale),
+            ..ProfileInput::default()
+        },
+        user_type,
+        roles: form
+            .roles
+            .iter()
+            .filter_map(|r| uuid::Uuid::parse_str(r).ok())
+            .map(RoleId::from_uuid)
+            .collect(),
+        scope: BTreeSet::new(),
+        enabled: form.enabled,
+        send_welcome: form.send_welcome,
+        external_ids: BTreeMap::new(),
+        external_id: None,
+        sales_representative: None,
+        receive_system_messages: true,
+    };
+    match users::create_user(&state.ports, &console.actor, console.user.account, command).await {
+        Ok(user) => see_other(&format!("/console/users/{}?done=created", user.id.as_uuid())),
+        Err(err) => refused(state, &console, None, &form, Problem::from(err)).await,
     }
 }
 

@@ -28,8 +28,8 @@ use crate::state::AppState;
 pub(crate) struct TypeChoice {
     value: String,
     label: String,
-    /// No seat is free: shown, not pickable.
-    full: bool,
+    /// No seat is free: shown, not pickable (unless it is the one already held).
+    pub(crate) full: bool,
     selected: bool,
 }
 
@@ -59,7 +59,7 @@ pub(crate) async fn type_choices(
                 }
                 _ => (user_type.name.to_string(), false),
             };
-            TypeChoice { selected: selected == Some(value.as_str()) && !full, value, label, full }
+            TypeChoice { selected: selected == Some(value.as_str()), value, label, full }
         })
         .collect()
 }

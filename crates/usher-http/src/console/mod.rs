@@ -45,6 +45,7 @@ pub(crate) fn routes() -> Route {
         .at("/password", get(password_page).post(password_submit))
         .at("/users", get(users::list))
         .at("/users/:id", get(users::show))
+        .at("/users/new", get(edit::new_user).post(edit::create))
         .at("/users/:id/edit", get(edit::edit).post(edit::save))
         .at("/users/:id/password", get(edit::password_form).post(edit::set_password))
         .at("/users/:id/:action", get(users::confirm).post(users::act))
@@ -75,7 +76,7 @@ fn templates() -> &'static Environment<'static> {
 }
 
 const TEMPLATES_SOURCES: [(&str, &str); 10] = [
-    ("edit.html", include_str!("../../console/edit.html")),
+    ("user_form.html", include_str!("../../console/user_form.html")),
     ("set_password.html", include_str!("../../console/set_password.html")),
     ("invite.html", include_str!("../../console/invite.html")),
     ("layout.html", include_str!("../../console/layout.html")),
