@@ -592,3 +592,49 @@ async fn r1_r3_r23_licensed_users_story_a_full_type_cannot_be_picked_until_seats
     browser.client.clone().close().await.unwrap();
     db.drop_database().await;
 }
+
+/// Contacts: a user made from a contact (R17) takes the contact's name and email, a username
+/// from the account's format, and the settings' default type and role.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn r5_r17_contacts_story_a_user_is_made_from_a_contact() {
+    let Some(browser) = Browser::start("en").await else { return };
+    let db = Db::sqlite().await;
+    let server = Server::start(&db).await;
+    let tenant = server.tenant("acme", 5).await;
+    let path = format!("/v1/accounts/{}/contacts", tenant.account);
+    for (first, last) in [("Carla", "Contact"), ("Otto", "Other")] {
+        let email = format!("{}@people.example.com", first.to_lowercase());
+        let body = json!({"kind": "person", "first_name": first, "last_name": last, "email": email});
+        let (status, contact) = server.post(&path, &tenant.token, body).await;
+        assert_eq!(status, StatusCode::CREATED, "{contact}");
+    }
+    let format = json!({"username_format": "{f}{last}"});
+    let (status, body) =
+        server.patch(&format!("/v1/accounts/{}/settings", tenant.account), &tenant.token, format).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let mut screens = Screens { browser: &browser, story: "contacts", axe: axe_source(), shots: 0 };
+    sign_in(&browser, &server, &format!("admin@{}.example.com", tenant.slug), TENANT_PASSWORD).await;
+    see(&browser, "h1", "Users").await;
+    click(&browser, "nav a[href='/console/contacts']").await;
+    see(&browser, "h1", "Contacts").await;
+    fill(&browser, "#q", "car").await;
+    until("the contacts narrow to Carla", || async {
+        let text = browser.client.find(Locator::Css("#results")).await.ok()?.text().await.ok()?;
+        (text.contains("Carla") && !text.contains("Otto")).then_some(())
+    })
+    .await;
+    screens.check("contacts").await;
+    click(&browser, "#results a[href$='/user']").await;
+    see(&browser, "h1", "A user for Carla Contact").await;
+    screens.check("contact-user").await;
+    click(&browser, "main form button[type=submit]").await;
+    see(&browser, "main .notice", "The user was created.").await;
+    see(&browser, "h1", "User ccontact").await;
+    see(&browser, "main dl", "carla@people.example.com").await;
+    see(&browser, "main dl", "user").await;
+    screens.check("contact-user-created").await;
+    browser.client.goto(&format!("{}/console/contacts?q=car", server.base)).await.unwrap();
+    see(&browser, "#results", "View user").await;
+    browser.client.clone().close().await.unwrap();
+    db.drop_database().await;
+}

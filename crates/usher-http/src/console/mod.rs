@@ -11,6 +11,7 @@
 //! no inline script or style) and speak English or German, following the user's locale (the
 //! browser's before sign-in), through one catalogue ([`i18n`]).
 
+mod contacts;
 mod edit;
 mod i18n;
 mod invitations;
@@ -50,6 +51,8 @@ pub(crate) fn routes() -> Route {
         .at("/users/:id/password", get(edit::password_form).post(edit::set_password))
         .at("/users/:id/:action", get(users::confirm).post(users::act))
         .at("/invite", get(invitations::page).post(invitations::submit))
+        .at("/contacts", get(contacts::list))
+        .at("/contacts/:id/user", get(contacts::user_form).post(contacts::make_user))
         .at("/invitations/:id/:action", get(invitations::confirm).post(invitations::act))
         .at("/assets/htmx.min.js", get(htmx))
         .at("/assets/console.css", get(stylesheet))
@@ -75,7 +78,9 @@ fn templates() -> &'static Environment<'static> {
     })
 }
 
-const TEMPLATES_SOURCES: [(&str, &str); 10] = [
+const TEMPLATES_SOURCES: [(&str, &str); 12] = [
+    ("contacts.html", include_str!("../../console/contacts.html")),
+    ("contact_user.html", include_str!("../../console/contact_user.html")),
     ("user_form.html", include_str!("../../console/user_form.html")),
     ("set_password.html", include_str!("../../console/set_password.html")),
     ("invite.html", include_str!("../../console/invite.html")),
