@@ -12,97 +12,9 @@
 use std::path::PathBuf;
 
 use fantoccini::Locator;
-use reqwest::header::{HeaderMap, LOCATION, SET_COOKIE};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use usher_e2e::{Browser, Db, Server, TENANT_PASSWORD, Tenant, id, until};
-
-/// A browser without a browser: reqwest, redirects not followed, cookies kept by hand.
-struct Visitor {
-    client: reqwest::Client,
-    base: String,
-    cookies: Vec<(String, String)>,
-}
-
-impl Visitor {
-    fn new(server: &Server) -> Visitor {
-        let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
-        Visitor { client, base: server.base.clone(), cookies: Vec::new() }
-    }
-
-    fn cookie(&self, name: &str) -> Option<String> {
-        self.cookies.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone())
-    }
-
-    fn keep(&mut self, headers: &HeaderMap) {
-        for set in headers.get_all(SET_COOKIE).iter().filter_map(|v| v.to_str().ok()) {
-            let (name, value) = set.split(';').next().unwrap().split_once('=').unwrap();
-            self.cookies.retain(|(n, _)| n != name);
-            if !value.is_empty() {
-                self.cookies.push((name.to_owned(), value.to_owned()));
-            }
-        }
-    }
-
-    async fn send(
-        &mut self,
-        method: Method,
-        path: &str,
-        form: Option<&[(&str, &str)]>,
-        extra: &[(&str, &str)],
-    ) -> Page {
-        let mut request = self.client.request(method, format!("{}{path}", self.base));
-        if !self.cookies.is_empty() {
-            let jar: Vec<String> = self.cookies.iter().map(|(n, v)| format!("{n}={v}")).collect();
-            request = request.header("cookie", jar.join("; "));
-        }
-        for (name, value) in extra {
-            request = request.header(*name, *value);
-        }
-        if let Some(form) = form {
-            request = request.form(form);
-        }
-        let response = request.send().await.unwrap();
-        let (status, headers) = (response.status(), response.headers().clone());
-        self.keep(&headers);
-        Page { status, headers, body: response.text().await.unwrap() }
-    }
-
-    async fn get(&mut self, path: &str) -> Page {
-        self.send(Method::GET, path, None, &[]).await
-    }
-
-    async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Page {
-        self.send(Method::POST, path, Some(form), &[]).await
-    }
-}
-
-struct Page {
-    status: StatusCode,
-    headers: HeaderMap,
-    body: String,
-}
-
-impl Page {
-    fn location(&self) -> &str {
-        self.headers.get(LOCATION).and_then(|v| v.to_str().ok()).unwrap_or_default()
-    }
-
-    fn set_cookie(&self, name: &str) -> Option<String> {
-        self.headers
-            .get_all(SET_COOKIE)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .find(|v| v.starts_with(&format!("{name}=")))
-            .map(str::to_owned)
-    }
-
-    /// The value of the form's hidden `csrf` field.
-    fn csrf(&self) -> String {
-        let at = self.body.find("name=\"csrf\" value=\"").expect("a csrf field") + 19;
-        self.body[at..].split('"').next().unwrap().to_owned()
-    }
-}
+use usher_e2e::{Browser, Db, Server, TENANT_PASSWORD, Tenant, Visitor, id, until};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn r13_r14_console_sign_in_is_a_strict_cookie_bound_to_the_console_and_forms_need_their_token() {
@@ -431,9 +343,10 @@ async fn r8_r16_pos_story_an_admin_manages_clerks_in_the_console() {
 
 /// Portal, User Management: invite three addresses at once, one of them disposable, and see
 /// each outcome (R10); resend one invitation and revoke another from the Pending invitations
-/// tab; deactivate a user (R8).
+/// tab; set permissions in a role of the portal's modules (R22 keeps built-in roles fixed);
+/// deactivate a user (R8).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn r8_r10_portal_story_invite_resend_revoke_and_deactivate() {
+async fn r8_r10_r22_portal_story_invite_resend_revoke_set_permissions_and_deactivate() {
     let Some(browser) = Browser::start("en").await else { return };
     let db = Db::sqlite().await;
     let server = Server::start(&db).await;
@@ -483,6 +396,27 @@ async fn r8_r10_portal_story_invite_resend_revoke_and_deactivate() {
     see(&browser, "main .notice", "The invitation was revoked.").await;
     let left = browser.text("#results").await;
     assert!(left.contains("ann@people.example.com") && !left.contains("bob@people.example.com"), "{left}");
+
+    // Set Permission: a role of the portal's modules, made on the module × access grid.
+    click(&browser, "nav a[href='/console/roles']").await;
+    see(&browser, "h1", "Roles").await;
+    click(&browser, "a[href='/console/roles/new']").await;
+    see(&browser, "h1", "New role").await;
+    fill(&browser, "#name", "Field sales").await;
+    for permission in ["orders:read", "orders:write", "contacts:read"] {
+        click(&browser, &format!("input[name=perm][value='{permission}']")).await;
+    }
+    screens.check("role-grid").await;
+    click(&browser, "main form button[type=submit]").await;
+    see(&browser, "main .notice", "The role was saved.").await;
+    see(&browser, "#roles", "Field sales").await;
+    let (_, roles) = server.get(&format!("/v1/accounts/{}/roles", tenant.account), &tenant.token).await;
+    let made =
+        roles["items"].as_array().unwrap().iter().find(|r| r["name"] == "Field sales").cloned().unwrap();
+    assert_eq!(made["permissions"], json!(["contacts:read", "orders:read", "orders:write"]), "{made}");
+    // A built-in role is shown, not changed (R22).
+    browser.client.goto(&format!("{}/console/roles/{}", server.base, tenant.user_role)).await.unwrap();
+    see(&browser, "main .notice", "A built-in role keeps its name and permissions").await;
 
     browser.client.goto(&format!("{}/console/users/{dana}/disable", server.base)).await.unwrap();
     click(&browser, "main form button[type=submit]").await;
@@ -539,10 +473,12 @@ async fn r19_oro_story_a_sub_account_admin_manages_only_their_subtree() {
 }
 
 /// Licensed users: on New User, a type with no free seat cannot be picked and says how to get
-/// more (R1); the operator raises the seats (R23); the administrator then creates the user,
-/// first meeting the role requirement beside the roles (R3), with a set-password mail (R16).
+/// more (R1); seat totals are the operator's, until the operator lets the account set its own
+/// (R23), and never below what is used (R2); the administrator then raises them and creates the
+/// user, first meeting the role requirement beside the roles (R3), with a set-password mail
+/// (R16).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn r1_r3_r23_licensed_users_story_a_full_type_cannot_be_picked_until_seats_are_added() {
+async fn r1_r2_r3_r23_licensed_users_story_a_full_type_cannot_be_picked_until_seats_are_added() {
     let Some(browser) = Browser::start("en").await else { return };
     let db = Db::sqlite().await;
     let server = Server::start(&db).await;
@@ -560,13 +496,29 @@ async fn r1_r3_r23_licensed_users_story_a_full_type_cannot_be_picked_until_seats
     see(&browser, "main form", "until seats are added to the subscription").await;
     screens.check("new-user-type-full").await;
 
-    // The operator sells a second seat (R23).
-    let seats = json!({"seats": [{"user_type": tenant.user_type, "total": 2}]});
+    // Seat totals are the operator's (R23): the administrator is refused, with the way out.
+    click(&browser, "nav a[href='/console/subscription']").await;
+    see(&browser, "h1", "User types and seats").await;
+    fill(&browser, "#total_user", "2").await;
+    click(&browser, "main form button[type=submit]").await;
+    see(&browser, "[role=alert]", "Seat totals are set by the operator").await;
+    screens.check("subscription-refused").await;
+    // The operator lets Acme set its own; a total below what is used is refused with the numbers.
+    let allow = json!({"manages_own_seats": true});
     let operator = server.operator().await;
     let (status, body) =
-        server.put(&format!("/v1/accounts/{}/subscription", tenant.account), &operator, seats).await;
+        server.patch(&format!("/v1/accounts/{}/settings", tenant.account), &operator, allow).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     browser.client.refresh().await.unwrap();
+    see(&browser, "#seats", "User").await;
+    fill(&browser, "#total_user", "0").await;
+    click(&browser, "main form button[type=submit]").await;
+    see(&browser, "[role=alert]", "The seats of type user cannot be set to 0: 1 used, 0 reserved.").await;
+    fill(&browser, "#total_user", "2").await;
+    click(&browser, "main form button[type=submit]").await;
+    see(&browser, "main .notice", "The seat totals were saved.").await;
+    screens.check("subscription-saved").await;
+    browser.client.goto(&format!("{}/console/users/new", server.base)).await.unwrap();
     see(&browser, &full, "User (1 of 2 free)").await;
     let picker = browser.client.find(Locator::Css("#user_type")).await.unwrap();
     picker.select_by_value(&tenant.user_type).await.unwrap();

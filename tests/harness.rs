@@ -595,3 +595,103 @@ impl Browser {
         element.unwrap_or_else(|err| panic!("no {css} on the page: {err}")).text().await.unwrap()
     }
 }
+
+/// A browser without a browser (for the console over plain HTTP): reqwest, redirects not
+/// followed, cookies kept by hand.
+pub struct Visitor {
+    client: reqwest::Client,
+    base: String,
+    /// The cookies kept, by name.
+    pub cookies: Vec<(String, String)>,
+}
+
+impl Visitor {
+    /// A visitor of `server` with no cookie.
+    pub fn new(server: &Server) -> Visitor {
+        let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+        Visitor { client, base: server.base.clone(), cookies: Vec::new() }
+    }
+
+    /// The value of a kept cookie.
+    pub fn cookie(&self, name: &str) -> Option<String> {
+        self.cookies.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone())
+    }
+
+    fn keep(&mut self, headers: &reqwest::header::HeaderMap) {
+        for set in headers.get_all(reqwest::header::SET_COOKIE).iter().filter_map(|v| v.to_str().ok()) {
+            let (name, value) = set.split(';').next().unwrap().split_once('=').unwrap();
+            self.cookies.retain(|(n, _)| n != name);
+            if !value.is_empty() {
+                self.cookies.push((name.to_owned(), value.to_owned()));
+            }
+        }
+    }
+
+    /// A request with the kept cookies, a form body and extra headers.
+    pub async fn send(
+        &mut self,
+        method: Method,
+        path: &str,
+        form: Option<&[(&str, &str)]>,
+        extra: &[(&str, &str)],
+    ) -> Page {
+        let mut request = self.client.request(method, format!("{}{path}", self.base));
+        if !self.cookies.is_empty() {
+            let jar: Vec<String> = self.cookies.iter().map(|(n, v)| format!("{n}={v}")).collect();
+            request = request.header("cookie", jar.join("; "));
+        }
+        for (name, value) in extra {
+            request = request.header(*name, *value);
+        }
+        if let Some(form) = form {
+            request = request.form(form);
+        }
+        let response = request.send().await.unwrap();
+        let (status, headers) = (response.status(), response.headers().clone());
+        self.keep(&headers);
+        Page { status, headers, body: response.text().await.unwrap() }
+    }
+
+    /// GET.
+    pub async fn get(&mut self, path: &str) -> Page {
+        self.send(Method::GET, path, None, &[]).await
+    }
+
+    /// POST a form.
+    pub async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Page {
+        self.send(Method::POST, path, Some(form), &[]).await
+    }
+}
+
+/// An answer to a [`Visitor`].
+pub struct Page {
+    /// Status.
+    pub status: StatusCode,
+    /// Headers.
+    pub headers: reqwest::header::HeaderMap,
+    /// The body as text.
+    pub body: String,
+}
+
+impl Page {
+    /// The `Location` header.
+    pub fn location(&self) -> &str {
+        self.headers.get(reqwest::header::LOCATION).and_then(|v| v.to_str().ok()).unwrap_or_default()
+    }
+
+    /// The `Set-Cookie` header of `name`.
+    pub fn set_cookie(&self, name: &str) -> Option<String> {
+        self.headers
+            .get_all(reqwest::header::SET_COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find(|v| v.starts_with(&format!("{name}=")))
+            .map(str::to_owned)
+    }
+
+    /// The value of the form's hidden `csrf` field.
+    pub fn csrf(&self) -> String {
+        let at = self.body.find("name=\"csrf\" value=\"").expect("a csrf field") + 19;
+        self.body[at..].split('"').next().unwrap().to_owned()
+    }
+}

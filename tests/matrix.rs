@@ -8,13 +8,14 @@
 //! The cells: `A` a 2xx answer, `3` 403, `4` 404, `1` 401, `C` a 409 or 422 (authorized, then
 //! refused by a rule), `W` a 403 `wrong_password` (authorized, then the proof of who one is
 //! failed), `P` anything but 401, 403 and 5xx (a public flow). SCIM's endpoints, outside the
-//! spec, have rows of their own (`scim_…`).
+//! spec, have rows of their own (`scim_…`), and so have the console's screens
+//! (`console_rows`), tried through a console session of each kind of actor.
 
 use std::collections::BTreeSet;
 
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use usher_e2e::{Server, Tenant, id, until};
+use usher_e2e::{Page, Server, Tenant, Visitor, id, until};
 
 /// The kinds of actor, in the order of each row's columns.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -627,6 +628,107 @@ async fn run(server: &Server) -> Vec<String> {
                         row.operation
                     ));
                 } else if !status.is_success() && cell != 'P' && world.newest_events(server).await != before {
+                    differences
+                        .push(format!("{} by {who:?} at {place:?}: refused, yet audited", row.operation));
+                }
+            }
+        }
+    }
+    differences.extend(console_cells(server, &world, n).await);
+    differences
+}
+
+/// The console's screens (R16, R19, R24): the decisions of the use cases they call, seen
+/// through a console session of each kind of actor. `A` a page (200), or after a post a
+/// redirect to one; `3` 403; `4` 404; `1` a redirect to sign in (an API key cannot sign in,
+/// and its token is no console cookie); `R` a redirect to the password page (R16).
+#[rustfmt::skip] // A table: one screen a line.
+fn console_rows() -> Vec<Row> {
+    use Target as T;
+    let row = |operation, target, method, path, cells| Row { operation, target, method, path, body: None, cells };
+    vec![
+        row("console_list_users", T::Caller, Method::GET, "/console/users", "A A A A 3 1 A 1 R"),
+        row("console_get_user", T::User, Method::GET, "/console/users/{id}", "AAAAA AAAA4 AAAA4 3A334 33334 11111 4444A 11111 RRRRR"),
+        row("console_edit_user_form", T::User, Method::GET, "/console/users/{id}/edit", "AAAAA AAAA4 AAAA4 3A334 33334 11111 4444A 11111 RRRRR"),
+        row("console_disable_user", T::User, Method::POST, "/console/users/{id}/disable", "AAAAA AAAA4 AAA34 3A334 33334 11111 4444A 11111 RRRRR"),
+        row("console_send_reset", T::User, Method::POST, "/console/users/{id}/send-reset", "AAAAA AAAA4 AAA34 3A334 33334 11111 4444A 11111 RRRRR"),
+        row("console_list_contacts", T::Caller, Method::GET, "/console/contacts", "A A A A A 1 A 1 R"),
+        row("console_list_roles", T::Caller, Method::GET, "/console/roles", "A A 3 A 3 1 A 1 R"),
+        row("console_subscription", T::Caller, Method::GET, "/console/subscription", "A A 3 A 3 1 A 1 R"),
+        row("console_set_subscription", T::Caller, Method::POST, "/console/subscription", "A 3 3 3 3 1 3 1 R"),
+    ]
+}
+
+/// A console session of `who`: signed in with its credentials; an API key's token as the
+/// cookie; none for the anonymous.
+async fn console_visitor(server: &Server, world: &World, who: Who) -> Visitor {
+    let mut visitor = Visitor::new(server);
+    match world.logins.iter().find(|(w, ..)| *w == who) {
+        Some((_, account, username, password)) => {
+            let csrf = visitor.get("/console/sign-in").await.csrf();
+            let fields = [
+                ("csrf", csrf.as_str()),
+                ("account", account),
+                ("username", username),
+                ("password", password),
+            ];
+            let page = visitor.post("/console/sign-in", &fields).await;
+            assert_eq!(page.status, StatusCode::SEE_OTHER, "{who:?} signs in to the console: {}", page.body);
+        }
+        None => {
+            if let Some(token) = world.token(who) {
+                visitor.cookies.push(("usher_console".to_owned(), token));
+            }
+        }
+    }
+    visitor
+}
+
+fn console_matches(cell: char, page: &Page) -> bool {
+    let location = page.location();
+    let elsewhere = !location.starts_with("/console/sign-in") && location != "/console/password";
+    match cell {
+        'A' => page.status == StatusCode::OK || (page.status == StatusCode::SEE_OTHER && elsewhere),
+        '3' => page.status == StatusCode::FORBIDDEN,
+        '4' => page.status == StatusCode::NOT_FOUND,
+        '1' => page.status == StatusCode::SEE_OTHER && location.starts_with("/console/sign-in"),
+        'R' => page.status == StatusCode::SEE_OTHER && location == "/console/password",
+        _ => false,
+    }
+}
+
+/// Runs the console's rows; answers the cells that differ.
+async fn console_cells(server: &Server, world: &World, mut n: u32) -> Vec<String> {
+    let mut visitors = Vec::new();
+    for who in WHO {
+        visitors.push((who, console_visitor(server, world, who).await));
+    }
+    let mut differences = Vec::new();
+    for row in console_rows() {
+        let groups: Vec<&str> = row.cells.split(' ').collect();
+        assert_eq!(groups.len(), WHO.len(), "{}: one group per kind of actor", row.operation);
+        for ((who, visitor), group) in visitors.iter_mut().zip(&groups) {
+            let places = row.target.places();
+            assert_eq!(group.chars().count(), places.len(), "{} {who:?}: one cell per place", row.operation);
+            for (place, cell) in places.iter().zip(group.chars()) {
+                n += 1;
+                let target = world.fresh(server, row.target, *place, n).await;
+                let path = fill(row.path, world, *place, &target, n);
+                let before = world.newest_events(server).await;
+                let page = if row.method == Method::POST {
+                    let csrf = visitor.cookie("usher_csrf").unwrap_or_default();
+                    visitor.post(&path, &[("csrf", csrf.as_str())]).await
+                } else {
+                    visitor.get(&path).await
+                };
+                if !console_matches(cell, &page) {
+                    differences.push(format!(
+                        "{} by {who:?} at {place:?}: expected {cell}, got {} {}",
+                        row.operation,
+                        page.status,
+                        page.location()
+                    ));
+                } else if cell != 'A' && world.newest_events(server).await != before {
                     differences
                         .push(format!("{} by {who:?} at {place:?}: refused, yet audited", row.operation));
                 }

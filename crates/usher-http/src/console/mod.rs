@@ -15,6 +15,8 @@ mod contacts;
 mod edit;
 mod i18n;
 mod invitations;
+mod roles;
+mod subscription;
 mod users;
 
 use std::sync::OnceLock;
@@ -52,6 +54,10 @@ pub(crate) fn routes() -> Route {
         .at("/users/:id/:action", get(users::confirm).post(users::act))
         .at("/invite", get(invitations::page).post(invitations::submit))
         .at("/contacts", get(contacts::list))
+        .at("/roles", get(roles::list))
+        .at("/roles/new", get(roles::new_role).post(roles::create))
+        .at("/roles/:id", get(roles::show).post(roles::save))
+        .at("/subscription", get(subscription::show).post(subscription::save))
         .at("/contacts/:id/user", get(contacts::user_form).post(contacts::make_user))
         .at("/invitations/:id/:action", get(invitations::confirm).post(invitations::act))
         .at("/assets/htmx.min.js", get(htmx))
@@ -78,7 +84,10 @@ fn templates() -> &'static Environment<'static> {
     })
 }
 
-const TEMPLATES_SOURCES: [(&str, &str); 12] = [
+const TEMPLATES_SOURCES: [(&str, &str); 15] = [
+    ("roles.html", include_str!("../../console/roles.html")),
+    ("role.html", include_str!("../../console/role.html")),
+    ("subscription.html", include_str!("../../console/subscription.html")),
     ("contacts.html", include_str!("../../console/contacts.html")),
     ("contact_user.html", include_str!("../../console/contact_user.html")),
     ("user_form.html", include_str!("../../console/user_form.html")),
@@ -155,6 +164,7 @@ pub(crate) fn problem_text(lang: Lang, problem: &Problem) -> String {
             ("used", number(problem.used)),
             ("reserved", number(problem.reserved)),
             ("total", number(problem.total)),
+            ("requested", number(problem.requested)),
             ("permissions", problem.permissions.clone().unwrap_or_default().join(", ")),
         ],
     )
