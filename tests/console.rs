@@ -165,6 +165,10 @@ fn axe_source() -> Option<String> {
     }
 }
 
+fn screenshots() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/console-screenshots")
+}
+
 /// One story's screens: each is checked by axe-core (no serious or critical violation) and
 /// saved as `target/console-screenshots/<story>-<n>-<name>.png`.
 struct Screens<'b> {
@@ -174,7 +178,19 @@ struct Screens<'b> {
     shots: u32,
 }
 
-impl Screens<'_> {
+impl<'b> Screens<'b> {
+    /// The screens of `story`, its screenshots of an earlier run removed.
+    fn new(browser: &'b Browser, story: &'static str) -> Screens<'b> {
+        if let Ok(entries) = std::fs::read_dir(screenshots()) {
+            for entry in entries.flatten() {
+                if entry.file_name().to_string_lossy().starts_with(&format!("{story}-")) {
+                    let _ = std::fs::remove_file(entry.path());
+                }
+            }
+        }
+        Screens { browser, story, axe: axe_source(), shots: 0 }
+    }
+
     async fn check(&mut self, name: &str) {
         let client = &self.browser.client;
         if let Some(axe) = &self.axe {
@@ -187,7 +203,7 @@ impl Screens<'_> {
             assert_eq!(violations, json!([]), "axe-core on {} ({name})", self.story);
         }
         self.shots += 1;
-        let folder = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/console-screenshots");
+        let folder = screenshots();
         std::fs::create_dir_all(&folder).unwrap();
         let png = client.screenshot().await.unwrap();
         std::fs::write(folder.join(format!("{}-{:02}-{name}.png", self.story, self.shots)), png).unwrap();
@@ -234,7 +250,7 @@ async fn r8_r16_pos_story_an_admin_manages_clerks_in_the_console() {
     let tenant = server.tenant("acme", 5).await;
     let clerk = create_user(&server, &tenant, "clerk", None).await;
     create_user(&server, &tenant, "cashier", None).await;
-    let mut screens = Screens { browser: &browser, story: "pos", axe: axe_source(), shots: 0 };
+    let mut screens = Screens::new(&browser, "pos");
 
     sign_in(&browser, &server, "unknown", "nobody's password").await;
     see(&browser, "[role=alert]", "The account, username or password is wrong").await;
@@ -308,6 +324,18 @@ async fn r8_r16_pos_story_an_admin_manages_clerks_in_the_console() {
     click(&browser, "main form button[type=submit]").await;
     see(&browser, "main .notice", "The user was deactivated.").await;
     screens.check("user-deactivated").await;
+    // The clerk's history, opened from the clerk's page, and the verification mail's delivery.
+    click(&browser, "main a[href^='/console/audit']").await;
+    see(&browser, "h1", "Audit log").await;
+    see(&browser, "#events", "user.disabled").await;
+    see(&browser, "#events", "user.verification_sent").await;
+    for cell in browser.client.find_all(Locator::Css("#events tbody td:nth-child(4)")).await.unwrap() {
+        assert_eq!(cell.text().await.unwrap(), format!("user {clerk}"), "only the clerk's events");
+    }
+    screens.check("history").await;
+    click(&browser, "nav a[href='/console/mail']").await;
+    see(&browser, "#mails", "clerk@acme.example.com").await;
+    screens.check("mail").await;
     browser.client.goto(&format!("{}/console/users?tab=deactivated", server.base)).await.unwrap();
     see(&browser, "#results", "clerk").await;
     screens.check("users-deactivated").await;
@@ -352,7 +380,7 @@ async fn r8_r10_r22_portal_story_invite_resend_revoke_set_permissions_and_deacti
     let server = Server::start(&db).await;
     let tenant = server.tenant("acme", 5).await;
     let dana = create_user(&server, &tenant, "dana", None).await;
-    let mut screens = Screens { browser: &browser, story: "portal", axe: axe_source(), shots: 0 };
+    let mut screens = Screens::new(&browser, "portal");
     sign_in(&browser, &server, &format!("admin@{}.example.com", tenant.slug), TENANT_PASSWORD).await;
     see(&browser, "h1", "Users").await;
 
@@ -456,7 +484,7 @@ async fn r19_oro_story_a_sub_account_admin_manages_only_their_subtree() {
     create_user_in(&server, &tenant, root, user_kind, "rita", None).await;
     give_password(&server, &tenant, &eve, "eve", "eve's own passphrase").await;
 
-    let mut screens = Screens { browser: &browser, story: "oro", axe: axe_source(), shots: 0 };
+    let mut screens = Screens::new(&browser, "oro");
     sign_in(&browser, &server, "eve", "eve's own passphrase").await;
     see(&browser, "h1", "Users").await;
     let listed = browser.text("#results").await;
@@ -484,7 +512,7 @@ async fn r1_r2_r3_r23_licensed_users_story_a_full_type_cannot_be_picked_until_se
     let server = Server::start(&db).await;
     let tenant = server.tenant("acme", 1).await;
     create_user(&server, &tenant, "lena", None).await;
-    let mut screens = Screens { browser: &browser, story: "licensed", axe: axe_source(), shots: 0 };
+    let mut screens = Screens::new(&browser, "licensed");
     sign_in(&browser, &server, &format!("admin@{}.example.com", tenant.slug), TENANT_PASSWORD).await;
     see(&browser, "h1", "Users").await;
     click(&browser, "a[href='/console/users/new']").await;
@@ -564,7 +592,7 @@ async fn r5_r17_contacts_story_a_user_is_made_from_a_contact() {
     let (status, body) =
         server.patch(&format!("/v1/accounts/{}/settings", tenant.account), &tenant.token, format).await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    let mut screens = Screens { browser: &browser, story: "contacts", axe: axe_source(), shots: 0 };
+    let mut screens = Screens::new(&browser, "contacts");
     sign_in(&browser, &server, &format!("admin@{}.example.com", tenant.slug), TENANT_PASSWORD).await;
     see(&browser, "h1", "Users").await;
     click(&browser, "nav a[href='/console/contacts']").await;

@@ -640,7 +640,7 @@ async fn run(server: &Server) -> Vec<String> {
 
 /// The console's screens (R16, R19, R24): the decisions of the use cases they call, seen
 /// through a console session of each kind of actor. `A` a page (200), or after a post a
-/// redirect to one; `3` 403; `4` 404; `1` a redirect to sign in (an API key cannot sign in,
+/// redirect to one; `3` 403; `4` 404; `C` 409 or 422; `1` a redirect to sign in (an API key cannot sign in,
 /// and its token is no console cookie); `R` a redirect to the password page (R16).
 #[rustfmt::skip] // A table: one screen a line.
 fn console_rows() -> Vec<Row> {
@@ -653,6 +653,9 @@ fn console_rows() -> Vec<Row> {
         row("console_disable_user", T::User, Method::POST, "/console/users/{id}/disable", "AAAAA AAAA4 AAA34 3A334 33334 11111 4444A 11111 RRRRR"),
         row("console_send_reset", T::User, Method::POST, "/console/users/{id}/send-reset", "AAAAA AAAA4 AAA34 3A334 33334 11111 4444A 11111 RRRRR"),
         row("console_list_contacts", T::Caller, Method::GET, "/console/contacts", "A A A A A 1 A 1 R"),
+        row("console_audit_log", T::Caller, Method::GET, "/console/audit", "A A 3 A 3 1 A 1 R"),
+        row("console_mail", T::Caller, Method::GET, "/console/mail", "A A 3 A 3 1 A 1 R"),
+        row("console_retry_mail", T::Mail, Method::POST, "/console/mail/{id}/retry", "CCCC CCC4 3334 3C34 3334 1111 444C 1111 RRRR"),
         row("console_list_roles", T::Caller, Method::GET, "/console/roles", "A A 3 A 3 1 A 1 R"),
         row("console_subscription", T::Caller, Method::GET, "/console/subscription", "A A 3 A 3 1 A 1 R"),
         row("console_set_subscription", T::Caller, Method::POST, "/console/subscription", "A 3 3 3 3 1 3 1 R"),
@@ -691,6 +694,7 @@ fn console_matches(cell: char, page: &Page) -> bool {
         'A' => page.status == StatusCode::OK || (page.status == StatusCode::SEE_OTHER && elsewhere),
         '3' => page.status == StatusCode::FORBIDDEN,
         '4' => page.status == StatusCode::NOT_FOUND,
+        'C' => page.status == StatusCode::CONFLICT || page.status == StatusCode::UNPROCESSABLE_ENTITY,
         '1' => page.status == StatusCode::SEE_OTHER && location.starts_with("/console/sign-in"),
         'R' => page.status == StatusCode::SEE_OTHER && location == "/console/password",
         _ => false,

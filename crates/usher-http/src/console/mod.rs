@@ -15,6 +15,7 @@ mod contacts;
 mod edit;
 mod i18n;
 mod invitations;
+mod records;
 mod roles;
 mod subscription;
 mod users;
@@ -54,6 +55,9 @@ pub(crate) fn routes() -> Route {
         .at("/users/:id/:action", get(users::confirm).post(users::act))
         .at("/invite", get(invitations::page).post(invitations::submit))
         .at("/contacts", get(contacts::list))
+        .at("/audit", get(records::audit_log))
+        .at("/mail", get(records::outbox))
+        .at("/mail/:id/retry", post(records::retry))
         .at("/roles", get(roles::list))
         .at("/roles/new", get(roles::new_role).post(roles::create))
         .at("/roles/:id", get(roles::show).post(roles::save))
@@ -84,7 +88,9 @@ fn templates() -> &'static Environment<'static> {
     })
 }
 
-const TEMPLATES_SOURCES: [(&str, &str); 15] = [
+const TEMPLATES_SOURCES: [(&str, &str); 17] = [
+    ("audit.html", include_str!("../../console/audit.html")),
+    ("mail.html", include_str!("../../console/mail.html")),
     ("roles.html", include_str!("../../console/roles.html")),
     ("role.html", include_str!("../../console/role.html")),
     ("subscription.html", include_str!("../../console/subscription.html")),

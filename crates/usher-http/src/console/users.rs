@@ -64,7 +64,7 @@ struct Choice {
     selected: bool,
 }
 
-fn when(at: Timestamp) -> String {
+pub(crate) fn when(at: Timestamp) -> String {
     let format = format_description!("[year]-[month]-[day] [hour]:[minute] UTC");
     at.as_datetime().format(format).unwrap_or_else(|_| at.to_rfc3339())
 }
@@ -347,6 +347,7 @@ pub(crate) async fn show(
         created => when(user.created_at),
         actions,
         edit => format!("/console/users/{}/edit", user.id.as_uuid()),
+        history => format!("/console/audit?target_kind=user&target={}", user.id.as_uuid()),
         set_password => format!("/console/users/{}/password", user.id.as_uuid()),
         done => done_notice(&console, query.done.as_deref()),
     };
