@@ -446,6 +446,28 @@ async fn r8_r10_r22_portal_story_invite_resend_revoke_set_permissions_and_deacti
     browser.client.goto(&format!("{}/console/roles/{}", server.base, tenant.user_role)).await.unwrap();
     see(&browser, "main .notice", "A built-in role keeps its name and permissions").await;
 
+    // An API key for the shop's tills: its secret is shown once, works, and dies when revoked.
+    click(&browser, "nav a[href='/console/api-keys']").await;
+    see(&browser, "h1", "API keys").await;
+    fill(&browser, "#name", "POS tills").await;
+    click(&browser, "input[name=perm][value='users:read']").await;
+    click(&browser, "main form button[type=submit]").await;
+    see(&browser, "main .notice", "it is shown this once").await;
+    let secret =
+        browser.client.find(Locator::Css("#secret")).await.unwrap().prop("value").await.unwrap().unwrap();
+    assert!(secret.starts_with("usk_"), "{secret}");
+    screens.check("api-key-created").await;
+    let (status, _) = server.get(&format!("/v1/accounts/{}/users", tenant.account), &secret).await;
+    assert_eq!(status, StatusCode::OK, "the new key works");
+    browser.client.goto(&format!("{}/console/api-keys", server.base)).await.unwrap();
+    see(&browser, "#keys", "POS tills").await;
+    assert!(!browser.client.source().await.unwrap().contains(&secret), "the secret is shown once");
+    click(&browser, "#keys a[href$='/revoke']").await;
+    click(&browser, "main form button[type=submit]").await;
+    see(&browser, "main .notice", "The key was revoked.").await;
+    let (status, _) = server.get(&format!("/v1/accounts/{}/users", tenant.account), &secret).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "a revoked key");
+
     browser.client.goto(&format!("{}/console/users/{dana}/disable", server.base)).await.unwrap();
     click(&browser, "main form button[type=submit]").await;
     see(&browser, "main .notice", "The user was deactivated.").await;

@@ -99,6 +99,8 @@ struct Request<'a> {
     pace_ms: u32,
     /// Send the body form-encoded instead of as JSON.
     form: bool,
+    /// A `Cookie` header (the console's session).
+    cookie: Option<&'a str>,
 }
 
 fn lua(request: &Request<'_>) -> String {
@@ -106,6 +108,7 @@ fn lua(request: &Request<'_>) -> String {
         .token
         .map(|t| format!("wrk.headers[\"Authorization\"] = \"Bearer {t}\"\n"))
         .unwrap_or_default();
+    let cookie = request.cookie.map(|c| format!("wrk.headers[\"Cookie\"] = \"{c}\"\n")).unwrap_or_default();
     let body = request.body.unwrap_or("nil");
     let pace = match request.pace_ms {
         0 => String::new(),
@@ -120,7 +123,7 @@ function setup(thread)
 end
 wrk.method = "{method}"
 wrk.headers["Content-Type"] = "{content_type}"
-{auth}{pace}request = function()
+{auth}{cookie}{pace}request = function()
   counter = counter + 1
   local n = tid * 100000000 + counter
   return wrk.format(nil, "{path}", nil, {body})
@@ -439,6 +442,7 @@ fn writes(server: &Server, tenant: &Tenant, user_type: &str, label: &str, second
         body: Some(&body),
         pace_ms: 0,
         form: false,
+        cookie: None,
     };
     let created = wrk(&server.base, &request, 16, seconds);
     let body = format!(
@@ -453,6 +457,7 @@ fn writes(server: &Server, tenant: &Tenant, user_type: &str, label: &str, second
         body: Some(&body),
         pace_ms: 0,
         form: false,
+        cookie: None,
     };
     let invited = wrk(&server.base, &request, 16, seconds);
     (created, invited)
@@ -468,8 +473,41 @@ fn list(server: &Server, tenant: &Tenant, query: &str, seconds: u32) -> (Load, L
         body: None,
         pace_ms: 0,
         form: false,
+        cookie: None,
     };
     (wrk(&server.base, &request, 16, seconds), wrk(&server.base, &request, 1, seconds))
+}
+
+/// The console's users page (the first 25 active users) as a signed-in administrator sees it,
+/// one page at a time; answers the load and the bytes a first visit fetches (HTML, CSS, JS).
+async fn console_users_page(server: &Server, tenant: &Tenant, seconds: u32) -> (Load, usize, usize, usize) {
+    let mut visitor = usher_e2e::Visitor::new(server);
+    let csrf = visitor.get("/console/sign-in").await.csrf();
+    let admin = format!("admin@{}.example.com", tenant.slug);
+    let fields = [
+        ("csrf", csrf.as_str()),
+        ("account", tenant.slug.as_str()),
+        ("username", admin.as_str()),
+        ("password", usher_e2e::TENANT_PASSWORD),
+    ];
+    let signed_in = visitor.post("/console/sign-in", &fields).await;
+    assert_eq!(signed_in.status, StatusCode::SEE_OTHER, "the console sign-in: {}", signed_in.body);
+    let page = visitor.get("/console/users").await;
+    assert_eq!(page.status, StatusCode::OK);
+    let css = visitor.get("/console/assets/console.css").await.body.len();
+    let js = visitor.get("/console/assets/htmx.min.js").await.body.len();
+    let session = visitor.cookie("usher_console").unwrap_or_default();
+    let cookie = format!("usher_console={session}");
+    let request = Request {
+        method: "GET",
+        path: "/console/users",
+        token: None,
+        body: None,
+        pace_ms: 0,
+        form: false,
+        cookie: Some(&cookie),
+    };
+    (wrk(&server.base, &request, 1, seconds), page.body.len(), css, js)
 }
 
 /// An identity provider's lookup of one user by username before it creates or updates it, one
@@ -483,6 +521,7 @@ fn scim_lookup(server: &Server, tenant: &Tenant, username: &str, seconds: u32) -
         body: None,
         pace_ms: 0,
         form: false,
+        cookie: None,
     };
     wrk(&server.base, &request, 1, seconds)
 }
@@ -519,6 +558,7 @@ async fn introspection(server: &Server, tenant: &Tenant, seconds: u32) -> (Load,
         body: Some(&body),
         pace_ms: 0,
         form: true,
+        cookie: None,
     };
     let many = wrk(&server.base, &request, 16, seconds);
     let probe = Request { pace_ms: 10, ..request };
@@ -654,6 +694,7 @@ async fn scenarios(backend: &'static str, db: &Db, size: Size, argon2_ms: f64, c
         body: Some(&login),
         pace_ms: 0,
         form: false,
+        cookie: None,
     };
     // A probe of about 100 calls/s, so that the flood, not the probe, fills the machine.
     let me = Request {
@@ -663,6 +704,7 @@ async fn scenarios(backend: &'static str, db: &Db, size: Size, argon2_ms: f64, c
         body: None,
         pace_ms: 10,
         form: false,
+        cookie: None,
     };
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as f64;
     let limit = if argon2_ms > 0.0 { cores * 1000.0 / argon2_ms } else { 0.0 };
@@ -792,6 +834,15 @@ async fn scenarios(backend: &'static str, db: &Db, size: Size, argon2_ms: f64, c
             let scenario = format!("at {at} users: list 50, {kind}");
             rows.push(list_row(backend, scenario, list(&server, tenant, &query, size.population_seconds)));
         }
+        let (console, html, css, js) = console_users_page(&server, tenant, size.population_seconds).await;
+        rows.push(Row {
+            backend,
+            scenario: format!("at {at} users: console users page (HTML {html} B, CSS {css} B, JS {js} B)"),
+            figure: format!("1 connection p50 {:.1} ms, p99 {:.1} ms", console.p50_ms, console.p99_ms),
+            target: "p99 < 50 ms",
+            requests: console.requests,
+            errors: console.errors,
+        });
         let lookup = scim_lookup(&server, tenant, &middle, size.population_seconds);
         rows.push(Row {
             backend,

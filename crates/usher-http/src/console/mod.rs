@@ -15,6 +15,7 @@ mod contacts;
 mod edit;
 mod i18n;
 mod invitations;
+mod keys;
 mod records;
 mod roles;
 mod subscription;
@@ -56,6 +57,8 @@ pub(crate) fn routes() -> Route {
         .at("/invite", get(invitations::page).post(invitations::submit))
         .at("/contacts", get(contacts::list))
         .at("/audit", get(records::audit_log))
+        .at("/api-keys", get(keys::list).post(keys::create))
+        .at("/api-keys/:id/revoke", get(keys::confirm_revoke).post(keys::revoke))
         .at("/mail", get(records::outbox))
         .at("/mail/:id/retry", post(records::retry))
         .at("/roles", get(roles::list))
@@ -88,7 +91,9 @@ fn templates() -> &'static Environment<'static> {
     })
 }
 
-const TEMPLATES_SOURCES: [(&str, &str); 17] = [
+const TEMPLATES_SOURCES: [(&str, &str); 19] = [
+    ("api_keys.html", include_str!("../../console/api_keys.html")),
+    ("permission_grid.html", include_str!("../../console/permission_grid.html")),
     ("audit.html", include_str!("../../console/audit.html")),
     ("mail.html", include_str!("../../console/mail.html")),
     ("roles.html", include_str!("../../console/roles.html")),

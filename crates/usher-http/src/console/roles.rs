@@ -64,14 +64,14 @@ pub(crate) async fn list(
 
 /// One line of the grid.
 #[derive(Debug, Serialize)]
-struct GridLine {
+pub(crate) struct GridLine {
     module: &'static str,
     label: &'static str,
     read: bool,
     write: bool,
 }
 
-fn grid(lang: Lang, held: &BTreeSet<Permission>) -> Vec<GridLine> {
+pub(crate) fn grid(lang: Lang, held: &BTreeSet<Permission>) -> Vec<GridLine> {
     Module::ALL
         .iter()
         .map(|module| GridLine {
