@@ -518,6 +518,22 @@ async fn r19_oro_story_a_sub_account_admin_manages_only_their_subtree() {
     browser.client.goto(&format!("{}/console/users/{walt}", server.base)).await.unwrap();
     see(&browser, "[role=alert]", "outside").await;
     screens.check("sibling-refused").await;
+    // Eve's tree starts at her sub-account, where she adds a branch.
+    click(&browser, "nav a[href='/console/accounts']").await;
+    see(&browser, "#tree", "acme-east").await;
+    let tree = browser.text("#tree").await;
+    assert!(!tree.contains("acme-west"), "{tree}");
+    fill(&browser, "#name", "East Berlin").await;
+    fill(&browser, "#slug", "acme-east-berlin").await;
+    click(&browser, "main form button[type=submit]").await;
+    see(&browser, "main .notice", "The sub-account was added.").await;
+    see(&browser, "#tree", "acme-east-berlin").await;
+    screens.check("subtree-accounts").await;
+    // The settings are the company's: she may read them, not change them (R23).
+    click(&browser, "nav a[href='/console/settings']").await;
+    fill(&browser, "#username_format", "{email}").await;
+    click(&browser, "main form button[type=submit]").await;
+    see(&browser, "[role=alert]", "main account").await;
     browser.client.clone().close().await.unwrap();
     db.drop_database().await;
 }
@@ -610,13 +626,25 @@ async fn r5_r17_contacts_story_a_user_is_made_from_a_contact() {
         let (status, contact) = server.post(&path, &tenant.token, body).await;
         assert_eq!(status, StatusCode::CREATED, "{contact}");
     }
-    let format = json!({"username_format": "{f}{last}"});
-    let (status, body) =
-        server.patch(&format!("/v1/accounts/{}/settings", tenant.account), &tenant.token, format).await;
-    assert_eq!(status, StatusCode::OK, "{body}");
     let mut screens = Screens::new(&browser, "contacts");
     sign_in(&browser, &server, &format!("admin@{}.example.com", tenant.slug), TENANT_PASSWORD).await;
     see(&browser, "h1", "Users").await;
+    // The contacts seed's username format, set in the settings.
+    click(&browser, "nav a[href='/console/settings']").await;
+    see(&browser, "h1", "Settings").await;
+    fill(&browser, "#username_format", "{f}{last}").await;
+    fill(&browser, "#idle_minutes", "3").await;
+    click(&browser, "main form button[type=submit]").await;
+    see(&browser, "[role=alert]", "idle").await;
+    fill(&browser, "#idle_minutes", "45").await;
+    click(&browser, "main form button[type=submit]").await;
+    see(&browser, "main .notice", "The settings were saved.").await;
+    screens.check("settings").await;
+    let (_, settings) = server.get(&format!("/v1/accounts/{}/settings", tenant.account), &tenant.token).await;
+    assert_eq!(
+        (settings["username_format"].as_str(), settings["console_idle_timeout_seconds"].as_i64()),
+        (Some("{f}{last}"), Some(2700))
+    );
     click(&browser, "nav a[href='/console/contacts']").await;
     see(&browser, "h1", "Contacts").await;
     fill(&browser, "#q", "car").await;

@@ -658,6 +658,8 @@ fn console_rows() -> Vec<Row> {
         row("console_retry_mail", T::Mail, Method::POST, "/console/mail/{id}/retry", "CCCC CCC4 3334 3C34 3334 1111 444C 1111 RRRR"),
         row("console_api_keys", T::Caller, Method::GET, "/console/api-keys", "A A 3 A 3 1 A 1 R"),
         row("console_revoke_api_key", T::ApiKey, Method::POST, "/console/api-keys/{id}/revoke", "AAAA AAA4 3334 3A34 3334 1111 444A 1111 RRRR"),
+        row("console_settings", T::Caller, Method::GET, "/console/settings", "A A 3 A 3 1 A 1 R"),
+        row("console_accounts", T::Caller, Method::GET, "/console/accounts", "A A 3 A 3 1 A 1 R"),
         row("console_list_roles", T::Caller, Method::GET, "/console/roles", "A A 3 A 3 1 A 1 R"),
         row("console_subscription", T::Caller, Method::GET, "/console/subscription", "A A 3 A 3 1 A 1 R"),
         row("console_set_subscription", T::Caller, Method::POST, "/console/subscription", "A 3 3 3 3 1 3 1 R"),

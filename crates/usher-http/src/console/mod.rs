@@ -18,6 +18,7 @@ mod invitations;
 mod keys;
 mod records;
 mod roles;
+mod settings;
 mod subscription;
 mod users;
 
@@ -57,6 +58,8 @@ pub(crate) fn routes() -> Route {
         .at("/invite", get(invitations::page).post(invitations::submit))
         .at("/contacts", get(contacts::list))
         .at("/audit", get(records::audit_log))
+        .at("/settings", get(settings::show).post(settings::save))
+        .at("/accounts", get(settings::accounts_tree).post(settings::add))
         .at("/api-keys", get(keys::list).post(keys::create))
         .at("/api-keys/:id/revoke", get(keys::confirm_revoke).post(keys::revoke))
         .at("/mail", get(records::outbox))
@@ -91,7 +94,9 @@ fn templates() -> &'static Environment<'static> {
     })
 }
 
-const TEMPLATES_SOURCES: [(&str, &str); 19] = [
+const TEMPLATES_SOURCES: [(&str, &str); 21] = [
+    ("settings.html", include_str!("../../console/settings.html")),
+    ("accounts.html", include_str!("../../console/accounts.html")),
     ("api_keys.html", include_str!("../../console/api_keys.html")),
     ("permission_grid.html", include_str!("../../console/permission_grid.html")),
     ("audit.html", include_str!("../../console/audit.html")),
