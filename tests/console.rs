@@ -340,6 +340,31 @@ async fn r8_r16_pos_story_an_admin_manages_clerks_in_the_console() {
     see(&browser, "#results", "clerk").await;
     screens.check("users-deactivated").await;
 
+    // At 360 px wide nothing but a table's own scroller overflows, and the keyboard reaches
+    // the skip link first.
+    browser.client.set_window_size(360, 800).await.unwrap();
+    for path in [
+        "/console/users".to_owned(),
+        format!("/console/users/{clerk}"),
+        format!("/console/users/{clerk}/edit"),
+    ] {
+        browser.client.goto(&format!("{}{path}", server.base)).await.unwrap();
+        let width: Value =
+            browser.client.execute("return document.documentElement.scrollWidth;", vec![]).await.unwrap();
+        assert!(width.as_u64().is_some_and(|w| w <= 360), "{path} is {width} px wide at 360");
+        screens.check("narrow").await;
+    }
+    let first: Value = browser
+        .client
+        .execute(
+            "document.body.focus(); return document.querySelector('a, button, input').className;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(first, json!("skip"), "the first focusable element skips to the content");
+    browser.client.set_window_size(1280, 900).await.unwrap();
+
     // R16 in German: an administrator-set password is changed on first sign-in.
     let ida = create_user(&server, &tenant, "ida", Some("de-DE")).await;
     let (status, body) = server
