@@ -51,10 +51,7 @@ pub(crate) async fn list(
     req: &Request,
     Query(query): Query<ListQuery>,
 ) -> Response {
-    let console = match signed_in(state, req).await {
-        Ok(console) => console,
-        Err(answer) => return answer,
-    };
+    let console = or_answer!(signed_in(state, req).await);
     let lang = console.lang;
     let page = match crate::api::page(query.cursor.as_deref(), Some(25)) {
         Ok(page) => page,
@@ -151,14 +148,8 @@ pub(crate) async fn user_form(
     req: &Request,
     Path(id): Path<String>,
 ) -> Response {
-    let console = match signed_in(state, req).await {
-        Ok(console) => console,
-        Err(answer) => return answer,
-    };
-    let contact = match load(&console, state, &id).await {
-        Ok(contact) => contact,
-        Err(answer) => return answer,
-    };
+    let console = or_answer!(signed_in(state, req).await);
+    let contact = or_answer!(load(&console, state, &id).await);
     let text = |value: Option<String>| value.unwrap_or_default();
     let form = UserForm {
         email: text(contact.email.as_ref().map(ToString::to_string)),
@@ -177,17 +168,11 @@ pub(crate) async fn make_user(
     Path(id): Path<String>,
     Form(form): Form<UserForm>,
 ) -> Response {
-    let console = match signed_in(state, req).await {
-        Ok(console) => console,
-        Err(answer) => return answer,
-    };
+    let console = or_answer!(signed_in(state, req).await);
     if !csrf_ok(state, req, &form.csrf) {
         return csrf_refused(console.lang);
     }
-    let contact = match load(&console, state, &id).await {
-        Ok(contact) => contact,
-        Err(answer) => return answer,
-    };
+    let contact = or_answer!(load(&console, state, &id).await);
     let some = |text: &str| Some(text.trim().to_owned()).filter(|t| !t.is_empty());
     let command = FromContact {
         username: some(&form.username),
@@ -200,7 +185,7 @@ pub(crate) async fn make_user(
         Ok(user) => see_other(&format!("/console/users/{}?done=created", user.id.as_uuid())),
         Err(err) => {
             let problem = Problem::from(err);
-            let status = StatusCode::from_u16(problem.status).unwrap_or(StatusCode::UNPROCESSABLE_ENTITY);
+            let status = super::status_of(&problem);
             user_page(state, &console, &contact, &form, status, Some(&problem))
         }
     }

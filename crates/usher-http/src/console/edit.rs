@@ -177,20 +177,14 @@ async fn refused(
     form: &EditForm,
     problem: Problem,
 ) -> Response {
-    let status = StatusCode::from_u16(problem.status).unwrap_or(StatusCode::UNPROCESSABLE_ENTITY);
+    let status = super::status_of(&problem);
     edit_page(state, console, user, form, status, Some(&problem)).await
 }
 
 #[handler]
 pub(crate) async fn edit(Data(state): Data<&AppState>, req: &Request, Path(id): Path<String>) -> Response {
-    let console = match signed_in(state, req).await {
-        Ok(console) => console,
-        Err(answer) => return answer,
-    };
-    let user = match super::users::load(&console, state, &id).await {
-        Ok(user) => user,
-        Err(answer) => return answer,
-    };
+    let console = or_answer!(signed_in(state, req).await);
+    let user = or_answer!(super::users::load(&console, state, &id).await);
     edit_page(state, &console, Some(&user), &EditForm::of(&user), StatusCode::OK, None).await
 }
 
@@ -201,18 +195,12 @@ pub(crate) async fn save(
     Path(id): Path<String>,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> Response {
-    let console = match signed_in(state, req).await {
-        Ok(console) => console,
-        Err(answer) => return answer,
-    };
+    let console = or_answer!(signed_in(state, req).await);
     let form = EditForm::parse(pairs);
     if !csrf_ok(state, req, &form.csrf) {
         return csrf_refused(console.lang);
     }
-    let user = match super::users::load(&console, state, &id).await {
-        Ok(user) => user,
-        Err(answer) => return answer,
-    };
+    let user = or_answer!(super::users::load(&console, state, &id).await);
     match users::update_user(&state.ports, &console.actor, user.id, form.patch(&user)).await {
         Ok(saved) => see_other(&format!("/console/users/{}?done=edit", saved.id.as_uuid())),
         Err(err) => refused(state, &console, Some(&user), &form, Problem::from(err)).await,
@@ -221,10 +209,7 @@ pub(crate) async fn save(
 
 #[handler]
 pub(crate) async fn new_user(Data(state): Data<&AppState>, req: &Request) -> Response {
-    let console = match signed_in(state, req).await {
-        Ok(console) => console,
-        Err(answer) => return answer,
-    };
+    let console = or_answer!(signed_in(state, req).await);
     // The licensed-users screen's default: enabled, and a set-password mail on save.
     let form = EditForm { enabled: true, send_welcome: true, ..EditForm::default() };
     edit_page(state, &console, None, &form, StatusCode::OK, None).await
@@ -236,10 +221,7 @@ pub(crate) async fn create(
     req: &Request,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> Response {
-    let console = match signed_in(state, req).await {
-        Ok(console) => console,
-        Err(answer) => return answer,
-    };
+    let console = or_answer!(signed_in(state, req).await);
     let form = EditForm::parse(pairs);
     if !csrf_ok(state, req, &form.csrf) {
         return csrf_refused(console.lang);
@@ -316,10 +298,7 @@ pub(crate) async fn password_form(
     req: &Request,
     Path(id): Path<String>,
 ) -> Response {
-    let console = match signed_in(state, req).await {
-        Ok(console) => console,
-        Err(answer) => return answer,
-    };
+    let console = or_answer!(signed_in(state, req).await);
     match super::users::load(&console, state, &id).await {
         Ok(user) => password_page(state, &console, &user, StatusCode::OK, None).await,
         Err(answer) => answer,
@@ -333,17 +312,11 @@ pub(crate) async fn set_password(
     Path(id): Path<String>,
     Form(form): Form<PasswordForm>,
 ) -> Response {
-    let console = match signed_in(state, req).await {
-        Ok(console) => console,
-        Err(answer) => return answer,
-    };
+    let console = or_answer!(signed_in(state, req).await);
     if !csrf_ok(state, req, &form.csrf) {
         return csrf_refused(console.lang);
     }
-    let user = match super::users::load(&console, state, &id).await {
-        Ok(user) => user,
-        Err(answer) => return answer,
-    };
+    let user = or_answer!(super::users::load(&console, state, &id).await);
     if form.password != form.again {
         let error = Some(console.lang.get("password_mismatch").to_owned());
         return password_page(state, &console, &user, StatusCode::UNPROCESSABLE_ENTITY, error).await;
@@ -353,7 +326,7 @@ pub(crate) async fn set_password(
         Ok(_) => see_other(&format!("/console/users/{}?done=password", user.id.as_uuid())),
         Err(err) => {
             let problem = Problem::from(err);
-            let status = StatusCode::from_u16(problem.status).unwrap_or(StatusCode::UNPROCESSABLE_ENTITY);
+            let status = super::status_of(&problem);
             let error = Some(problem_text(console.lang, &problem));
             password_page(state, &console, &user, status, error).await
         }

@@ -166,10 +166,7 @@ pub(crate) async fn submit(
     req: &Request,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> Response {
-    let console = match signed_in(state, req).await {
-        Ok(console) => console,
-        Err(answer) => return answer,
-    };
+    let console = or_answer!(signed_in(state, req).await);
     let form = InviteForm::parse(pairs);
     if !csrf_ok(state, req, &form.csrf) {
         return csrf_refused(console.lang);
@@ -240,10 +237,7 @@ pub(crate) async fn confirm(
     req: &Request,
     Path((id, action)): Path<(String, String)>,
 ) -> Response {
-    let console = match signed_in(state, req).await {
-        Ok(console) => console,
-        Err(answer) => return answer,
-    };
+    let console = or_answer!(signed_in(state, req).await);
     let (Some(action), Ok(id)) = (Action::parse(&action), uuid::Uuid::parse_str(&id)) else {
         return super::users::not_found(&console, state);
     };
@@ -268,10 +262,7 @@ pub(crate) async fn act(
     Path((id, action)): Path<(String, String)>,
     Form(form): Form<CsrfForm>,
 ) -> Response {
-    let console = match signed_in(state, req).await {
-        Ok(console) => console,
-        Err(answer) => return answer,
-    };
+    let console = or_answer!(signed_in(state, req).await);
     if !csrf_ok(state, req, &form.csrf) {
         return csrf_refused(console.lang);
     }

@@ -16,7 +16,7 @@ use usher_domain::value::Permission;
 use super::i18n::fill;
 use super::roles::grid;
 use super::users::when;
-use super::{Console, CsrfForm, csrf_refused, problem_text, see_other, signed_in};
+use super::{Console, CsrfForm, csrf_refused, form_value, problem_text, see_other, signed_in};
 use crate::csrf::csrf_ok;
 use crate::problem::Problem;
 use crate::state::AppState;
@@ -76,10 +76,7 @@ pub(crate) async fn list(
     req: &Request,
     Query(query): Query<ListQuery>,
 ) -> Response {
-    let console = match signed_in(state, req).await {
-        Ok(console) => console,
-        Err(answer) => return answer,
-    };
+    let console = or_answer!(signed_in(state, req).await);
     let done = query.done.as_deref().filter(|d| *d == "revoke").map(|_| console.lang.get("done_key_revoked"));
     keys_page(state, &console, StatusCode::OK, context! { done }).await
 }
@@ -90,12 +87,8 @@ pub(crate) async fn create(
     req: &Request,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> Response {
-    let console = match signed_in(state, req).await {
-        Ok(console) => console,
-        Err(answer) => return answer,
-    };
-    let value =
-        |name: &str| pairs.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone()).unwrap_or_default();
+    let console = or_answer!(signed_in(state, req).await);
+    let value = |name: &str| form_value(&pairs, name);
     if !csrf_ok(state, req, &value("csrf")) {
         return csrf_refused(console.lang);
     }
@@ -125,7 +118,7 @@ pub(crate) async fn create(
         }
         Err(err) => {
             let problem = Problem::from(err);
-            let status = StatusCode::from_u16(problem.status).unwrap_or(StatusCode::UNPROCESSABLE_ENTITY);
+            let status = super::status_of(&problem);
             let extra = context! { error => problem_text(lang, &problem), name, days };
             keys_page(state, &console, status, extra).await
         }
@@ -138,10 +131,7 @@ pub(crate) async fn confirm_revoke(
     req: &Request,
     Path(id): Path<String>,
 ) -> Response {
-    let console = match signed_in(state, req).await {
-        Ok(console) => console,
-        Err(answer) => return answer,
-    };
+    let console = or_answer!(signed_in(state, req).await);
     let Ok(id) = uuid::Uuid::parse_str(&id) else {
         return super::users::not_found(&console, state);
     };
@@ -165,10 +155,7 @@ pub(crate) async fn revoke(
     Path(id): Path<String>,
     Form(form): Form<CsrfForm>,
 ) -> Response {
-    let console = match signed_in(state, req).await {
-        Ok(console) => console,
-        Err(answer) => return answer,
-    };
+    let console = or_answer!(signed_in(state, req).await);
     if !csrf_ok(state, req, &form.csrf) {
         return csrf_refused(console.lang);
     }

@@ -11,6 +11,16 @@
 //! no inline script or style) and speak English or German, following the user's locale (the
 //! browser's before sign-in), through one catalogue ([`i18n`]).
 
+/// The value of a `Result<T, Response>`, or that answer returned from the handler.
+macro_rules! or_answer {
+    ($result:expr) => {
+        match $result {
+            Ok(value) => value,
+            Err(answer) => return answer,
+        }
+    };
+}
+
 mod contacts;
 mod edit;
 mod i18n;
@@ -156,13 +166,24 @@ impl Console {
 
     /// A domain problem as a readable page.
     pub(crate) fn problem(&self, state: &AppState, problem: &Problem) -> Response {
-        let status = StatusCode::from_u16(problem.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let status = status_of(problem);
         if status.is_server_error() {
             tracing::error!(code = %problem.code, detail = %problem.detail, "console action failed");
         }
         let values = context! { title => self.lang.get("problem_title"), lines => [problem_text(self.lang, problem)], back => true };
         self.page(state, status, "message.html", values)
     }
+}
+
+/// The value of a posted field (empty when absent), for forms read as pairs because a
+/// checkbox list repeats its name.
+pub(crate) fn form_value(pairs: &[(String, String)], name: &str) -> String {
+    pairs.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone()).unwrap_or_default()
+}
+
+/// The status a problem answers with.
+pub(crate) fn status_of(problem: &Problem) -> StatusCode {
+    StatusCode::from_u16(problem.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
 }
 
 /// What a problem reads as: the catalogue's sentence for its code with its numbers, else the
@@ -471,10 +492,7 @@ async fn password_submit(
     req: &Request,
     Form(form): Form<PasswordForm>,
 ) -> Response {
-    let console = match signed_in(state, req).await {
-        Ok(console) => console,
-        Err(answer) => return answer,
-    };
+    let console = or_answer!(signed_in(state, req).await);
     if !csrf_ok(state, req, &form.csrf) {
         return csrf_refused(console.lang);
     }

@@ -74,10 +74,7 @@ pub(crate) async fn audit_log(
     req: &Request,
     Query(query): Query<AuditQuery>,
 ) -> Response {
-    let console = match signed_in(state, req).await {
-        Ok(console) => console,
-        Err(answer) => return answer,
-    };
+    let console = or_answer!(signed_in(state, req).await);
     let lang = console.lang;
     let page = match crate::api::page(query.cursor.as_deref(), Some(50)) {
         Ok(page) => page,
@@ -181,10 +178,7 @@ pub(crate) async fn outbox(
     req: &Request,
     Query(query): Query<MailQuery>,
 ) -> Response {
-    let console = match signed_in(state, req).await {
-        Ok(console) => console,
-        Err(answer) => return answer,
-    };
+    let console = or_answer!(signed_in(state, req).await);
     let lang = console.lang;
     let page = match crate::api::page(query.cursor.as_deref(), Some(50)) {
         Ok(page) => page,
@@ -231,10 +225,7 @@ pub(crate) async fn retry(
     Path(id): Path<String>,
     Form(form): Form<CsrfForm>,
 ) -> Response {
-    let console = match signed_in(state, req).await {
-        Ok(console) => console,
-        Err(answer) => return answer,
-    };
+    let console = or_answer!(signed_in(state, req).await);
     if !csrf_ok(state, req, &form.csrf) {
         return csrf_refused(console.lang);
     }

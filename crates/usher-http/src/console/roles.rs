@@ -39,10 +39,7 @@ pub(crate) async fn list(
     req: &Request,
     Query(query): Query<ListQuery>,
 ) -> Response {
-    let console = match signed_in(state, req).await {
-        Ok(console) => console,
-        Err(answer) => return answer,
-    };
+    let console = or_answer!(signed_in(state, req).await);
     let lang = console.lang;
     let roles = match catalog::list_roles(&state.ports, &console.actor, console.user.account).await {
         Ok(roles) => roles,
@@ -159,10 +156,7 @@ fn form_of(role: &Role) -> RoleForm {
 
 #[handler]
 pub(crate) async fn show(Data(state): Data<&AppState>, req: &Request, Path(id): Path<String>) -> Response {
-    let console = match signed_in(state, req).await {
-        Ok(console) => console,
-        Err(answer) => return answer,
-    };
+    let console = or_answer!(signed_in(state, req).await);
     match load(&console, state, &id).await {
         Ok(role) => role_page(state, &console, Some(&role), &form_of(&role), StatusCode::OK, None),
         Err(answer) => answer,
@@ -183,10 +177,7 @@ pub(crate) async fn create(
     req: &Request,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> Response {
-    let console = match signed_in(state, req).await {
-        Ok(console) => console,
-        Err(answer) => return answer,
-    };
+    let console = or_answer!(signed_in(state, req).await);
     let form = RoleForm::parse(pairs);
     if !csrf_ok(state, req, &form.csrf) {
         return csrf_refused(console.lang);
@@ -198,7 +189,7 @@ pub(crate) async fn create(
         Ok(_) => see_other("/console/roles?done=role"),
         Err(err) => {
             let problem = Problem::from(err);
-            let status = StatusCode::from_u16(problem.status).unwrap_or(StatusCode::UNPROCESSABLE_ENTITY);
+            let status = super::status_of(&problem);
             role_page(state, &console, None, &form, status, Some(&problem))
         }
     }
@@ -211,18 +202,12 @@ pub(crate) async fn save(
     Path(id): Path<String>,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> Response {
-    let console = match signed_in(state, req).await {
-        Ok(console) => console,
-        Err(answer) => return answer,
-    };
+    let console = or_answer!(signed_in(state, req).await);
     let form = RoleForm::parse(pairs);
     if !csrf_ok(state, req, &form.csrf) {
         return csrf_refused(console.lang);
     }
-    let role = match load(&console, state, &id).await {
-        Ok(role) => role,
-        Err(answer) => return answer,
-    };
+    let role = or_answer!(load(&console, state, &id).await);
     let patch = RolePatch {
         name: (form.name.trim() != role.name.as_str()).then(|| form.name.trim().to_owned()),
         permissions: (form.permissions != role.permissions).then(|| form.permissions.clone()),
@@ -234,7 +219,7 @@ pub(crate) async fn save(
         Ok(_) => see_other("/console/roles?done=role"),
         Err(err) => {
             let problem = Problem::from(err);
-            let status = StatusCode::from_u16(problem.status).unwrap_or(StatusCode::UNPROCESSABLE_ENTITY);
+            let status = super::status_of(&problem);
             role_page(state, &console, Some(&role), &form, status, Some(&problem))
         }
     }

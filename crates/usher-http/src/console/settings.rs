@@ -12,7 +12,7 @@ use usher_domain::model::{Account, AccountState, Settings};
 use usher_domain::service::accounts::{self, SettingsPatch};
 
 use super::i18n::fill;
-use super::{Console, csrf_refused, problem_text, see_other, signed_in};
+use super::{Console, csrf_refused, form_value, problem_text, see_other, signed_in};
 use crate::csrf::csrf_ok;
 use crate::problem::Problem;
 use crate::state::AppState;
@@ -172,12 +172,8 @@ pub(crate) async fn save(
     req: &Request,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> Response {
-    let console = match signed_in(state, req).await {
-        Ok(console) => console,
-        Err(answer) => return answer,
-    };
-    let value =
-        |name: &str| pairs.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone()).unwrap_or_default();
+    let console = or_answer!(signed_in(state, req).await);
+    let value = |name: &str| form_value(&pairs, name);
     if !csrf_ok(state, req, &value("csrf")) {
         return csrf_refused(console.lang);
     }
@@ -203,7 +199,7 @@ pub(crate) async fn save(
         Ok(_) => see_other("/console/settings?done=settings"),
         Err(err) => {
             let problem = Problem::from(err);
-            let status = StatusCode::from_u16(problem.status).unwrap_or(StatusCode::UNPROCESSABLE_ENTITY);
+            let status = super::status_of(&problem);
             let error = match problem.code.as_str() {
                 "version_mismatch" => lang.get("problem_version_mismatch").to_owned(),
                 _ => problem_text(lang, &problem),
@@ -260,10 +256,7 @@ pub(crate) async fn accounts_tree(
     req: &Request,
     Query(query): Query<DoneQuery>,
 ) -> Response {
-    let console = match signed_in(state, req).await {
-        Ok(console) => console,
-        Err(answer) => return answer,
-    };
+    let console = or_answer!(signed_in(state, req).await);
     let done = (query.done.as_deref() == Some("account")).then(|| console.lang.get("done_account"));
     accounts_page(state, &console, StatusCode::OK, context! { done }).await
 }
@@ -284,10 +277,7 @@ pub(crate) async fn add(
     req: &Request,
     Form(form): Form<SubAccountForm>,
 ) -> Response {
-    let console = match signed_in(state, req).await {
-        Ok(console) => console,
-        Err(answer) => return answer,
-    };
+    let console = or_answer!(signed_in(state, req).await);
     if !csrf_ok(state, req, &form.csrf) {
         return csrf_refused(console.lang);
     }
@@ -296,7 +286,7 @@ pub(crate) async fn add(
         Ok(_) => see_other("/console/accounts?done=account"),
         Err(err) => {
             let problem = Problem::from(err);
-            let status = StatusCode::from_u16(problem.status).unwrap_or(StatusCode::UNPROCESSABLE_ENTITY);
+            let status = super::status_of(&problem);
             let extra = context! { error => problem_text(console.lang, &problem), slug => form.slug, name => form.name };
             accounts_page(state, &console, status, extra).await
         }

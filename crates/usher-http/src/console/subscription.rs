@@ -14,7 +14,7 @@ use usher_domain::model::{SeatUsage, UserType, seat_totals_fingerprint};
 use usher_domain::service::catalog;
 
 use super::i18n::fill;
-use super::{Console, csrf_refused, problem_text, see_other, signed_in};
+use super::{Console, csrf_refused, form_value, problem_text, see_other, signed_in};
 use crate::csrf::csrf_ok;
 use crate::problem::Problem;
 use crate::state::AppState;
@@ -105,12 +105,8 @@ pub(crate) async fn save(
     req: &Request,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> Response {
-    let console = match signed_in(state, req).await {
-        Ok(console) => console,
-        Err(answer) => return answer,
-    };
-    let value =
-        |name: &str| pairs.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone()).unwrap_or_default();
+    let console = or_answer!(signed_in(state, req).await);
+    let value = |name: &str| form_value(&pairs, name);
     if !csrf_ok(state, req, &value("csrf")) {
         return csrf_refused(console.lang);
     }
@@ -149,7 +145,7 @@ pub(crate) async fn save(
         Ok(_) => see_other("/console/subscription?done=subscription"),
         Err(err) => {
             let problem = Problem::from(err);
-            let status = StatusCode::from_u16(problem.status).unwrap_or(StatusCode::CONFLICT);
+            let status = super::status_of(&problem);
             page(state, &console, status, Some(&pairs), Some(&problem), false).await
         }
     }

@@ -84,10 +84,7 @@ pub(crate) async fn list(
     req: &Request,
     Query(query): Query<ListQuery>,
 ) -> Response {
-    let console = match signed_in(state, req).await {
-        Ok(console) => console,
-        Err(answer) => return answer,
-    };
+    let console = or_answer!(signed_in(state, req).await);
     let (ports, actor, account) = (&state.ports, &console.actor, console.user.account);
     let page = match crate::api::page(query.cursor.as_deref(), Some(PAGE_SIZE)) {
         Ok(page) => page,
@@ -302,14 +299,8 @@ pub(crate) async fn show(
     Path(id): Path<String>,
     Query(query): Query<ShowQuery>,
 ) -> Response {
-    let console = match signed_in(state, req).await {
-        Ok(console) => console,
-        Err(answer) => return answer,
-    };
-    let user = match load(&console, state, &id).await {
-        Ok(user) => user,
-        Err(answer) => return answer,
-    };
+    let console = or_answer!(signed_in(state, req).await);
+    let user = or_answer!(load(&console, state, &id).await);
     let lang = console.lang;
     let (ports, actor) = (&state.ports, &console.actor);
     let type_name = catalog::list_user_types(ports, actor, user.account)
@@ -360,17 +351,11 @@ pub(crate) async fn confirm(
     req: &Request,
     Path((id, action)): Path<(String, String)>,
 ) -> Response {
-    let console = match signed_in(state, req).await {
-        Ok(console) => console,
-        Err(answer) => return answer,
-    };
+    let console = or_answer!(signed_in(state, req).await);
     let Some(action) = Action::parse(&action) else {
         return not_found(&console, state);
     };
-    let user = match load(&console, state, &id).await {
-        Ok(user) => user,
-        Err(answer) => return answer,
-    };
+    let user = or_answer!(load(&console, state, &id).await);
     let lang = console.lang;
     let label = lang.get(&format!("action_{}", action.key()));
     let values = [("username", user.username.as_str().to_owned()), ("email", user.email.to_string())];
@@ -393,10 +378,7 @@ pub(crate) async fn act(
     Path((id, action)): Path<(String, String)>,
     Form(form): Form<CsrfForm>,
 ) -> Response {
-    let console = match signed_in(state, req).await {
-        Ok(console) => console,
-        Err(answer) => return answer,
-    };
+    let console = or_answer!(signed_in(state, req).await);
     if !csrf_ok(state, req, &form.csrf) {
         return csrf_refused(console.lang);
     }
