@@ -554,6 +554,53 @@ async fn r19_oro_story_a_sub_account_admin_manages_only_their_subtree() {
     see(&browser, "main .notice", "The sub-account was added.").await;
     see(&browser, "#tree", "acme-east-berlin").await;
     screens.check("subtree-accounts").await;
+    // Oro's customer user: made in the new branch (its parent customer), with a billing address.
+    browser.client.goto(&format!("{}/console/users/new", server.base)).await.unwrap();
+    see(&browser, "#account", "East Berlin (acme-east-berlin)").await;
+    let account = browser
+        .client
+        .find(Locator::XPath("//select[@id='account']/option[contains(., 'acme-east-berlin')]"))
+        .await
+        .unwrap();
+    account.click().await.unwrap();
+    fill(&browser, "#email", "bea@acme.example.com").await;
+    fill(&browser, "#last_name", "Berliner").await;
+    browser
+        .client
+        .find(Locator::Css("#user_type"))
+        .await
+        .unwrap()
+        .select_by_value(&tenant.user_type)
+        .await
+        .unwrap();
+    click(&browser, &format!("input[name=roles][value='{}']", tenant.user_role)).await;
+    fill(&browser, "#billing-street", "Unter den Linden 1").await;
+    fill(&browser, "#billing-postal_code", "10117").await;
+    fill(&browser, "#billing-city", "Berlin").await;
+    fill(&browser, "#billing-country", "DE").await;
+    screens.check("new-customer-user").await;
+    click(&browser, "main form button[type=submit]").await;
+    see(&browser, "main .notice", "The user was created.").await;
+    let url = browser.client.current_url().await.unwrap();
+    let bea = url.path().rsplit('/').next().unwrap().to_owned();
+    let (_, user) = server.get(&format!("/v1/users/{bea}"), &tenant.token).await;
+    let (_, below) = server.get(&format!("/v1/accounts/{}/sub-accounts", subs[0]), &tenant.token).await;
+    let berlin = below["items"].as_array().unwrap().iter().find(|a| a["slug"] == "acme-east-berlin").cloned();
+    assert_eq!(Some(&user["account_id"]), berlin.as_ref().map(|b| &b["id"]), "{user} {below}");
+    assert_eq!(user["addresses"][0]["city"], "Berlin", "{user}");
+    assert_eq!(user["addresses"][0]["kind"], "billing", "{user}");
+    // Edit keeps the billing address and adds the shipping one.
+    browser.client.goto(&format!("{}/console/users/{bea}/edit", server.base)).await.unwrap();
+    let billing =
+        browser.client.find(Locator::Css("#billing-city")).await.unwrap().prop("value").await.unwrap();
+    assert_eq!(billing.as_deref(), Some("Berlin"));
+    fill(&browser, "#shipping-street", "Hafenstraße 9").await;
+    fill(&browser, "#shipping-city", "Hamburg").await;
+    click(&browser, "main form button[type=submit]").await;
+    see(&browser, "main .notice", "The changes were saved.").await;
+    let (_, user) = server.get(&format!("/v1/users/{bea}"), &tenant.token).await;
+    let cities: Vec<&Value> = user["addresses"].as_array().unwrap().iter().map(|a| &a["city"]).collect();
+    assert_eq!(cities, [&json!("Berlin"), &json!("Hamburg")], "{user}");
     // The settings are the company's: she may read them, not change them (R23).
     click(&browser, "nav a[href='/console/settings']").await;
     fill(&browser, "#username_format", "{email}").await;

@@ -10,9 +10,9 @@ use minijinja::context;
 use poem::http::StatusCode;
 use poem::web::{Data, Form, Path};
 use poem::{Request, Response, handler};
-use usher_domain::id::{RoleId, UserTypeId};
+use usher_domain::id::{AccountId, RoleId, UserTypeId};
 use usher_domain::model::User;
-use usher_domain::service::users::{self, ProfileInput, UserPatch};
+use usher_domain::service::users::{self, ADDRESS_KINDS, AddressInput, ProfileInput, UserPatch};
 use usher_domain::value::PlainPassword;
 
 use super::invitations::{role_choices, type_choices};
@@ -36,6 +36,48 @@ struct EditForm {
     locale: String,
     enabled: bool,
     send_welcome: bool,
+    /// The account a new user is made in (its home).
+    account: String,
+    /// Sub-accounts the user may act in (none: the whole home subtree).
+    scope: BTreeSet<String>,
+    /// The billing and the shipping address, in [`ADDRESS_KINDS`] order.
+    addresses: [AddressFields; 2],
+}
+
+/// One address as the form shows it.
+#[derive(Debug, Default, Clone, PartialEq, Eq, serde::Serialize)]
+struct AddressFields {
+    kind: &'static str,
+    street: String,
+    city: String,
+    postal_code: String,
+    country: String,
+}
+
+impl AddressFields {
+    fn blank(kind: &'static str) -> AddressFields {
+        AddressFields { kind, ..AddressFields::default() }
+    }
+
+    fn is_empty(&self) -> bool {
+        [&self.street, &self.city, &self.postal_code, &self.country].iter().all(|f| f.trim().is_empty())
+    }
+
+    fn input(&self) -> AddressInput {
+        let some = |text: &str| Some(text.trim().to_owned()).filter(|t| !t.is_empty());
+        AddressInput {
+            kind: self.kind.to_owned(),
+            lines: some(&self.street).into_iter().collect(),
+            city: some(&self.city),
+            postal_code: some(&self.postal_code),
+            region: None,
+            country: some(&self.country),
+        }
+    }
+}
+
+fn blank_addresses() -> [AddressFields; 2] {
+    [AddressFields::blank(ADDRESS_KINDS[0]), AddressFields::blank(ADDRESS_KINDS[1])]
 }
 
 impl EditForm {
@@ -56,13 +98,46 @@ impl EditForm {
             locale: user.profile.locale.as_ref().map(|l| l.as_str().to_owned()).unwrap_or_default(),
             enabled: true,
             send_welcome: false,
+            account: user.account.as_uuid().to_string(),
+            scope: user.scope.iter().map(|a| a.as_uuid().to_string()).collect(),
+            addresses: blank_addresses().map(|blank| {
+                let text = |name: &Option<usher_domain::value::Name>| {
+                    name.as_ref().map(ToString::to_string).unwrap_or_default()
+                };
+                match user.profile.addresses.iter().find(|a| a.kind.as_str() == blank.kind) {
+                    Some(address) => AddressFields {
+                        kind: blank.kind,
+                        street: address.lines.iter().map(ToString::to_string).collect::<Vec<_>>().join(", "),
+                        city: text(&address.city),
+                        postal_code: text(&address.postal_code),
+                        country: text(&address.country),
+                    },
+                    None => blank,
+                }
+            }),
         }
     }
 
     fn parse(pairs: Vec<(String, String)>) -> EditForm {
-        let mut form = EditForm::default();
+        let mut form = EditForm { addresses: blank_addresses(), ..EditForm::default() };
         for (name, value) in pairs {
+            if let Some((kind, part)) = name.split_once('.')
+                && let Some(address) = form.addresses.iter_mut().find(|a| a.kind == kind)
+            {
+                match part {
+                    "street" => address.street = value,
+                    "city" => address.city = value,
+                    "postal_code" => address.postal_code = value,
+                    "country" => address.country = value,
+                    _ => {}
+                }
+                continue;
+            }
             match name.as_str() {
+                "account" => form.account = value,
+                "scope" => {
+                    form.scope.insert(value);
+                }
                 "csrf" => form.csrf = value,
                 "version" => form.version = value,
                 "username" => form.username = value,
@@ -89,6 +164,7 @@ impl EditForm {
         let changed = |now: &str, was: &str| (now.trim() != was).then(|| now.trim().to_owned());
         let roles: BTreeSet<RoleId> =
             self.roles.iter().filter_map(|r| uuid::Uuid::parse_str(r).ok()).map(RoleId::from_uuid).collect();
+        let scope = self.scope_ids();
         UserPatch {
             username: changed(&self.username, &before.username),
             acknowledge_external_link: self.acknowledge,
@@ -97,8 +173,10 @@ impl EditForm {
                 first_name: changed(&self.first_name, &before.first_name),
                 last_name: changed(&self.last_name, &before.last_name),
                 locale: changed(&self.locale, &before.locale),
+                addresses: (self.addresses != before.addresses).then(|| self.address_inputs()),
                 ..ProfileInput::default()
             },
+            scope: (scope != user.scope).then_some(scope),
             user_type: (self.user_type != before.user_type)
                 .then(|| uuid::Uuid::parse_str(&self.user_type).ok().map(UserTypeId::from_uuid))
                 .flatten(),
@@ -107,6 +185,15 @@ impl EditForm {
             if_version: Some(self.version.parse().unwrap_or(u64::MAX)),
             ..UserPatch::default()
         }
+    }
+
+    fn scope_ids(&self) -> BTreeSet<AccountId> {
+        self.scope.iter().filter_map(|a| uuid::Uuid::parse_str(a).ok()).map(AccountId::from_uuid).collect()
+    }
+
+    /// The addresses typed in; one left empty is none.
+    fn address_inputs(&self) -> Vec<AddressInput> {
+        self.addresses.iter().filter(|a| !a.is_empty()).map(AddressFields::input).collect()
     }
 }
 
@@ -121,6 +208,18 @@ async fn edit_page(
 ) -> Response {
     let lang = console.lang;
     let account = user.map_or(console.user.account, |user| user.account);
+    // Where a new user may live, and the sub-accounts a user may be limited to (R19).
+    let accounts = match user {
+        Some(_) => Vec::new(),
+        None => {
+            super::settings::account_choices(state, console, console.user.account, Some(&form.account)).await
+        }
+    };
+    let mut scope_choices = super::settings::account_choices(state, console, account, None).await;
+    scope_choices.retain(|choice| choice.depth > 0);
+    for choice in &mut scope_choices {
+        choice.selected = form.scope.contains(&choice.value);
+    }
     let types = type_choices(state, &console.actor, lang, account, Some(&form.user_type)).await;
     let roles = role_choices(state, &console.actor, account, &form.roles).await;
     // A refusal naming a field is shown beside it; any other above the form.
@@ -131,10 +230,13 @@ async fn edit_page(
             "version_mismatch" => lang.get("problem_version_mismatch").to_owned(),
             _ => problem_text(lang, problem),
         };
+        // The fields with a message place of their own; any other is named above the form.
+        const BESIDE: [&str; 4] = ["username", "email", "user_type", "roles"];
         match problem.field.as_deref() {
-            Some(field) => {
+            Some(field) if BESIDE.contains(&field) => {
                 errors.insert(field.to_owned(), text);
             }
+            Some(field) => error = Some(format!("{field}: {text}")),
             None if problem.code == "no_seat_available" => {
                 errors.insert("user_type".to_owned(), text);
             }
@@ -164,7 +266,7 @@ async fn edit_page(
         first_name => form.first_name, last_name => form.last_name, locale => form.locale,
         linked => user.is_some_and(|user| !user.external_ids.is_empty() || user.external_id.is_some()),
         needs_acknowledgement, acknowledge => form.acknowledge,
-        types, roles, errors, error,
+        types, roles, errors, error, accounts, scope_choices, addresses => form.addresses,
     };
     console.page(state, status, "user_form.html", values)
 }
@@ -211,7 +313,13 @@ pub(crate) async fn save(
 pub(crate) async fn new_user(Data(state): Data<&AppState>, req: &Request) -> Response {
     let console = or_answer!(signed_in(state, req).await);
     // The licensed-users screen's default: enabled, and a set-password mail on save.
-    let form = EditForm { enabled: true, send_welcome: true, ..EditForm::default() };
+    let form = EditForm {
+        enabled: true,
+        send_welcome: true,
+        account: console.user.account.as_uuid().to_string(),
+        addresses: blank_addresses(),
+        ..EditForm::default()
+    };
     edit_page(state, &console, None, &form, StatusCode::OK, None).await
 }
 
@@ -235,6 +343,8 @@ pub(crate) async fn create(
         return refused(state, &console, None, &form, problem.with_field("user_type")).await;
     };
     let some = |text: &str| Some(text.trim().to_owned()).filter(|t| !t.is_empty());
+    let home =
+        uuid::Uuid::parse_str(&form.account).ok().map(AccountId::from_uuid).unwrap_or(console.user.account);
     let command = users::NewUser {
         username: some(&form.username),
         email: form.email.trim().to_owned(),
@@ -242,6 +352,7 @@ pub(crate) async fn create(
             first_name: some(&form.first_name),
             last_name: some(&form.last_name),
             locale: some(&form.locale),
+            addresses: Some(form.address_inputs()),
             ..ProfileInput::default()
         },
         user_type,
@@ -251,7 +362,7 @@ pub(crate) async fn create(
             .filter_map(|r| uuid::Uuid::parse_str(r).ok())
             .map(RoleId::from_uuid)
             .collect(),
-        scope: BTreeSet::new(),
+        scope: form.scope_ids(),
         enabled: form.enabled,
         send_welcome: form.send_welcome,
         external_ids: BTreeMap::new(),
@@ -259,7 +370,7 @@ pub(crate) async fn create(
         sales_representative: None,
         receive_system_messages: true,
     };
-    match users::create_user(&state.ports, &console.actor, console.user.account, command).await {
+    match users::create_user(&state.ports, &console.actor, home, command).await {
         Ok(user) => see_other(&format!("/console/users/{}?done=created", user.id.as_uuid())),
         Err(err) => refused(state, &console, None, &form, Problem::from(err)).await,
     }

@@ -212,6 +212,7 @@ pub(crate) async fn save(
 /// An account in the tree, with its sub-accounts.
 #[derive(Debug, Serialize)]
 struct Node {
+    id: String,
     name: String,
     slug: String,
     suspended: bool,
@@ -232,11 +233,47 @@ async fn node(state: &AppState, console: &Console, account: Account, depth: usiz
         nodes.push(Box::pin(node(state, console, child, depth + 1)).await);
     }
     Node {
+        id: account.id.as_uuid().to_string(),
         name: account.name.to_string(),
         slug: account.slug.as_str().to_owned(),
         suspended: account.state == AccountState::Suspended,
         children: nodes,
     }
+}
+
+/// An account on a picker, indented by its depth below the first.
+#[derive(Debug, Serialize)]
+pub(crate) struct AccountChoice {
+    pub(crate) value: String,
+    pub(crate) label: String,
+    pub(crate) depth: usize,
+    pub(crate) selected: bool,
+}
+
+/// `top` and the accounts below it that the actor reads, in tree order.
+pub(crate) async fn account_choices(
+    state: &AppState,
+    console: &Console,
+    top: AccountId,
+    selected: Option<&str>,
+) -> Vec<AccountChoice> {
+    let Ok(account) = accounts::get_account(&state.ports, &console.actor, top).await else {
+        return Vec::new();
+    };
+    let tree = node(state, console, account, 0).await;
+    let mut choices = Vec::new();
+    let mut stack = vec![(&tree, 0usize)];
+    while let Some((node, depth)) = stack.pop() {
+        let label = format!("{}{} ({})", "– ".repeat(depth), node.name, node.slug);
+        choices.push(AccountChoice {
+            selected: selected == Some(node.id.as_str()),
+            value: node.id.clone(),
+            label,
+            depth,
+        });
+        stack.extend(node.children.iter().rev().map(|child| (child, depth + 1)));
+    }
+    choices
 }
 
 async fn accounts_page(state: &AppState, console: &Console, status: StatusCode, extra: Value) -> Response {
