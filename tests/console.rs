@@ -705,10 +705,17 @@ async fn r5_r17_contacts_story_a_user_is_made_from_a_contact() {
     click(&browser, "nav a[href='/console/settings']").await;
     see(&browser, "h1", "Settings").await;
     fill(&browser, "#username_format", "{f}{last}").await;
+    click(&browser, "#email_verification_required").await;
     fill(&browser, "#idle_minutes", "3").await;
     click(&browser, "main form button[type=submit]").await;
     see(&browser, "[role=alert]", "idle").await;
     fill(&browser, "#idle_minutes", "45").await;
+    let kept = browser.client.find(Locator::Css("#email_verification_required")).await.unwrap();
+    assert_eq!(
+        kept.prop("checked").await.unwrap().as_deref(),
+        Some("false"),
+        "a refused form keeps what was typed"
+    );
     click(&browser, "main form button[type=submit]").await;
     see(&browser, "main .notice", "The settings were saved.").await;
     screens.check("settings").await;
@@ -733,6 +740,9 @@ async fn r5_r17_contacts_story_a_user_is_made_from_a_contact() {
     see(&browser, "main .notice", "The user was created.").await;
     see(&browser, "h1", "User ccontact").await;
     see(&browser, "main dl", "carla@people.example.com").await;
+    // Verification is off here: no Email Confirmed, nor a verification mail to send (POS).
+    let page = browser.text("main").await;
+    assert!(!page.contains("Email confirmed") && !page.contains("Send verification email"), "{page}");
     see(&browser, "main dl", "user").await;
     screens.check("contact-user-created").await;
     browser.client.goto(&format!("{}/console/contacts?q=car", server.base)).await.unwrap();

@@ -241,13 +241,14 @@ impl Action {
     }
 
     /// The actions that make sense for `user` now.
-    fn offered(user: &User) -> Vec<Action> {
+    /// `verification`: whether the account asks users to confirm their email.
+    fn offered(user: &User, verification: bool) -> Vec<Action> {
         let mut actions = Vec::new();
         if user.erased_at.is_some() {
             return actions;
         }
         actions.push(if user.state == UserState::Active { Action::Disable } else { Action::Enable });
-        if user.email_verified_at.is_none() {
+        if verification && user.email_verified_at.is_none() {
             actions.extend([Action::SendVerification, Action::MarkVerified]);
         }
         actions.extend([Action::SendReset, Action::Delete, Action::Erase]);
@@ -316,7 +317,12 @@ pub(crate) async fn show(
         .filter(|r| user.roles.contains(&r.id))
         .map(|r| r.name.to_string())
         .collect();
-    let actions: Vec<Offered> = Action::offered(&user)
+    // POS: Email Confirmed is shown, and verification offered, only when the account asks for
+    // it (someone who cannot read the settings sees it as the default has it: on).
+    let verification = usher_domain::service::accounts::get_settings(ports, actor, user.account)
+        .await
+        .map_or(true, |settings| settings.email_verification_required);
+    let actions: Vec<Offered> = Action::offered(&user, verification)
         .into_iter()
         .map(|action| Offered {
             href: format!("/console/users/{}/{}", user.id.as_uuid(), action.slug()),
@@ -334,6 +340,7 @@ pub(crate) async fn show(
         roles => role_names.join(", "),
         active => user.state == UserState::Active,
         verified => user.email_verified_at.map(when),
+        verification,
         last_login => user.last_login_at.map(when),
         created => when(user.created_at),
         actions,
