@@ -579,6 +579,9 @@ async fn run(server: &Server) -> Vec<String> {
     let world = world(server).await;
     let mut n = 0u32;
     let mut differences = Vec::new();
+    // An operation that only reads shares one target per place; one that changes gets a fresh
+    // one per cell.
+    let mut shared: std::collections::HashMap<(&'static str, Place), (String, String)> = Default::default();
     for row in rows() {
         let groups: Vec<&str> = row.cells.split(' ').collect();
         assert_eq!(groups.len(), WHO.len(), "{}: one group per kind of actor", row.operation);
@@ -590,7 +593,14 @@ async fn run(server: &Server) -> Vec<String> {
             assert_eq!(group.chars().count(), places.len(), "{} {who:?}: one cell per place", row.operation);
             for (place, cell) in places.iter().zip(group.chars()) {
                 n += 1;
-                let target = world.fresh(server, row.target, *place, n).await;
+                let target = match shared.get(&(row.operation, *place)) {
+                    Some(target) if row.method == Method::GET => target.clone(),
+                    _ => {
+                        let target = world.fresh(server, row.target, *place, n).await;
+                        shared.insert((row.operation, *place), target.clone());
+                        target
+                    }
+                };
                 let path = fill(row.path, &world, *place, &target, n);
                 // A body written `form:…` is sent form-encoded, `csv:…` as CSV, any other as JSON.
                 let form = row.body.and_then(|body| body.strip_prefix("form:"));
@@ -712,6 +722,8 @@ async fn console_cells(server: &Server, world: &World, mut n: u32) -> Vec<String
         visitors.push((who, console_visitor(server, world, who).await));
     }
     let mut differences = Vec::new();
+    // A screen that only reads shares one target per place; one that changes gets a fresh one.
+    let mut shared: std::collections::HashMap<(&'static str, Place), (String, String)> = Default::default();
     for row in console_rows() {
         let groups: Vec<&str> = row.cells.split(' ').collect();
         assert_eq!(groups.len(), WHO.len(), "{}: one group per kind of actor", row.operation);
@@ -720,7 +732,14 @@ async fn console_cells(server: &Server, world: &World, mut n: u32) -> Vec<String
             assert_eq!(group.chars().count(), places.len(), "{} {who:?}: one cell per place", row.operation);
             for (place, cell) in places.iter().zip(group.chars()) {
                 n += 1;
-                let target = world.fresh(server, row.target, *place, n).await;
+                let target = match shared.get(&(row.path, *place)) {
+                    Some(target) if row.method == Method::GET => target.clone(),
+                    _ => {
+                        let target = world.fresh(server, row.target, *place, n).await;
+                        shared.insert((row.path, *place), target.clone());
+                        target
+                    }
+                };
                 let path = fill(row.path, world, *place, &target, n);
                 let before = world.newest_events(server).await;
                 let page = if row.method == Method::POST {
