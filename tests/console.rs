@@ -12,6 +12,8 @@
 use std::path::PathBuf;
 
 use fantoccini::Locator;
+use fantoccini::actions::{InputSource, KeyAction, KeyActions};
+use fantoccini::key::Key;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use usher_e2e::{Browser, Db, Server, TENANT_PASSWORD, Tenant, Visitor, id, until};
@@ -230,6 +232,51 @@ async fn click(browser: &Browser, css: &str) {
     browser.client.find(Locator::Css(css)).await.unwrap().click().await.unwrap();
 }
 
+/// A keyboard walk of the page at `path`: Tab from the top reaches every control in document
+/// order (no control skipped, none out of order), the skip link first, and each shows a
+/// visible focus ring when reached.
+async fn keyboard_walk(browser: &Browser, server: &Server, path: &str) {
+    browser.client.goto(&format!("{}{path}", server.base)).await.unwrap();
+    let label = "const label = e => e.id || e.getAttribute('aria-label') || e.getAttribute('href')
+        || (e.name + '=' + e.value);";
+    let controls: Value = browser
+        .client
+        .execute(
+            &format!(
+                "{label} return [...document.querySelectorAll(
+                    'a[href], button, input:not([type=hidden]), select, textarea')]
+                    .filter(e => !e.disabled && e.getClientRects().length > 0).map(label);"
+            ),
+            vec![],
+        )
+        .await
+        .unwrap();
+    let controls = controls.as_array().unwrap().clone();
+    assert!(controls.len() > 3, "{path} has controls: {controls:?}");
+    let mut visited = Vec::new();
+    for _ in &controls {
+        let tab = KeyActions::new("keyboard".to_owned())
+            .then(KeyAction::Down { value: Key::Tab.into() })
+            .then(KeyAction::Up { value: Key::Tab.into() });
+        browser.client.perform_actions(tab).await.unwrap();
+        let focused: Value = browser
+            .client
+            .execute(
+                &format!(
+                    "{label} const e = document.activeElement; const s = getComputedStyle(e);
+                    return [label(e), s.outlineStyle !== 'none' && parseFloat(s.outlineWidth) >= 2];"
+                ),
+                vec![],
+            )
+            .await
+            .unwrap();
+        assert_eq!(focused[1], json!(true), "{path}: {} shows no focus ring", focused[0]);
+        visited.push(focused[0].clone());
+    }
+    assert_eq!(visited.first().and_then(Value::as_str), Some("#main"), "{path}: the skip link comes first");
+    assert_eq!(visited, controls, "{path}: the keyboard visits every control in order");
+}
+
 async fn sign_in(browser: &Browser, server: &Server, username: &str, password: &str) {
     browser.client.goto(&format!("{}/console", server.base)).await.unwrap();
     fill(browser, "#account", "acme").await;
@@ -329,9 +376,15 @@ async fn r8_r16_pos_story_an_admin_manages_clerks_in_the_console() {
     see(&browser, "h1", "Audit log").await;
     see(&browser, "#events", "user.disabled").await;
     see(&browser, "#events", "user.verification_sent").await;
-    for cell in browser.client.find_all(Locator::Css("#events tbody td:nth-child(4)")).await.unwrap() {
-        assert_eq!(cell.text().await.unwrap(), format!("user {clerk}"), "only the clerk's events");
+    // Only the clerk's events, each naming the clerk by name and linking to the clerk.
+    for cell in browser.client.find_all(Locator::Css("#events tbody td:nth-child(4) a")).await.unwrap() {
+        assert_eq!(cell.text().await.unwrap(), "Clara Changed-elsewhere", "only the clerk's events");
+        let href = cell.attr("href").await.unwrap();
+        assert_eq!(href, Some(format!("/console/users/{clerk}")));
     }
+    let named = browser.client.find_all(Locator::Css("#events tbody td:nth-child(4) a")).await.unwrap().len();
+    let lines = browser.client.find_all(Locator::Css("#events tbody tr")).await.unwrap().len();
+    assert_eq!(named, lines, "every line's target is the clerk, by name");
     screens.check("history").await;
     click(&browser, "nav a[href='/console/mail']").await;
     see(&browser, "#mails", "clerk@acme.example.com").await;
@@ -340,8 +393,8 @@ async fn r8_r16_pos_story_an_admin_manages_clerks_in_the_console() {
     see(&browser, "#results", "clerk").await;
     screens.check("users-deactivated").await;
 
-    // At 360 px wide nothing but a table's own scroller overflows, and the keyboard reaches
-    // the skip link first.
+    // At 360 px wide nothing but a table's own scroller overflows; the keyboard walks the
+    // users list and the user form in order, with focus always visible.
     browser.client.set_window_size(360, 800).await.unwrap();
     for path in [
         "/console/users".to_owned(),
@@ -354,16 +407,10 @@ async fn r8_r16_pos_story_an_admin_manages_clerks_in_the_console() {
         assert!(width.as_u64().is_some_and(|w| w <= 360), "{path} is {width} px wide at 360");
         screens.check("narrow").await;
     }
-    let first: Value = browser
-        .client
-        .execute(
-            "document.body.focus(); return document.querySelector('a, button, input').className;",
-            vec![],
-        )
-        .await
-        .unwrap();
-    assert_eq!(first, json!("skip"), "the first focusable element skips to the content");
     browser.client.set_window_size(1280, 900).await.unwrap();
+    for path in ["/console/users".to_owned(), format!("/console/users/{clerk}/edit")] {
+        keyboard_walk(&browser, &server, &path).await;
+    }
 
     // R16 in German: an administrator-set password is changed on first sign-in.
     let ida = create_user(&server, &tenant, "ida", Some("de-DE")).await;
@@ -601,6 +648,22 @@ async fn r19_oro_story_a_sub_account_admin_manages_only_their_subtree() {
     let (_, user) = server.get(&format!("/v1/users/{bea}"), &tenant.token).await;
     let cities: Vec<&Value> = user["addresses"].as_array().unwrap().iter().map(|a| &a["city"]).collect();
     assert_eq!(cities, [&json!("Berlin"), &json!("Hamburg")], "{user}");
+    // Oro's customer sales representative: set on her account, it applies to its users who
+    // name none. Only someone she can see may be named.
+    let (_, erin) = server.get(&format!("/v1/accounts/{}/users?q=erin", subs[0]), &tenant.token).await;
+    let erin = erin["items"][0]["id"].as_str().unwrap().to_owned();
+    click(&browser, "nav a[href='/console/accounts']").await;
+    click(&browser, &format!("#tree a[href='/console/accounts/{}']", subs[0])).await;
+    see(&browser, "h1", "Account acme-east").await;
+    fill(&browser, "#sales_representative", "rita").await;
+    click(&browser, "main form button[type=submit]").await;
+    see(&browser, "#rep-error", "No user you can see is called “rita”.").await;
+    fill(&browser, "#sales_representative", "eve").await;
+    click(&browser, "main form button[type=submit]").await;
+    see(&browser, "main .notice", "The account was saved.").await;
+    browser.client.goto(&format!("{}/console/users/{erin}", server.base)).await.unwrap();
+    see(&browser, "main dl", "eve Tester (from the account)").await;
+    screens.check("inherited-sales-rep").await;
     // The settings are the company's: she may read them, not change them (R23).
     click(&browser, "nav a[href='/console/settings']").await;
     fill(&browser, "#username_format", "{email}").await;
@@ -621,7 +684,8 @@ async fn r1_r2_r3_r23_licensed_users_story_a_full_type_cannot_be_picked_until_se
     let db = Db::sqlite().await;
     let server = Server::start(&db).await;
     let tenant = server.tenant("acme", 1).await;
-    create_user(&server, &tenant, "lena", None).await;
+    let lena = create_user(&server, &tenant, "lena", None).await;
+    give_password(&server, &tenant, &lena, "lena", "lena's own passphrase").await;
     let mut screens = Screens::new(&browser, "licensed");
     sign_in(&browser, &server, &format!("admin@{}.example.com", tenant.slug), TENANT_PASSWORD).await;
     see(&browser, "h1", "Users").await;
@@ -668,6 +732,14 @@ async fn r1_r2_r3_r23_licensed_users_story_a_full_type_cannot_be_picked_until_se
     screens.check("new-user-role-required").await;
     let role = format!("input[name=roles][value='{}']", tenant.user_role);
     click(&browser, &role).await;
+    // User Details: where mail goes ("Email to"), territories and a sales representative, who
+    // must be someone the administrator can see.
+    fill(&browser, "#notification_email", "office@acme.example.com").await;
+    fill(&browser, "#sales_territories", "North, South").await;
+    fill(&browser, "#sales_representative", "nobody").await;
+    click(&browser, "main form button[type=submit]").await;
+    see(&browser, "#sales_representative-error", "No user you can see is called “nobody”.").await;
+    fill(&browser, "#sales_representative", "lena").await;
     let welcome = browser.client.find(Locator::Css("#send_welcome")).await.unwrap();
     assert!(
         welcome.prop("checked").await.unwrap().as_deref() == Some("true"),
@@ -677,8 +749,30 @@ async fn r1_r2_r3_r23_licensed_users_story_a_full_type_cannot_be_picked_until_se
     see(&browser, "main .notice", "The user was created.").await;
     see(&browser, "h1", "User").await;
     screens.check("user-created").await;
+    see(&browser, "main dl", "lena Tester").await;
     let mail = db.mails_to("max@acme.example.com", "Your account").await;
     assert!(mail[0].link().is_some_and(|link| link.contains("/reset?token=")), "a set-password link");
+    let max = browser.client.current_url().await.unwrap().path().rsplit('/').next().unwrap().to_owned();
+    let (_, user) = server.get(&format!("/v1/users/{max}"), &tenant.token).await;
+    assert_eq!(user["notification_email"], "office@acme.example.com", "{user}");
+    assert_eq!(user["sales_territories"], json!(["North", "South"]), "{user}");
+    assert_eq!(user["sales_representative"], json!(lena), "{user}");
+    // Linked Devices (R18): a device is linked once the user has a password, then unlinked.
+    browser.client.goto(&format!("{}/console/users/{max}/devices", server.base)).await.unwrap();
+    see(&browser, "main", "A device can be linked once the user has a password.").await;
+    browser.client.goto(&format!("{}/console/users/{lena}", server.base)).await.unwrap();
+    click(&browser, &format!("a[href='/console/users/{lena}/devices']")).await;
+    see(&browser, "h1", "Linked devices of lena").await;
+    fill(&browser, "#name", "Till 1").await;
+    fill(&browser, "#identifier", "till-001").await;
+    click(&browser, "main form.stack button[type=submit]").await;
+    see(&browser, "main .notice", "The device was linked.").await;
+    see(&browser, "#devices", "till-001").await;
+    screens.check("devices").await;
+    click(&browser, "#devices button").await;
+    see(&browser, "main .notice", "The device was unlinked.").await;
+    let (_, devices) = server.get(&format!("/v1/users/{lena}/devices"), &tenant.token).await;
+    assert_eq!(devices["items"], json!([]), "{devices}");
     browser.client.clone().close().await.unwrap();
     db.drop_database().await;
 }

@@ -661,6 +661,8 @@ fn console_rows() -> Vec<Row> {
         row("console_get_user", T::User, Method::GET, "/console/users/{id}", "AAAAA AAAA4 AAAA4 3A334 33334 11111 4444A 11111 RRRRR"),
         row("console_edit_user_form", T::User, Method::GET, "/console/users/{id}/edit", "AAAAA AAAA4 AAAA4 3A334 33334 11111 4444A 11111 RRRRR"),
         row("console_disable_user", T::User, Method::POST, "/console/users/{id}/disable", "AAAAA AAAA4 AAA34 3A334 33334 11111 4444A 11111 RRRRR"),
+        row("console_devices", T::User, Method::GET, "/console/users/{id}/devices", "AAAAA AAAA4 AAAA4 3A334 33334 11111 4444A 11111 RRRRR"),
+        row("console_unlink_device", T::User, Method::POST, "/console/users/{id}/devices/{device}/unlink", "AAAAA AAAA4 AAA34 3A334 33334 11111 4444A 11111 RRRRR"),
         row("console_send_reset", T::User, Method::POST, "/console/users/{id}/send-reset", "AAAAA AAAA4 AAA34 3A334 33334 11111 4444A 11111 RRRRR"),
         row("console_list_contacts", T::Caller, Method::GET, "/console/contacts", "A A A A A 1 A 1 R"),
         row("console_audit_log", T::Caller, Method::GET, "/console/audit", "A A 3 A 3 1 A 1 R"),
@@ -670,6 +672,8 @@ fn console_rows() -> Vec<Row> {
         row("console_revoke_api_key", T::ApiKey, Method::POST, "/console/api-keys/{id}/revoke", "AAAA AAA4 3334 3A34 3334 1111 444A 1111 RRRR"),
         row("console_settings", T::Caller, Method::GET, "/console/settings", "A A 3 A 3 1 A 1 R"),
         row("console_accounts", T::Caller, Method::GET, "/console/accounts", "A A 3 A 3 1 A 1 R"),
+        row("console_account", T::Account, Method::GET, "/console/accounts/{account}", "AAAA AAA4 3334 3A34 3334 1111 444A 1111 RRRR"),
+        row("console_update_account", T::Account, Method::POST, "/console/accounts/{account}", "CCCC CCC4 3334 3C34 3334 1111 444C 1111 RRRR"),
         row("console_list_roles", T::Caller, Method::GET, "/console/roles", "A A 3 A 3 1 A 1 R"),
         row("console_subscription", T::Caller, Method::GET, "/console/subscription", "A A 3 A 3 1 A 1 R"),
         row("console_set_subscription", T::Caller, Method::POST, "/console/subscription", "A 3 3 3 3 1 3 1 R"),
@@ -708,7 +712,9 @@ fn console_matches(cell: char, page: &Page) -> bool {
         'A' => page.status == StatusCode::OK || (page.status == StatusCode::SEE_OTHER && elsewhere),
         '3' => page.status == StatusCode::FORBIDDEN,
         '4' => page.status == StatusCode::NOT_FOUND,
-        'C' => page.status == StatusCode::CONFLICT || page.status == StatusCode::UNPROCESSABLE_ENTITY,
+        // Allowed, and then refused for what was posted (a form with no version is stale).
+        'C' => [StatusCode::CONFLICT, StatusCode::UNPROCESSABLE_ENTITY, StatusCode::PRECONDITION_FAILED]
+            .contains(&page.status),
         '1' => page.status == StatusCode::SEE_OTHER && location.starts_with("/console/sign-in"),
         'R' => page.status == StatusCode::SEE_OTHER && location == "/console/password",
         _ => false,

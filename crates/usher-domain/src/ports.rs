@@ -20,10 +20,10 @@ use crate::id::{
     SigningKeyId, TokenId, UserId, UserTypeId, WebhookId,
 };
 use crate::model::{
-    AccessClaims, Account, ApiKey, AuditEvent, Contact, DeliveryState, Device, EventFilter, ExternalIdentity,
-    ImportJob, Invitation, InvitationState, InvitationStatus, OneTimeToken, OutboxMail, PublicEvent,
-    QueuedMail, Role, RowReport, SearchOrder, SearchPage, SeatUsage, Session, Settings, SigningKey,
-    StagedRow, User, UserMatch, UserState, UserType, Webhook, WebhookDelivery,
+    AccessClaims, Account, AccountPath, ApiKey, AuditEvent, Contact, DeliveryState, Device, EventFilter,
+    ExternalIdentity, ImportJob, Invitation, InvitationState, InvitationStatus, OneTimeToken, OutboxMail,
+    PublicEvent, QueuedMail, Role, RowReport, SearchOrder, SearchPage, SeatUsage, Session, Settings,
+    SigningKey, StagedRow, User, UserMatch, UserState, UserType, Webhook, WebhookDelivery,
 };
 use crate::time::Timestamp;
 use crate::value::{Email, ExternalId, PasswordHash, PlainPassword, Slug, TokenHash, UsernameKey};
@@ -55,6 +55,10 @@ pub trait AccountRepo: Send {
     async fn account_by_slug(&mut self, slug: &Slug) -> Result<Option<Account>, RepoError>;
     /// The direct children of an account, by slug.
     async fn sub_accounts(&mut self, parent: AccountId) -> Result<Vec<Account>, RepoError>;
+    /// The account at `top` and every account below it, in one read: ordered by path (the
+    /// ancestors' ids, then the account's own), so each comes after its parent; the first
+    /// `limit` of them.
+    async fn subtree(&mut self, top: &AccountPath, limit: u64) -> Result<Vec<Account>, RepoError>;
 }
 
 /// A root's catalog: settings, user types and their seats, roles.

@@ -25,6 +25,43 @@ pub async fn sub_accounts_form_a_tree(store: Arc<dyn Store>) {
     assert_eq!(seats_of(&h, &tenant).await.0, 1, "seats are shared across the tree");
 }
 
+/// R19: an account's tree is read at once, from where the caller reaches: every account below
+/// it, each after its parent, nothing of a sibling's subtree or another tenant, and no more
+/// than asked for.
+pub async fn r19_an_account_tree_is_read_at_once_from_where_one_reaches(store: Arc<dyn Store>) {
+    let h = Harness::new(store);
+    let acme = h.tenant("acme", 5).await;
+    let other = h.tenant("other", 5).await;
+    let eu = h.sub_account(&acme, acme.account.id, "acme-eu").await;
+    let us = h.sub_account(&acme, acme.account.id, "acme-us").await;
+    let de = h.sub_account(&acme, eu.id, "acme-eu-de").await;
+    let berlin = h.sub_account(&acme, de.id, "acme-eu-de-berlin").await;
+    h.sub_account(&other, other.account.id, "other-eu").await;
+    let tree = accounts::account_tree(&h.ports, &acme.admin_actor, acme.account.id).await.unwrap();
+    let ids: Vec<AccountId> = tree.iter().map(|a| a.id).collect();
+    let mut expected = vec![acme.account.id, eu.id, us.id, de.id, berlin.id];
+    expected.sort();
+    let mut found = ids.clone();
+    found.sort();
+    assert_eq!(found, expected, "the whole tree and nothing else");
+    assert_eq!(ids[0], acme.account.id, "the top comes first");
+    for account in &tree[1..] {
+        let parent = account.parent().unwrap();
+        let at = |id| ids.iter().position(|i| *i == id).unwrap();
+        assert!(at(parent) < at(account.id), "{} comes after its parent", account.slug);
+    }
+    let below_eu = accounts::account_tree(&h.ports, &acme.admin_actor, eu.id).await.unwrap();
+    let below_eu: Vec<AccountId> = below_eu.iter().map(|a| a.id).collect();
+    assert_eq!(below_eu, vec![eu.id, de.id, berlin.id], "a subtree, its path order");
+    let err = accounts::account_tree(&h.ports, &other.admin_actor, acme.account.id).await.unwrap_err();
+    assert!(matches!(err, accounts::AccountError::NotFound { .. }), "another tenant's tree: {err:?}");
+    let mut tx = h.ports.store.begin().await.unwrap();
+    let first = tx.subtree(&acme.account.path, 2).await.unwrap();
+    assert_eq!(first.len(), 2, "at most the limit");
+    assert_eq!(first[0].id, acme.account.id);
+    assert_eq!(first[1].parent(), Some(acme.account.id), "then the first child's subtree");
+}
+
 /// R19: the combined read a write starts with (`Tx::account_context`) returns what its parts
 /// return one by one: the account, its root's settings, and the type asked for whatever its
 /// root, so that the domain refuses another tenant's type.

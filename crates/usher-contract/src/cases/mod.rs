@@ -141,6 +141,7 @@ macro_rules! store_contract {
             r17_r24_jit_links_to_the_user_with_the_email_only_when_verified_and_allowed,
             // accounts.rs
             sub_accounts_form_a_tree,
+            r19_an_account_tree_is_read_at_once_from_where_one_reaches,
             r19_account_context_reads_what_its_parts_read,
             r19_tenant_and_subtree_isolation,
             keyset_pagination_is_stable_while_rows_are_inserted,

@@ -1,6 +1,7 @@
 //! Accounts and sub-accounts: the [`AccountRepo`] of the in-memory store.
 
 use super::*;
+use usher_domain::model::AccountPath;
 
 #[async_trait]
 impl AccountRepo for MemoryTx {
@@ -38,5 +39,14 @@ impl AccountRepo for MemoryTx {
             self.work.accounts.values().filter(|a| a.parent() == Some(parent)).cloned().collect();
         children.sort_by(|a, b| a.slug.cmp(&b.slug));
         Ok(children)
+    }
+
+    async fn subtree(&mut self, top: &AccountPath, limit: u64) -> Result<Vec<Account>, RepoError> {
+        let path = |a: &Account| a.path.ancestors().iter().copied().chain([a.id]).collect::<Vec<_>>();
+        let mut below: Vec<Account> =
+            self.work.accounts.values().filter(|a| a.path.is_within(top.id())).cloned().collect();
+        below.sort_by_key(path);
+        below.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+        Ok(below)
     }
 }

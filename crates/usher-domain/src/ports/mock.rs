@@ -12,6 +12,7 @@ mockall::mock! {
         async fn account(&mut self, id: AccountId) -> Result<Option<Account>, RepoError>;
         async fn account_by_slug(&mut self, slug: &Slug) -> Result<Option<Account>, RepoError>;
         async fn sub_accounts(&mut self, parent: AccountId) -> Result<Vec<Account>, RepoError>;
+        async fn subtree(&mut self, top: &AccountPath, limit: u64) -> Result<Vec<Account>, RepoError>;
     }
     #[async_trait]
     impl CatalogRepo for Tx {

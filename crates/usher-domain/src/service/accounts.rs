@@ -399,6 +399,22 @@ pub async fn list_sub_accounts(
     Ok(tx.sub_accounts(id).await?)
 }
 
+/// How many accounts [`account_tree`] reads at most.
+pub const MAX_TREE: u64 = 1000;
+
+/// An account and every account below it (the first [`MAX_TREE`]), each after its parent, in
+/// one read: the tree an administrator sees from their account.
+pub async fn account_tree(
+    ports: &Ports,
+    actor: &Actor,
+    top: AccountId,
+) -> Result<Vec<Account>, AccountError> {
+    let mut tx = ports.begin_read().await?;
+    let account = load_account(tx.as_mut(), top).await?;
+    guard(actor, Permission::new(Module::Accounts, Access::Read), &account, "account")?;
+    Ok(tx.subtree(&account.path, MAX_TREE).await?)
+}
+
 /// Changes to an account.
 #[derive(Debug, Clone, Default)]
 pub struct AccountPatch {
@@ -420,10 +436,11 @@ pub async fn update_account(
     id: AccountId,
     patch: AccountPatch,
 ) -> Result<Account, AccountError> {
-    let name = crate::service::optional("name", patch.name.as_deref(), Name::parse)?;
     let mut tx = ports.begin().await?;
     let mut account = load_account(tx.as_mut(), id).await?;
     guard(actor, Permission::new(Module::Accounts, Access::Write), &account, "account")?;
+    // Checked once the caller may write here, so a refusal says nothing about the input.
+    let name = crate::service::optional("name", patch.name.as_deref(), Name::parse)?;
     if let Some(expected) = patch.if_version.filter(|v| *v != account.version) {
         return Err(AccountError::VersionMismatch { expected, actual: account.version });
     }

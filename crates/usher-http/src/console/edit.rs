@@ -10,12 +10,13 @@ use minijinja::context;
 use poem::http::StatusCode;
 use poem::web::{Data, Form, Path};
 use poem::{Request, Response, handler};
-use usher_domain::id::{AccountId, RoleId, UserTypeId};
+use usher_domain::id::{AccountId, RoleId, UserId, UserTypeId};
 use usher_domain::model::User;
 use usher_domain::service::users::{self, ADDRESS_KINDS, AddressInput, ProfileInput, UserPatch};
 use usher_domain::value::PlainPassword;
 
 use super::invitations::{role_choices, type_choices};
+use super::users::{named_user, username_of};
 use super::{Console, csrf_refused, problem_text, see_other, signed_in};
 use crate::csrf::csrf_ok;
 use crate::problem::Problem;
@@ -42,6 +43,15 @@ struct EditForm {
     scope: BTreeSet<String>,
     /// The billing and the shipping address, in [`ADDRESS_KINDS`] order.
     addresses: [AddressFields; 2],
+    /// User details (Licensed users): where notifications go ("Email to"), the phone, the
+    /// image, system messages and sales territories (comma-separated).
+    notification_email: String,
+    phone: String,
+    image_url: String,
+    system_messages: bool,
+    sales_territories: String,
+    /// The sales representative, by username (empty: the account's applies).
+    sales_representative: String,
 }
 
 /// One address as the form shows it.
@@ -115,7 +125,35 @@ impl EditForm {
                     None => blank,
                 }
             }),
+            notification_email: user
+                .profile
+                .notification_email
+                .as_ref()
+                .map(ToString::to_string)
+                .unwrap_or_default(),
+            phone: text(&user.profile.phone),
+            image_url: user.profile.image_url.clone().unwrap_or_default(),
+            system_messages: user.receive_system_messages,
+            sales_territories: user
+                .profile
+                .sales_territories
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", "),
+            // Named by the caller, which may look the representative up.
+            sales_representative: String::new(),
         }
+    }
+
+    /// The sales territories typed in, one per comma.
+    fn territories(&self) -> Vec<String> {
+        self.sales_territories
+            .split(',')
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .map(str::to_owned)
+            .collect()
     }
 
     fn parse(pairs: Vec<(String, String)>) -> EditForm {
@@ -152,15 +190,21 @@ impl EditForm {
                 "locale" => form.locale = value,
                 "enabled" => form.enabled = value == "on",
                 "send_welcome" => form.send_welcome = value == "on",
+                "notification_email" => form.notification_email = value,
+                "phone" => form.phone = value,
+                "image_url" => form.image_url = value,
+                "system_messages" => form.system_messages = value == "on",
+                "sales_territories" => form.sales_territories = value,
+                "sales_representative" => form.sales_representative = value,
                 _ => {}
             }
         }
         form
     }
 
-    /// What changed against `user`, as the domain's patch at the form's version.
-    fn patch(&self, user: &User) -> UserPatch {
-        let before = EditForm::of(user);
+    /// What changed against `user` (whose form showed `before`), as the domain's patch at the
+    /// form's version; `representative` is the sales representative the form names, resolved.
+    fn patch(&self, user: &User, before: &EditForm, representative: Option<UserId>) -> UserPatch {
         let changed = |now: &str, was: &str| (now.trim() != was).then(|| now.trim().to_owned());
         let roles: BTreeSet<RoleId> =
             self.roles.iter().filter_map(|r| uuid::Uuid::parse_str(r).ok()).map(RoleId::from_uuid).collect();
@@ -174,8 +218,15 @@ impl EditForm {
                 last_name: changed(&self.last_name, &before.last_name),
                 locale: changed(&self.locale, &before.locale),
                 addresses: (self.addresses != before.addresses).then(|| self.address_inputs()),
+                notification_email: changed(&self.notification_email, &before.notification_email),
+                phone: changed(&self.phone, &before.phone),
+                image_url: changed(&self.image_url, &before.image_url),
+                sales_territories: (self.territories() != before.territories()).then(|| self.territories()),
                 ..ProfileInput::default()
             },
+            receive_system_messages: (self.system_messages != user.receive_system_messages)
+                .then_some(self.system_messages),
+            sales_representative: (representative != user.sales_representative).then_some(representative),
             scope: (scope != user.scope).then_some(scope),
             user_type: (self.user_type != before.user_type)
                 .then(|| uuid::Uuid::parse_str(&self.user_type).ok().map(UserTypeId::from_uuid))
@@ -231,8 +282,20 @@ async fn edit_page(
             _ => problem_text(lang, problem),
         };
         // The fields with a message place of their own; any other is named above the form.
-        const BESIDE: [&str; 4] = ["username", "email", "user_type", "roles"];
-        match problem.field.as_deref() {
+        const BESIDE: [&str; 9] = [
+            "username",
+            "email",
+            "user_type",
+            "roles",
+            "notification_email",
+            "phone",
+            "image_url",
+            "sales_territories",
+            "sales_representative",
+        ];
+        // `sales_territories[2]` is shown beside the territories.
+        let field = problem.field.as_deref().map(|f| f.split('[').next().unwrap_or(f));
+        match field {
             Some(field) if BESIDE.contains(&field) => {
                 errors.insert(field.to_owned(), text);
             }
@@ -267,6 +330,9 @@ async fn edit_page(
         linked => user.is_some_and(|user| !user.external_ids.is_empty() || user.external_id.is_some()),
         needs_acknowledgement, acknowledge => form.acknowledge,
         types, roles, errors, error, accounts, scope_choices, addresses => form.addresses,
+        notification_email => form.notification_email, phone => form.phone,
+        image_url => form.image_url, system_messages => form.system_messages,
+        sales_territories => form.sales_territories, sales_representative => form.sales_representative,
     };
     console.page(state, status, "user_form.html", values)
 }
@@ -283,11 +349,20 @@ async fn refused(
     edit_page(state, console, user, form, status, Some(&problem)).await
 }
 
+/// The form as `user` fills it, its sales representative named as the viewer may see it.
+async fn form_of(state: &AppState, console: &Console, user: &User) -> EditForm {
+    EditForm {
+        sales_representative: username_of(state, console, user.sales_representative).await,
+        ..EditForm::of(user)
+    }
+}
+
 #[handler]
 pub(crate) async fn edit(Data(state): Data<&AppState>, req: &Request, Path(id): Path<String>) -> Response {
     let console = or_answer!(signed_in(state, req).await);
     let user = or_answer!(super::users::load(&console, state, &id).await);
-    edit_page(state, &console, Some(&user), &EditForm::of(&user), StatusCode::OK, None).await
+    let form = form_of(state, &console, &user).await;
+    edit_page(state, &console, Some(&user), &form, StatusCode::OK, None).await
 }
 
 #[handler]
@@ -303,7 +378,17 @@ pub(crate) async fn save(
         return csrf_refused(console.lang);
     }
     let user = or_answer!(super::users::load(&console, state, &id).await);
-    match users::update_user(&state.ports, &console.actor, user.id, form.patch(&user)).await {
+    let before = form_of(state, &console, &user).await;
+    let representative = if form.sales_representative.trim() == before.sales_representative {
+        user.sales_representative
+    } else {
+        match named_user(state, &console, &form.sales_representative, "sales_representative").await {
+            Ok(representative) => representative,
+            Err(problem) => return refused(state, &console, Some(&user), &form, problem).await,
+        }
+    };
+    let patch = form.patch(&user, &before, representative);
+    match users::update_user(&state.ports, &console.actor, user.id, patch).await {
         Ok(saved) => see_other(&format!("/console/users/{}?done=edit", saved.id.as_uuid())),
         Err(err) => refused(state, &console, Some(&user), &form, Problem::from(err)).await,
     }
@@ -316,6 +401,7 @@ pub(crate) async fn new_user(Data(state): Data<&AppState>, req: &Request) -> Res
     let form = EditForm {
         enabled: true,
         send_welcome: true,
+        system_messages: true,
         account: console.user.account.as_uuid().to_string(),
         addresses: blank_addresses(),
         ..EditForm::default()
@@ -335,14 +421,15 @@ pub(crate) async fn create(
         return csrf_refused(console.lang);
     }
     let Some(user_type) = uuid::Uuid::parse_str(&form.user_type).ok().map(UserTypeId::from_uuid) else {
-        let problem = Problem::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "user_type_required",
-            console.lang.get("pick_a_type"),
-        );
+        let problem = super::said(StatusCode::UNPROCESSABLE_ENTITY, console.lang.get("pick_a_type"));
         return refused(state, &console, None, &form, problem.with_field("user_type")).await;
     };
     let some = |text: &str| Some(text.trim().to_owned()).filter(|t| !t.is_empty());
+    let sales_representative =
+        match named_user(state, &console, &form.sales_representative, "sales_representative").await {
+            Ok(representative) => representative,
+            Err(problem) => return refused(state, &console, None, &form, problem).await,
+        };
     let home =
         uuid::Uuid::parse_str(&form.account).ok().map(AccountId::from_uuid).unwrap_or(console.user.account);
     let command = users::NewUser {
@@ -353,6 +440,10 @@ pub(crate) async fn create(
             last_name: some(&form.last_name),
             locale: some(&form.locale),
             addresses: Some(form.address_inputs()),
+            notification_email: some(&form.notification_email),
+            phone: some(&form.phone),
+            image_url: some(&form.image_url),
+            sales_territories: Some(form.territories()),
             ..ProfileInput::default()
         },
         user_type,
@@ -367,8 +458,8 @@ pub(crate) async fn create(
         send_welcome: form.send_welcome,
         external_ids: BTreeMap::new(),
         external_id: None,
-        sales_representative: None,
-        receive_system_messages: true,
+        sales_representative,
+        receive_system_messages: form.system_messages,
     };
     match users::create_user(&state.ports, &console.actor, home, command).await {
         Ok(user) => see_other(&format!("/console/users/{}?done=created", user.id.as_uuid())),

@@ -22,6 +22,7 @@ macro_rules! or_answer {
 }
 
 mod contacts;
+mod devices;
 mod edit;
 mod i18n;
 mod invitations;
@@ -64,12 +65,15 @@ pub(crate) fn routes() -> Route {
         .at("/users/new", get(edit::new_user).post(edit::create))
         .at("/users/:id/edit", get(edit::edit).post(edit::save))
         .at("/users/:id/password", get(edit::password_form).post(edit::set_password))
+        .at("/users/:id/devices", get(devices::list).post(devices::link))
+        .at("/users/:id/devices/:device/unlink", post(devices::unlink))
         .at("/users/:id/:action", get(users::confirm).post(users::act))
         .at("/invite", get(invitations::page).post(invitations::submit))
         .at("/contacts", get(contacts::list))
         .at("/audit", get(records::audit_log))
         .at("/settings", get(settings::show).post(settings::save))
         .at("/accounts", get(settings::accounts_tree).post(settings::add))
+        .at("/accounts/:id", get(settings::show_account).post(settings::save_account))
         .at("/api-keys", get(keys::list).post(keys::create))
         .at("/api-keys/:id/revoke", get(keys::confirm_revoke).post(keys::revoke))
         .at("/mail", get(records::outbox))
@@ -104,7 +108,9 @@ fn templates() -> &'static Environment<'static> {
     })
 }
 
-const TEMPLATES_SOURCES: [(&str, &str); 21] = [
+const TEMPLATES_SOURCES: [(&str, &str); 23] = [
+    ("devices.html", include_str!("../../console/devices.html")),
+    ("account.html", include_str!("../../console/account.html")),
     ("settings.html", include_str!("../../console/settings.html")),
     ("accounts.html", include_str!("../../console/accounts.html")),
     ("api_keys.html", include_str!("../../console/api_keys.html")),
@@ -181,6 +187,12 @@ pub(crate) fn form_value(pairs: &[(String, String)], name: &str) -> String {
     pairs.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone()).unwrap_or_default()
 }
 
+/// A refusal the console words itself, already in the user's language: its sentence is the
+/// detail (the catalogue's `problem_console_said`).
+pub(crate) fn said(status: StatusCode, text: impl Into<String>) -> Problem {
+    Problem::new(status, "console_said", text)
+}
+
 /// The status a problem answers with.
 pub(crate) fn status_of(problem: &Problem) -> StatusCode {
     StatusCode::from_u16(problem.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
@@ -189,11 +201,20 @@ pub(crate) fn status_of(problem: &Problem) -> StatusCode {
 /// What a problem reads as: the catalogue's sentence for its code with its numbers, else the
 /// problem's own detail (English).
 pub(crate) fn problem_text(lang: Lang, problem: &Problem) -> String {
-    let key = format!("problem_{}", problem.code);
+    // A limit's sentence names the numbers; a password's says which way it missed.
+    let key = match (problem.code.as_str(), problem.limit, problem.actual) {
+        ("invalid_field", Some(_), Some(_)) => "problem_invalid_field_limit".to_owned(),
+        ("password_rejected", Some(limit), Some(actual)) if actual < limit => {
+            "problem_password_too_short".to_owned()
+        }
+        ("password_rejected", Some(_), Some(_)) => "problem_password_too_long".to_owned(),
+        (code, ..) => format!("problem_{code}"),
+    };
     let Some(text) = lang.strings().get(key.as_str()) else {
         return problem.detail.clone();
     };
     let number = |n: Option<u32>| n.map(|n| n.to_string()).unwrap_or_default();
+    let big = |n: Option<u64>| n.map(|n| n.to_string()).unwrap_or_default();
     i18n::fill(
         text,
         &[
@@ -203,6 +224,11 @@ pub(crate) fn problem_text(lang: Lang, problem: &Problem) -> String {
             ("total", number(problem.total)),
             ("requested", number(problem.requested)),
             ("permissions", problem.permissions.clone().unwrap_or_default().join(", ")),
+            ("limit", big(problem.limit)),
+            ("actual", big(problem.actual)),
+            ("retry_after", big(problem.retry_after)),
+            ("field", problem.field.clone().unwrap_or_default()),
+            ("detail", problem.detail.clone()),
         ],
     )
 }
@@ -549,6 +575,47 @@ fn stylesheet() -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every code a problem of this crate can carry, read from the source that makes them.
+    fn problem_codes() -> std::collections::BTreeSet<String> {
+        let made = regex::Regex::new(
+            r#"(?:Problem::new\(\s*[^,()]+,\s*|conflict\(\s*|unprocessable\(\s*|StatusCode::[A-Z_]+,\s*)"([a-z_]+)""#,
+        )
+        .unwrap();
+        // problem.rs also picks a code by matching an error's variant.
+        let picked = regex::Regex::new(r#"::[A-Za-z]+(?: \{ \.\. \})? => "([a-z_]+)","#).unwrap();
+        let mut codes = std::collections::BTreeSet::new();
+        let mut dirs = vec![std::path::PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/src"))];
+        while let Some(dir) = dirs.pop() {
+            for entry in std::fs::read_dir(dir).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    dirs.push(path);
+                } else if path.extension().is_some_and(|e| e == "rs") {
+                    let source = std::fs::read_to_string(&path).unwrap();
+                    codes.extend(made.captures_iter(&source).map(|c| c[1].to_owned()));
+                    if path.ends_with("problem.rs") {
+                        codes.extend(picked.captures_iter(&source).map(|c| c[1].to_owned()));
+                    }
+                }
+            }
+        }
+        codes
+    }
+
+    #[test]
+    fn every_problem_code_reads_as_a_sentence_of_the_catalogue() {
+        let codes = problem_codes();
+        // The scan finds the codes made in several ways (a sanity check that it still reads them).
+        for known in ["no_seat_available", "rename_refused", "link_used", "version_mismatch", "unknown_user"]
+        {
+            assert!(codes.contains(known), "the scan missed {known}");
+        }
+        let keys = Lang::De.strings();
+        let missing: Vec<_> =
+            codes.iter().filter(|code| !keys.contains_key(format!("problem_{code}").as_str())).collect();
+        assert!(missing.is_empty(), "the catalogue has no sentence for the problems {missing:?}");
+    }
 
     #[test]
     fn every_template_compiles_and_names_only_strings_of_the_catalogue() {

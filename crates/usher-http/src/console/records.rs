@@ -1,15 +1,17 @@
 //! What happened: the audit log (filtered by actor, object and action, so one user's history
 //! opens from their page) and the mail outbox (by state, with a failed mail sent again).
 
+use std::collections::{BTreeMap, BTreeSet};
+
 use minijinja::context;
 use poem::http::StatusCode;
 use poem::web::{Data, Form, Path, Query};
 use poem::{Request, Response, handler};
 use serde::{Deserialize, Serialize};
-use usher_domain::id::MailId;
+use usher_domain::id::{MailId, UserId};
 use usher_domain::model::{ActorRef, DeliveryState};
 use usher_domain::ports::{AuditFilter, Cursor};
-use usher_domain::service::{audit, mail};
+use usher_domain::service::{audit, mail, users};
 
 use super::users::when;
 use super::{CsrfForm, csrf_refused, see_other, signed_in};
@@ -56,11 +58,16 @@ struct AuditLine {
     changes: String,
 }
 
-fn actor_of(actor: &ActorRef) -> (String, Option<String>) {
+/// Who acted, by name where the signed-in user may read them, else by id.
+fn actor_of(actor: &ActorRef, names: &BTreeMap<UserId, String>) -> (String, Option<String>) {
     match actor {
         ActorRef::User(id) | ActorRef::Operator(id) => {
-            let kind = if matches!(actor, ActorRef::Operator(_)) { "operator" } else { "user" };
-            (format!("{kind} {id}"), Some(format!("/console/users/{}", id.as_uuid())))
+            let label = match names.get(id) {
+                Some(name) => name.clone(),
+                None if matches!(actor, ActorRef::Operator(_)) => format!("operator {id}"),
+                None => format!("user {id}"),
+            };
+            (label, Some(format!("/console/users/{}", id.as_uuid())))
         }
         ActorRef::ApiKey(id) => (format!("api key {id}"), None),
         ActorRef::Anonymous => ("anonymous".to_owned(), None),
@@ -83,8 +90,7 @@ pub(crate) async fn audit_log(
     let text = |value: &Option<String>| value.clone().filter(|v| !v.trim().is_empty());
     let actor = match text(&query.actor).map(|a| uuid::Uuid::parse_str(a.trim())) {
         Some(Err(_)) => {
-            let problem =
-                Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_field", lang.get("audit_bad_actor"));
+            let problem = super::said(StatusCode::UNPROCESSABLE_ENTITY, lang.get("audit_bad_actor"));
             return console.problem(state, &problem);
         }
         Some(Ok(id)) => Some(id),
@@ -110,19 +116,44 @@ pub(crate) async fn audit_log(
         Ok(found) => found,
         Err(err) => return console.problem(state, &Problem::from(err)),
     };
+    // The users named on the page, by name: one read for the page, never one per line.
+    let user_target = |event: &usher_domain::model::AuditEvent| {
+        (event.target_kind == "user")
+            .then(|| uuid::Uuid::parse_str(&event.target_id).ok().map(UserId::from_uuid))
+            .flatten()
+    };
+    let named: BTreeSet<UserId> = found
+        .items
+        .iter()
+        .flat_map(|event| {
+            let actor = match event.actor {
+                ActorRef::User(id) | ActorRef::Operator(id) => Some(id),
+                _ => None,
+            };
+            actor.into_iter().chain(user_target(event))
+        })
+        .collect();
+    let names = match users::display_names(&state.ports, &console.actor, &named).await {
+        Ok(names) => names,
+        Err(err) => return console.problem(state, &Problem::from(err)),
+    };
     let lines: Vec<AuditLine> = found
         .items
         .iter()
         .map(|event| {
-            let (actor, actor_href) = actor_of(&event.actor);
-            let target_href =
-                (event.target_kind == "user").then(|| format!("/console/users/{}", event.target_id));
+            let (actor, actor_href) = actor_of(&event.actor, &names);
+            let target_user = user_target(event);
+            let target_href = target_user.map(|id| format!("/console/users/{}", id.as_uuid()));
+            let target = match target_user.and_then(|id| names.get(&id)) {
+                Some(name) => name.clone(),
+                None => format!("{} {}", event.target_kind, event.target_id),
+            };
             AuditLine {
                 at: when(event.at),
                 action: event.action.clone(),
                 actor,
                 actor_href,
-                target: format!("{} {}", event.target_kind, event.target_id),
+                target,
                 target_href,
                 origin: event.origin.clone().unwrap_or_default(),
                 changes: if event.diff.as_object().is_some_and(|d| d.is_empty()) {

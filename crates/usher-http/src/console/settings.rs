@@ -2,14 +2,16 @@
 //! and changed at the root (R23), guarded by their fingerprint so a change made meanwhile is
 //! refused; the account with its sub-accounts as a tree, and a sub-account added under it.
 
+use std::collections::BTreeMap;
+
 use minijinja::{Value, context};
 use poem::http::StatusCode;
-use poem::web::{Data, Form, Query};
+use poem::web::{Data, Form, Path, Query};
 use poem::{Request, Response, handler};
 use serde::{Deserialize, Serialize};
 use usher_domain::id::AccountId;
 use usher_domain::model::{Account, AccountState, Settings};
-use usher_domain::service::accounts::{self, SettingsPatch};
+use usher_domain::service::accounts::{self, AccountPatch, SettingsPatch};
 
 use super::i18n::fill;
 use super::{Console, csrf_refused, form_value, problem_text, see_other, signed_in};
@@ -219,25 +221,29 @@ struct Node {
     children: Vec<Node>,
 }
 
-/// How deep the tree is shown.
-const TREE_DEPTH: usize = 4;
-
-async fn node(state: &AppState, console: &Console, account: Account, depth: usize) -> Node {
-    let children = if depth < TREE_DEPTH {
-        accounts::list_sub_accounts(&state.ports, &console.actor, account.id).await.unwrap_or_default()
-    } else {
-        Vec::new()
-    };
-    let mut nodes = Vec::new();
-    for child in children {
-        nodes.push(Box::pin(node(state, console, child, depth + 1)).await);
+/// The tree below `top`, read at once; `None` when the signed-in user may not read `top`.
+async fn tree(state: &AppState, console: &Console, top: AccountId) -> Result<Node, Problem> {
+    let accounts = accounts::account_tree(&state.ports, &console.actor, top).await.map_err(Problem::from)?;
+    let mut children: BTreeMap<AccountId, Vec<&Account>> = BTreeMap::new();
+    for account in &accounts {
+        if let Some(parent) = account.parent().filter(|_| account.id != top) {
+            children.entry(parent).or_default().push(account);
+        }
     }
-    Node {
-        id: account.id.as_uuid().to_string(),
-        name: account.name.to_string(),
-        slug: account.slug.as_str().to_owned(),
-        suspended: account.state == AccountState::Suspended,
-        children: nodes,
+    fn node(account: &Account, children: &BTreeMap<AccountId, Vec<&Account>>) -> Node {
+        let mut below: Vec<&Account> = children.get(&account.id).cloned().unwrap_or_default();
+        below.sort_by(|a, b| a.slug.cmp(&b.slug));
+        Node {
+            id: account.id.as_uuid().to_string(),
+            name: account.name.to_string(),
+            slug: account.slug.as_str().to_owned(),
+            suspended: account.state == AccountState::Suspended,
+            children: below.into_iter().map(|child| node(child, children)).collect(),
+        }
+    }
+    match accounts.iter().find(|a| a.id == top) {
+        Some(account) => Ok(node(account, &children)),
+        None => Err(Problem::not_found("account")),
     }
 }
 
@@ -257,10 +263,9 @@ pub(crate) async fn account_choices(
     top: AccountId,
     selected: Option<&str>,
 ) -> Vec<AccountChoice> {
-    let Ok(account) = accounts::get_account(&state.ports, &console.actor, top).await else {
+    let Ok(tree) = tree(state, console, top).await else {
         return Vec::new();
     };
-    let tree = node(state, console, account, 0).await;
     let mut choices = Vec::new();
     let mut stack = vec![(&tree, 0usize)];
     while let Some((node, depth)) = stack.pop() {
@@ -278,11 +283,10 @@ pub(crate) async fn account_choices(
 
 async fn accounts_page(state: &AppState, console: &Console, status: StatusCode, extra: Value) -> Response {
     let lang = console.lang;
-    let home = match accounts::get_account(&state.ports, &console.actor, console.user.account).await {
-        Ok(home) => home,
-        Err(err) => return console.problem(state, &Problem::from(err)),
+    let tree = match tree(state, console, console.user.account).await {
+        Ok(tree) => tree,
+        Err(problem) => return console.problem(state, &problem),
     };
-    let tree = node(state, console, home, 0).await;
     let values = context! { title => lang.get("accounts_title"), section => "accounts", tree, ..extra };
     console.page(state, status, "accounts.html", values)
 }
@@ -294,7 +298,11 @@ pub(crate) async fn accounts_tree(
     Query(query): Query<DoneQuery>,
 ) -> Response {
     let console = or_answer!(signed_in(state, req).await);
-    let done = (query.done.as_deref() == Some("account")).then(|| console.lang.get("done_account"));
+    let done = match query.done.as_deref() {
+        Some("account") => Some(console.lang.get("done_account")),
+        Some("account_saved") => Some(console.lang.get("done_account_saved")),
+        _ => None,
+    };
     accounts_page(state, &console, StatusCode::OK, context! { done }).await
 }
 
@@ -326,6 +334,127 @@ pub(crate) async fn add(
             let status = super::status_of(&problem);
             let extra = context! { error => problem_text(console.lang, &problem), slug => form.slug, name => form.name };
             accounts_page(state, &console, status, extra).await
+        }
+    }
+}
+
+/// An account's form: its name and the sales representative its users and the accounts below
+/// it default to (Oro), at the version it was made from (If-Match).
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct AccountForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    version: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    sales_representative: String,
+}
+
+async fn account_page(
+    state: &AppState,
+    console: &Console,
+    account: &Account,
+    form: &AccountForm,
+    status: StatusCode,
+    problem: Option<&Problem>,
+) -> Response {
+    let lang = console.lang;
+    let (mut error, mut rep_error) = (None, None);
+    if let Some(problem) = problem {
+        let text = match problem.code.as_str() {
+            "version_mismatch" => lang.get("problem_version_mismatch").to_owned(),
+            _ => problem_text(lang, problem),
+        };
+        if problem.field.as_deref() == Some("sales_representative")
+            || problem.entity.as_deref() == Some("sales representative")
+        {
+            rep_error = Some(text);
+        } else {
+            error = Some(text);
+        }
+    }
+    let values = context! {
+        title => fill(lang.get("account_title"), &[("name", account.name.to_string())]),
+        section => "accounts",
+        target => format!("/console/accounts/{}", account.id.as_uuid()),
+        slug => account.slug.as_str(),
+        version => form.version, name => form.name, sales_representative => form.sales_representative,
+        error, rep_error,
+    };
+    console.page(state, status, "account.html", values)
+}
+
+async fn load_account(state: &AppState, console: &Console, id: &str) -> Result<Account, Response> {
+    let Ok(id) = uuid::Uuid::parse_str(id) else {
+        return Err(super::users::not_found(console, state));
+    };
+    accounts::get_account(&state.ports, &console.actor, AccountId::from_uuid(id))
+        .await
+        .map_err(|err| console.problem(state, &Problem::from(err)))
+}
+
+async fn account_form(state: &AppState, console: &Console, account: &Account) -> AccountForm {
+    AccountForm {
+        csrf: String::new(),
+        version: account.version.to_string(),
+        name: account.name.to_string(),
+        sales_representative: super::users::username_of(state, console, account.sales_representative).await,
+    }
+}
+
+#[handler]
+pub(crate) async fn show_account(
+    Data(state): Data<&AppState>,
+    req: &Request,
+    Path(id): Path<String>,
+) -> Response {
+    let console = or_answer!(signed_in(state, req).await);
+    let account = or_answer!(load_account(state, &console, &id).await);
+    let form = account_form(state, &console, &account).await;
+    account_page(state, &console, &account, &form, StatusCode::OK, None).await
+}
+
+#[handler]
+pub(crate) async fn save_account(
+    Data(state): Data<&AppState>,
+    req: &Request,
+    Path(id): Path<String>,
+    Form(form): Form<AccountForm>,
+) -> Response {
+    let console = or_answer!(signed_in(state, req).await);
+    if !csrf_ok(state, req, &form.csrf) {
+        return csrf_refused(console.lang);
+    }
+    let account = or_answer!(load_account(state, &console, &id).await);
+    let before = account_form(state, &console, &account).await;
+    let typed = form.sales_representative.trim();
+    let sales_representative = if typed == before.sales_representative {
+        None
+    } else {
+        match super::users::named_user(state, &console, typed, "sales_representative").await {
+            Ok(representative) => Some(representative),
+            Err(problem) => {
+                let status = super::status_of(&problem);
+                return account_page(state, &console, &account, &form, status, Some(&problem)).await;
+            }
+        }
+    };
+    let name = form.name.trim();
+    let patch = AccountPatch {
+        name: (name != before.name).then(|| name.to_owned()),
+        sales_representative,
+        // A version that does not parse names no state of ours: it never matches.
+        if_version: Some(form.version.parse().unwrap_or(u64::MAX)),
+        ..AccountPatch::default()
+    };
+    match accounts::update_account(&state.ports, &console.actor, account.id, patch).await {
+        Ok(_) => see_other("/console/accounts?done=account_saved"),
+        Err(err) => {
+            let problem = Problem::from(err);
+            let status = super::status_of(&problem);
+            account_page(state, &console, &account, &form, status, Some(&problem)).await
         }
     }
 }

@@ -121,7 +121,7 @@ pub(crate) async fn save(
         let Ok(id) = uuid::Uuid::parse_str(id) else { continue };
         let Ok(total) = raw.trim().parse::<i64>() else {
             let text = fill(lang.get("seats_not_a_number"), &[("value", raw.clone())]);
-            let problem = Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_field", text);
+            let problem = super::said(StatusCode::UNPROCESSABLE_ENTITY, text);
             return page(
                 state,
                 &console,

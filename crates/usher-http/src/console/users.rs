@@ -3,7 +3,7 @@
 //! confirmation: deactivate, activate, send verification, mark verified, send a password reset,
 //! delete and erase.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use minijinja::context;
 use poem::http::StatusCode;
@@ -275,7 +275,7 @@ fn done_notice(console: &Console, done: Option<&str>) -> Option<String> {
 }
 
 pub(crate) fn not_found(console: &Console, state: &AppState) -> Response {
-    let problem = Problem::new(StatusCode::NOT_FOUND, "not_found", console.lang.get("not_found"));
+    let problem = super::said(StatusCode::NOT_FOUND, console.lang.get("not_found"));
     console.problem(state, &problem)
 }
 
@@ -286,6 +286,47 @@ pub(crate) async fn load(console: &Console, state: &AppState, id: &str) -> Resul
     users::get_user(&state.ports, &console.actor, id)
         .await
         .map_err(|err| console.problem(state, &Problem::from(err)))
+}
+
+/// The user a form names by username or email (a sales representative): one the signed-in
+/// user can see, or a problem for the field `field`. Empty names nobody; an id is taken as
+/// it is (the domain checks it, and a form shows an id for a user its viewer cannot see).
+pub(crate) async fn named_user(
+    state: &AppState,
+    console: &Console,
+    typed: &str,
+    field: &str,
+) -> Result<Option<UserId>, Problem> {
+    let typed = typed.trim();
+    if typed.is_empty() {
+        return Ok(None);
+    }
+    if let Ok(id) = uuid::Uuid::parse_str(typed) {
+        return Ok(Some(UserId::from_uuid(id)));
+    }
+    let filter = users::UserFilter { q: Some(typed.to_owned()), ..users::UserFilter::default() };
+    let page = crate::api::page(None, Some(PAGE_SIZE)).map_err(|problem| *problem)?;
+    let found = users::list_users(&state.ports, &console.actor, console.user.account, filter, page)
+        .await
+        .map_err(Problem::from)?;
+    let wanted = typed.to_lowercase();
+    match found.items.iter().find(|u| u.username.as_str() == wanted || u.email.to_string() == wanted) {
+        Some(user) => Ok(Some(user.id)),
+        // The catalogue's text names what was typed, which is the problem's detail.
+        None => Err(Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "unknown_user", typed).with_field(field)),
+    }
+}
+
+/// How a form shows a user it names: the username where the signed-in user can read it,
+/// else the id.
+pub(crate) async fn username_of(state: &AppState, console: &Console, id: Option<UserId>) -> String {
+    let Some(id) = id else {
+        return String::new();
+    };
+    match users::get_user(&state.ports, &console.actor, id).await {
+        Ok(user) => user.username.as_str().to_owned(),
+        Err(_) => id.as_uuid().to_string(),
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -322,6 +363,19 @@ pub(crate) async fn show(
     let verification = usher_domain::service::accounts::get_settings(ports, actor, user.account)
         .await
         .map_or(true, |settings| settings.email_verification_required);
+    // Oro: the user's own sales representative, else the one its account (or the nearest
+    // account above) names.
+    let effective =
+        users::get_user_access(ports, actor, user.id).await.ok().and_then(|(_, a)| a.sales_representative);
+    let representative = match effective {
+        Some(id) => {
+            let names = users::display_names(ports, actor, &BTreeSet::from([id])).await.unwrap_or_default();
+            let name = names.get(&id).cloned().unwrap_or_else(|| id.as_uuid().to_string());
+            let inherited = user.sales_representative.is_none();
+            Some(if inherited { fill(lang.get("sales_rep_inherited"), &[("name", name)]) } else { name })
+        }
+        None => None,
+    };
     let actions: Vec<Offered> = Action::offered(&user, verification)
         .into_iter()
         .map(|action| Offered {
@@ -347,6 +401,10 @@ pub(crate) async fn show(
         edit => format!("/console/users/{}/edit", user.id.as_uuid()),
         history => format!("/console/audit?target_kind=user&target={}", user.id.as_uuid()),
         set_password => format!("/console/users/{}/password", user.id.as_uuid()),
+        devices => format!("/console/users/{}/devices", user.id.as_uuid()),
+        representative,
+        notification_email => user.profile.notification_email.as_ref().map(ToString::to_string),
+        sales_territories => user.profile.sales_territories.iter().map(ToString::to_string).collect::<Vec<_>>().join(", "),
         done => done_notice(&console, query.done.as_deref()),
     };
     console.page(state, StatusCode::OK, "user.html", values)

@@ -1,6 +1,7 @@
 //! Accounts and sub-accounts: the [`AccountRepo`] of the SQL store.
 
 use super::*;
+use usher_domain::model::AccountPath;
 
 #[async_trait]
 impl AccountRepo for SqlTx {
@@ -44,6 +45,20 @@ impl AccountRepo for SqlTx {
         account::Entity::find()
             .filter(account::Column::ParentId.eq(parent.as_uuid()))
             .order_by_asc(account::Column::Slug)
+            .all(&self.txn)
+            .await
+            .map_err(repo)?
+            .into_iter()
+            .map(codec::account_from_row)
+            .collect()
+    }
+
+    async fn subtree(&mut self, top: &AccountPath, limit: u64) -> Result<Vec<Account>, RepoError> {
+        // The subtree is the range of paths that start with the top's own (the path index).
+        account::Entity::find()
+            .filter(prefix_range(account::Column::Path, &codec::path_text(top)))
+            .order_by_asc(account::Column::Path)
+            .limit(limit)
             .all(&self.txn)
             .await
             .map_err(repo)?

@@ -303,6 +303,28 @@ pub async fn get_user(ports: &Ports, actor: &Actor, id: UserId) -> Result<User, 
     Ok(load_user(tx.as_mut(), actor, id, Access::Read).await?.0)
 }
 
+/// The names to show for users the actor may read, e.g. the actors and targets of an audit
+/// page: each one's display name, in one read. An id the actor may not read, or that names no
+/// user (deleted), is left out, so a screen falls back to showing the id.
+pub async fn display_names(
+    ports: &Ports,
+    actor: &Actor,
+    ids: &BTreeSet<UserId>,
+) -> Result<BTreeMap<UserId, String>, UserError> {
+    let mut tx = ports.begin_read().await?;
+    let mut names = BTreeMap::new();
+    for id in ids {
+        match load_user(tx.as_mut(), actor, *id, Access::Read).await {
+            Ok((user, _)) => {
+                names.insert(user.id, user.display_name());
+            }
+            Err(UserError::NotFound { .. } | UserError::Denied(_)) => {}
+            Err(other) => return Err(other),
+        }
+    }
+    Ok(names)
+}
+
 /// Filters of [`list_users`].
 #[derive(Debug, Clone, Default)]
 pub struct UserFilter {
