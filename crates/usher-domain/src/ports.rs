@@ -590,6 +590,9 @@ pub trait ImportRepo: Send {
         now: Timestamp,
         lease_until: Timestamp,
     ) -> Result<Option<ImportJob>, RepoError>;
+    /// Up to `limit` jobs still receiving their file whose lease ended before `now`: no rows
+    /// arrived for that long, so the upload broke off (its server died), oldest first.
+    async fn stalled_imports(&mut self, now: Timestamp, limit: u32) -> Result<Vec<ImportId>, RepoError>;
     /// Stages rows of a job; a line staged twice is `Duplicate { field: "line" }`.
     async fn stage_import_rows(&mut self, job: ImportId, rows: &[StagedRow]) -> Result<(), RepoError>;
     /// Up to `limit` staged rows after line `after` that have no outcome yet, by line.

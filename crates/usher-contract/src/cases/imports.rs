@@ -4,8 +4,9 @@
 use usher_domain::model::{ImportJob, ImportOptions, ImportState, RowKind, RowReport, StagedRow};
 use usher_domain::ports::UserQuery;
 use usher_domain::service::transfer::{
-    IMPORT_BATCH, IMPORT_LEASE, ImportError, cancel_import, claim_import, get_import, import_report,
-    plain_refusal, run_import, seal_import, stage_import_rows, submit_import,
+    IMPORT_BATCH, IMPORT_LEASE, ImportError, RECEIVING_LEASE, cancel_import, claim_import, get_import,
+    import_report, plain_refusal, run_import, seal_import, stage_import_rows, submit_import,
+    sweep_stalled_imports,
 };
 
 use super::*;
@@ -159,4 +160,41 @@ pub async fn r1_r3_import_jobs_all_or_nothing_dry_run_and_cancel(store: Arc<dyn 
         matches!(get_import(&h.ports, &other.admin_actor, job.id).await, Err(ImportError::NotFound { .. })),
         "another tenant's job reads as not found"
     );
+}
+
+/// R20: an upload that broke off (its server died while receiving the file) does not stay
+/// `receiving` for ever: once no rows came for the receiving lease, the sweep fails it, says
+/// why, imports nothing, and leaves a job still receiving rows alone.
+pub async fn r20_an_import_whose_file_stopped_arriving_is_failed_by_the_sweep(store: Arc<dyn Store>) {
+    let h = Harness::new(store);
+    let tenant = h.tenant("acme", 3).await;
+    let before = users_of(&h, &tenant).await;
+    let header = || ["username", "email", "state"].map(str::to_owned).to_vec();
+    let submit = || {
+        submit_import(&h.ports, &tenant.admin_actor, tenant.account.id, ImportOptions::default(), header())
+    };
+    let broken = submit().await.unwrap();
+    stage_import_rows(&h.ports, broken.id, &[row(2, &["ann", "ann@example.com", "active"])]).await.unwrap();
+    h.clock.advance(RECEIVING_LEASE - Duration::seconds(60));
+    let alive = submit().await.unwrap();
+    assert_eq!(sweep_stalled_imports(&h.ports).await.unwrap(), 0, "both files may still arrive");
+    h.clock.advance(Duration::seconds(61));
+    // The live upload sends more rows, which moves its lease on.
+    stage_import_rows(&h.ports, alive.id, &[row(2, &["bob", "bob@example.com", "active"])]).await.unwrap();
+    assert_eq!(sweep_stalled_imports(&h.ports).await.unwrap(), 1);
+    let failed = get_import(&h.ports, &tenant.admin_actor, broken.id).await.unwrap();
+    assert_eq!(failed.state, ImportState::Failed);
+    let failure = failed.failure.unwrap_or_default();
+    assert!(failure.contains("stopped arriving") && failure.contains("after line 2"), "{failure}");
+    assert_eq!(
+        get_import(&h.ports, &tenant.admin_actor, alive.id).await.unwrap().state,
+        ImportState::Receiving
+    );
+    let late = stage_import_rows(&h.ports, broken.id, &[row(3, &["cy", "cy@example.com", "active"])]).await;
+    assert!(matches!(late, Err(ImportError::NotReceiving { .. })), "{late:?}");
+    assert_eq!(users_of(&h, &tenant).await, before, "nothing was imported");
+    assert_eq!(sweep_stalled_imports(&h.ports).await.unwrap(), 0, "a failed job is swept once");
+    // The live upload ends normally and is imported.
+    let sealed = seal_import(&h.ports, alive.id, false).await.unwrap();
+    assert_eq!(sealed.state, ImportState::Queued);
 }

@@ -51,6 +51,17 @@ impl ImportRepo for MemoryTx {
         Ok(Some(job.clone()))
     }
 
+    async fn stalled_imports(&mut self, now: Timestamp, limit: u32) -> Result<Vec<ImportId>, RepoError> {
+        let mut stalled: Vec<&ImportJob> = self
+            .work
+            .imports
+            .values()
+            .filter(|job| job.state == ImportState::Receiving && job.lease_until <= now)
+            .collect();
+        stalled.sort_by_key(|job| (job.created_at, job.id));
+        Ok(stalled.into_iter().take(limit as usize).map(|job| job.id).collect())
+    }
+
     async fn stage_import_rows(&mut self, job: ImportId, rows: &[StagedRow]) -> Result<(), RepoError> {
         let staged = self.work.import_rows.entry(job).or_default();
         if rows.iter().any(|row| staged.contains_key(&row.line)) {

@@ -220,6 +220,7 @@ mockall::mock! {
         async fn update_import(&mut self, job: &ImportJob) -> Result<(), RepoError>;
         async fn import_job(&mut self, id: ImportId, lock: bool) -> Result<Option<ImportJob>, RepoError>;
         async fn claim_import(&mut self, now: Timestamp, lease_until: Timestamp) -> Result<Option<ImportJob>, RepoError>;
+        async fn stalled_imports(&mut self, now: Timestamp, limit: u32) -> Result<Vec<ImportId>, RepoError>;
         async fn stage_import_rows(&mut self, job: ImportId, rows: &[StagedRow]) -> Result<(), RepoError>;
         async fn pending_import_rows(&mut self, job: ImportId, after: u64, limit: u32) -> Result<Vec<StagedRow>, RepoError>;
         async fn report_import_rows(&mut self, job: ImportId, reports: &[RowReport]) -> Result<(), RepoError>;

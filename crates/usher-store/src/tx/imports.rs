@@ -72,6 +72,19 @@ impl ImportRepo for SqlTx {
         row.map(codec::import_job_from_row).transpose()
     }
 
+    async fn stalled_imports(&mut self, now: Timestamp, limit: u32) -> Result<Vec<ImportId>, RepoError> {
+        let rows = import_job::Entity::find()
+            .filter(import_job::Column::State.eq("receiving"))
+            .filter(import_job::Column::LeaseUntil.lte(now.unix_micros()))
+            .order_by_asc(import_job::Column::CreatedAt)
+            .order_by_asc(import_job::Column::Id)
+            .limit(u64::from(limit))
+            .all(&self.txn)
+            .await
+            .map_err(repo)?;
+        Ok(rows.into_iter().map(|row| ImportId::from_uuid(row.id)).collect())
+    }
+
     async fn stage_import_rows(&mut self, job: ImportId, rows: &[StagedRow]) -> Result<(), RepoError> {
         let rows = rows
             .iter()

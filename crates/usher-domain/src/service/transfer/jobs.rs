@@ -28,6 +28,10 @@ pub const IMPORT_BATCH: u32 = 1_000;
 /// takes the job over.
 pub const IMPORT_LEASE: Duration = Duration::seconds(10);
 
+/// How long a job receiving its file waits for the next rows; after that the upload counts as
+/// broken off (the server receiving it died) and [`sweep_stalled_imports`] fails the job.
+pub const RECEIVING_LEASE: Duration = Duration::minutes(15);
+
 /// The most outcomes a page of a report holds.
 pub const REPORT_PAGE_MAX: u32 = 1_000;
 
@@ -104,7 +108,7 @@ pub async fn submit_import(
         cursor: 0,
         committed: false,
         failure: None,
-        lease_until: now,
+        lease_until: now.plus(RECEIVING_LEASE),
         created_at: now,
         updated_at: now,
         finished_at: None,
@@ -128,9 +132,36 @@ pub async fn stage_import_rows(ports: &Ports, id: ImportId, rows: &[StagedRow]) 
         job.counts.add(report.outcome);
     }
     job.updated_at = ports.now();
+    job.lease_until = job.updated_at.plus(RECEIVING_LEASE);
     tx.update_import(&job).await?;
     tx.commit().await?;
     Ok(())
+}
+
+/// Fails the jobs whose file stopped arriving: [`RECEIVING_LEASE`] went by without rows, so
+/// the server that received the upload died. The rows staged are not imported and the job
+/// says why; the client sends the file again. Answers how many jobs it failed.
+pub async fn sweep_stalled_imports(ports: &Ports) -> Result<usize, RepoError> {
+    let now = ports.now();
+    let stalled = ports.begin_read().await?.stalled_imports(now, 100).await?;
+    let mut swept = 0;
+    for id in stalled {
+        let mut tx = ports.begin().await?;
+        // Again under the job's lock: rows may have arrived since.
+        let Some(mut job) = tx.import_job(id, true).await? else { continue };
+        if job.state != ImportState::Receiving || job.lease_until > now {
+            continue;
+        }
+        let minutes = RECEIVING_LEASE.whole_minutes();
+        let failure = format!(
+            "the file stopped arriving: no rows came for {minutes} minutes after line {}; nothing was imported",
+            job.counts.rows + 1
+        );
+        finish(ports, tx.as_mut(), &mut job, ImportState::Failed, Some(failure)).await?;
+        tx.commit().await?;
+        swept += 1;
+    }
+    Ok(swept)
 }
 
 /// Ends a job's file: the job is queued for the server, or with `run_here` held by the caller,
