@@ -198,3 +198,33 @@ pub async fn r20_an_import_whose_file_stopped_arriving_is_failed_by_the_sweep(st
     let sealed = seal_import(&h.ports, alive.id, false).await.unwrap();
     assert_eq!(sealed.state, ImportState::Queued);
 }
+
+/// R8: an import's report never keeps another user's username or email: a row refused because
+/// they are taken says so by its field, so erasing that user leaves nothing of them in reports.
+pub async fn r8_an_import_report_names_no_other_user(store: Arc<dyn Store>) {
+    let h = Harness::new(store);
+    let tenant = h.tenant("acme", 5).await;
+    let ann = h.user(&tenant, tenant.account.id, "ann").await.unwrap();
+    let rows = [
+        row(2, &["bob", "ann@people.example.com", "active"]),
+        row(3, &["ann", "someone@example.com", "active"]),
+    ];
+    let job = queued(&h, &tenant, ImportOptions::default(), &rows).await;
+    claim_import(&h.ports).await.unwrap().expect("the queued job");
+    run_import(&h.ports, job.id, &plain_refusal, &|| true, &mut |_| {}).await.unwrap();
+    let erased =
+        usher_domain::service::users::erase_user(&h.ports, &tenant.admin_actor, ann.id).await.unwrap();
+    assert!(erased.erased_at.is_some());
+    let report = report_of(&h, &tenant, &job).await;
+    let outcomes: Vec<(u64, RowKind)> = report.iter().map(|line| (line.line, line.outcome)).collect();
+    assert_eq!(outcomes, [(2, RowKind::Error), (3, RowKind::Skipped)], "{report:?}");
+    // The refusal says which field, not whose value; the match keeps the id alone.
+    let refusal = report[0].problem.clone().unwrap_or_default();
+    assert_eq!(refusal["detail"], "the email is already used by another user", "{refusal}");
+    for line in &report {
+        let kept =
+            format!("{:?} {:?} {}", line.reason, line.column, serde_json::to_string(&line.problem).unwrap());
+        assert!(!kept.contains("ann"), "line {} keeps a trace of ann: {kept}", line.line);
+    }
+    assert_eq!(report[1].user, Some(ann.id));
+}

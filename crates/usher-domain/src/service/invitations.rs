@@ -539,7 +539,7 @@ pub enum AcceptError {
     #[error(transparent)]
     Password(PasswordRejected),
     /// R5: the chosen username is taken.
-    #[error("username {username} is already taken")]
+    #[error("the username is already taken")]
     UsernameTaken {
         /// The username.
         username: String,

@@ -59,8 +59,9 @@ pub enum UserError {
     /// R4.
     #[error(transparent)]
     Grant(GrantDenied),
-    /// R5: the username is taken in the root account.
-    #[error("username {username} is already taken")]
+    /// R5: the username is taken in the root account. The message does not repeat it: a
+    /// message may be kept (an import's report), and the value names someone else.
+    #[error("the username is already taken")]
     UsernameTaken {
         /// The username.
         username: String,
@@ -69,13 +70,13 @@ pub enum UserError {
     #[error("usernames must be email addresses in this account")]
     UsernameMustBeEmail,
     /// The email belongs to another user of the root account.
-    #[error("email {email} is already used by another user")]
+    #[error("the email is already used by another user")]
     EmailTaken {
         /// The email.
         email: String,
     },
     /// Another user of the tenant has the provisioning client's id.
-    #[error("external id {external_id} is already used by another user")]
+    #[error("the external id is already used by another user")]
     ExternalIdTaken {
         /// The id.
         external_id: String,
