@@ -23,7 +23,7 @@ fn migrate_applies_once_then_nothing() {
     let url = format!("sqlite:{}", dir.path().join("usher.db").display());
     let (ok, out, err) = usher(&["migrate", "--database-url", &url]);
     assert!(ok, "{err}");
-    assert_eq!(out.trim(), "migrate: applied 16 migration(s); the database is at 16 of 16");
+    assert_eq!(out.trim(), "migrate: applied 17 migration(s); the database is at 17 of 17");
     let (ok, out, _) = usher(&["migrate", "--database-url", &url]);
     assert!(ok);
     assert!(out.starts_with("migrate: applied 0 migration(s)"), "{out}");

@@ -308,6 +308,20 @@ pub trait InvitationRepo: Send {
 pub trait ContactRepo: Send {
     /// Inserts a contact.
     async fn insert_contact(&mut self, contact: &Contact) -> Result<(), RepoError>;
+    /// Inserts many contacts (an import's); an adapter may write them in one statement.
+    async fn insert_contacts(&mut self, contacts: &[Contact]) -> Result<(), RepoError> {
+        for contact in contacts {
+            self.insert_contact(contact).await?;
+        }
+        Ok(())
+    }
+    /// The contacts of a root with one of these emails that no user was made from yet, in
+    /// one lookup (an import matches its rows' contacts a batch at a time).
+    async fn unlinked_contacts_with_emails(
+        &mut self,
+        root: AccountId,
+        emails: &[Email],
+    ) -> Result<Vec<Contact>, RepoError>;
     /// Links a contact to the user created from it; `Stale` if it is already linked.
     async fn link_contact(&mut self, id: ContactId, user: UserId) -> Result<(), RepoError>;
     /// A contact by id.

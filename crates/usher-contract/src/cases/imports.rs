@@ -228,3 +228,104 @@ pub async fn r8_an_import_report_names_no_other_user(store: Arc<dyn Store>) {
     }
     assert_eq!(report[1].user, Some(ann.id));
 }
+
+/// R17: a row with a `contact` kind gives its user a contact: the root's contact with the
+/// row's email that has no user yet, else a new person (the row's names) or organization (its
+/// `organization`); a bad kind or a person without a last name is the row's error; a second
+/// import of the file makes no contact.
+pub async fn r17_an_import_creates_or_matches_contacts(store: Arc<dyn Store>) {
+    use usher_domain::model::ContactKind;
+    use usher_domain::service::contacts::{self, NewContact};
+    let h = Harness::new(store);
+    let tenant = h.tenant("acme", 10).await;
+    let cora = NewContact {
+        kind: ContactKind::Person,
+        first_name: Some("Cora".into()),
+        last_name: Some("Contact".into()),
+        email: Some("cora@example.com".into()),
+        phone: None,
+    };
+    let cora =
+        contacts::create_contact(&h.ports, &tenant.admin_actor, tenant.account.id, cora).await.unwrap();
+    let header = ["username", "email", "first_name", "last_name", "contact", "organization"];
+    let rows = [
+        row(2, &["cora", "cora@example.com", "Cora", "Contact", "person", ""]),
+        row(3, &["dan", "dan@example.com", "Dan", "Doe", "Person", ""]),
+        row(4, &["olga", "olga@example.com", "Olga", "Org", "organization", "Org GmbH"]),
+        row(5, &["eve", "eve@example.com", "Eve", "", "person", ""]),
+        row(6, &["fay", "fay@example.com", "Fay", "Fox", "robot", ""]),
+        row(7, &["gil", "gil@example.com", "Gil", "Gray", "organization", ""]),
+    ];
+    let import = || async {
+        let header = header.map(str::to_owned).to_vec();
+        let options =
+            ImportOptions { existing: usher_domain::model::Existing::Update, ..ImportOptions::default() };
+        let job =
+            submit_import(&h.ports, &tenant.admin_actor, tenant.account.id, options, header).await.unwrap();
+        stage_import_rows(&h.ports, job.id, &rows).await.unwrap();
+        seal_import(&h.ports, job.id, false).await.unwrap();
+        claim_import(&h.ports).await.unwrap().expect("the queued job");
+        run_import(&h.ports, job.id, &plain_refusal, &|| true, &mut |_| {}).await.unwrap().unwrap()
+    };
+    let all_contacts = || async {
+        let query = usher_domain::ports::ContactQuery {
+            root: tenant.account.id,
+            within: BTreeSet::new(),
+            search: None,
+            page: PageRequest::first(100),
+        };
+        h.ports.store.begin().await.unwrap().list_contacts(&query).await.unwrap().items
+    };
+    let first = import().await;
+    let report = report_of(&h, &tenant, &first).await;
+    let outcomes: Vec<(u64, RowKind, Option<String>)> =
+        report.iter().map(|r| (r.line, r.outcome, r.column.clone())).collect();
+    assert_eq!(
+        outcomes,
+        [
+            (2, RowKind::Created, None),
+            (3, RowKind::Created, None),
+            (4, RowKind::Created, None),
+            (5, RowKind::Error, Some("last_name".to_owned())),
+            (6, RowKind::Error, Some("contact".to_owned())),
+            (7, RowKind::Error, Some("organization".to_owned())),
+        ],
+        "{report:?}"
+    );
+    let user = |line: usize| report[line].user.unwrap();
+    let mut tx = h.ports.store.begin().await.unwrap();
+    let cora_user = tx.user(user(0)).await.unwrap().unwrap();
+    assert_eq!(
+        (cora_user.contact, cora_user.contact_kind),
+        (Some(cora.id), Some(ContactKind::Person)),
+        "matched"
+    );
+    assert_eq!(tx.contact(cora.id).await.unwrap().unwrap().user, Some(cora_user.id));
+    let dan = tx.user(user(1)).await.unwrap().unwrap();
+    let dan_contact = tx.contact(dan.contact.expect("a new contact")).await.unwrap().unwrap();
+    assert_eq!(dan_contact.user, Some(dan.id));
+    assert_eq!(
+        (
+            dan_contact.kind,
+            dan_contact.first_name.map(|n| n.to_string()),
+            dan_contact.last_name.map(|n| n.to_string())
+        ),
+        (ContactKind::Person, Some("Dan".to_owned()), Some("Doe".to_owned()))
+    );
+    let olga = tx.user(user(2)).await.unwrap().unwrap();
+    let org = tx.contact(olga.contact.expect("an organization")).await.unwrap().unwrap();
+    assert_eq!(
+        (org.kind, org.last_name.map(|n| n.to_string())),
+        (ContactKind::Organization, Some("Org GmbH".to_owned()))
+    );
+    assert_eq!(olga.contact_kind, Some(ContactKind::Organization));
+    drop(tx);
+    let contacts_after_first = all_contacts().await.len();
+    assert_eq!(contacts_after_first, 3, "Cora's, and one each for Dan and Olga");
+
+    let second = import().await;
+    let again: Vec<(u64, RowKind)> =
+        report_of(&h, &tenant, &second).await.iter().map(|r| (r.line, r.outcome)).take(3).collect();
+    assert_eq!(again, [(2, RowKind::Unchanged), (3, RowKind::Unchanged), (4, RowKind::Unchanged)]);
+    assert_eq!(all_contacts().await.len(), contacts_after_first, "a second import makes no contact");
+}

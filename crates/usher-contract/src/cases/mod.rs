@@ -96,6 +96,7 @@ macro_rules! store_contract {
             r1_r3_import_jobs_all_or_nothing_dry_run_and_cancel,
             r20_an_import_whose_file_stopped_arriving_is_failed_by_the_sweep,
             r8_an_import_report_names_no_other_user,
+            r17_an_import_creates_or_matches_contacts,
             optimistic_locking_refuses_stale_writes,
             every_change_answers_the_stored_version,
             // provisioning.rs

@@ -9,6 +9,21 @@ impl ContactRepo for MemoryTx {
         Ok(())
     }
 
+    async fn unlinked_contacts_with_emails(
+        &mut self,
+        root: AccountId,
+        emails: &[Email],
+    ) -> Result<Vec<Contact>, RepoError> {
+        Ok(self
+            .work
+            .contacts
+            .values()
+            .filter(|c| c.root == root && c.user.is_none())
+            .filter(|c| c.email.as_ref().is_some_and(|email| emails.contains(email)))
+            .cloned()
+            .collect())
+    }
+
     async fn link_contact(&mut self, id: ContactId, user: UserId) -> Result<(), RepoError> {
         let contact = self.work.contacts.get_mut(&id).ok_or(RepoError::NotFound { entity: "contact" })?;
         if contact.user.is_some() {

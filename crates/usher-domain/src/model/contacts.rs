@@ -38,3 +38,20 @@ pub enum ContactKind {
     /// An organization: a user needs an explicit name and email (R17).
     Organization,
 }
+
+impl ContactKind {
+    /// The kind as written: `person` or `organization`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ContactKind::Person => "person",
+            ContactKind::Organization => "organization",
+        }
+    }
+
+    /// A kind as written, ignoring case.
+    pub fn parse(text: &str) -> Option<ContactKind> {
+        [ContactKind::Person, ContactKind::Organization]
+            .into_iter()
+            .find(|kind| text.eq_ignore_ascii_case(kind.as_str()))
+    }
+}

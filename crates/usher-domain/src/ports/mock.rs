@@ -106,6 +106,12 @@ mockall::mock! {
     #[async_trait]
     impl ContactRepo for Tx {
         async fn insert_contact(&mut self, contact: &Contact) -> Result<(), RepoError>;
+        async fn insert_contacts(&mut self, contacts: &[Contact]) -> Result<(), RepoError>;
+        async fn unlinked_contacts_with_emails(
+            &mut self,
+            root: AccountId,
+            emails: &[Email],
+        ) -> Result<Vec<Contact>, RepoError>;
         async fn link_contact(&mut self, id: ContactId, user: UserId) -> Result<(), RepoError>;
         async fn contact(&mut self, id: ContactId) -> Result<Option<Contact>, RepoError>;
         async fn list_contacts(&mut self, query: &ContactQuery) -> Result<Page<Contact>, RepoError>;

@@ -22,7 +22,7 @@ pub use import::*;
 pub use jobs::*;
 
 /// The columns of a user row, in order: the header of an export.
-pub const USER_COLUMNS: [&str; 14] = [
+pub const USER_COLUMNS: [&str; 15] = [
     "username",
     "email",
     "first_name",
@@ -36,8 +36,13 @@ pub const USER_COLUMNS: [&str; 14] = [
     "email_verified",
     "external_ids",
     "external_id",
+    "contact",
     "created_at",
 ];
+
+/// Columns an import reads that an export does not write: the name of the organization a
+/// row's `contact` of kind `organization` is made with.
+pub const IMPORT_ONLY_COLUMNS: [&str; 1] = ["organization"];
 
 /// How many users one page of an export reads.
 pub const EXPORT_PAGE: u16 = 500;
@@ -111,6 +116,7 @@ impl ExportNames {
             user.email_verified_at.is_some().to_string(),
             external_ids,
             user.external_id.as_ref().map(ToString::to_string).unwrap_or_default(),
+            user.contact_kind.map(|kind| kind.as_str().to_owned()).unwrap_or_default(),
             user.created_at.to_rfc3339(),
         ];
         Ok(cells.iter().map(|cell| neutralised(cell)).collect())

@@ -36,10 +36,7 @@ pub(crate) fn contact_from_row(row: contact::Model) -> Result<Contact, RepoError
 }
 
 pub(crate) fn contact_kind_text(kind: ContactKind) -> &'static str {
-    match kind {
-        ContactKind::Person => "person",
-        ContactKind::Organization => "organization",
-    }
+    kind.as_str()
 }
 
 pub(crate) fn contact_kind_of(entity: &'static str, text: &str) -> Result<ContactKind, RepoError> {

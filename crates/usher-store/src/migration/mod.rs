@@ -20,6 +20,7 @@ mod m20261204_000013_account_sales_representative;
 mod m20261205_000014_import_jobs;
 mod m20261206_000015_directory_search;
 mod m20261207_000016_statement_seat_trigger;
+mod m20261207_000017_contact_emails;
 
 /// Every migration, oldest first.
 #[derive(Debug)]
@@ -45,6 +46,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261205_000014_import_jobs::Migration),
             Box::new(m20261206_000015_directory_search::Migration),
             Box::new(m20261207_000016_statement_seat_trigger::Migration),
+            Box::new(m20261207_000017_contact_emails::Migration),
         ]
     }
 }

@@ -9,6 +9,30 @@ impl ContactRepo for SqlTx {
         insert(&self.txn, codec::contact_row(contact).into_active_model()).await
     }
 
+    async fn insert_contacts(&mut self, contacts: &[Contact]) -> Result<(), RepoError> {
+        let rows = contacts.iter().map(|contact| codec::contact_row(contact).into_active_model()).collect();
+        insert_all(&self.txn, rows).await
+    }
+
+    async fn unlinked_contacts_with_emails(
+        &mut self,
+        root: AccountId,
+        emails: &[Email],
+    ) -> Result<Vec<Contact>, RepoError> {
+        if emails.is_empty() {
+            return Ok(Vec::new());
+        }
+        // The (root_id, email) index of migration 17.
+        let rows = contact::Entity::find()
+            .filter(contact::Column::RootId.eq(root.as_uuid()))
+            .filter(contact::Column::Email.is_in(emails.iter().map(ToString::to_string)))
+            .filter(contact::Column::UserId.is_null())
+            .all(&self.txn)
+            .await
+            .map_err(repo)?;
+        rows.into_iter().map(codec::contact_from_row).collect()
+    }
+
     async fn link_contact(&mut self, id: ContactId, user: UserId) -> Result<(), RepoError> {
         let affected = contact::Entity::update_many()
             .col_expr(contact::Column::UserId, Expr::val(user.as_uuid()))

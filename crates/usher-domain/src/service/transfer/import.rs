@@ -3,29 +3,33 @@
 //! rather than once per user.
 //!
 //! Rows are matched on external id (the provisioning client's id for the user), else on
-//! username, else on email, so importing a file a second time changes nothing. A row's problem is its outcome, named by the column it came from and told with the
+//! username, else on email, so importing a file a second time changes nothing. A row with a
+//! `contact` kind (`person` or `organization`, the latter named in `organization`) gives its
+//! user a contact (R17): a contact of the root with the row's email that has no user yet,
+//! else a new one. A row's problem is its outcome, named by the column it came from and told with the
 //! same error the API answers (`no_seat_available` with the numbers, an invalid field, a role
 //! above the ceiling); it never stops the other rows unless the import is all or nothing.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
-use super::USER_COLUMNS;
+use super::{IMPORT_ONLY_COLUMNS, USER_COLUMNS};
 use crate::authz::Actor;
 use crate::authz::check_grant;
 use crate::error::{Invalid, RepoError, field};
-use crate::id::{AccountId, RoleId, UserId, UserTypeId};
+use crate::id::{AccountId, ContactId, RoleId, UserId, UserTypeId};
 use crate::model::{
-    Account, AuditEvent, Newcomer, Origin, Profile, PublicEvent, Role, SeatUsage, Settings, User, UserState,
-    UserType,
+    Account, AuditEvent, Contact, ContactKind, Newcomer, Origin, Profile, PublicEvent, Role, SeatUsage,
+    Settings, User, UserState, UserType,
 };
 use crate::ports::Tx;
 use crate::rules::{check_roles_for_state, check_seats};
 use crate::service::users::{ProfileInput, UserError};
 use crate::service::{
-    Draft, LinkKind, Ports, check_draft, choose_username_besides, diff, guard, issue_link, load_account,
-    load_settings, lock_seats, parse_external_ids, record_user, records_of, user_entry, user_view,
+    AuditEntry, Draft, LinkKind, Ports, check_draft, choose_username_besides, diff, guard, issue_link,
+    load_account, load_settings, lock_seats, objects, parse_external_ids, record_user, records_of,
+    user_entry, user_view,
 };
-use crate::value::{Access, Email, ExternalId, Module, Permission, Username, ValueError};
+use crate::value::{Access, Email, ExternalId, Module, Name, Permission, Username, ValueError};
 
 pub use crate::model::{Existing, ImportMode, ImportOptions};
 
@@ -60,7 +64,8 @@ impl ImportHeader {
         let mut seen = HashSet::new();
         for name in names {
             let wanted = name.as_ref().trim().to_lowercase();
-            let known = USER_COLUMNS.iter().copied().find(|column| *column == wanted);
+            let known =
+                USER_COLUMNS.iter().chain(&IMPORT_ONLY_COLUMNS).copied().find(|column| *column == wanted);
             match known {
                 Some(column) if !seen.insert(column) => {
                     return Err(HeaderError::Duplicate { column: column.to_owned() });
@@ -200,6 +205,9 @@ impl<'a> Importer<'a> {
             known_by_email: HashMap::new(),
             known_by_external_id: HashMap::new(),
             seats: HashMap::new(),
+            unlinked_contacts: HashMap::new(),
+            contacts: Vec::new(),
+            links: Vec::new(),
             made: Vec::new(),
             audits: Vec::new(),
             events: Vec::new(),
@@ -320,10 +328,24 @@ struct Batch<'a> {
     /// in memory as the batch takes seats; cleared when a write the batch does not count
     /// (an update) changes them.
     seats: HashMap<UserTypeId, SeatUsage>,
+    /// The contacts of the root without a user that the chunk's emails name (read once per
+    /// chunk when the file has a `contact` column), taken as rows match them.
+    unlinked_contacts: HashMap<Email, Contact>,
+    /// Contacts the chunk made, and the existing ones it gave a user, written at its end.
+    contacts: Vec<Contact>,
+    links: Vec<(ContactId, UserId)>,
     /// What the chunk made, written together at its end.
     made: Vec<(User, bool)>,
     audits: Vec<AuditEvent>,
     events: Vec<PublicEvent>,
+}
+
+/// The contact a row's user gets.
+enum RowContact {
+    /// A contact of the root that had no user.
+    Existing(Contact),
+    /// One made for the row.
+    New(Contact),
 }
 
 /// A row, parsed.
@@ -337,6 +359,8 @@ struct Wanted {
     profile: ProfileInput,
     external_ids: Option<BTreeMap<String, String>>,
     external_id: Option<ExternalId>,
+    /// The kind of contact the row asks its user to have, and an organization's name.
+    contact: Option<(ContactKind, Option<Name>)>,
 }
 
 impl Batch<'_> {
@@ -381,6 +405,14 @@ impl Batch<'_> {
             .iter()
             .filter_map(|row| row.cell(header, "external_id").and_then(|raw| ExternalId::parse(raw).ok()))
             .collect();
+        self.unlinked_contacts.clear();
+        if header.has("contact") {
+            for contact in tx.unlinked_contacts_with_emails(self.target.root(), &emails).await? {
+                if let Some(email) = contact.email.clone() {
+                    self.unlinked_contacts.entry(email).or_insert(contact);
+                }
+            }
+        }
         let found = tx.users_named(self.target.root(), &keys, &emails).await?;
         self.known_by_key.clear();
         self.known_by_email.clear();
@@ -401,19 +433,29 @@ impl Batch<'_> {
 
     /// Writes what the chunk made: its users, then their welcome links, events and audit.
     async fn flush(&mut self, tx: &mut dyn Tx) -> Result<(), RepoError> {
-        if self.made.is_empty() {
-            return Ok(());
+        if !self.contacts.is_empty() {
+            tx.insert_contacts(&std::mem::take(&mut self.contacts)).await?;
+        }
+        for (contact, user) in std::mem::take(&mut self.links) {
+            tx.link_contact(contact, user).await?;
         }
         let made = std::mem::take(&mut self.made);
-        let users: Vec<User> = made.iter().map(|(user, _)| user.clone()).collect();
-        tx.insert_users(&users).await?;
-        for (user, welcome) in &made {
-            if *welcome {
-                issue_link(self.ports, tx, &self.settings, user, LinkKind::Welcome).await?;
+        if !made.is_empty() {
+            let users: Vec<User> = made.iter().map(|(user, _)| user.clone()).collect();
+            tx.insert_users(&users).await?;
+            for (user, welcome) in &made {
+                if *welcome {
+                    issue_link(self.ports, tx, &self.settings, user, LinkKind::Welcome).await?;
+                }
             }
         }
-        tx.append_events(&std::mem::take(&mut self.events)).await?;
-        tx.append_audits(&std::mem::take(&mut self.audits)).await
+        if !self.events.is_empty() {
+            tx.append_events(&std::mem::take(&mut self.events)).await?;
+        }
+        if !self.audits.is_empty() {
+            tx.append_audits(&std::mem::take(&mut self.audits)).await?;
+        }
+        Ok(())
     }
 
     /// Takes a seat of a type for a new enabled user (R1), from figures read once.
@@ -493,7 +535,38 @@ impl Batch<'_> {
             })?),
         };
         let external_id = crate::service::parse_external_id(cell("external_id"))?;
-        Ok(Wanted { email, username, account, user_type, roles, state, profile, external_ids, external_id })
+        let contact = match cell("contact") {
+            None => None,
+            Some(kind) => {
+                let kind = ContactKind::parse(kind).ok_or_else(|| {
+                    Invalid::new(
+                        "contact",
+                        ValueError::Malformed { reason: "must be person or organization" },
+                    )
+                })?;
+                let organization = match kind {
+                    ContactKind::Person => None,
+                    ContactKind::Organization => {
+                        let name = cell("organization")
+                            .ok_or_else(|| Invalid::new("organization", ValueError::Empty))?;
+                        Some(field("organization", Name::parse(name))?)
+                    }
+                };
+                Some((kind, organization))
+            }
+        };
+        Ok(Wanted {
+            email,
+            username,
+            account,
+            user_type,
+            roles,
+            state,
+            profile,
+            external_ids,
+            external_id,
+            contact,
+        })
     }
 
     /// The account of a slug, within the import's account subtree and the actor's reach.
@@ -540,10 +613,20 @@ impl Batch<'_> {
             &self.usernames,
         )
         .await?;
+        let contact = match &wanted.contact {
+            Some((kind, organization)) => Some(self.contact_for(
+                &wanted.account,
+                *kind,
+                organization.as_ref(),
+                &wanted.email,
+                &profile,
+            )?),
+            None => None,
+        };
         if wanted.state == UserState::Active {
             self.take_seat(tx, &wanted.user_type).await?;
         }
-        let user = User {
+        let mut user = User {
             profile,
             external_ids,
             external_id: wanted.external_id,
@@ -563,6 +646,9 @@ impl Batch<'_> {
                 self.ports.now(),
             )
         };
+        if let Some(contact) = contact {
+            self.give_contact(&mut user, contact);
+        }
         let changes = diff(None, Some(&user_view(&user)));
         let (audit, event) = records_of(self.ports, user_entry(self.actor, "user.imported", &user, changes));
         self.audits.push(audit);
@@ -591,6 +677,20 @@ impl Batch<'_> {
         if let Some(id) = wanted.external_id {
             changed.external_id = Some(id);
         }
+        // A user keeps the contact it has; one without gets the row's.
+        let contact = match (&wanted.contact, user.contact) {
+            (Some((kind, organization)), None) => {
+                let account = load_account(tx, user.account).await.map_err(UserError::from)?;
+                Some(self.contact_for(
+                    &account,
+                    *kind,
+                    organization.as_ref(),
+                    &wanted.email,
+                    &changed.profile,
+                )?)
+            }
+            _ => None,
+        };
         if self.header.has("user_type") {
             changed.user_type = wanted.user_type.id;
         }
@@ -604,9 +704,12 @@ impl Batch<'_> {
             changed.email = wanted.email;
             changed.email_verified_at = None;
         }
-        if changed == user {
+        if changed == user && contact.is_none() {
             self.remember(&user);
             return Ok(RowOutcome::Unchanged(user.id));
+        }
+        if let Some(contact) = contact {
+            self.give_contact(&mut changed, contact);
         }
         let type_changed = changed.user_type != user.user_type;
         if type_changed {
@@ -635,6 +738,84 @@ impl Batch<'_> {
         record_user(self.ports, tx, self.actor, "user.updated", &changed, changes).await?;
         self.remember(&changed);
         Ok(RowOutcome::Updated(changed.id))
+    }
+
+    /// The contact a row's user gets: the root's contact with the row's email that has no user
+    /// yet and is of the kind asked, else a new one (a person with the row's names and phone,
+    /// or the named organization) in the user's account. Needs `contacts:write` there.
+    fn contact_for(
+        &mut self,
+        account: &Account,
+        kind: ContactKind,
+        organization: Option<&Name>,
+        email: &Email,
+        profile: &Profile,
+    ) -> Result<RowContact, Refusal> {
+        guard(self.actor, Permission::new(Module::Contacts, Access::Write), account, "account")
+            .map_err(|gate| at("contact", gate.into()))?;
+        if let Some(found) = self.unlinked_contacts.remove(email) {
+            if found.kind == kind {
+                return Ok(RowContact::Existing(found));
+            }
+            // Another kind of contact keeps its address; this row's contact is a new one.
+            self.unlinked_contacts.insert(email.clone(), found);
+        }
+        let (first_name, last_name) = match kind {
+            ContactKind::Person => {
+                let last_name =
+                    profile.last_name.clone().ok_or_else(|| Invalid::new("last_name", ValueError::Empty))?;
+                (profile.first_name.clone(), last_name)
+            }
+            ContactKind::Organization => {
+                let name =
+                    organization.cloned().ok_or_else(|| Invalid::new("organization", ValueError::Empty))?;
+                (None, name)
+            }
+        };
+        Ok(RowContact::New(Contact {
+            id: self.ports.new_id(ContactId::from_uuid),
+            root: account.root(),
+            account: account.id,
+            kind,
+            first_name,
+            last_name: Some(last_name),
+            email: Some(email.clone()),
+            phone: if kind == ContactKind::Person { profile.phone.clone() } else { None },
+            user: None,
+            created_at: self.ports.now(),
+            version: 1,
+        }))
+    }
+
+    /// Links `user` and `contact`: a new contact is written with the chunk and audited, an
+    /// existing one is linked to the user.
+    fn give_contact(&mut self, user: &mut User, contact: RowContact) {
+        let mut contact = match contact {
+            RowContact::Existing(contact) => {
+                user.contact = Some(contact.id);
+                user.contact_kind = Some(contact.kind);
+                self.links.push((contact.id, user.id));
+                return;
+            }
+            RowContact::New(contact) => contact,
+        };
+        user.contact = Some(contact.id);
+        user.contact_kind = Some(contact.kind);
+        contact.user = Some(user.id);
+        let entry = AuditEntry {
+            root: contact.root,
+            account: contact.account,
+            action: "contact.created",
+            target_kind: "contact",
+            target_id: contact.id.to_string(),
+            diff: serde_json::json!({"kind": contact.kind, "user": user.id}),
+            actor: self.actor,
+            object: objects::contact(&contact),
+        };
+        let (audit, event) = records_of(self.ports, entry);
+        self.audits.push(audit);
+        self.events.extend(event);
+        self.contacts.push(contact);
     }
 
     fn remember(&mut self, user: &User) {
