@@ -472,17 +472,25 @@ pub struct Tenant {
 
 /// Waits up to 30 seconds for `check` to answer `Some`, polling every 100 ms; panics naming
 /// `what` otherwise. Tests wait for a state this way, never for a time.
-pub async fn until<T, Fut>(what: &str, mut check: impl FnMut() -> Fut) -> T
+pub async fn until<T, Fut>(what: &str, check: impl FnMut() -> Fut) -> T
 where
     Fut: std::future::Future<Output = Option<T>>,
 {
-    for _ in 0..300 {
+    until_within(what, 30, check).await
+}
+
+/// [`until`] for a state that takes long to reach (a large import): up to `seconds`.
+pub async fn until_within<T, Fut>(what: &str, seconds: u64, mut check: impl FnMut() -> Fut) -> T
+where
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    for _ in 0..seconds * 10 {
         if let Some(value) = check().await {
             return value;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    panic!("{what} did not happen within 30 s");
+    panic!("{what} did not happen within {seconds} s");
 }
 
 /// Runs `story` against a fresh server on SQLite.

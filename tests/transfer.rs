@@ -237,3 +237,59 @@ async fn r19_users_export_as_csv_on_sqlite() {
 async fn r19_users_export_as_csv_on_postgres() {
     usher_e2e::on_postgres(r19_users_export_as_csv).await;
 }
+
+/// The server's peak resident memory so far (`VmHWM`), in KiB.
+fn peak_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let line = status.lines().find(|line| line.starts_with("VmHWM:")).unwrap();
+    line.split_whitespace().nth(1).unwrap().parse().unwrap()
+}
+
+/// Imports `rows` disabled users named `{prefix}NNNNNN` over HTTP; answers the seconds it
+/// took and the server's peak memory after it.
+#[allow(clippy::disallowed_methods, reason = "the wall time of the import is a printed figure")]
+async fn import_file(server: &Server, acme: &usher_e2e::Tenant, prefix: &str, rows: u64) -> (f64, u64) {
+    let mut csv = String::with_capacity(40 * rows as usize);
+    csv.push_str("username,email,first_name,last_name,state\n");
+    for i in 0..rows {
+        csv.push_str(&format!("{prefix}{i:06},{prefix}{i:06}@example.com,Max,Muster{i},disabled\n"));
+    }
+    let started = std::time::Instant::now();
+    let imports = format!("/v1/accounts/{}/imports", acme.account);
+    let (status, location, job) = submit(server, &acme.token, &imports, csv).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{job}");
+    let location = location.expect("a Location");
+    let finished = usher_e2e::until_within("the import", 600, || async {
+        let (_, found) = server.get(&location, &acme.token).await;
+        found["job"]["finished_at"].is_string().then_some(found)
+    })
+    .await;
+    let counts = &finished["job"]["counts"];
+    assert_eq!(finished["job"]["state"], "succeeded", "{finished}");
+    assert_eq!((counts["created"].as_u64(), counts["errors"].as_u64()), (Some(rows), Some(0)), "{finished}");
+    (started.elapsed().as_secs_f64(), peak_kib(server.pid()))
+}
+
+/// R1, R5: a file of 100,000 rows imports over HTTP in bounded memory: the server reads it as
+/// it arrives and imports a batch at a time, so a file five times larger leaves its peak
+/// memory where a 20,000-row file left it. The figures are printed.
+#[tokio::test]
+async fn r1_r5_a_file_of_100000_rows_imports_in_bounded_memory() {
+    let db = Db::sqlite().await;
+    let server = Server::start(&db).await;
+    let acme = server.tenant("acme", 5).await;
+    let started = peak_kib(server.pid());
+    let (_, small) = import_file(&server, &acme, "s", 20_000).await;
+    let (seconds, large) = import_file(&server, &acme, "l", 100_000).await;
+    eprintln!(
+        "import of 100000 rows (debug build, SQLite): {seconds:.1} s, {:.0} rows/s; server peak memory \
+         {} MiB at start, {} MiB after 20,000 rows, {} MiB after 100,000 more",
+        100_000.0 / seconds,
+        started / 1024,
+        small / 1024,
+        large / 1024
+    );
+    let grown = large.saturating_sub(small);
+    assert!(grown < 32 * 1024, "100,000 rows took {} MiB more than 20,000 did", grown / 1024);
+    db.drop_database().await;
+}
