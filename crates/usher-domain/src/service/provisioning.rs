@@ -381,6 +381,9 @@ pub struct GroupChange {
     pub members: Option<BTreeSet<UserId>>,
     /// The version the client read (`If-Match`).
     pub if_version: Option<u64>,
+    /// Whether the answer lists who holds the group afterwards (every holder read); without
+    /// it, adding and removing members reads only the users named.
+    pub answer_members: bool,
 }
 
 /// Creates a role without permissions as a group, with its first members, in one
@@ -400,7 +403,7 @@ pub async fn create_group(
         let patch = RolePatch { external_id: Some(external_id), ..RolePatch::default() };
         role = update_role_in(ports, tx.as_mut(), &actor, role, patch).await?;
     }
-    let change = GroupChange { add: members, ..GroupChange::default() };
+    let change = GroupChange { add: members, answer_members: true, ..GroupChange::default() };
     let members = change_members(ports, tx.as_mut(), &actor, &home, role.id, change).await?;
     tx.commit().await?;
     Ok((role, members))
@@ -434,7 +437,8 @@ pub async fn change_group(
 }
 
 /// Gives and takes the role as `change` says (each user changed as `/v1` would: R3, R4,
-/// R24), and answers who holds it now.
+/// R24), and answers who holds it now when `change` asks. Only a full member list (a PUT, a
+/// replace) reads every holder first; adding and removing read the users named.
 async fn change_members(
     ports: &Ports,
     tx: &mut dyn Tx,
@@ -443,15 +447,34 @@ async fn change_members(
     role: RoleId,
     change: GroupChange,
 ) -> Result<Vec<User>, GroupError> {
-    let current: BTreeSet<UserId> = holders(tx, actor, home, role).await?.iter().map(|u| u.id).collect();
-    let mut wanted = change.members.unwrap_or_else(|| current.clone());
-    wanted.extend(change.add);
-    wanted.retain(|id| !change.remove.contains(id));
-    for id in wanted.symmetric_difference(&current) {
-        let (user, account) = load_user(tx, actor, *id, Access::Write).await?;
+    let (give, take): (BTreeSet<UserId>, BTreeSet<UserId>) = match change.members {
+        Some(mut wanted) => {
+            let current: BTreeSet<UserId> =
+                holders(tx, actor, home, role).await?.iter().map(|u| u.id).collect();
+            wanted.extend(change.add);
+            wanted.retain(|id| !change.remove.contains(id));
+            (wanted.difference(&current).copied().collect(), current.difference(&wanted).copied().collect())
+        }
+        None => {
+            let give: BTreeSet<UserId> = change.add.difference(&change.remove).copied().collect();
+            (give, change.remove)
+        }
+    };
+    for id in give.iter().chain(&take) {
+        let giving = give.contains(id);
+        let (user, account) = match load_user(tx, actor, *id, Access::Write).await {
+            Ok(found) => found,
+            // Taking the role from someone the caller does not see (or who is gone) changes
+            // nothing, as a member list without them would not.
+            Err(UserError::NotFound { .. } | UserError::Denied(_)) if !giving => continue,
+            Err(err) => return Err(err.into()),
+        };
+        if user.roles.contains(&role) == giving {
+            continue;
+        }
         let user = live(user)?;
         let mut roles = user.roles.clone();
-        if wanted.contains(id) {
+        if giving {
             roles.insert(role);
         } else {
             roles.remove(&role);
@@ -459,7 +482,7 @@ async fn change_members(
         let patch = UserPatch { roles: Some(roles), ..UserPatch::default() };
         update_in(ports, tx, actor, user, &account, patch).await?;
     }
-    Ok(holders(tx, actor, home, role).await?)
+    if change.answer_members { Ok(holders(tx, actor, home, role).await?) } else { Ok(Vec::new()) }
 }
 
 /// Deletes a group: the role, once nobody holds it (R22).

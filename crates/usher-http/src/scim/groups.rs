@@ -316,6 +316,7 @@ async fn replace(req: &Request, state: &AppState, id: &str, body: Body) -> Answe
         external_id: Some(external_id(&object)?),
         members: Some(members_of(&object)?.unwrap_or_default()),
         if_version,
+        answer_members: true,
         ..GroupChange::default()
     };
     let (role, holders) = provisioning::change_group(&state.ports, &actor, group_id(id)?, change).await?;
@@ -451,7 +452,7 @@ async fn modify(req: &Request, state: &AppState, id: &str, query: ListQuery, bod
     let actor = caller(req, state).await?;
     let if_version = if_match(req)?;
     let operations = patch::operations(json_body(body).await?)?;
-    let change = GroupChange { if_version, ..change_of(&operations)? };
+    let change = GroupChange { if_version, answer_members: shows_members(&query), ..change_of(&operations)? };
     let (role, holders) = provisioning::change_group(&state.ports, &actor, group_id(id)?, change).await?;
     let members = shows_members(&query);
     let body = resource(&role, members.then_some(holders.as_slice()), &base_url(req, state));
