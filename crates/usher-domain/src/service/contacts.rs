@@ -30,6 +30,25 @@ pub struct NewContact {
     pub phone: Option<String>,
 }
 
+/// The audit entry of a change to `contact` (its object as it is after the change).
+pub(crate) fn contact_entry<'a>(
+    actor: &'a Actor,
+    action: &'static str,
+    contact: &Contact,
+    diff: serde_json::Value,
+) -> AuditEntry<'a> {
+    AuditEntry {
+        root: contact.root,
+        account: contact.account,
+        action,
+        target_kind: "contact",
+        target_id: contact.id.to_string(),
+        diff,
+        actor,
+        object: objects::contact(contact),
+    }
+}
+
 /// Adds a contact to an account.
 pub async fn create_contact(
     ports: &Ports,
@@ -61,17 +80,12 @@ pub async fn create_contact(
         version: 1,
     };
     tx.insert_contact(&contact).await?;
-    let entry = AuditEntry {
-        root: contact.root,
-        account: contact.account,
-        action: "contact.created",
-        target_kind: "contact",
-        target_id: contact.id.to_string(),
-        diff: json!({"kind": contact.kind}),
-        actor,
-        object: objects::contact(&contact),
-    };
-    record(ports, tx.as_mut(), entry).await?;
+    record(
+        ports,
+        tx.as_mut(),
+        contact_entry(actor, "contact.created", &contact, json!({"kind": contact.kind})),
+    )
+    .await?;
     tx.commit().await?;
     Ok(contact)
 }
@@ -187,16 +201,7 @@ pub async fn update_contact(
     contact.version += 1;
     // The audit names the fields changed, not their values: a contact's data goes with an
     // erasure, and the audit log keeps its entries.
-    let entry = AuditEntry {
-        root: contact.root,
-        account: contact.account,
-        action: "contact.updated",
-        target_kind: "contact",
-        target_id: contact.id.to_string(),
-        diff: json!({"changed": changed}),
-        actor,
-        object: objects::contact(&contact),
-    };
+    let entry = contact_entry(actor, "contact.updated", &contact, json!({"changed": changed}));
     record(ports, tx.as_mut(), entry).await?;
     tx.commit().await?;
     Ok(contact)

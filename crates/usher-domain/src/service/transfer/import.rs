@@ -25,9 +25,8 @@ use crate::ports::Tx;
 use crate::rules::{check_roles_for_state, check_seats};
 use crate::service::users::{ProfileInput, UserError};
 use crate::service::{
-    AuditEntry, Draft, LinkKind, Ports, check_draft, choose_username_besides, diff, guard, issue_link,
-    load_account, load_settings, lock_seats, objects, parse_external_ids, record_user, records_of,
-    user_entry, user_view,
+    Draft, LinkKind, Ports, check_draft, choose_username_besides, diff, guard, issue_link, load_account,
+    load_settings, lock_seats, parse_external_ids, record_user, records_of, user_entry, user_view,
 };
 use crate::value::{Access, Email, ExternalId, Module, Name, Permission, Username, ValueError};
 
@@ -802,16 +801,8 @@ impl Batch<'_> {
         user.contact = Some(contact.id);
         user.contact_kind = Some(contact.kind);
         contact.user = Some(user.id);
-        let entry = AuditEntry {
-            root: contact.root,
-            account: contact.account,
-            action: "contact.created",
-            target_kind: "contact",
-            target_id: contact.id.to_string(),
-            diff: serde_json::json!({"kind": contact.kind, "user": user.id}),
-            actor: self.actor,
-            object: objects::contact(&contact),
-        };
+        let diff = serde_json::json!({"kind": contact.kind, "user": user.id});
+        let entry = crate::service::contacts::contact_entry(self.actor, "contact.created", &contact, diff);
         let (audit, event) = records_of(self.ports, entry);
         self.audits.push(audit);
         self.events.extend(event);
