@@ -279,6 +279,8 @@ async fn edit_page(
     if let Some(problem) = problem {
         let text = match problem.code.as_str() {
             "version_mismatch" => lang.get("problem_version_mismatch").to_owned(),
+            // Beside its field, or named above the form: the field is said once.
+            "invalid_field" => super::value_text(lang, problem),
             _ => problem_text(lang, problem),
         };
         // The fields with a message place of their own; any other is named above the form.

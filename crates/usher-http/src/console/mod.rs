@@ -201,9 +201,15 @@ pub(crate) fn status_of(problem: &Problem) -> StatusCode {
 /// What a problem reads as: the catalogue's sentence for its code with its numbers, else the
 /// problem's own detail (English).
 pub(crate) fn problem_text(lang: Lang, problem: &Problem) -> String {
-    // A limit's sentence names the numbers; a password's says which way it missed.
+    if problem.code == "invalid_field" {
+        let text = value_text(lang, problem);
+        return match &problem.field {
+            Some(field) => format!("{field}: {text}"),
+            None => text,
+        };
+    }
+    // A password's sentence says which way it missed.
     let key = match (problem.code.as_str(), problem.limit, problem.actual) {
-        ("invalid_field", Some(_), Some(_)) => "problem_invalid_field_limit".to_owned(),
         ("password_rejected", Some(limit), Some(actual)) if actual < limit => {
             "problem_password_too_short".to_owned()
         }
@@ -231,6 +237,56 @@ pub(crate) fn problem_text(lang: Lang, problem: &Problem) -> String {
             ("detail", problem.detail.clone()),
         ],
     )
+}
+
+/// Why a value was refused, in `lang`, without the field: the domain's reason (the detail after
+/// `field: `, one of `ValueError`'s sentences) read back into the catalogue's, numbers kept.
+pub(crate) fn value_text(lang: Lang, problem: &Problem) -> String {
+    // A pattern that did not compile is left out (a unit test reads every form).
+    static BOUNDS: std::sync::LazyLock<Vec<(regex::Regex, &'static str, &'static [&'static str])>> =
+        std::sync::LazyLock::new(|| {
+            let form = |pattern: &str| regex::Regex::new(pattern).ok();
+            let forms = [
+                (form(r"^must not be empty$"), "value_empty", &[][..]),
+                (
+                    form(r"^must be at most (\d+) characters \(got (\d+)\)$"),
+                    "value_too_long",
+                    &["max", "actual"][..],
+                ),
+                (
+                    form(r"^must be at least (\d+) characters \(got (\d+)\)$"),
+                    "value_too_short",
+                    &["min", "actual"][..],
+                ),
+                (
+                    form(r"^must be between (-?\d+) and (-?\d+) \(got (-?\d+)\)$"),
+                    "value_out_of_range",
+                    &["min", "max", "actual"][..],
+                ),
+                (
+                    form(r"^must have at most (\d+) entries \(got (\d+)\)$"),
+                    "value_too_many",
+                    &["max", "actual"][..],
+                ),
+            ];
+            forms.into_iter().filter_map(|(pattern, key, names)| Some((pattern?, key, names))).collect()
+        });
+    let detail = problem.detail.as_str();
+    let reason = match &problem.field {
+        Some(field) => detail.strip_prefix(&format!("{field}: ")).unwrap_or(detail),
+        None => detail,
+    };
+    for (pattern, key, names) in BOUNDS.iter() {
+        if let Some(found) = pattern.captures(reason) {
+            let values: Vec<(&str, String)> =
+                names.iter().enumerate().map(|(i, name)| (*name, found[i + 1].to_owned())).collect();
+            return i18n::fill(lang.get(key), &values);
+        }
+    }
+    match lang.strings().get(format!("value: {reason}").as_str()) {
+        Some(sentence) => (*sentence).to_owned(),
+        None => reason.to_owned(),
+    }
 }
 
 /// The language of a request before sign-in: the browser's.
@@ -615,6 +671,65 @@ mod tests {
         let missing: Vec<_> =
             codes.iter().filter(|code| !keys.contains_key(format!("problem_{code}").as_str())).collect();
         assert!(missing.is_empty(), "the catalogue has no sentence for the problems {missing:?}");
+    }
+
+    /// Every reason the domain gives for refusing a value (`ValueError`), read from its source.
+    fn value_reasons() -> std::collections::BTreeSet<String> {
+        let given = regex::Regex::new(r#"(?:malformed\(|reason: )"([^"]+)""#).unwrap();
+        let mut reasons = std::collections::BTreeSet::new();
+        let mut dirs =
+            vec![std::path::PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../usher-domain/src"))];
+        while let Some(dir) = dirs.pop() {
+            for entry in std::fs::read_dir(dir).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    dirs.push(path);
+                } else if path.extension().is_some_and(|e| e == "rs") {
+                    let source = std::fs::read_to_string(&path).unwrap();
+                    reasons.extend(given.captures_iter(&source).map(|c| c[1].to_owned()));
+                }
+            }
+        }
+        // An import row's skip reasons are codes, not a value's reasons.
+        for skip in ["exists", "erased", "duplicate_in_file"] {
+            reasons.remove(skip);
+        }
+        reasons
+    }
+
+    #[test]
+    fn every_reason_for_a_refused_value_reads_as_a_sentence_of_the_catalogue() {
+        use usher_domain::error::Invalid;
+        use usher_domain::value::ValueError;
+        let said = |error: ValueError| {
+            let problem = Problem::from(Invalid::new("phone", error));
+            (value_text(Lang::En, &problem), value_text(Lang::De, &problem), problem_text(Lang::De, &problem))
+        };
+        let (en, de, whole) = said(ValueError::OutOfRange { min: 300, max: 86_400, actual: 180 });
+        assert_eq!(en, "Must be between 300 and 86400 (180 given).");
+        assert_eq!(de, "Muss zwischen 300 und 86400 liegen (180 angegeben).");
+        assert_eq!(whole, format!("phone: {de}"), "the field is named once");
+        let bounds = [
+            ValueError::Empty,
+            ValueError::TooLong { max: 100, actual: 120 },
+            ValueError::TooShort { min: 8, actual: 3 },
+            ValueError::TooMany { max: 20, actual: 21 },
+        ];
+        let reasons = value_reasons();
+        assert!(
+            reasons.contains("must be an email address") && reasons.len() > 30,
+            "the scan reads {reasons:?}"
+        );
+        let malformed =
+            reasons.iter().map(|reason| ValueError::Malformed { reason: String::leak(reason.clone()) });
+        for error in bounds.into_iter().chain(malformed) {
+            let english = error.to_string();
+            let (en, de, _) = said(error);
+            assert_ne!(en, english, "the catalogue has no English sentence for {english:?}");
+            assert_ne!(de, english, "the catalogue has no German sentence for {english:?}");
+            let digits = |text: &str| text.chars().filter(char::is_ascii_digit).collect::<String>();
+            assert_eq!(digits(&de), digits(&english), "{de:?} keeps the numbers of {english:?}");
+        }
     }
 
     #[test]
