@@ -662,6 +662,7 @@ fn console_rows() -> Vec<Row> {
         row("console_edit_user_form", T::User, Method::GET, "/console/users/{id}/edit", "AAAAA AAAA4 AAAA4 3A334 33334 11111 4444A 11111 RRRRR"),
         row("console_disable_user", T::User, Method::POST, "/console/users/{id}/disable", "AAAAA AAAA4 AAA34 3A334 33334 11111 4444A 11111 RRRRR"),
         row("console_devices", T::User, Method::GET, "/console/users/{id}/devices", "AAAAA AAAA4 AAAA4 3A334 33334 11111 4444A 11111 RRRRR"),
+        row("console_link_device", T::User, Method::POST, "/console/users/{id}/devices", "CCCCC CCCC4 CCC34 3C334 33334 11111 4444C 11111 RRRRR"),
         row("console_unlink_device", T::User, Method::POST, "/console/users/{id}/devices/{device}/unlink", "AAAAA AAAA4 AAA34 3A334 33334 11111 4444A 11111 RRRRR"),
         row("console_send_reset", T::User, Method::POST, "/console/users/{id}/send-reset", "AAAAA AAAA4 AAA34 3A334 33334 11111 4444A 11111 RRRRR"),
         row("console_list_contacts", T::Caller, Method::GET, "/console/contacts", "A A A A A 1 A 1 R"),

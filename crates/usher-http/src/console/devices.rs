@@ -35,17 +35,24 @@ fn devices_of(user: &User) -> String {
     format!("/console/users/{}/devices", user.id.as_uuid())
 }
 
+/// The page, with the devices listed (an audited read, R18) unless `listed` is false: a refused
+/// form is shown again without reading them, so a refusal leaves the audit as it was.
 async fn devices_page(
     state: &AppState,
     console: &Console,
     user: &User,
     status: StatusCode,
+    listed: bool,
     extra: Value,
 ) -> Response {
     let lang = console.lang;
-    let devices = match users::list_devices(&state.ports, &console.actor, user.id).await {
-        Ok(devices) => devices,
-        Err(err) => return console.problem(state, &Problem::from(err)),
+    let devices = if listed {
+        match users::list_devices(&state.ports, &console.actor, user.id).await {
+            Ok(devices) => devices,
+            Err(err) => return console.problem(state, &Problem::from(err)),
+        }
+    } else {
+        Vec::new()
     };
     let lines: Vec<DeviceLine> = devices
         .iter()
@@ -62,6 +69,7 @@ async fn devices_page(
         back => format!("/console/users/{}", user.id.as_uuid()),
         target => devices_of(user),
         has_password => user.has_password,
+        listed,
         lines,
         ..extra
     };
@@ -82,7 +90,7 @@ pub(crate) async fn list(
         Some("unlinked") => Some(console.lang.get("done_device_unlinked")),
         _ => None,
     };
-    devices_page(state, &console, &user, StatusCode::OK, context! { done }).await
+    devices_page(state, &console, &user, StatusCode::OK, true, context! { done }).await
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -116,7 +124,7 @@ pub(crate) async fn link(
             let status = super::status_of(&problem);
             let error = problem_text(console.lang, &problem);
             let extra = context! { error, name => form.name, identifier => form.identifier };
-            devices_page(state, &console, &user, status, extra).await
+            devices_page(state, &console, &user, status, false, extra).await
         }
     }
 }

@@ -109,10 +109,11 @@ pub async fn link_device(
     name: &str,
     identifier: &str,
 ) -> Result<Device, UserError> {
-    let name = field("name", Name::parse(name))?;
-    let identifier = field("identifier", Key::parse(identifier))?;
     let mut tx = ports.begin().await?;
     let (user, _) = load_user(tx.as_mut(), actor, id, Access::Write).await?;
+    // Checked once the caller may write the user, so a refusal says nothing about the input.
+    let name = field("name", Name::parse(name))?;
+    let identifier = field("identifier", Key::parse(identifier))?;
     if !user.has_password {
         return Err(UserError::NoPasswordYet);
     }
