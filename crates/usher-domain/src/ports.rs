@@ -616,7 +616,7 @@ pub trait ImportRepo: Send {
         after: u64,
         limit: u32,
     ) -> Result<Vec<StagedRow>, RepoError>;
-    /// Records rows' outcomes.
+    /// Records rows' outcomes and forgets their cells, which nothing reads again.
     async fn report_import_rows(&mut self, job: ImportId, reports: &[RowReport]) -> Result<(), RepoError>;
     /// Up to `limit` outcomes after line `after`, by line; with `errors_only`, refusals only.
     async fn import_report(

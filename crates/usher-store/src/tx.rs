@@ -63,13 +63,27 @@ impl SqlTx {
         SqlTx { txn, backend }
     }
 
+    /// `column` is one of `values`: on PostgreSQL one array parameter (`= ANY($1)`), planned
+    /// alike whatever the count; on SQLite a list of parameters.
+    fn one_of<C, V, I>(&self, column: C, values: I) -> Expr
+    where
+        C: ColumnTrait,
+        V: Into<sea_orm::Value> + sea_orm::sea_query::postgres_array::NotU8,
+        I: IntoIterator<Item = V>,
+    {
+        match self.backend {
+            DatabaseBackend::Postgres => column.eq_any(values),
+            _ => column.is_in(values),
+        }
+    }
+
     async fn user_roles(&self, users: &[Uuid]) -> Result<BTreeMap<Uuid, BTreeSet<RoleId>>, RepoError> {
         let mut roles: BTreeMap<Uuid, BTreeSet<RoleId>> = BTreeMap::new();
         if users.is_empty() {
             return Ok(roles);
         }
         let rows = user_role::Entity::find()
-            .filter(user_role::Column::UserId.is_in(users.iter().copied()))
+            .filter(self.one_of(user_role::Column::UserId, users.iter().copied()))
             .all(&self.txn)
             .await
             .map_err(repo)?;

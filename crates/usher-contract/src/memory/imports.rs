@@ -96,6 +96,7 @@ impl ImportRepo for MemoryTx {
         for report in reports {
             let row = staged.get_mut(&report.line).ok_or(RepoError::NotFound { entity: "import row" })?;
             row.report = Some(report.clone());
+            row.cells.clear();
         }
         Ok(())
     }

@@ -113,7 +113,7 @@ impl ImportRepo for SqlTx {
 
     async fn report_import_rows(&mut self, job: ImportId, reports: &[RowReport]) -> Result<(), RepoError> {
         // One multi-row upsert per thousand outcomes: the rows exist, so only their outcome
-        // columns change.
+        // columns change, and their cells, no longer needed, are forgotten on the way.
         for chunk in reports.chunks(1_000) {
             let rows = chunk
                 .iter()
@@ -127,6 +127,7 @@ impl ImportRepo for SqlTx {
                 .on_conflict(
                     OnConflict::columns([import_row::Column::JobId, import_row::Column::Line])
                         .update_columns([
+                            import_row::Column::Cells,
                             import_row::Column::Outcome,
                             import_row::Column::UserId,
                             import_row::Column::Reason,
@@ -173,6 +174,8 @@ impl ImportRepo for SqlTx {
         import_row::Entity::update_many()
             .col_expr(import_row::Column::Cells, Expr::value("[]"))
             .filter(import_row::Column::JobId.eq(job.as_uuid()))
+            // A reported row forgot its cells with its outcome.
+            .filter(import_row::Column::Cells.ne("[]"))
             .exec(&self.txn)
             .await
             .map_err(repo)?;

@@ -92,19 +92,15 @@ impl UserRepo for SqlTx {
         keys: &[UsernameKey],
         emails: &[Email],
     ) -> Result<Vec<User>, RepoError> {
-        if self.backend == DatabaseBackend::Postgres {
-            // A list of a thousand keys is planned for the table as it is now: a generic plan
-            // cached while the table was small would scan it whole once it has grown.
-            self.txn
-                .execute_unprepared("SET LOCAL plan_cache_mode = force_custom_plan")
-                .await
-                .map_err(repo)?;
-        }
+        // On PostgreSQL the keys are one array parameter: the plan is the same for any number
+        // of them (an index probe per key), so no plan is made per call.
         let mut rows = Vec::new();
         for batch in keys.chunks(1_000) {
             let found = user::Entity::find()
                 .filter(user::Column::RootId.eq(root.as_uuid()))
-                .filter(user::Column::UsernameKey.is_in(batch.iter().map(UsernameKey::as_str)))
+                .filter(
+                    self.one_of(user::Column::UsernameKey, batch.iter().map(|key| key.as_str().to_owned())),
+                )
                 .all(&self.txn)
                 .await
                 .map_err(repo)?;
@@ -113,7 +109,7 @@ impl UserRepo for SqlTx {
         for batch in emails.chunks(1_000) {
             let found = user::Entity::find()
                 .filter(user::Column::RootId.eq(root.as_uuid()))
-                .filter(user::Column::Email.is_in(batch.iter().map(Email::as_str)))
+                .filter(self.one_of(user::Column::Email, batch.iter().map(|email| email.as_str().to_owned())))
                 .all(&self.txn)
                 .await
                 .map_err(repo)?;
@@ -135,7 +131,7 @@ impl UserRepo for SqlTx {
                 .select_only()
                 .column(user::Column::Email)
                 .filter(user::Column::RootId.eq(root.as_uuid()))
-                .filter(user::Column::Email.is_in(batch.iter().map(Email::as_str)))
+                .filter(self.one_of(user::Column::Email, batch.iter().map(|email| email.as_str().to_owned())))
                 .into_tuple()
                 .all(&self.txn)
                 .await
@@ -183,7 +179,9 @@ impl UserRepo for SqlTx {
     ) -> Result<Vec<User>, RepoError> {
         let rows = user::Entity::find()
             .filter(user::Column::RootId.eq(root.as_uuid()))
-            .filter(user::Column::ExternalId.is_in(external_ids.iter().map(ExternalId::as_str)))
+            .filter(
+                self.one_of(user::Column::ExternalId, external_ids.iter().map(|id| id.as_str().to_owned())),
+            )
             .all(&self.txn)
             .await
             .map_err(repo)?;
