@@ -171,3 +171,62 @@ async fn scim2_tester_finds_no_failure() {
     drop(server);
     db.drop_database().await;
 }
+
+/// R19: the usher extension names the (sub-)account a user belongs to by slug. The Schemas
+/// list the slugs a key may name; a create puts the user there; a replace may repeat it but
+/// not move the user (400 `invalidValue`).
+#[tokio::test]
+async fn r19_a_user_is_provisioned_into_the_sub_account_its_resource_names() {
+    const USHER: &str = "urn:usher:params:scim:schemas:extension:usher:2.0:User";
+    let db = Db::sqlite().await;
+    let server = Server::start(&db).await;
+    let (acme, key) = directory(&server).await;
+    let subs = format!("/v1/accounts/{}/sub-accounts", acme.account);
+    let (status, east) = server.post(&subs, &acme.token, json!({"slug": "acme-east", "name": "East"})).await;
+    assert_eq!(status, StatusCode::CREATED, "{east}");
+    let scim = |method: Method, path: &str, body: Option<Value>| {
+        let url = format!("/scim/v2{path}");
+        let key = key.clone();
+        let server = &server;
+        async move {
+            match body {
+                Some(body) => {
+                    server
+                        .call_body(method, &url, Some(&key), "application/scim+json", body.to_string())
+                        .await
+                }
+                None => server.call(method, &url, Some(&key), None).await,
+            }
+        }
+    };
+    let (_, schema) = scim(Method::GET, &format!("/Schemas/{USHER}"), None).await;
+    let account = schema["attributes"].as_array().and_then(|a| a.iter().find(|a| a["name"] == "account"));
+    let account = account.unwrap_or_else(|| panic!("no account attribute in {schema}"));
+    assert_eq!(account["mutability"], "immutable");
+    assert_eq!(account["canonicalValues"], json!([acme.slug, "acme-east"]));
+
+    let resource = |account: &str| {
+        json!({
+            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User", USHER],
+            "userName": "ann@acme.example.com",
+            "emails": [{"value": "ann@acme.example.com", "primary": true}],
+            USHER: {"account": account},
+        })
+    };
+    let (status, ann) = scim(Method::POST, "/Users", Some(resource("acme-east"))).await;
+    assert_eq!(status, StatusCode::CREATED, "{ann}");
+    assert_eq!(ann[USHER]["account"], "acme-east");
+    let ann_id = ann["id"].as_str().expect("id").to_owned();
+    let (_, stored) = server.get(&format!("/v1/users/{ann_id}"), &acme.token).await;
+    assert_eq!(stored["account_id"], east["id"], "{stored}");
+
+    let (status, same) = scim(Method::PUT, &format!("/Users/{ann_id}"), Some(resource("acme-east"))).await;
+    assert_eq!(status, StatusCode::OK, "{same}");
+    let (status, moved) = scim(Method::PUT, &format!("/Users/{ann_id}"), Some(resource(&acme.slug))).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{moved}");
+    assert_eq!(moved["scimType"], "invalidValue", "{moved}");
+    let (status, nowhere) = scim(Method::POST, "/Users", Some(resource("nowhere"))).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{nowhere}");
+    drop(server);
+    db.drop_database().await;
+}

@@ -102,6 +102,7 @@ macro_rules! store_contract {
             // provisioning.rs
             scim_searches_mean_on_every_store_what_the_reference_means,
             r1_r3_r5_r8_scim_provisioning_follows_the_rules_of_users,
+            r19_scim_provisions_into_a_sub_account_named_by_slug,
             // invitations.rs
             r10_bulk_invitation_gives_one_outcome_per_address,
             r10_resend_kills_the_old_link_and_revoke_frees_the_seat,

@@ -258,3 +258,54 @@ pub async fn r1_r3_r5_r8_scim_provisioning_follows_the_rules_of_users(store: Arc
     let hidden = provisioning::get_user(&h.ports, &scim, stranger.id).await.unwrap_err();
     assert!(matches!(hidden, UserError::NotFound { .. }), "{hidden:?}");
 }
+
+/// R19: a provisioning client names the sub-account a user belongs to by slug, only within
+/// the key's own account; the user stays where it was made, and the directory lists the
+/// accounts a client may name.
+pub async fn r19_scim_provisions_into_a_sub_account_named_by_slug(store: Arc<dyn Store>) {
+    let h = Harness::new(store);
+    let tenant = h.tenant("acme", 10).await;
+    let east = h.sub_account(&tenant, tenant.account.id, "acme-east").await;
+    let west = h.sub_account(&tenant, tenant.account.id, "acme-west").await;
+    let other = h.tenant("other", 5).await;
+    let scim = key_holding(&h, &tenant, "entra", &provisioner_permissions()).await;
+    let slugs = |directory: &provisioning::Directory| -> Vec<String> {
+        directory.accounts.iter().map(|a| a.slug.to_string()).collect()
+    };
+    let directory = provisioning::catalog(&h.ports, &scim).await.unwrap();
+    assert_eq!(slugs(&directory), ["acme", "acme-east", "acme-west"]);
+    let in_east = Provisioned { account: Some("acme-east".into()), ..person("ann", None) };
+    let ann = provisioning::create_user(&h.ports, &scim, in_east.clone()).await.unwrap();
+    assert_eq!(ann.account, east.id);
+    // Another tenant's account, or one that does not exist, is the field's error.
+    for slug in [other.account.slug.to_string(), "nowhere".to_owned()] {
+        let elsewhere = Provisioned { account: Some(slug), ..person("bob", None) };
+        let refused = provisioning::create_user(&h.ports, &scim, elsewhere).await.unwrap_err();
+        assert!(matches!(&refused, UserError::Invalid(invalid) if invalid.field == "account"), "{refused:?}");
+    }
+    // Repeating the account changes nothing; naming another is refused.
+    let same = provisioning::replace_user(&h.ports, &scim, ann.id, in_east, None).await.unwrap();
+    assert_eq!((same.account, same.version), (east.id, ann.version));
+    let moved = Provisioned { account: Some("acme-west".into()), ..person("ann", None) };
+    let refused = provisioning::replace_user(&h.ports, &scim, ann.id, moved, None).await.unwrap_err();
+    assert!(matches!(&refused, UserError::Invalid(invalid) if invalid.field == "account"), "{refused:?}");
+    // A key made in a sub-account sees and provisions into its own subtree only.
+    let (_, secret) = integrations::create_api_key(
+        &h.ports,
+        &tenant.admin_actor,
+        west.id,
+        "west",
+        provisioner_permissions().into_iter().collect(),
+        None,
+    )
+    .await
+    .unwrap();
+    let west_key = sessions::authenticate(&h.ports, secret.expose(), None).await.unwrap().actor;
+    let directory = provisioning::catalog(&h.ports, &west_key).await.unwrap();
+    assert_eq!(slugs(&directory), ["acme-west"]);
+    let upward = Provisioned { account: Some("acme".into()), ..person("carl", None) };
+    let refused = provisioning::create_user(&h.ports, &west_key, upward).await.unwrap_err();
+    assert!(matches!(&refused, UserError::Invalid(invalid) if invalid.field == "account"), "{refused:?}");
+    let carl = provisioning::create_user(&h.ports, &west_key, person("carl", None)).await.unwrap();
+    assert_eq!(carl.account, west.id);
+}

@@ -8,7 +8,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::authz::{Actor, ActorKind, Denied};
-use crate::error::RepoError;
+use crate::error::{Invalid, RepoError};
 use crate::id::{AccountId, RoleId, UserId};
 use crate::model::{Account, Origin, Role, SearchOrder, SearchPage, User, UserMatch, UserState, UserType};
 use crate::ports::{PageRequest, Tx, UserSearch};
@@ -19,7 +19,7 @@ use crate::service::users::{delete_in, disable_in, enable_in, erase_in};
 use crate::service::{
     Ports, guard, guard_root_level, load_account, load_settings, load_user, visible_subtrees,
 };
-use crate::value::{Access, Module, Permission};
+use crate::value::{Access, Module, Permission, ValueError};
 
 /// The most users one search returns (SCIM's `count`).
 pub const MAX_PAGE: u32 = 1000;
@@ -49,6 +49,10 @@ pub struct Provisioned {
     /// User type by key or name: the settings' default type on create when absent, and
     /// unchanged on replace when absent.
     pub user_type: Option<String>,
+    /// The slug of the (sub-)account the user belongs to, within the caller's: the caller's
+    /// own on create when absent. A user stays where it was made, so a replace may only
+    /// repeat it.
+    pub account: Option<String>,
     /// The enterprise extension's attributes (`employee_number`, `department`, …), kept
     /// among the user's free attributes; those of [`ENTERPRISE_KEYS`] it lacks are removed.
     pub enterprise: BTreeMap<String, String>,
@@ -58,8 +62,11 @@ pub struct Provisioned {
 pub const ENTERPRISE_KEYS: [&str; 5] =
     ["employee_number", "cost_center", "organization", "division", "department"];
 
-/// What a provisioning client sees users by: the tenant's user types (by key) and roles (as
-/// groups).
+/// The most accounts a directory lists (the caller's and those below it).
+pub const MAX_ACCOUNTS: u64 = 1_000;
+
+/// What a provisioning client sees users by: the tenant's user types (by key), roles (as
+/// groups) and the accounts it provisions into (by slug).
 #[derive(Debug, Clone)]
 pub struct Directory {
     /// The tenant's user types.
@@ -68,21 +75,39 @@ pub struct Directory {
     pub roles: Vec<Role>,
     /// The user type that members register as, which a client may not give (R12).
     pub member_type: Option<crate::id::UserTypeId>,
+    /// The caller's home account and the accounts below it that it may write users in,
+    /// parents first, at most [`MAX_ACCOUNTS`].
+    pub accounts: Vec<Account>,
 }
 
 /// The directory the caller provisions into.
 pub async fn catalog(ports: &Ports, actor: &Actor) -> Result<Directory, UserError> {
     let mut tx = ports.begin_read().await?;
     let home = directory(tx.as_mut(), actor, Access::Read).await?;
-    Ok(read_directory(tx.as_mut(), home.root()).await?)
+    Ok(read_directory(tx.as_mut(), actor, &home).await?)
 }
 
-async fn read_directory(tx: &mut dyn Tx, root: AccountId) -> Result<Directory, RepoError> {
+async fn read_directory(tx: &mut dyn Tx, actor: &Actor, home: &Account) -> Result<Directory, RepoError> {
+    let root = home.root();
     let settings = load_settings(tx, root).await?;
+    let writes_users = |account: &Account| {
+        guard(actor, Permission::new(Module::Users, Access::Write), account, "account").is_ok()
+    };
+    let accounts = tx.subtree(&home.path, MAX_ACCOUNTS).await?.into_iter().filter(writes_users).collect();
     Ok(Directory {
         types: tx.user_types(root).await?,
         roles: tx.roles(root).await?,
         member_type: settings.member_user_type,
+        accounts,
+    })
+}
+
+/// The account a slug names within `home`'s subtree, or `invalid` naming the field.
+async fn account_within(tx: &mut dyn Tx, home: &Account, slug: &str) -> Result<Account, UserError> {
+    let found = crate::service::accounts::account_by_slug(tx, slug.trim()).await?;
+    found.filter(|account| account.path.is_within(home.id)).ok_or_else(|| {
+        let reason = "names no account the caller provisions into";
+        UserError::Invalid(Invalid::new("account", ValueError::Malformed { reason }))
     })
 }
 
@@ -137,7 +162,7 @@ pub async fn lookup(
         limit: limit.min(MAX_PAGE),
     };
     let page = tx.search_users(&search).await?;
-    let directory = read_directory(tx.as_mut(), account.root()).await?;
+    let directory = read_directory(tx.as_mut(), actor, &account).await?;
     Ok((page, directory))
 }
 
@@ -158,9 +183,13 @@ fn live(user: User) -> Result<User, UserError> {
 pub async fn create_user(ports: &Ports, actor: &Actor, resource: Provisioned) -> Result<User, UserError> {
     let actor = provisioner(actor);
     let mut tx = ports.begin().await?;
-    // A user is made in the key's own account: a key made in a sub-account provisions there.
+    // A user is made in the account the resource names within the key's, else in the key's
+    // own: a key made in a sub-account provisions there.
     let home = directory(tx.as_mut(), &actor, Access::Write).await?;
-    let account = home.id;
+    let account = match &resource.account {
+        Some(slug) => account_within(tx.as_mut(), &home, slug).await?.id,
+        None => home.id,
+    };
     let settings = load_settings(tx.as_mut(), home.root()).await?;
     let user_type = match &resource.user_type {
         Some(named) => type_named(tx.as_mut(), home.root(), named).await?.id,
@@ -196,11 +225,17 @@ pub async fn replace_user(
 ) -> Result<User, UserError> {
     let actor = provisioner(actor);
     let mut tx = ports.begin().await?;
-    directory(tx.as_mut(), &actor, Access::Write).await?;
+    let home = directory(tx.as_mut(), &actor, Access::Write).await?;
     let (user, account) = load_user(tx.as_mut(), &actor, id, Access::Write).await?;
     let user = live(user)?;
     if let Some(expected) = if_version.filter(|v| *v != user.version) {
         return Err(UserError::VersionMismatch { expected, actual: user.version });
+    }
+    if let Some(slug) = &resource.account
+        && account_within(tx.as_mut(), &home, slug).await?.id != user.account
+    {
+        let reason = "cannot change: a user stays in the account it was made in";
+        return Err(UserError::Invalid(Invalid::new("account", ValueError::Malformed { reason })));
     }
     let user_type = match &resource.user_type {
         Some(named) => {

@@ -661,6 +661,16 @@ pub(crate) const CATALOGUE: &[(&str, &str, &str)] = &[
         "Muss ein Sprachkürzel wie en oder de-CH sein.",
     ),
     ("value: must be active or disabled", "Must be active or disabled.", "Muss active oder disabled sein."),
+    (
+        "value: names no account the caller provisions into",
+        "Names no account the caller provisions into.",
+        "Nennt kein Konto, in das der Aufrufer Benutzer anlegt.",
+    ),
+    (
+        "value: cannot change: a user stays in the account it was made in",
+        "Cannot change: a user stays in the account it was made in.",
+        "Nicht änderbar: Ein Benutzer bleibt in dem Konto, in dem er angelegt wurde.",
+    ),
     ("value: must be an email address", "Must be an email address.", "Muss eine E-Mail-Adresse sein."),
     ("value: must be an http(s) URL", "Must be an http(s) URL.", "Muss eine http(s)-URL sein."),
     (

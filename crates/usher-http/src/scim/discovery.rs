@@ -262,14 +262,24 @@ fn all_schemas(base: &str, directory: Option<&Catalog>) -> Vec<Value> {
         Attr::text("division", "Division"),
         Attr::text("department", "Department"),
     ];
-    let usher = vec![Attr {
-        required: true,
-        canonical: directory.map(Catalog::type_keys).unwrap_or_default(),
-        ..Attr::text(
-            "userType",
-            "The user type's key (or name): the settings' default on create when absent; a change takes a seat of the new type (R1, R4)",
-        )
-    }];
+    let usher = vec![
+        Attr {
+            required: true,
+            canonical: directory.map(Catalog::type_keys).unwrap_or_default(),
+            ..Attr::text(
+                "userType",
+                "The user type's key (or name): the settings' default on create when absent; a change takes a seat of the new type (R1, R4)",
+            )
+        },
+        Attr {
+            mutability: "immutable",
+            canonical: directory.map(Catalog::account_slugs).unwrap_or_default(),
+            ..Attr::text(
+                "account",
+                "The slug of the account or sub-account the user belongs to, within the token's: the token's own on create when absent; fixed once made",
+            )
+        },
+    ];
     let group = vec![
         Attr {
             required: true,

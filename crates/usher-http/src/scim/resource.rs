@@ -50,6 +50,11 @@ impl Catalog {
         self.0.types.iter().filter(|t| Some(t.id) != member).map(|t| t.key.as_str().to_owned()).collect()
     }
 
+    /// The slugs of the accounts a client may make users in.
+    pub(crate) fn account_slugs(&self) -> Vec<String> {
+        self.0.accounts.iter().map(|a| a.slug.as_str().to_owned()).collect()
+    }
+
     /// `user` as a SCIM resource.
     pub(crate) fn user(&self, user: &User, base: &str) -> Value {
         let mut name = Map::new();
@@ -98,7 +103,12 @@ impl Catalog {
             map.insert(ENTERPRISE.into(), Value::Object(enterprise));
         }
         let user_type = self.0.types.iter().find(|t| t.id == user.user_type);
-        map.insert(USHER.into(), json!({"userType": user_type.map(|t| t.key.as_str())}));
+        let mut usher = Map::new();
+        usher.insert("userType".into(), json!(user_type.map(|t| t.key.as_str())));
+        if let Some(account) = self.0.accounts.iter().find(|a| a.id == user.account) {
+            usher.insert("account".into(), json!(account.slug.as_str()));
+        }
+        map.insert(USHER.into(), Value::Object(usher));
         resource
     }
 
@@ -205,9 +215,9 @@ pub(crate) fn provisioned(document: &Value) -> Result<Provisioned, ScimError> {
         }
     }
     debug_assert!(ENTERPRISE_NAMES.iter().all(|(_, key)| ENTERPRISE_KEYS.contains(key)));
-    let user_type = match member(object, USHER) {
-        Some(Value::Object(extension)) => text(extension, "userType")?,
-        _ => None,
+    let (user_type, account) = match member(object, USHER) {
+        Some(Value::Object(extension)) => (text(extension, "userType")?, text(extension, "account")?),
+        _ => (None, None),
     };
     Ok(Provisioned {
         username,
@@ -219,6 +229,7 @@ pub(crate) fn provisioned(document: &Value) -> Result<Provisioned, ScimError> {
         locale: text(object, "locale")?,
         active,
         user_type,
+        account,
         enterprise,
     })
 }
