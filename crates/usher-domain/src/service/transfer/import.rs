@@ -438,12 +438,11 @@ impl Batch<'_> {
         for (contact, user) in std::mem::take(&mut self.links) {
             tx.link_contact(contact, user).await?;
         }
-        let made = std::mem::take(&mut self.made);
-        if !made.is_empty() {
-            let users: Vec<User> = made.iter().map(|(user, _)| user.clone()).collect();
+        let (users, welcomes): (Vec<User>, Vec<bool>) = std::mem::take(&mut self.made).into_iter().unzip();
+        if !users.is_empty() {
             tx.insert_users(&users).await?;
-            for (user, welcome) in &made {
-                if *welcome {
+            for (user, welcome) in users.iter().zip(welcomes) {
+                if welcome {
                     issue_link(self.ports, tx, &self.settings, user, LinkKind::Welcome).await?;
                 }
             }
