@@ -632,6 +632,24 @@ fn stylesheet() -> Response {
 mod tests {
     use super::*;
 
+    /// Every Rust source file under `top`, with its path.
+    fn rust_sources(top: std::path::PathBuf) -> Vec<(std::path::PathBuf, String)> {
+        let mut sources = Vec::new();
+        let mut dirs = vec![top];
+        while let Some(dir) = dirs.pop() {
+            for entry in std::fs::read_dir(dir).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    dirs.push(path);
+                } else if path.extension().is_some_and(|e| e == "rs") {
+                    let source = std::fs::read_to_string(&path).unwrap();
+                    sources.push((path, source));
+                }
+            }
+        }
+        sources
+    }
+
     /// Every code a problem of this crate can carry, read from the source that makes them.
     fn problem_codes() -> std::collections::BTreeSet<String> {
         let made = regex::Regex::new(
@@ -641,19 +659,10 @@ mod tests {
         // problem.rs also picks a code by matching an error's variant.
         let picked = regex::Regex::new(r#"::[A-Za-z]+(?: \{ \.\. \})? => "([a-z_]+)","#).unwrap();
         let mut codes = std::collections::BTreeSet::new();
-        let mut dirs = vec![std::path::PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/src"))];
-        while let Some(dir) = dirs.pop() {
-            for entry in std::fs::read_dir(dir).unwrap() {
-                let path = entry.unwrap().path();
-                if path.is_dir() {
-                    dirs.push(path);
-                } else if path.extension().is_some_and(|e| e == "rs") {
-                    let source = std::fs::read_to_string(&path).unwrap();
-                    codes.extend(made.captures_iter(&source).map(|c| c[1].to_owned()));
-                    if path.ends_with("problem.rs") {
-                        codes.extend(picked.captures_iter(&source).map(|c| c[1].to_owned()));
-                    }
-                }
+        for (path, source) in rust_sources(concat!(env!("CARGO_MANIFEST_DIR"), "/src").into()) {
+            codes.extend(made.captures_iter(&source).map(|c| c[1].to_owned()));
+            if path.ends_with("problem.rs") {
+                codes.extend(picked.captures_iter(&source).map(|c| c[1].to_owned()));
             }
         }
         codes
@@ -677,18 +686,8 @@ mod tests {
     fn value_reasons() -> std::collections::BTreeSet<String> {
         let given = regex::Regex::new(r#"(?:malformed\(|reason: )"([^"]+)""#).unwrap();
         let mut reasons = std::collections::BTreeSet::new();
-        let mut dirs =
-            vec![std::path::PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../usher-domain/src"))];
-        while let Some(dir) = dirs.pop() {
-            for entry in std::fs::read_dir(dir).unwrap() {
-                let path = entry.unwrap().path();
-                if path.is_dir() {
-                    dirs.push(path);
-                } else if path.extension().is_some_and(|e| e == "rs") {
-                    let source = std::fs::read_to_string(&path).unwrap();
-                    reasons.extend(given.captures_iter(&source).map(|c| c[1].to_owned()));
-                }
-            }
+        for (_, source) in rust_sources(concat!(env!("CARGO_MANIFEST_DIR"), "/../usher-domain/src").into()) {
+            reasons.extend(given.captures_iter(&source).map(|c| c[1].to_owned()));
         }
         // An import row's skip reasons are codes, not a value's reasons.
         for skip in ["exists", "erased", "duplicate_in_file"] {
