@@ -9,9 +9,8 @@ use crate::model::{Contact, ContactKind, Newcomer, Origin, Profile, User, UserSt
 use crate::ports::{ContactQuery, Page, PageRequest};
 use crate::service::users::UserError;
 use crate::service::{
-    AuditEntry, Draft, Gate, LinkKind, Ports, check_draft, choose_username, diff, guard, issue_link,
-    load_account, load_settings, load_user_type, objects, optional, record, record_user, reject_member_type,
-    user_view,
+    AuditEntry, Draft, Gate, LinkKind, Ports, check_draft, choose_username, guard, issue_link, load_account,
+    load_settings, load_user_type, objects, optional, record, record_new_user, reject_member_type,
 };
 use crate::value::{Access, Email, Module, Name, Permission};
 
@@ -341,15 +340,7 @@ pub async fn create_user_from_contact(
     if command.send_welcome {
         issue_link(ports, tx.as_mut(), &settings, &user, LinkKind::Welcome).await?;
     }
-    record_user(
-        ports,
-        tx.as_mut(),
-        actor,
-        "user.created_from_contact",
-        &user,
-        diff(None, Some(&user_view(&user))),
-    )
-    .await?;
+    record_new_user(ports, tx.as_mut(), actor, "user.created_from_contact", &user).await?;
     tx.commit().await?;
     Ok(user)
 }

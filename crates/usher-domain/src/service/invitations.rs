@@ -17,9 +17,9 @@ use crate::ports::{InvitationQuery, Page, PageRequest, Tx};
 use crate::rules::{NoSeatAvailable, RoleRequired, check_seats};
 use crate::service::users::UserError;
 use crate::service::{
-    AuditEntry, Draft, Gate, Ports, Subject, check_draft, choose_username, common_errors, diff, guard,
+    AuditEntry, Draft, Gate, Ports, Subject, check_draft, choose_username, common_errors, guard,
     load_account, load_for_write, load_settings, load_user_type, lock_seats, objects, outbox_mail,
-    public_event, record, record_user, reject_member_type, user_view,
+    public_event, record, record_new_user, reject_member_type,
 };
 use crate::value::{Access, Email, Locale, Module, Permission, PlainPassword, SecretToken};
 
@@ -686,15 +686,7 @@ pub async fn accept(ports: &Ports, command: Acceptance) -> Result<User, AcceptEr
     }
     tx.set_password_hash(user.id, Some(hash)).await?;
     let anonymous = Actor::new(crate::authz::ActorKind::Anonymous);
-    record_user(
-        ports,
-        tx.as_mut(),
-        &anonymous,
-        "invitation.accepted",
-        &user,
-        diff(None, Some(&user_view(&user))),
-    )
-    .await?;
+    record_new_user(ports, tx.as_mut(), &anonymous, "invitation.accepted", &user).await?;
     tx.commit().await?;
     Ok(user)
 }

@@ -15,8 +15,8 @@ use crate::rules::{NoSeatAvailable, check_seats, throttle_key, throttled_until};
 use crate::service::invitations::LinkProblem;
 use crate::service::users::ProfileInput;
 use crate::service::{
-    LinkKind, Ports, diff, end_sessions, enqueue, issue_link, load_settings, load_user_type, lock_seats,
-    password_link_kind, record_user, retire_password_links, user_view,
+    LinkKind, Ports, end_sessions, enqueue, issue_link, load_settings, load_user_type, lock_seats,
+    password_link_kind, record_new_user, record_user, retire_password_links,
 };
 use crate::time::Timestamp;
 use crate::value::{Email, PlainPassword, SecretToken, Username};
@@ -229,15 +229,7 @@ pub async fn register(ports: &Ports, source: Option<&str>, command: Registration
     if settings.email_verification_required {
         issue_link(ports, tx.as_mut(), &settings, &user, LinkKind::Verification).await?;
     }
-    record_user(
-        ports,
-        tx.as_mut(),
-        &anonymous(source),
-        "user.registered",
-        &user,
-        diff(None, Some(&user_view(&user))),
-    )
-    .await?;
+    record_new_user(ports, tx.as_mut(), &anonymous(source), "user.registered", &user).await?;
     tx.commit().await?;
     Ok(())
 }

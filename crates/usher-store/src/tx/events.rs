@@ -2,6 +2,7 @@
 //! are numbered after they commit.
 
 use super::*;
+use std::fmt::Write as _;
 
 #[async_trait]
 impl EventRepo for SqlTx {
@@ -43,19 +44,20 @@ impl EventRepo for SqlTx {
             .map(|counter| (counter.root_id, counter.last_seq))
             .collect();
         // Numbers are integers we computed, so the statement is written out rather than bound:
-        // one statement for the whole batch, whatever its size.
-        let mut cases = String::new();
-        let mut positions = String::new();
+        // one statement for the whole batch, whatever its size. The numbers are a list the
+        // events are joined with (`column1` and `column2` name a VALUES list's columns on both
+        // backends): a CASE of one branch per event would compare every row with every branch.
+        let mut numbers = String::with_capacity(pending.len() * 16);
         for (pos, root) in &pending {
             let number = last.entry(*root).or_default();
             *number += 1;
-            cases.push_str(&format!(" WHEN {pos} THEN {number}"));
-            if !positions.is_empty() {
-                positions.push(',');
-            }
-            positions.push_str(&pos.to_string());
+            let separator = if numbers.is_empty() { "" } else { "," };
+            let _ = write!(numbers, "{separator}({pos},{number})");
         }
-        let sql = format!("UPDATE events SET seq = CASE pos{cases} END WHERE pos IN ({positions})");
+        let sql = format!(
+            "UPDATE events SET seq = numbered.column2 FROM (VALUES {numbers}) AS numbered \
+             WHERE events.pos = numbered.column1"
+        );
         self.txn.execute_unprepared(&sql).await.map_err(repo)?;
         let counters = last
             .into_iter()

@@ -112,7 +112,7 @@ pub(crate) mod objects {
     use super::*;
 
     /// `view` with the object's `id` first among its fields.
-    fn with_id(id: String, view: Value) -> Value {
+    pub(super) fn with_id(id: String, view: Value) -> Value {
         let mut object = Map::new();
         object.insert("id".to_owned(), Value::String(id));
         if let Value::Object(fields) = view {
@@ -205,6 +205,15 @@ pub(crate) fn user_entry<'a>(
     user: &User,
     diff: Value,
 ) -> AuditEntry<'a> {
+    AuditEntry { object: objects::user(user), ..user_entry_without_object(actor, action, user, diff) }
+}
+
+fn user_entry_without_object<'a>(
+    actor: &'a Actor,
+    action: &'static str,
+    user: &User,
+    diff: Value,
+) -> AuditEntry<'a> {
     AuditEntry {
         root: user.root,
         account: user.account,
@@ -213,8 +222,30 @@ pub(crate) fn user_entry<'a>(
         target_id: user.id.to_string(),
         diff,
         actor,
-        object: objects::user(user),
+        object: Value::Null,
     }
+}
+
+/// The audit entry of a user's arrival: every field as its change from nothing, and the user
+/// as its public event's object, both from one view of it.
+pub(crate) fn new_user_entry<'a>(actor: &'a Actor, action: &'static str, user: &User) -> AuditEntry<'a> {
+    let view = user_view(user);
+    let changes = diff(None, Some(&view));
+    AuditEntry {
+        object: objects::with_id(user.id.to_string(), view),
+        ..user_entry_without_object(actor, action, user, changes)
+    }
+}
+
+/// Records a user's arrival (see [`new_user_entry`]).
+pub(crate) async fn record_new_user(
+    ports: &Ports,
+    tx: &mut dyn Tx,
+    actor: &Actor,
+    action: &'static str,
+    user: &User,
+) -> Result<(), RepoError> {
+    record(ports, tx, new_user_entry(actor, action, user)).await
 }
 
 /// Records an event about a user.

@@ -26,7 +26,7 @@ use crate::rules::{check_roles_for_state, check_seats};
 use crate::service::users::{ProfileInput, UserError};
 use crate::service::{
     Draft, LinkKind, Ports, check_draft, choose_username_besides, diff, guard, issue_link, load_account,
-    load_settings, lock_seats, parse_external_ids, record_user, records_of, user_entry, user_view,
+    load_settings, lock_seats, new_user_entry, parse_external_ids, record_user, records_of, user_view,
 };
 use crate::value::{Access, Email, ExternalId, Module, Name, Permission, Username, ValueError};
 
@@ -647,8 +647,7 @@ impl Batch<'_> {
         if let Some(contact) = contact {
             self.give_contact(&mut user, contact);
         }
-        let changes = diff(None, Some(&user_view(&user)));
-        let (audit, event) = records_of(self.ports, user_entry(self.actor, "user.imported", &user, changes));
+        let (audit, event) = records_of(self.ports, new_user_entry(self.actor, "user.imported", &user));
         self.audits.push(audit);
         self.events.extend(event);
         self.remember(&user);

@@ -22,8 +22,8 @@ pub use crate::service::shared::drafts::{
 use crate::service::{
     Draft, Gate, LinkKind, Ports, check_draft, choose_username, common_errors, diff, end_sessions, guard,
     issue_link, load_account, load_for_write, load_settings, load_user, load_user_type, parse_external_id,
-    parse_external_ids, password_link_kind, record_user, reject_member_type, retire_password_links,
-    user_view, visible_subtrees,
+    parse_external_ids, password_link_kind, record_new_user, record_user, reject_member_type,
+    retire_password_links, user_view, visible_subtrees,
 };
 use crate::value::{Access, Email, Key, Module, Name, Permission, PlainPassword, Username};
 
@@ -266,7 +266,7 @@ pub(crate) async fn create_in(
     if command.send_welcome {
         issue_link(ports, tx, &settings, &user, LinkKind::Welcome).await?;
     }
-    record_user(ports, tx, actor, "user.created", &user, diff(None, Some(&user_view(&user)))).await?;
+    record_new_user(ports, tx, actor, "user.created", &user).await?;
     Ok(user)
 }
 
